@@ -1,0 +1,30 @@
+import type { ServiceInstance } from '../discovery/service-instance';
+
+/** What a caller may tell a balancer about the request it is choosing for. */
+export interface PickContext {
+  /** Stickiness key for consistent hashing (e.g. a user id); ignored by other balancers. */
+  readonly key?: string;
+  /** Instance ids not to choose (already tried by this request). */
+  readonly exclude?: ReadonlySet<string>;
+}
+
+/**
+ * Chooses one instance per request. `update` is called when the healthy set changes; `pick` is the
+ * hot path: O(1) and allocation-free in the common case. Returns undefined only when no eligible
+ * instance exists.
+ */
+export interface Balancer {
+  /** Short identifier for metrics and logs, e.g. `round-robin`. */
+  readonly name: string;
+  /** Replaces the candidate set. Keeps per-instance state (counters, EWMA) for ids still present. */
+  update(instances: readonly ServiceInstance[]): void;
+  pick(context?: PickContext): ServiceInstance | undefined;
+  /** A request to `instance` started (least-request and EWMA balancers count these). */
+  onRequestStart?(instance: ServiceInstance): void;
+  /** That request ended after `latencyMs`. */
+  onRequestEnd?(instance: ServiceInstance, latencyMs: number): void;
+}
+
+/** Names of the built-in balancers, accepted by the `balancer` option. */
+export type BalancerName =
+  'round-robin' | 'random' | 'weighted' | 'least-request' | 'consistent-hash';

@@ -1,0 +1,163 @@
+/** Stable machine-readable codes carried by every error this library throws. */
+export type ExpressConsulErrorCode =
+  | 'ERR_INVALID_OPTION'
+  | 'ERR_CONSUL_UNAVAILABLE'
+  | 'ERR_CONSUL_ACL'
+  | 'ERR_CONSUL_RESPONSE'
+  | 'ERR_NO_HEALTHY_INSTANCES'
+  | 'ERR_RETRIES_EXHAUSTED'
+  | 'ERR_REQUEST_TIMEOUT'
+  | 'ERR_UPSTREAM'
+  | 'ERR_ABORTED'
+  | 'ERR_CLOSED';
+
+/** Base class of every error thrown by express-consul; `code` never changes between versions. */
+export class ExpressConsulError extends Error {
+  readonly code: ExpressConsulErrorCode;
+
+  constructor(code: ExpressConsulErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** An option is missing, out of range or contradicts another; `path` names it (e.g. `service.port`). */
+export class ConfigError extends ExpressConsulError {
+  readonly path: string;
+
+  constructor(path: string, message: string) {
+    super('ERR_INVALID_OPTION', `Invalid option ${path}: ${message}`);
+    this.path = path;
+  }
+}
+
+/** Consul could not be reached, timed out, or answered with a server error (5xx). */
+export class ConsulUnavailableError extends ExpressConsulError {
+  /** HTTP status when Consul answered, undefined for network failures. */
+  readonly status: number | undefined;
+  /** The endpoint that failed, without query string (never carries a token). */
+  readonly endpoint: string;
+
+  constructor(endpoint: string, message: string, options?: { status?: number; cause?: unknown }) {
+    super('ERR_CONSUL_UNAVAILABLE', `Consul ${endpoint}: ${message}`, options);
+    this.endpoint = endpoint;
+    this.status = options?.status;
+  }
+}
+
+/** Consul refused the request for lack of an ACL token or permission (401/403). */
+export class ConsulAclError extends ExpressConsulError {
+  readonly status: number;
+  readonly endpoint: string;
+  /** The permission Consul says is missing (e.g. `service:write`), when it says so. */
+  readonly permission: string | undefined;
+
+  constructor(endpoint: string, status: number, consulMessage: string) {
+    const permission = /Permission denied: .*? lacks permission '([^']+)'/.exec(consulMessage)?.[1];
+    super(
+      'ERR_CONSUL_ACL',
+      `Consul ${endpoint}: ACL denied (${status})` +
+        (permission ? `, missing permission '${permission}'` : '') +
+        `: ${consulMessage.trim()}`,
+    );
+    this.endpoint = endpoint;
+    this.status = status;
+    this.permission = permission;
+  }
+}
+
+/** Consul answered with a client error (4xx other than ACL) or a body we could not understand. */
+export class ConsulResponseError extends ExpressConsulError {
+  readonly status: number;
+  readonly endpoint: string;
+
+  constructor(endpoint: string, status: number, message: string, options?: { cause?: unknown }) {
+    super('ERR_CONSUL_RESPONSE', `Consul ${endpoint}: ${status} ${message.trim()}`, options);
+    this.endpoint = endpoint;
+    this.status = status;
+  }
+}
+
+/** No instance of `service` is healthy (or none left to try); raised at once, never after a wait. */
+export class NoHealthyInstancesError extends ExpressConsulError {
+  readonly service: string;
+
+  constructor(service: string, detail = 'no healthy instance is known') {
+    super('ERR_NO_HEALTHY_INSTANCES', `Service '${service}': ${detail}`);
+    this.service = service;
+  }
+}
+
+/** Every attempt of an outbound request failed, or the retry budget refused another one. */
+export class RetriesExhaustedError extends ExpressConsulError {
+  readonly service: string;
+  readonly attempts: number;
+  /** HTTP status of the last attempt, when it got a response. */
+  readonly lastStatus: number | undefined;
+
+  constructor(
+    service: string,
+    attempts: number,
+    reason: string,
+    options?: { lastStatus?: number; cause?: unknown },
+  ) {
+    super(
+      'ERR_RETRIES_EXHAUSTED',
+      `Service '${service}': gave up after ${attempts} attempt(s): ${reason}`,
+      options,
+    );
+    this.service = service;
+    this.attempts = attempts;
+    this.lastStatus = options?.lastStatus;
+  }
+}
+
+/** An outbound request exceeded its per-try timeout or its overall deadline. */
+export class RequestTimeoutError extends ExpressConsulError {
+  readonly service: string;
+  readonly timeoutMs: number;
+
+  constructor(service: string, timeoutMs: number, what: 'try' | 'deadline') {
+    super(
+      'ERR_REQUEST_TIMEOUT',
+      `Service '${service}': ${what === 'try' ? 'attempt' : 'request deadline'} exceeded ${timeoutMs} ms`,
+    );
+    this.service = service;
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/** The caller's AbortSignal fired. */
+export class AbortedError extends ExpressConsulError {
+  constructor(message = 'The operation was aborted', options?: { cause?: unknown }) {
+    super('ERR_ABORTED', message, options);
+  }
+}
+
+/** The object was used after `close()`. */
+export class ClosedError extends ExpressConsulError {
+  constructor(what: string) {
+    super('ERR_CLOSED', `${what} is closed`);
+  }
+}
+
+/** True when `error` was thrown by express-consul (optionally with the given code). */
+export function isExpressConsulError(
+  error: unknown,
+  code?: ExpressConsulErrorCode,
+): error is ExpressConsulError {
+  return error instanceof ExpressConsulError && (code === undefined || error.code === code);
+}
+
+/** True for a {@link ConfigError}. */
+export const isConfigError = (error: unknown): error is ConfigError => error instanceof ConfigError;
+/** True for a {@link NoHealthyInstancesError}. */
+export const isNoHealthyInstancesError = (error: unknown): error is NoHealthyInstancesError =>
+  error instanceof NoHealthyInstancesError;
+/** True for a {@link ConsulUnavailableError}. */
+export const isConsulUnavailableError = (error: unknown): error is ConsulUnavailableError =>
+  error instanceof ConsulUnavailableError;
+/** True for a {@link ConsulAclError}. */
+export const isConsulAclError = (error: unknown): error is ConsulAclError =>
+  error instanceof ConsulAclError;
