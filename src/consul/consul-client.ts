@@ -34,9 +34,9 @@ interface CallSpec {
   /** Path without query string; also names the endpoint in errors. */
   readonly path: string;
   /** Only routing/blocking parameters: a token never goes here (Consul reads it from the header). */
-  readonly query?: Record<string, string | undefined>;
+  readonly query?: Record<string, string | undefined> | undefined;
   readonly body?: unknown;
-  readonly timeoutMs?: number;
+  readonly timeoutMs?: number | undefined;
   readonly signal?: AbortSignal | undefined;
   /** Statuses handed back to the caller instead of thrown (e.g. 404 for "not registered"). */
   readonly allowStatus?: readonly number[];
@@ -130,15 +130,26 @@ export class ConsulClient {
     });
   }
 
-  /** `GET /v1/agent/service/:id`: the local agent's registration, or undefined when it has none. */
+  /**
+   * `GET /v1/agent/service/:id`: the local agent's registration, or undefined when it has none.
+   * With `hash` and `waitMs` it blocks until the registration differs from `hash` (Consul's
+   * hash-based blocking), so a caller can follow its own registration without polling.
+   */
   async getAgentService(
     serviceId: string,
-    options: CallOptions = {},
-  ): Promise<AgentService | undefined> {
+    options: CallOptions & { readonly hash?: string; readonly waitMs?: number } = {},
+  ): Promise<{ service: AgentService; contentHash: string | undefined } | undefined> {
     const path = `/v1/agent/service/${encodeURIComponent(serviceId)}`;
+    const blocking = options.hash !== undefined && options.waitMs !== undefined;
     const answer = await this.call({
       method: 'GET',
       path,
+      query: blocking
+        ? { hash: options.hash, wait: `${Math.ceil(options.waitMs ?? 0)}ms` }
+        : undefined,
+      timeoutMs: blocking
+        ? blockingDeadlineMs(options.waitMs ?? 0) + this.requestTimeoutMs
+        : undefined,
       signal: options.signal,
       allowStatus: [404],
     });
@@ -147,7 +158,10 @@ export class ConsulClient {
     if (!isRecord(body) || typeof body.ID !== 'string') {
       throw new ConsulResponseError(`GET ${path}`, answer.status, 'answer is not a service');
     }
-    return body as unknown as AgentService;
+    return {
+      service: body as unknown as AgentService,
+      contentHash: header(answer.headers, 'x-consul-contenthash'),
+    };
   }
 
   /**

@@ -53,6 +53,7 @@ export interface HealthCheck {
   ServiceID: string;
   ServiceName: string;
   Output?: string;
+  Notes?: string;
 }
 
 /** One element of `GET /v1/health/service/:name`. */

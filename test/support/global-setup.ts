@@ -10,7 +10,9 @@ export default async function globalSetup(): Promise<void> {
   const binary = consulBinaryPath();
   process.env.EXPRESS_CONSUL_TEST_BINARY = binary;
   if (process.env.CONSUL_HTTP_ADDR) {
-    process.stdout.write(`\nUsing the Consul agent at CONSUL_HTTP_ADDR=${process.env.CONSUL_HTTP_ADDR}\n`);
+    process.stdout.write(
+      `\nUsing the Consul agent at CONSUL_HTTP_ADDR=${process.env.CONSUL_HTTP_ADDR}\n`,
+    );
     return;
   }
   const version = execFileSync(binary, ['version'], { encoding: 'utf8' }).split('\n')[0];

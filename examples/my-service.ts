@@ -1,0 +1,47 @@
+// The seed's example: `my_service` registers with Consul at start-up, with an HTTP health check
+// that Consul calls, and drains on SIGTERM. Run: CONSUL_HTTP_ADDR=http://127.0.0.1:8500 npx ts-node examples/my-service.ts
+import express from 'express';
+import { expressConsul } from '../src';
+
+const port = Number(process.env.PORT ?? 0);
+const instanceName = process.env.INSTANCE_NAME ?? 'my_service';
+
+const app = express();
+
+const consul = expressConsul(app, {
+  service: {
+    name: 'my_service',
+    tags: ['example'],
+    meta: { instance: instanceName },
+    check: { intervalMs: Number(process.env.CHECK_INTERVAL_MS ?? 10_000) },
+  },
+  shutdown: {
+    propagationDelayMs: Number(process.env.PROPAGATION_DELAY_MS ?? 2_000),
+    drainTimeoutMs: Number(process.env.DRAIN_TIMEOUT_MS ?? 15_000),
+  },
+});
+
+app.get('/', (_request, response) => {
+  response.json({ message: `Hello from ${instanceName}`, id: consul.registration.serviceId });
+});
+
+// A deliberately slow route, to watch a drain let in-flight requests finish.
+app.get('/slow', (request, response) => {
+  const ms = Math.min(Number(request.query.ms ?? 1_000), 30_000);
+  setTimeout(() => response.json({ slept: ms, id: consul.registration.serviceId }), ms);
+});
+
+consul.listen(port, '127.0.0.1').then(
+  (server) => {
+    const address = server.address();
+    const boundPort = typeof address === 'object' && address ? address.port : port;
+    // One JSON line on stdout tells a parent process (tests, the demo) where we are.
+    process.stdout.write(
+      `${JSON.stringify({ event: 'listening', service: 'my_service', id: consul.registration.serviceId, port: boundPort })}\n`,
+    );
+  },
+  (error: unknown) => {
+    process.stderr.write(`my_service failed to start: ${String(error)}\n`);
+    process.exitCode = 1;
+  },
+);

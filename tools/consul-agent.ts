@@ -1,0 +1,177 @@
+import { execFileSync, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { resolve } from 'node:path';
+import { freePorts } from './free-port';
+import { waitFor } from './wait-for';
+
+/** Options of a test agent. */
+export interface ConsulAgentOptions {
+  /** Enable ACLs with `default_policy = "deny"` and this bootstrap (initial management) token. */
+  readonly aclManagementToken?: string;
+  /** Node name; default a unique one. */
+  readonly nodeName?: string;
+  /** HTTP API port; default a free one. The demo asks for 8500 so the UI sits where people expect it. */
+  readonly httpPort?: number;
+}
+
+interface AgentPorts {
+  http: number;
+  dns: number;
+  serfLan: number;
+  serfWan: number;
+  server: number;
+}
+
+let consulBinary: string | undefined;
+
+/** Path of the consul binary the project's script finds or builds (cached outside the clone). */
+export function consulBinaryPath(): string {
+  consulBinary ??= execFileSync('bash', [resolve(__dirname, '../scripts/consul.sh')], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  }).trim();
+  return consulBinary;
+}
+
+const liveAgents = new Set<ChildProcess>();
+// Last line of defence: a crashed test run must not leave agents behind.
+process.once('exit', () => {
+  for (const child of liveAgents) child.kill('SIGKILL');
+});
+
+/**
+ * A real `consul agent -dev` on loopback with free ports, for tests. Dev mode keeps its state in
+ * memory, so `restart()` simulates an agent that forgot every registration.
+ */
+export class ConsulAgent {
+  private child: ChildProcess | undefined;
+  private output = '';
+
+  private constructor(
+    private readonly ports: AgentPorts,
+    private readonly options: ConsulAgentOptions,
+    readonly nodeName: string,
+  ) {}
+
+  /** Starts an agent and resolves once it has elected itself leader. */
+  static async start(options: ConsulAgentOptions = {}): Promise<ConsulAgent> {
+    const [freeHttp, dns, serfLan, serfWan, server] = (await freePorts(5)) as [
+      number,
+      number,
+      number,
+      number,
+      number,
+    ];
+    const http = options.httpPort ?? freeHttp;
+    const nodeName = options.nodeName ?? `test-node-${process.pid}-${http}`;
+    const agent = new ConsulAgent({ http, dns, serfLan, serfWan, server }, options, nodeName);
+    await agent.launch();
+    return agent;
+  }
+
+  /** `http://127.0.0.1:PORT` of the agent's HTTP API. */
+  get address(): string {
+    return `http://127.0.0.1:${this.ports.http}`;
+  }
+
+  get httpPort(): number {
+    return this.ports.http;
+  }
+
+  /** Everything the agent printed so far (for diagnosing a failed test). */
+  get logs(): string {
+    return this.output;
+  }
+
+  get running(): boolean {
+    return this.child !== undefined;
+  }
+
+  /** Stops the agent (SIGTERM, then SIGKILL after 5 s) and waits until the process is gone. */
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (!child) return;
+    this.child = undefined;
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = once(child, 'exit');
+      child.kill('SIGTERM');
+      const killer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+      await exited;
+      clearTimeout(killer);
+    }
+    liveAgents.delete(child);
+  }
+
+  /** Stops and starts the agent on the same ports; dev mode forgets all registrations. */
+  async restart(): Promise<void> {
+    await this.stop();
+    await this.launch();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+
+  private async launch(): Promise<void> {
+    const hcl = ['ports { grpc = -1, grpc_tls = -1 }', 'enable_script_checks = false'];
+    if (this.options.aclManagementToken) {
+      hcl.push(
+        `acl { enabled = true, default_policy = "deny", enable_token_persistence = false, tokens { initial_management = "${this.options.aclManagementToken}" } }`,
+      );
+    }
+    const args = [
+      'agent',
+      '-dev',
+      '-ui',
+      '-node',
+      this.nodeName,
+      '-bind',
+      '127.0.0.1',
+      '-client',
+      '127.0.0.1',
+      '-advertise',
+      '127.0.0.1',
+      '-http-port',
+      String(this.ports.http),
+      '-dns-port',
+      String(this.ports.dns),
+      '-serf-lan-port',
+      String(this.ports.serfLan),
+      '-serf-wan-port',
+      String(this.ports.serfWan),
+      '-server-port',
+      String(this.ports.server),
+      '-log-level',
+      'warn',
+      ...hcl.flatMap((line) => ['-hcl', line]),
+    ];
+    const child = spawn(consulBinaryPath(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = child;
+    liveAgents.add(child);
+    const collect = (chunk: Buffer): void => {
+      this.output = (this.output + chunk.toString()).slice(-20_000);
+    };
+    child.stdout?.on('data', collect);
+    child.stderr?.on('data', collect);
+    const exitedEarly = once(child, 'exit').then(() => {
+      throw new Error(`consul agent exited during start-up:\n${this.output}`);
+    });
+    exitedEarly.catch(() => {});
+    await Promise.race([
+      exitedEarly,
+      waitFor(
+        `consul agent on port ${this.ports.http} to elect a leader`,
+        async () => {
+          const headers: Record<string, string> = {};
+          if (this.options.aclManagementToken)
+            headers['x-consul-token'] = this.options.aclManagementToken;
+          const response = await fetch(`${this.address}/v1/status/leader`, { headers });
+          const leader = (await response.json()) as string;
+          return response.ok && leader !== '' ? true : undefined;
+        },
+        { timeoutMs: 30_000 },
+      ),
+    ]);
+  }
+}
