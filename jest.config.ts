@@ -11,7 +11,7 @@ const config: Config = {
   testTimeout: 30_000,
   // Integration suites share one Consul agent and two cores; one worker keeps timings honest.
   maxWorkers: 1,
-  detectOpenHandles: false,
+  reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
 };
 
 export default config;

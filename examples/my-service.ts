@@ -28,6 +28,8 @@ app.get('/', (_request, response) => {
 // A deliberately slow route, to watch a drain let in-flight requests finish.
 app.get('/slow', (request, response) => {
   const ms = Math.min(Number(request.query.ms ?? 1_000), 30_000);
+  if (process.env.ANNOUNCE_SLOW === '1')
+    process.stdout.write(`${JSON.stringify({ event: 'slow-request', ms })}\n`);
   setTimeout(() => response.json({ slept: ms, id: consul.registration.serviceId }), ms);
 });
 

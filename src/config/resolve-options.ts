@@ -100,7 +100,7 @@ export const check = {
     if (!allowed.includes(v as T)) {
       throw new ConfigError(
         path,
-        `must be one of ${allowed.map((a) => `'${a}'`).join(', ')} (got '${String(v)}')`,
+        `must be one of ${allowed.map((a) => `'${a}'`).join(', ')} (got ${JSON.stringify(v)})`,
       );
     }
     return v as T;
@@ -303,8 +303,8 @@ export function resolveOptions(
   return {
     service: {
       name,
-      id: id as string | undefined,
-      address: address as string | undefined,
+      id: id,
+      address: address,
       port,
       tags: check.stringList('service.tags', service.tags),
       meta: Object.freeze({ ...(meta as Record<string, string>) }),

@@ -314,6 +314,10 @@ function statusError(endpoint: string, answer: RawAnswer): Error {
   if (answer.status === 401 || answer.status === 403) {
     return new ConsulAclError(endpoint, answer.status, answer.text.slice(0, 500));
   }
+  // Consul 1.16 answers a malformed filter expression with 500; it is the caller's mistake, not an outage.
+  if (answer.status === 500 && /Failed to create boolean expression evaluator/.test(answer.text)) {
+    return new ConsulResponseError(endpoint, answer.status, answer.text.slice(0, 500));
+  }
   if (answer.status >= 500 || answer.status === 429) {
     return new ConsulUnavailableError(
       endpoint,

@@ -14,7 +14,7 @@ export interface DrainResult {
  */
 export class ConnectionTracker {
   private readonly sockets = new Map<Socket, number>();
-  private inFlightCount = 0;
+  private readonly responses = new Set<ServerResponse>();
   private draining = false;
   private onIdle: (() => void) | undefined;
 
@@ -26,7 +26,7 @@ export class ConnectionTracker {
 
   /** Requests currently being served. */
   get inFlight(): number {
-    return this.inFlightCount;
+    return this.responses.size;
   }
 
   /** Open client connections. */
@@ -37,6 +37,10 @@ export class ConnectionTracker {
   /** Stops accepting, closes idle sockets, waits for in-flight requests until `deadlineMs` (epoch ms). */
   async drain(deadlineMs: number): Promise<DrainResult> {
     this.draining = true;
+    // Responses still being prepared tell their client to reconnect elsewhere rather than reuse the socket.
+    for (const response of this.responses) {
+      if (!response.headersSent) response.setHeader('connection', 'close');
+    }
     const closed = new Promise<void>((resolve) => {
       if (!this.server.listening) resolve();
       else this.server.close(() => resolve());
@@ -45,7 +49,7 @@ export class ConnectionTracker {
 
     let timer: NodeJS.Timeout | undefined;
     const idle = new Promise<void>((resolve) => {
-      if (this.inFlightCount === 0) resolve();
+      if (this.responses.size === 0) resolve();
       else this.onIdle = resolve;
     });
     const deadline = new Promise<'deadline'>((resolve) => {
@@ -55,7 +59,7 @@ export class ConnectionTracker {
     clearTimeout(timer);
     this.onIdle = undefined;
 
-    const abandonedRequests = outcome === 'deadline' ? this.inFlightCount : 0;
+    const abandonedRequests = outcome === 'deadline' ? this.responses.size : 0;
     for (const socket of this.sockets.keys()) {
       if (outcome === 'deadline') socket.destroy();
       else socket.end();
@@ -84,14 +88,14 @@ export class ConnectionTracker {
   private readonly onRequest = (request: IncomingMessage, response: ServerResponse): void => {
     const socket = request.socket;
     this.sockets.set(socket, (this.sockets.get(socket) ?? 0) + 1);
-    this.inFlightCount += 1;
+    this.responses.add(response);
     if (this.draining) response.setHeader('connection', 'close');
     response.once('close', () => {
-      this.inFlightCount -= 1;
+      this.responses.delete(response);
       const left = (this.sockets.get(socket) ?? 1) - 1;
       if (this.sockets.has(socket)) this.sockets.set(socket, left);
       if (this.draining && left === 0) socket.end();
-      if (this.inFlightCount === 0) this.onIdle?.();
+      if (this.responses.size === 0) this.onIdle?.();
     });
   };
 }

@@ -34,7 +34,7 @@ describe('registration against a real Consul agent', () => {
         check: { intervalMs: CHECK_INTERVAL_MS, timeoutMs: 1_000 },
         ...extra,
       },
-      health: { indicators: [{ name: 'dependency', check: async () => health() }] },
+      health: { indicators: [{ name: 'dependency', check: () => Promise.resolve(health()) }] },
       shutdown: { handleSignals: false, propagationDelayMs: 0, drainTimeoutMs: 2_000 },
     });
     adapters.push(adapter);
@@ -110,7 +110,9 @@ describe('registration against a real Consul agent', () => {
     await adapter.registration.setMaintenance(true, 'testing');
     let entry = await healthEntry(client, 'maintained-service', id);
     // Consul models maintenance as an extra critical check on the instance.
-    const maintenance = entry?.Checks.find((check) => check.CheckID.startsWith('_service_maintenance'));
+    const maintenance = entry?.Checks.find((check) =>
+      check.CheckID.startsWith('_service_maintenance'),
+    );
     expect(maintenance?.Status).toBe('critical');
     expect(maintenance?.Notes ?? maintenance?.Output).toBeDefined();
     await adapter.registration.setMaintenance(false);

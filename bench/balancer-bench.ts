@@ -1,0 +1,214 @@
+/**
+ * Micro-benchmark of `pick()` for every built-in balancer at 3, 100 and 10,000 instances, each
+ * next to a naive baseline timed in the same run (machines are noisy; the ratio is what to
+ * compare between runs). Not a test. Run: `npx ts-node --transpile-only bench/balancer-bench.ts`.
+ */
+import {
+  ConsistentHashBalancer,
+  LeastRequestBalancer,
+  RandomBalancer,
+  RoundRobinBalancer,
+  WeightedBalancer,
+  type Balancer,
+  type PickContext,
+} from '../src/balancer';
+import { hashString } from '../src/balancer/hash';
+import type { ServiceInstance } from '../src/discovery/service-instance';
+
+type Pick = () => ServiceInstance | undefined;
+
+const SIZES = [3, 100, 10_000];
+const MAX_PICKS = 1_000_000;
+const MAX_NS = 1_000_000_000n;
+const WARMUP_PICKS = 100_000;
+const WARMUP_NS = 200_000_000n;
+// The clock is read once per batch so its own cost stays out of the per-pick figure.
+const BATCH = 1000;
+
+/** Every pick's port is summed here and printed, so the JIT cannot drop the calls. */
+let sink = 0;
+
+function runFor(pick: Pick, maxPicks: number, maxNs: bigint): { picks: number; ns: number } {
+  const start = process.hrtime.bigint();
+  const deadline = start + maxNs;
+  let picks = 0;
+  while (picks < maxPicks) {
+    for (let i = 0; i < BATCH; i++) sink += pick()?.port ?? 0;
+    picks += BATCH;
+    if (process.hrtime.bigint() >= deadline) break;
+  }
+  return { picks, ns: Number(process.hrtime.bigint() - start) };
+}
+
+/** ns per call of `pick` after a warm-up, over at most MAX_PICKS calls or MAX_NS, whichever first. */
+function measure(pick: Pick): { nsPerPick: number; picks: number } {
+  runFor(pick, WARMUP_PICKS, WARMUP_NS);
+  const { picks, ns } = runFor(pick, MAX_PICKS, MAX_NS);
+  return { nsPerPick: ns / picks, picks };
+}
+
+function makeInstances(count: number): ServiceInstance[] {
+  return Array.from({ length: count }, (_, i) => ({
+    id: `api-${i}`,
+    service: 'api',
+    node: `node-${i % 7}`,
+    address: `10.0.${(i >> 8) & 255}.${i & 255}`,
+    port: 8080,
+    tags: [],
+    meta: {},
+    // One in ten is in warning state at a tenth of the weight, as with Weights {10, 1}.
+    status: i % 10 === 9 ? 'warning' : 'passing',
+    weight: i % 10 === 9 ? 1 : 10,
+  }));
+}
+
+interface Case {
+  readonly balancer: string;
+  readonly baseline: string;
+  /** Builds both pick functions for `list`, sharing whatever setup they need. */
+  setup(list: ServiceInstance[]): { ours: Pick; naive: Pick };
+}
+
+function loaded(balancer: Balancer, list: readonly ServiceInstance[]): Balancer {
+  balancer.update(list);
+  // Uneven in-flight counts so least-request compares real costs, not ties.
+  list.forEach((instance, i) => {
+    for (let k = 0; k < i % 5; k++) balancer.onRequestStart?.(instance);
+    balancer.onRequestEnd?.(instance, 5 + (i % 13));
+  });
+  return balancer;
+}
+
+/** The naive least-request: scan everything for the lowest in-flight count. */
+function scanLeast(list: readonly ServiceInstance[], inflight: Int32Array): Pick {
+  return () => {
+    let best = 0;
+    for (let i = 1; i < list.length; i++) if (inflight[i]! < inflight[best]!) best = i;
+    return list[best];
+  };
+}
+
+const CASES: Case[] = [
+  {
+    balancer: 'round-robin',
+    baseline: 'list[i++ % n]',
+    setup(list) {
+      const balancer = loaded(new RoundRobinBalancer(), list);
+      let next = 0;
+      return { ours: () => balancer.pick(), naive: () => list[next++ % list.length] };
+    },
+  },
+  {
+    balancer: 'random',
+    baseline: 'list[floor(random*n)]',
+    setup(list) {
+      const balancer = loaded(new RandomBalancer(), list);
+      return {
+        ours: () => balancer.pick(),
+        naive: () => list[Math.floor(Math.random() * list.length)],
+      };
+    },
+  },
+  {
+    balancer: 'random, 1 id excluded',
+    baseline: 'filter(!excluded) then random',
+    setup(list) {
+      const balancer = loaded(new RandomBalancer(), list);
+      const exclude = new Set([list[0]!.id]);
+      const context: PickContext = { exclude };
+      return {
+        ours: () => balancer.pick(context),
+        naive: () => {
+          const allowed = list.filter((instance) => !exclude.has(instance.id));
+          return allowed[Math.floor(Math.random() * allowed.length)];
+        },
+      };
+    },
+  },
+  {
+    balancer: 'weighted (alias)',
+    baseline: 'linear cumulative-weight scan',
+    setup(list) {
+      const balancer = loaded(new WeightedBalancer(), list);
+      const total = list.reduce((sum, instance) => sum + instance.weight, 0);
+      return {
+        ours: () => balancer.pick(),
+        naive: () => {
+          let remaining = Math.random() * total;
+          for (const instance of list) {
+            remaining -= instance.weight;
+            if (remaining < 0) return instance;
+          }
+          return list[list.length - 1];
+        },
+      };
+    },
+  },
+  {
+    balancer: 'least-request (P2C)',
+    baseline: 'full scan for min in-flight',
+    setup(list) {
+      const balancer = loaded(new LeastRequestBalancer(), list);
+      const inflight = Int32Array.from(list, (_, i) => i % 5);
+      return { ours: () => balancer.pick(), naive: scanLeast(list, inflight) };
+    },
+  },
+  {
+    balancer: 'least-request + peak EWMA',
+    baseline: 'full scan for min in-flight',
+    setup(list) {
+      const balancer = loaded(new LeastRequestBalancer({ peakEwma: { decayMs: 10_000 } }), list);
+      const inflight = Int32Array.from(list, (_, i) => i % 5);
+      return { ours: () => balancer.pick(), naive: scanLeast(list, inflight) };
+    },
+  },
+  {
+    balancer: 'consistent-hash (key)',
+    baseline: 'list[hash(key) % n]',
+    setup(list) {
+      const balancer = loaded(new ConsistentHashBalancer(), list);
+      // Contexts are built up front so the loop measures pick(), not object creation.
+      const contexts: PickContext[] = Array.from({ length: 4096 }, (_, i) => ({
+        key: `user-${i * 7919}`,
+      }));
+      let next = 0;
+      let nextNaive = 0;
+      return {
+        ours: () => balancer.pick(contexts[next++ & 4095]),
+        naive: () => list[hashString(contexts[nextNaive++ & 4095]!.key!) % list.length],
+      };
+    },
+  },
+];
+
+function format(ns: number): string {
+  return ns < 10 ? ns.toFixed(2) : ns < 1000 ? ns.toFixed(1) : ns.toFixed(0);
+}
+
+function main(): void {
+  console.log(
+    `Node ${process.version}, ${process.platform}/${process.arch}; per case: warm-up, then` +
+      ` ${MAX_PICKS.toLocaleString('en-US')} picks or 1 s, whichever first.\n`,
+  );
+  console.log(
+    '| balancer | instances | ours ns/pick | naive baseline | baseline ns/pick | ours / baseline |',
+  );
+  console.log('|---|--:|--:|---|--:|--:|');
+  for (const benchCase of CASES) {
+    for (const size of SIZES) {
+      const { ours, naive } = benchCase.setup(makeInstances(size));
+      // Alternate the order per size so neither side always runs on a colder or hotter CPU.
+      const [a, b] =
+        size === 100 ? [measure(naive), measure(ours)] : [measure(ours), measure(naive)];
+      const [mine, theirs] = size === 100 ? [b, a] : [a, b];
+      console.log(
+        `| ${benchCase.balancer} | ${size.toLocaleString('en-US')} | ${format(mine.nsPerPick)} |` +
+          ` ${benchCase.baseline} | ${format(theirs.nsPerPick)} |` +
+          ` ${(mine.nsPerPick / theirs.nsPerPick).toFixed(2)} |`,
+      );
+    }
+  }
+  console.log(`\n(checksum ${sink})`);
+}
+
+main();

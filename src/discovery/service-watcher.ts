@@ -1,0 +1,379 @@
+import type { ConsulClient } from '../consul/consul-client';
+import type { HealthServiceQuery } from '../consul/consul-types';
+import { AbortedError, ClosedError, ConsulResponseError, isExpressConsulError } from '../errors';
+import { Backoff } from '../resilience/backoff';
+import { delay } from '../resilience/delay';
+import { contentEqual, decideIndex } from './blocking-index';
+import type { ServiceInstance } from './service-instance';
+import { resolveServiceName, resolveServiceWatcherOptions } from './service-watcher-options';
+import type {
+  ResolvedServiceWatcherOptions,
+  ServiceWatcherOptions,
+} from './service-watcher-options';
+import { toServiceInstances } from './to-service-instance';
+
+export type {
+  ServiceQueryOptions,
+  ServiceWatcherOptions,
+  WatchBackoffOptions,
+} from './service-watcher-options';
+
+/** Where a watcher reads health from: a ConsulClient, or anything with its `healthService`. */
+export type HealthSource = Pick<ConsulClient, 'healthService'>;
+
+/** Passed to `onChange` listeners each time the published instance list changes. */
+export interface ServiceChangeEvent {
+  readonly service: string;
+  /** The new list: frozen, sorted by id; the same array `instances()` now returns. */
+  readonly instances: readonly ServiceInstance[];
+  /** The list it replaces (empty before the first change). */
+  readonly previous: readonly ServiceInstance[];
+  /** Consul's X-Consul-Index of the answer that carried the change. */
+  readonly index: number;
+}
+
+/** Passed to `onError` listeners for every failed query; the watch keeps going regardless. */
+export interface WatchErrorEvent {
+  readonly service: string;
+  readonly error: Error;
+  /** Failed queries in a row, this one included (1 for the first failure after a success). */
+  readonly consecutiveErrors: number;
+  /** Delay before the next query, in ms. */
+  readonly retryInMs: number;
+}
+
+/** A point-in-time view of a watcher's health, for readiness probes and metrics. */
+export interface ServiceWatcherStatus {
+  /** True once a first answer was accepted; stays true through later failures. */
+  readonly ready: boolean;
+  /**
+   * True while the most recent query failed: the list may be out of date. A blocking query that is
+   * simply waiting is not stale (Consul would answer on any change).
+   */
+  readonly stale: boolean;
+  /** When the last answer was accepted, in ms since the epoch; undefined before the first. */
+  readonly lastSuccessAt: number | undefined;
+  /**
+   * While stale, ms since the last accepted answer (or since `start()` when there never was one);
+   * 0 when not stale.
+   */
+  readonly stalenessMs: number;
+  /** Failed queries since the last accepted answer. */
+  readonly consecutiveErrors: number;
+  /** The last failure while stale; undefined when not stale. */
+  readonly lastError: Error | undefined;
+  /** X-Consul-Index of the last accepted answer; 0 before the first and after a reset. */
+  readonly index: number;
+  /** Times Consul's index went backwards and the watch restarted from index 0. */
+  readonly indexResets: number;
+  /** Change events published so far. */
+  readonly updates: number;
+  /** True once `close()` was called. */
+  readonly closed: boolean;
+}
+
+type Listener<E> = (event: E) => void;
+
+const NO_INSTANCES: readonly ServiceInstance[] = Object.freeze([]);
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+/**
+ * Keeps an up-to-date list of the healthy instances of one Consul service with one blocking query
+ * at a time on `/v1/health/service/:name`, following Consul's rules: the index only moves forward
+ * (backwards resets it to 0, 0 is an error), changes are announced only when the index rose and the
+ * content differs, failures back off with jitter and never empty the last good list.
+ *
+ * The loop runs until `close()`; it never gives up, and reports every failure to `onError`
+ * listeners and the logger. After a failure the next query is non-blocking (index 0), so a
+ * restarted agent with a lower index is noticed at once instead of after a full `waitMs`; queries
+ * start at least `minUpdateIntervalMs` apart.
+ */
+export class ServiceWatcher {
+  /** Name of the watched service. */
+  readonly service: string;
+  private readonly options: ResolvedServiceWatcherOptions;
+  private readonly backoff: Backoff;
+  private readonly endpoint: string;
+  private readonly abort = new AbortController();
+  private readonly changeListeners = new Set<Listener<ServiceChangeEvent>>();
+  private readonly errorListeners = new Set<Listener<WatchErrorEvent>>();
+
+  private snapshot: readonly ServiceInstance[] = NO_INSTANCES;
+  /** Index of the last accepted answer: what "backwards" is judged against. */
+  private index = 0;
+  /** Index sent with the next query; 0 (non-blocking) after a failure or a reset. */
+  private queryIndex = 0;
+  private indexResets = 0;
+  private updates = 0;
+  private consecutiveErrors = 0;
+  private lastError: Error | undefined;
+  private lastSuccessAt: number | undefined;
+  private startedAt: number | undefined;
+  private isReady = false;
+
+  private readonly readyGate: Promise<void>;
+  private resolveReady!: () => void;
+  private rejectReady!: (error: Error) => void;
+  private loop: Promise<void> | undefined;
+  private closing: Promise<void> | undefined;
+
+  constructor(
+    private readonly source: HealthSource,
+    service: string,
+    options: ServiceWatcherOptions = {},
+  ) {
+    this.service = resolveServiceName(service);
+    this.options = resolveServiceWatcherOptions(options);
+    this.backoff = new Backoff(this.options.backoff, this.options.random);
+    this.endpoint = `GET /v1/health/service/${encodeURIComponent(this.service)}`;
+    this.readyGate = new Promise<void>((resolve, reject) => {
+      this.resolveReady = resolve;
+      this.rejectReady = reject;
+    });
+    // Closing before the first answer rejects the gate; nobody may be waiting on it.
+    this.readyGate.catch(() => {});
+  }
+
+  /** Starts the watch loop; later calls do nothing. Throws ClosedError after `close()`. */
+  start(): void {
+    if (this.closing) throw new ClosedError(`ServiceWatcher '${this.service}'`);
+    if (this.loop) return;
+    this.startedAt = this.options.now();
+    this.loop = this.run();
+  }
+
+  /**
+   * Starts the watch if needed and resolves once Consul answered for the first time (the list may
+   * be empty). While Consul cannot be reached it keeps retrying and this stays pending: pass a
+   * signal (e.g. `AbortSignal.timeout(5000)`) to bound the wait; it then rejects with AbortedError
+   * naming the last failure. Rejects with ClosedError when the watcher is closed first.
+   */
+  async ready(signal?: AbortSignal): Promise<void> {
+    this.start();
+    if (this.isReady) return;
+    if (!signal) return this.readyGate;
+    if (signal.aborted) throw this.notReadyError(signal);
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = (): void => reject(this.notReadyError(signal));
+      signal.addEventListener('abort', onAbort, { once: true });
+      void this.readyGate.then(
+        () => {
+          signal.removeEventListener('abort', onAbort);
+          resolve();
+        },
+        (error: unknown) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(asError(error));
+        },
+      );
+    });
+  }
+
+  /**
+   * The current healthy instances: a frozen array sorted by id, the same object until the next
+   * change (so `===` tells whether anything changed). Empty before the first answer. Still answers
+   * after `close()`, with the last list.
+   */
+  instances(): readonly ServiceInstance[] {
+    return this.snapshot;
+  }
+
+  /**
+   * Calls `listener` after each change of the list (not for the current list: read `instances()`
+   * after subscribing). Returns a function that unsubscribes. A throwing listener is logged and
+   * does not disturb the watch or the other listeners.
+   */
+  onChange(listener: Listener<ServiceChangeEvent>): () => void {
+    return this.subscribe(this.changeListeners, listener);
+  }
+
+  /** Calls `listener` after each failed query. Returns a function that unsubscribes. */
+  onError(listener: Listener<WatchErrorEvent>): () => void {
+    return this.subscribe(this.errorListeners, listener);
+  }
+
+  /** Current health of the watch; see ServiceWatcherStatus for each field's meaning. */
+  status(): ServiceWatcherStatus {
+    const stale = this.consecutiveErrors > 0;
+    const since = this.lastSuccessAt ?? this.startedAt;
+    return {
+      ready: this.isReady,
+      stale,
+      lastSuccessAt: this.lastSuccessAt,
+      stalenessMs: stale && since !== undefined ? Math.max(0, this.options.now() - since) : 0,
+      consecutiveErrors: this.consecutiveErrors,
+      lastError: stale ? this.lastError : undefined,
+      index: this.index,
+      indexResets: this.indexResets,
+      updates: this.updates,
+      closed: this.closing !== undefined,
+    };
+  }
+
+  /**
+   * Aborts the query in flight at once and resolves when the loop has ended. Idempotent: later
+   * calls return the same promise. A pending `ready()` rejects with ClosedError.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  private async shutdown(): Promise<void> {
+    const closed = new ClosedError(`ServiceWatcher '${this.service}'`);
+    this.abort.abort(closed);
+    if (!this.isReady) this.rejectReady(closed);
+    await this.loop;
+    this.changeListeners.clear();
+    this.errorListeners.clear();
+  }
+
+  private subscribe<E>(listeners: Set<Listener<E>>, listener: Listener<E>): () => void {
+    if (this.closing) throw new ClosedError(`ServiceWatcher '${this.service}'`);
+    // A wrapper, so that subscribing the same function twice needs two disposals.
+    const entry: Listener<E> = (event) => listener(event);
+    listeners.add(entry);
+    return () => {
+      listeners.delete(entry);
+    };
+  }
+
+  private emit<E>(listeners: Set<Listener<E>>, event: E, kind: string): void {
+    for (const listener of [...listeners]) {
+      try {
+        listener(event);
+      } catch (error) {
+        this.options.logger.error(
+          { service: this.service, error: asError(error).message },
+          `express-consul: a ${kind} listener of the '${this.service}' watch threw`,
+        );
+      }
+    }
+  }
+
+  private notReadyError(signal: AbortSignal): AbortedError {
+    const last = this.lastError ? `; last error: ${this.lastError.message}` : '';
+    return new AbortedError(
+      `Stopped waiting for the first answer about service '${this.service}'${last}`,
+      { cause: signal.reason },
+    );
+  }
+
+  /** The loop: never rejects; ends only when the abort signal fired. */
+  private async run(): Promise<void> {
+    const { signal } = this.abort;
+    let pauseMs = 0;
+    while (!signal.aborted) {
+      try {
+        if (pauseMs > 0) await delay(pauseMs, signal);
+        pauseMs = await this.queryOnce(signal);
+      } catch (error) {
+        if (signal.aborted) break;
+        pauseMs = this.recordFailure(error);
+      }
+    }
+  }
+
+  /** Runs one query and applies its answer; returns the pause before the next one, in ms. */
+  private async queryOnce(signal: AbortSignal): Promise<number> {
+    const { now, minUpdateIntervalMs, waitMs, query } = this.options;
+    const startedAt = now();
+    const request: HealthServiceQuery = { ...query, index: this.queryIndex, waitMs };
+    const answer = await this.source.healthService(this.service, request, { signal });
+    // Closed while the answer was on its way: publish nothing more.
+    if (signal.aborted) return 0;
+
+    const decision = decideIndex(this.index, answer.meta.index);
+    switch (decision.outcome) {
+      case 'invalid':
+        // Consul must send an index above 0; a query on index 0 never blocks, so retrying at
+        // once would hammer Consul: this goes through the backoff like any failure.
+        throw new ConsulResponseError(this.endpoint, 200, decision.error ?? 'invalid index');
+      case 'backwards':
+        this.options.logger.info(
+          { service: this.service, previousIndex: this.index, index: answer.meta.index },
+          `express-consul: Consul's index for '${this.service}' went backwards; watching again from 0`,
+        );
+        this.indexResets += 1;
+        this.index = 0;
+        this.queryIndex = 0;
+        break;
+      case 'unchanged':
+        this.queryIndex = this.index;
+        this.recordSuccess();
+        break;
+      case 'advanced': {
+        const next = toServiceInstances(answer.data);
+        const previous = this.snapshot;
+        this.index = decision.nextIndex;
+        this.queryIndex = decision.nextIndex;
+        const changed = !contentEqual(previous, next);
+        if (changed) this.snapshot = next;
+        this.recordSuccess();
+        if (changed) {
+          this.updates += 1;
+          this.emit(
+            this.changeListeners,
+            { service: this.service, instances: next, previous, index: this.index },
+            'change',
+          );
+        }
+        break;
+      }
+    }
+    return Math.max(0, startedAt + minUpdateIntervalMs - now());
+  }
+
+  private recordSuccess(): void {
+    if (this.consecutiveErrors > 0) {
+      this.options.logger.info(
+        { service: this.service, failedQueries: this.consecutiveErrors },
+        `express-consul: watch of '${this.service}' recovered`,
+      );
+    }
+    this.consecutiveErrors = 0;
+    this.lastError = undefined;
+    this.backoff.reset();
+    this.lastSuccessAt = this.options.now();
+    if (!this.isReady) {
+      this.isReady = true;
+      this.resolveReady();
+    }
+  }
+
+  /** Records a failed query, tells listeners and the logger; returns the backoff delay in ms. */
+  private recordFailure(failure: unknown): number {
+    const error = asError(failure);
+    this.consecutiveErrors += 1;
+    this.lastError = error;
+    // A restarted agent or server may have a lower index; blocking on ours would then hang for
+    // the whole wait before Consul shows it. The non-blocking read that follows is cheap and the
+    // index rules still apply to it (an unchanged list is not announced).
+    this.queryIndex = 0;
+    const retryInMs = this.backoff.nextDelayMs();
+    this.options.logger.warn(
+      {
+        service: this.service,
+        consecutiveErrors: this.consecutiveErrors,
+        retryInMs,
+        code: isExpressConsulError(error) ? error.code : undefined,
+        status: (error as { status?: unknown }).status,
+        error: error.message,
+      },
+      `express-consul: watch of '${this.service}' failed (${this.consecutiveErrors} in a row); keeping the last list`,
+    );
+    this.emit(
+      this.errorListeners,
+      { service: this.service, error, consecutiveErrors: this.consecutiveErrors, retryInMs },
+      'error',
+    );
+    return retryInMs;
+  }
+}

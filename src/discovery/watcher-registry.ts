@@ -1,0 +1,122 @@
+import { ClosedError } from '../errors';
+import { ServiceWatcher } from './service-watcher';
+import type { HealthSource } from './service-watcher';
+import {
+  resolveServiceName,
+  resolveServiceQuery,
+  resolveServiceWatcherOptions,
+  serviceQueryKey,
+} from './service-watcher-options';
+import type { ServiceQueryOptions, ServiceWatcherOptions } from './service-watcher-options';
+
+/** Settings every watcher of a registry shares: all but the query-shaping options. */
+export type WatcherRegistryOptions = Omit<ServiceWatcherOptions, keyof ServiceQueryOptions>;
+
+/** One caller's share of a watcher; release it when done instead of closing the watcher. */
+export interface WatcherLease {
+  /** The shared, started watcher. Do not `close()` it: other callers may be using it. */
+  readonly watcher: ServiceWatcher;
+  /** Gives the share back; the last release closes the watcher. Idempotent per lease. */
+  release(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+const QUERY_OPTION_KEYS = [
+  'passingOnly',
+  'tag',
+  'datacenter',
+  'filter',
+  'stale',
+  'cached',
+] as const satisfies readonly (keyof ServiceQueryOptions)[];
+
+// Only the keyed fields may reach the watcher: anything else would make a shared watcher depend
+// on which caller came first.
+function pickQueryOptions(options: ServiceQueryOptions): ServiceQueryOptions {
+  const picked: Record<string, unknown> = {};
+  for (const key of QUERY_OPTION_KEYS) {
+    if (options[key] !== undefined) picked[key] = options[key];
+  }
+  return picked;
+}
+
+interface Entry {
+  readonly watcher: ServiceWatcher;
+  leases: number;
+}
+
+/**
+ * One watch per (service, query options) for the whole process: callers asking for the same
+ * service with equal query options share a watcher (and so one blocking query on Consul).
+ * Watchers are reference counted: created and started by the first `acquire`, closed by the last
+ * `release`.
+ */
+export class WatcherRegistry {
+  private readonly entries = new Map<string, Entry>();
+  private readonly options: WatcherRegistryOptions;
+  private closing: Promise<void> | undefined;
+
+  /** `options` apply to every watcher the registry creates; they are validated here, once. */
+  constructor(
+    private readonly source: HealthSource,
+    options: WatcherRegistryOptions = {},
+  ) {
+    resolveServiceWatcherOptions(options, 'discovery');
+    this.options = options;
+  }
+
+  /** Number of live watchers (distinct service + query option pairs). */
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /**
+   * A lease on the shared watcher of `service` with these query options, creating and starting it
+   * when none exists. Throws ConfigError for bad options and ClosedError after `close()`.
+   */
+  acquire(service: string, options: ServiceQueryOptions = {}): WatcherLease {
+    if (this.closing) throw new ClosedError('WatcherRegistry');
+    const name = resolveServiceName(service);
+    const key = serviceQueryKey(name, resolveServiceQuery(options, 'discovery'));
+    let entry = this.entries.get(key);
+    if (!entry) {
+      const watcher = new ServiceWatcher(this.source, name, {
+        ...this.options,
+        ...pickQueryOptions(options),
+      });
+      watcher.start();
+      entry = { watcher, leases: 0 };
+      this.entries.set(key, entry);
+    }
+    entry.leases += 1;
+    const held = entry;
+    let released: Promise<void> | undefined;
+    const release = (): Promise<void> => {
+      released ??= this.release(key, held);
+      return released;
+    };
+    return { watcher: held.watcher, release, [Symbol.asyncDispose]: release };
+  }
+
+  /** Closes every watcher and refuses new leases. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      const watchers = [...this.entries.values()].map((entry) => entry.watcher);
+      this.entries.clear();
+      await Promise.all(watchers.map((watcher) => watcher.close()));
+    })();
+    return this.closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  private async release(key: string, entry: Entry): Promise<void> {
+    entry.leases -= 1;
+    if (entry.leases > 0) return;
+    // Only forget the entry if it is still the registered one (close() may have cleared it).
+    if (this.entries.get(key) === entry) this.entries.delete(key);
+    await entry.watcher.close();
+  }
+}

@@ -1,0 +1,131 @@
+import { ConsistentHashBalancer } from '../../src/balancer/consistent-hash';
+import type { ServiceInstance } from '../../src/discovery/service-instance';
+import { countPicks, instance, instances, mulberry32 } from './helpers';
+
+const KEYS = Array.from({ length: 20_000 }, (_, i) => `user-${i}`);
+
+function assignments(balancer: ConsistentHashBalancer, keys = KEYS): Map<string, string> {
+  return new Map(keys.map((key) => [key, balancer.pick({ key })!.id]));
+}
+
+function ring(list: readonly ServiceInstance[], virtualNodes?: number): ConsistentHashBalancer {
+  const balancer = new ConsistentHashBalancer(virtualNodes === undefined ? {} : { virtualNodes });
+  balancer.update(list);
+  return balancer;
+}
+
+describe('ConsistentHashBalancer', () => {
+  it('returns undefined for an empty list', () => {
+    expect(ring([]).pick({ key: 'k' })).toBeUndefined();
+    expect(new ConsistentHashBalancer().pick({ key: 'k' })).toBeUndefined();
+  });
+
+  it('maps a key to the same instance in every process, whatever the list order', () => {
+    const list = instances(5);
+    const a = assignments(ring(list));
+    const b = assignments(ring([...list].reverse()));
+    expect(b).toEqual(a);
+  });
+
+  it('spreads keys roughly evenly (each of 5 owns 20% ± 6%)', () => {
+    const counts = new Map<string, number>();
+    for (const id of assignments(ring(instances(5))).values()) {
+      counts.set(id, (counts.get(id) ?? 0) + 1);
+    }
+    expect(counts.size).toBe(5);
+    for (const count of counts.values())
+      expect(Math.abs(count / KEYS.length - 0.2)).toBeLessThan(0.06);
+  });
+
+  it('moves only the departed instance’s keys when one of 5 leaves', () => {
+    const before = assignments(ring(instances(5)));
+    const after = assignments(ring(instances(5).filter((i) => i.id !== 'i2')));
+    const receivers = new Set<string>();
+    let orphaned = 0;
+    for (const [key, owner] of before) {
+      if (owner === 'i2') {
+        orphaned++;
+        receivers.add(after.get(key)!);
+      } else {
+        expect(after.get(key)).toBe(owner);
+      }
+    }
+    expect(orphaned).toBeGreaterThan(0);
+    // Virtual nodes spread the orphans over the survivors instead of dumping them on one.
+    expect(receivers.size).toBe(4);
+  });
+
+  it('moves about 1/n of the keys, all to the newcomer, when a sixth joins', () => {
+    const before = assignments(ring(instances(5)));
+    const after = assignments(ring([...instances(5), instance('i5')]));
+    let moved = 0;
+    for (const [key, owner] of before) {
+      const now = after.get(key)!;
+      if (now !== owner) {
+        moved++;
+        expect(now).toBe('i5');
+      }
+    }
+    expect(moved / KEYS.length).toBeGreaterThan(1 / 6 - 0.06);
+    expect(moved / KEYS.length).toBeLessThan(1 / 6 + 0.06);
+  });
+
+  it('sends an excluded owner’s keys elsewhere and leaves other keys alone', () => {
+    const balancer = ring(instances(5));
+    const exclude = new Set(['i0']);
+    for (const [key, owner] of assignments(balancer, KEYS.slice(0, 2000))) {
+      const picked = balancer.pick({ key, exclude })!.id;
+      if (owner === 'i0') expect(picked).not.toBe('i0');
+      else expect(picked).toBe(owner);
+    }
+  });
+
+  it('falls back to the next owner on the ring, the same in every process', () => {
+    const a = ring(instances(5));
+    const b = ring([...instances(5)].reverse());
+    const exclude = new Set(['i0', 'i1', 'i2']);
+    for (const key of KEYS.slice(0, 500)) {
+      expect(b.pick({ key, exclude })?.id).toBe(a.pick({ key, exclude })?.id);
+    }
+  });
+
+  it('scans past a long run of excluded points on a big ring', () => {
+    const list = instances(50);
+    const balancer = ring(list, 1000);
+    const exclude = new Set(list.slice(1).map((i) => i.id));
+    for (const key of KEYS.slice(0, 200)) expect(balancer.pick({ key, exclude })?.id).toBe('i0');
+  });
+
+  it('never puts weight-0 instances on the ring', () => {
+    const balancer = ring([instance('a'), instance('off', 0), instance('b')]);
+    expect([...assignments(balancer).values()]).not.toContain('off');
+    expect(balancer.ringSizes().has('off')).toBe(false);
+  });
+
+  it('takes turns like round robin when there is no key', () => {
+    const balancer = new ConsistentHashBalancer({ random: mulberry32(1) });
+    balancer.update(instances(3));
+    const counts = countPicks(balancer, 300);
+    expect([...counts.values()]).toEqual([100, 100, 100]);
+    expect(countPicks(balancer, 200, { exclude: new Set(['i1']) }).has('i1')).toBe(false);
+  });
+
+  it('with scaleByWeight gives a heavier instance proportionally more keys', () => {
+    const balancer = new ConsistentHashBalancer({ scaleByWeight: true, virtualNodes: 100 });
+    balancer.update([instance('big', 3), instance('small', 1)]);
+    expect(balancer.ringSizes()).toEqual(
+      new Map([
+        ['big', 300],
+        ['small', 100],
+      ]),
+    );
+    const big = [...assignments(balancer).values()].filter((id) => id === 'big').length;
+    expect(Math.abs(big / KEYS.length - 0.75)).toBeLessThan(0.06);
+  });
+
+  it('gives two instances with the same id on different nodes their own ring points', () => {
+    const balancer = ring([instance('web', 1, { node: 'n1' }), instance('web', 1, { node: 'n2' })]);
+    const nodes = new Set(KEYS.slice(0, 1000).map((key) => balancer.pick({ key })!.node));
+    expect(nodes).toEqual(new Set(['n1', 'n2']));
+  });
+});

@@ -1,0 +1,93 @@
+import type { Balancer, BalancerName } from '../../src/balancer/balancer';
+import { ConsistentHashBalancer } from '../../src/balancer/consistent-hash';
+import { BALANCER_NAMES, createBalancer } from '../../src/balancer/create-balancer';
+import { LeastRequestBalancer } from '../../src/balancer/least-request';
+import { RandomBalancer } from '../../src/balancer/random';
+import { RoundRobinBalancer } from '../../src/balancer/round-robin';
+import { WeightedBalancer } from '../../src/balancer/weighted';
+import { ConfigError } from '../../src/errors';
+import { instances } from './helpers';
+
+function configError(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('createBalancer', () => {
+  it.each([
+    ['round-robin', RoundRobinBalancer],
+    ['random', RandomBalancer],
+    ['weighted', WeightedBalancer],
+    ['least-request', LeastRequestBalancer],
+    ['consistent-hash', ConsistentHashBalancer],
+  ] as const)('builds %s', (name, type) => {
+    const balancer = createBalancer(name);
+    expect(balancer).toBeInstanceOf(type);
+    expect(balancer.name).toBe(name);
+    balancer.update(instances(2));
+    expect(balancer.pick({ key: 'k' })).toBeDefined();
+  });
+
+  it('lists every name once', () => {
+    expect(new Set(BALANCER_NAMES).size).toBe(5);
+  });
+
+  it('passes its options to the balancer', () => {
+    const balancer = createBalancer('round-robin', { random: () => 0.99 });
+    balancer.update(instances(3));
+    expect(balancer.pick()?.id).toBe('i2');
+  });
+
+  it('rejects an unknown name with ConfigError("balancer")', () => {
+    const error = configError(() => createBalancer('fastest' as BalancerName));
+    expect(error.path).toBe('balancer');
+    expect(error.code).toBe('ERR_INVALID_OPTION');
+    expect(error.message).toContain('round-robin');
+  });
+
+  it('rejects a name that is not a string', () => {
+    expect(configError(() => createBalancer(42 as unknown as BalancerName)).path).toBe('balancer');
+  });
+
+  it('uses a factory as is', () => {
+    const custom: Balancer = { name: 'custom', update: () => undefined, pick: () => undefined };
+    expect(createBalancer(() => custom)).toBe(custom);
+  });
+
+  it('rejects a factory that returns no balancer', () => {
+    const error = configError(() => createBalancer((() => ({})) as unknown as () => Balancer));
+    expect(error.path).toBe('balancer');
+  });
+
+  it('rejects an option the chosen balancer would ignore', () => {
+    expect(configError(() => createBalancer('round-robin', { slowStartMs: 1000 })).path).toBe(
+      'balancer.slowStartMs',
+    );
+    expect(configError(() => createBalancer('weighted', { peakEwma: { decayMs: 1 } })).path).toBe(
+      'balancer.peakEwma',
+    );
+    expect(configError(() => createBalancer('random', { virtualNodes: 10 })).path).toBe(
+      'balancer.virtualNodes',
+    );
+  });
+
+  it.each([
+    ['weighted', { slowStartMs: -1 }, 'balancer.slowStartMs'],
+    ['weighted', { slowStartMs: 100, slowStartFloor: 2 }, 'balancer.slowStartFloor'],
+    ['least-request', { peakEwma: { decayMs: Number.NaN } }, 'balancer.peakEwma.decayMs'],
+    ['least-request', { peakEwma: 5 }, 'balancer.peakEwma'],
+    ['consistent-hash', { virtualNodes: 0 }, 'balancer.virtualNodes'],
+    ['consistent-hash', { virtualNodes: 1.5 }, 'balancer.virtualNodes'],
+    ['consistent-hash', { scaleByWeight: 'yes' }, 'balancer.scaleByWeight'],
+    ['random', { random: 0.5 }, 'balancer.random'],
+    ['weighted', { now: 'later' }, 'balancer.now'],
+  ])('rejects %s with %j at %s', (name, options, path) => {
+    const error = configError(() => createBalancer(name as BalancerName, options as never));
+    expect(error.path).toBe(path);
+  });
+});

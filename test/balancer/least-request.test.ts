@@ -1,0 +1,199 @@
+import { LeastRequestBalancer } from '../../src/balancer/least-request';
+import { countPicks, cycle, instance, instances, mulberry32 } from './helpers';
+
+function startRequests(balancer: LeastRequestBalancer, id: string, count: number): void {
+  for (let i = 0; i < count; i++) balancer.onRequestStart(instance(id));
+}
+
+describe('LeastRequestBalancer', () => {
+  it('returns undefined for an empty list and the only instance when there is one', () => {
+    const balancer = new LeastRequestBalancer();
+    expect(balancer.pick()).toBeUndefined();
+    balancer.update([instance('solo')]);
+    startRequests(balancer, 'solo', 100);
+    expect(balancer.pick()?.id).toBe('solo');
+    expect(balancer.pick({ exclude: new Set(['solo']) })).toBeUndefined();
+  });
+
+  it('never sends to an instance loaded far beyond the others', () => {
+    const balancer = new LeastRequestBalancer({ random: mulberry32(1) });
+    balancer.update(instances(3));
+    startRequests(balancer, 'i0', 50);
+    const counts = countPicks(balancer, 10_000);
+    expect(counts.has('i0')).toBe(false);
+    expect(counts.get('i1')! + counts.get('i2')!).toBe(10_000);
+  });
+
+  it('compares two distinct instances even when both draws are equal', () => {
+    // randomIndex(2) and randomIndex(1) are both 0; the second must become index 1.
+    const balancer = new LeastRequestBalancer({ random: () => 0 });
+    balancer.update(instances(2));
+    startRequests(balancer, 'i0', 1);
+    expect(balancer.pick()?.id).toBe('i1');
+  });
+
+  it('breaks a tie with a random draw rather than always taking the first candidate', () => {
+    const first = new LeastRequestBalancer({ random: cycle(0, 0, 0.2) });
+    first.update(instances(2));
+    expect(first.pick()?.id).toBe('i0');
+    const second = new LeastRequestBalancer({ random: cycle(0, 0, 0.7) });
+    second.update(instances(2));
+    expect(second.pick()?.id).toBe('i1');
+  });
+
+  it('balances in-flight load when requests start and end', () => {
+    const random = mulberry32(12);
+    const balancer = new LeastRequestBalancer({ random });
+    balancer.update(instances(4));
+    const open: string[] = [];
+    for (let i = 0; i < 400; i++) {
+      const picked = balancer.pick()!;
+      balancer.onRequestStart(picked);
+      open.push(picked.id);
+    }
+    const loads = ['i0', 'i1', 'i2', 'i3'].map((id) => balancer.inflight(id));
+    expect(loads.reduce((a, b) => a + b, 0)).toBe(400);
+    // Random choice would spread 400 requests with a standard deviation of ~9 per instance.
+    expect(Math.max(...loads) - Math.min(...loads)).toBeLessThanOrEqual(3);
+  });
+
+  it('keeps counts across update() for ids still present and never goes negative', () => {
+    const balancer = new LeastRequestBalancer();
+    balancer.update(instances(3));
+    startRequests(balancer, 'i1', 3);
+    balancer.update([...instances(3), instance('new')]);
+    expect(balancer.inflight('i1')).toBe(3);
+    balancer.onRequestEnd(instance('i2'), 5);
+    expect(balancer.inflight('i2')).toBe(0);
+    balancer.onRequestStart(instance('i2'));
+    balancer.onRequestEnd(instance('i2'), 5);
+    balancer.onRequestEnd(instance('i2'), 5);
+    expect(balancer.inflight('i2')).toBe(0);
+  });
+
+  it('keeps a departed instance’s count until its requests end, then forgets it', () => {
+    const balancer = new LeastRequestBalancer();
+    balancer.update(instances(2));
+    startRequests(balancer, 'i1', 2);
+    balancer.update(instances(1));
+    expect(balancer.inflight('i1')).toBe(2);
+    balancer.update(instances(2)); // back before its requests ended
+    expect(balancer.inflight('i1')).toBe(2);
+    balancer.update(instances(1));
+    balancer.onRequestEnd(instance('i1'), 1);
+    balancer.onRequestEnd(instance('i1'), 1);
+    balancer.onRequestStart(instance('i1')); // unknown again: ignored
+    expect(balancer.inflight('i1')).toBe(0);
+  });
+
+  it('never picks a weight-0 instance even when it is idle', () => {
+    const balancer = new LeastRequestBalancer({ random: mulberry32(2) });
+    balancer.update([instance('a'), instance('b'), instance('zero', 0)]);
+    startRequests(balancer, 'a', 10);
+    startRequests(balancer, 'b', 10);
+    expect(countPicks(balancer, 1000).has('zero')).toBe(false);
+  });
+
+  it('prefers the cheapest allowed instance when the draws keep hitting excluded ones', () => {
+    const balancer = new LeastRequestBalancer({ random: () => 0 });
+    balancer.update(instances(4)); // draws always compare i0 and i1
+    startRequests(balancer, 'i2', 5);
+    expect(balancer.pick({ exclude: new Set(['i0', 'i1']) })?.id).toBe('i3');
+  });
+
+  describe('peak EWMA', () => {
+    function ewmaBalancer(clock: { now: number }, seed = 1): LeastRequestBalancer {
+      return new LeastRequestBalancer({
+        random: mulberry32(seed),
+        now: () => clock.now,
+        peakEwma: { decayMs: 10_000 },
+      });
+    }
+
+    it('sends to the faster instance while it is not much busier', () => {
+      const clock = { now: 0 };
+      const balancer = ewmaBalancer(clock);
+      balancer.update([instance('fast'), instance('slow')]);
+      balancer.onRequestEnd(instance('fast'), 10);
+      balancer.onRequestEnd(instance('slow'), 100);
+      expect(countPicks(balancer, 1000).get('fast')).toBe(1000);
+      // 10 ms × (20 + 1) in flight costs more than 100 ms × 1.
+      startRequests(balancer, 'fast', 20);
+      expect(countPicks(balancer, 1000).get('slow')).toBe(1000);
+    });
+
+    it('without peakEwma ignores latency and splits evenly', () => {
+      const balancer = new LeastRequestBalancer({ random: mulberry32(4) });
+      balancer.update([instance('fast'), instance('slow')]);
+      balancer.onRequestEnd(instance('fast'), 10);
+      balancer.onRequestEnd(instance('slow'), 100);
+      expect(balancer.latencyEstimateMs('fast')).toBeUndefined();
+      const fast = countPicks(balancer, 10_000).get('fast')!;
+      expect(Math.abs(fast - 5000)).toBeLessThan(300);
+    });
+
+    it('jumps to a latency above the estimate at once and decays toward lower ones', () => {
+      const clock = { now: 0 };
+      const balancer = ewmaBalancer(clock);
+      balancer.update([instance('a'), instance('b')]);
+      balancer.onRequestEnd(instance('a'), 10);
+      balancer.onRequestEnd(instance('a'), 500);
+      expect(balancer.latencyEstimateMs('a')).toBe(500);
+      clock.now = 10_000; // one time constant later a 10 ms sample keeps e^-1 of the old value
+      balancer.onRequestEnd(instance('a'), 10);
+      expect(balancer.latencyEstimateMs('a')).toBeCloseTo(
+        500 * Math.exp(-1) + 10 * (1 - Math.exp(-1)),
+        9,
+      );
+      // With no time elapsed a lower sample cannot move the estimate.
+      balancer.onRequestEnd(instance('a'), 1);
+      expect(balancer.latencyEstimateMs('a')).toBeCloseTo(190.26, 1);
+    });
+
+    it('lets an instance with one old slow response be tried again', () => {
+      const clock = { now: 0 };
+      const balancer = ewmaBalancer(clock);
+      balancer.update([instance('spiked'), instance('steady')]);
+      balancer.onRequestEnd(instance('spiked'), 1000);
+      balancer.onRequestEnd(instance('steady'), 100);
+      expect(countPicks(balancer, 100).get('steady')).toBe(100);
+      clock.now = 50_000; // `steady` kept answering in 100 ms; `spiked` got no traffic
+      balancer.onRequestEnd(instance('steady'), 100);
+      expect(balancer.latencyEstimateMs('spiked')).toBeCloseTo(1000 * Math.exp(-5), 6);
+      expect(countPicks(balancer, 100).get('spiked')).toBe(100);
+    });
+
+    it('gives a new instance the mean estimate of the measured ones', () => {
+      const clock = { now: 0 };
+      const balancer = ewmaBalancer(clock);
+      balancer.update([instance('a'), instance('b')]);
+      expect(balancer.latencyEstimateMs('a')).toBe(1);
+      balancer.onRequestEnd(instance('a'), 10);
+      balancer.onRequestEnd(instance('b'), 30);
+      balancer.update([instance('a'), instance('b'), instance('c')]);
+      expect(balancer.latencyEstimateMs('c')).toBe(20);
+    });
+
+    it('rejects a non-positive decay', () => {
+      expect(() => new LeastRequestBalancer({ peakEwma: { decayMs: 0 } })).toThrow(
+        'balancer.peakEwma.decayMs',
+      );
+    });
+  });
+
+  it('treats a slow-starting instance as proportionally more loaded', () => {
+    const clock = { now: 0 };
+    const balancer = new LeastRequestBalancer({
+      random: mulberry32(5),
+      now: () => clock.now,
+      slowStartMs: 10_000,
+    });
+    balancer.update([instance('old')]);
+    balancer.update([instance('old'), instance('new')]);
+    startRequests(balancer, 'old', 5);
+    // new: (0 + 1) / 0.1 = 10 > old: 5 + 1.
+    expect(countPicks(balancer, 100).get('old')).toBe(100);
+    clock.now = 10_000;
+    expect(countPicks(balancer, 100).get('new')).toBe(100);
+  });
+});

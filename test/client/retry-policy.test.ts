@@ -1,0 +1,378 @@
+import { createServer, type AddressInfo, type Server } from 'node:net';
+import { errors, fetch, request } from 'undici';
+import {
+  DEFAULT_MAX_RETRY_AFTER_MS,
+  classifyNetworkError,
+  isIdempotentMethod,
+  isRetryableNetworkError,
+  parseRetryAfterMs,
+  retryableStatus,
+  shouldRetry,
+  type NetworkFailureKind,
+  type RetryInput,
+  type RetryReason,
+} from '../../src/client/retry-policy';
+
+/** An error shaped the way Node's net and dns modules shape theirs. */
+function systemError(code: string, syscall: string): Error {
+  return Object.assign(new Error(`${syscall} ${code}`), { code, syscall, errno: -1 });
+}
+
+const refused = (): Error => systemError('ECONNREFUSED', 'connect');
+const reset = (): Error => systemError('ECONNRESET', 'read');
+const fetchFailed = (cause: unknown): TypeError => new TypeError('fetch failed', { cause });
+
+describe('isIdempotentMethod', () => {
+  it.each(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE', 'get', 'Delete'])(
+    '%s: yes',
+    (method) => {
+      expect(isIdempotentMethod(method)).toBe(true);
+    },
+  );
+
+  it.each(['POST', 'PATCH', 'CONNECT', 'post', '', 'GETS'])('%p: no', (method) => {
+    expect(isIdempotentMethod(method)).toBe(false);
+  });
+});
+
+describe('retryableStatus', () => {
+  it.each([
+    [429, true],
+    [502, true],
+    [503, true],
+    [504, true],
+    [200, false],
+    [204, false],
+    [301, false],
+    [400, false],
+    [404, false],
+    [408, false],
+    [500, false],
+    [501, false],
+    [505, false],
+  ])('%i: %p', (status, expected) => {
+    expect(retryableStatus(status)).toBe(expected);
+  });
+});
+
+describe('parseRetryAfterMs', () => {
+  // Wednesday, 15 January 2025, 12:00:00 UTC.
+  const now = Date.UTC(2025, 0, 15, 12, 0, 0);
+
+  it.each<[string, number]>([
+    ['0', 0],
+    ['5', 5000],
+    [' 7 ', 7000],
+    ['30', 30_000],
+    ['31', 30_000],
+    ['86400', 30_000],
+    ['99999999999999999999999', 30_000],
+  ])('delay-seconds %p gives %i ms', (value, expected) => {
+    expect(parseRetryAfterMs(value, now)).toBe(expected);
+  });
+
+  it.each<[string, number]>([
+    ['Wed, 15 Jan 2025 12:00:10 GMT', 10_000],
+    ['Wed, 15 Jan 2025 11:59:00 GMT', 0],
+    ['Sun, 06 Nov 1994 08:49:37 GMT', 0],
+    ['Thu, 16 Jan 2025 12:00:00 GMT', 30_000],
+    ['Wednesday, 15-Jan-25 12:00:20 GMT', 20_000],
+    ['Sunday, 06-Nov-94 08:49:37 GMT', 0],
+    ['Wed Jan 15 12:00:05 2025', 5000],
+    ['Sun Nov  6 08:49:37 1994', 0],
+  ])('HTTP-date %p gives %i ms', (value, expected) => {
+    expect(parseRetryAfterMs(value, now)).toBe(expected);
+  });
+
+  it('reads a two-digit year more than 50 years ahead as the past century', () => {
+    expect(parseRetryAfterMs('Friday, 15-Jan-60 12:00:00 GMT', now, Infinity)).toBe(
+      Date.UTC(2060, 0, 15, 12) - now,
+    );
+    expect(parseRetryAfterMs('Friday, 15-Jan-99 12:00:00 GMT', now, Infinity)).toBe(0);
+  });
+
+  it('caps at the given maxMs', () => {
+    expect(parseRetryAfterMs('120', now, 60_000)).toBe(60_000);
+    expect(parseRetryAfterMs('Wed, 15 Jan 2025 12:00:10 GMT', now, 2000)).toBe(2000);
+    expect(parseRetryAfterMs('120', now, Infinity)).toBe(120_000);
+    expect(DEFAULT_MAX_RETRY_AFTER_MS).toBe(30_000);
+  });
+
+  it('takes the first of several header values', () => {
+    expect(parseRetryAfterMs(['3', '9'], now)).toBe(3000);
+    expect(parseRetryAfterMs([], now)).toBeUndefined();
+  });
+
+  it.each<[string | null | undefined]>([
+    [undefined],
+    [null],
+    [''],
+    ['   '],
+    ['soon'],
+    ['-5'],
+    ['+5'],
+    ['1.5'],
+    ['1e3'],
+    ['0x10'],
+    ['5 seconds'],
+    ['2025-01-15T12:00:10Z'],
+    ['Wed, 15 Jan 2025 12:00:10 UTC'],
+    ['wed, 15 Jan 2025 12:00:10 GMT'],
+    ['Wed, 15 Jan 25 12:00:10 GMT'],
+    ['Mon, 31 Feb 2025 12:00:00 GMT'],
+    ['Wed, 15 Jan 2025 24:00:00 GMT'],
+    ['Wed, 15 Foo 2025 12:00:00 GMT'],
+    ['Wed, 00 Jan 2025 12:00:00 GMT'],
+    ['1'.padStart(5, ' ') + ' 2'],
+  ])('%p gives undefined', (value) => {
+    expect(parseRetryAfterMs(value, now)).toBeUndefined();
+  });
+});
+
+describe('classifyNetworkError', () => {
+  it.each<[string, unknown, NetworkFailureKind | undefined]>([
+    ['ECONNREFUSED on connect', refused(), 'connect-failure'],
+    ['ENOTFOUND from getaddrinfo', systemError('ENOTFOUND', 'getaddrinfo'), 'connect-failure'],
+    ['EAI_AGAIN from getaddrinfo', systemError('EAI_AGAIN', 'getaddrinfo'), 'connect-failure'],
+    ['EHOSTUNREACH on connect', systemError('EHOSTUNREACH', 'connect'), 'connect-failure'],
+    ['EHOSTUNREACH on an open socket', systemError('EHOSTUNREACH', 'read'), 'reset'],
+    ['ENETUNREACH on connect', systemError('ENETUNREACH', 'connect'), 'connect-failure'],
+    ['ETIMEDOUT on connect', systemError('ETIMEDOUT', 'connect'), 'connect-failure'],
+    ['ETIMEDOUT on read', systemError('ETIMEDOUT', 'read'), 'reset'],
+    ['ECONNRESET on read', reset(), 'reset'],
+    ['EPIPE on write', systemError('EPIPE', 'write'), 'reset'],
+    ['undici ConnectTimeoutError', new errors.ConnectTimeoutError(), 'connect-failure'],
+    ['undici SocketError', new errors.SocketError('other side closed'), 'reset'],
+    ['fetch failed (ECONNREFUSED)', fetchFailed(refused()), 'connect-failure'],
+    ['fetch failed (ECONNRESET)', fetchFailed(reset()), 'reset'],
+    ['fetch failed (SocketError)', fetchFailed(new errors.SocketError('closed')), 'reset'],
+    [
+      'fetch failed (connect timeout)',
+      fetchFailed(new errors.ConnectTimeoutError()),
+      'connect-failure',
+    ],
+    ['AggregateError of refusals', new AggregateError([refused(), refused()]), 'connect-failure'],
+    ['AggregateError with a reset', new AggregateError([refused(), reset()]), 'reset'],
+    [
+      'fetch failed (AggregateError)',
+      fetchFailed(new AggregateError([refused()])),
+      'connect-failure',
+    ],
+    [
+      "Node's AggregateError with its own code",
+      Object.assign(new AggregateError([new Error('x')]), { code: 'ECONNREFUSED' }),
+      'connect-failure',
+    ],
+    ['undici HeadersTimeoutError', new errors.HeadersTimeoutError(), undefined],
+    ['undici BodyTimeoutError', new errors.BodyTimeoutError(), undefined],
+    ['undici RequestAbortedError', new errors.RequestAbortedError(), undefined],
+    ['undici ClientDestroyedError', new errors.ClientDestroyedError(), undefined],
+    ['undici InvalidArgumentError', new errors.InvalidArgumentError('bad'), undefined],
+    ['undici HTTPParserError', new errors.HTTPParserError('bad'), undefined],
+    ['DOMException AbortError', new DOMException('aborted', 'AbortError'), undefined],
+    ['DOMException TimeoutError', new DOMException('timed out', 'TimeoutError'), undefined],
+    [
+      'abort wrapping a refusal',
+      Object.assign(new DOMException('x', 'AbortError'), { cause: refused() }),
+      undefined,
+    ],
+    ['fetch failed (abort)', fetchFailed(new DOMException('aborted', 'AbortError')), undefined],
+    ['fetch failed (bad port)', fetchFailed(new Error('bad port')), undefined],
+    ['plain Error', new Error('boom'), undefined],
+    ['AggregateError of plain errors', new AggregateError([new Error('a')]), undefined],
+    ['a string', 'ECONNREFUSED', undefined],
+    ['null', null, undefined],
+    ['undefined', undefined, undefined],
+    ['a code that is not a string', { code: 111 }, undefined],
+  ])('%s: %p', (_label, error, expected) => {
+    expect(classifyNetworkError(error)).toBe(expected);
+    expect(isRetryableNetworkError(error)).toBe(expected !== undefined);
+  });
+
+  it('survives a circular cause chain', () => {
+    const a = new Error('a') as Error & { cause?: unknown };
+    const b = new Error('b', { cause: a });
+    a.cause = b;
+    expect(classifyNetworkError(a)).toBeUndefined();
+  });
+
+  it('finds a cause several levels deep', () => {
+    const deep = new Error('outer', { cause: new Error('middle', { cause: refused() }) });
+    expect(classifyNetworkError(fetchFailed(deep))).toBe('connect-failure');
+  });
+
+  describe('with real undici failures on loopback', () => {
+    let closedPort: number;
+    const servers: Server[] = [];
+
+    /** A TCP server that answers every request by `onData(socket)`. */
+    async function listen(onData: (socket: import('node:net').Socket) => void): Promise<number> {
+      const server = createServer((socket) => socket.once('data', () => onData(socket)));
+      servers.push(server);
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      return (server.address() as AddressInfo).port;
+    }
+
+    beforeAll(async () => {
+      const probe = createServer();
+      await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+      closedPort = (probe.address() as AddressInfo).port;
+      await new Promise<void>((resolve) => probe.close(() => resolve()));
+    });
+
+    afterAll(async () => {
+      await Promise.all(
+        servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))),
+      );
+    });
+
+    async function failure(attempt: () => Promise<unknown>): Promise<unknown> {
+      try {
+        await attempt();
+      } catch (error) {
+        return error;
+      }
+      throw new Error('expected the request to fail');
+    }
+
+    it('classifies a refused fetch and a refused request() as connect failures', async () => {
+      const url = `http://127.0.0.1:${closedPort}/`;
+      const viaFetch = await failure(() => fetch(url));
+      expect(viaFetch).toBeInstanceOf(TypeError);
+      expect(classifyNetworkError(viaFetch)).toBe('connect-failure');
+      expect(classifyNetworkError(await failure(() => request(url)))).toBe('connect-failure');
+    });
+
+    it('classifies a server closing the connection mid-request as a reset', async () => {
+      const port = await listen((socket) => socket.end());
+      const error = await failure(() => request(`http://127.0.0.1:${port}/`));
+      expect(error).toBeInstanceOf(errors.SocketError);
+      expect(classifyNetworkError(error)).toBe('reset');
+    });
+
+    it('classifies a TCP reset seen by fetch as a reset', async () => {
+      const port = await listen((socket) => socket.resetAndDestroy());
+      const error = await failure(() => fetch(`http://127.0.0.1:${port}/`));
+      expect(classifyNetworkError(error)).toBe('reset');
+    });
+
+    it('does not classify an aborted fetch', async () => {
+      const port = await listen(() => {
+        // Never answers: the request can only end by abort.
+      });
+      const controller = new AbortController();
+      const pending = failure(() =>
+        fetch(`http://127.0.0.1:${port}/`, { signal: controller.signal }),
+      );
+      setTimeout(() => controller.abort(), 20);
+      expect(classifyNetworkError(await pending)).toBeUndefined();
+    });
+  });
+});
+
+describe('shouldRetry', () => {
+  const base: RetryInput = { method: 'GET', bodyReplayable: true };
+
+  it.each<[string, Partial<RetryInput>, boolean, RetryReason]>([
+    ['GET 503', { status: 503 }, true, 'retryable-status'],
+    ['GET 429', { status: 429 }, true, 'retryable-status'],
+    ['DELETE 504', { method: 'delete', status: 504 }, true, 'retryable-status'],
+    ['GET 500', { status: 500 }, false, 'status-not-retryable'],
+    ['GET 200', { status: 200 }, false, 'status-not-retryable'],
+    ['POST 503', { method: 'POST', status: 503 }, false, 'not-idempotent'],
+    ['PATCH 502', { method: 'PATCH', status: 502 }, false, 'not-idempotent'],
+    [
+      'POST 503 with an idempotency key',
+      { method: 'POST', status: 503, idempotencyKey: 'k1' },
+      true,
+      'retryable-status',
+    ],
+    [
+      'POST 503 with an empty idempotency key',
+      { method: 'POST', status: 503, idempotencyKey: '' },
+      false,
+      'not-idempotent',
+    ],
+    [
+      'POST 503 marked retryable',
+      { method: 'POST', status: 503, retryableByCaller: true },
+      true,
+      'retryable-status',
+    ],
+    [
+      'GET 503 marked not retryable',
+      { status: 503, retryableByCaller: false },
+      false,
+      'disabled-by-caller',
+    ],
+    [
+      'GET 503 with a stream body',
+      { status: 503, bodyReplayable: false },
+      false,
+      'body-not-replayable',
+    ],
+    ['GET refused', { error: refused() }, true, 'connect-failure'],
+    [
+      'POST refused: never sent',
+      { method: 'POST', error: fetchFailed(refused()) },
+      true,
+      'connect-failure',
+    ],
+    [
+      'POST refused with a stream body',
+      { method: 'POST', error: refused(), bodyReplayable: false },
+      false,
+      'body-not-replayable',
+    ],
+    [
+      'POST refused marked not retryable',
+      { method: 'POST', error: refused(), retryableByCaller: false },
+      false,
+      'disabled-by-caller',
+    ],
+    ['GET reset', { error: reset() }, true, 'reset'],
+    [
+      'PUT socket closed',
+      { method: 'PUT', error: new errors.SocketError('other side closed') },
+      true,
+      'reset',
+    ],
+    [
+      'POST reset: may have been processed',
+      { method: 'POST', error: reset() },
+      false,
+      'not-idempotent',
+    ],
+    [
+      'POST reset with an idempotency key',
+      { method: 'POST', error: reset(), idempotencyKey: 'k2' },
+      true,
+      'reset',
+    ],
+    [
+      'GET headers timeout',
+      { error: new errors.HeadersTimeoutError() },
+      false,
+      'error-not-retryable',
+    ],
+    [
+      'GET aborted',
+      { error: new DOMException('aborted', 'AbortError') },
+      false,
+      'error-not-retryable',
+    ],
+    ['GET with neither status nor error', {}, false, 'no-failure'],
+    [
+      'a status wins over an error',
+      { status: 500, error: refused() },
+      false,
+      'status-not-retryable',
+    ],
+  ])('%s', (_label, input, retry, reason) => {
+    expect(shouldRetry({ ...base, ...input })).toEqual({ retry, reason });
+  });
+
+  it('answers with shared objects (no allocation per decision)', () => {
+    expect(shouldRetry({ ...base, status: 503 })).toBe(shouldRetry({ ...base, status: 502 }));
+  });
+});

@@ -1,0 +1,73 @@
+import { contentEqual, decideIndex, instanceEqual } from '../../src/discovery/blocking-index';
+import { toServiceInstances } from '../../src/discovery/to-service-instance';
+import { healthEntry } from './fake-health-source';
+
+describe('decideIndex', () => {
+  it('adopts a rising index', () => {
+    expect(decideIndex(0, 7)).toEqual({ outcome: 'advanced', nextIndex: 7 });
+    expect(decideIndex(7, 12)).toEqual({ outcome: 'advanced', nextIndex: 12 });
+  });
+
+  it('keeps an unchanged index and reports no change', () => {
+    expect(decideIndex(7, 7)).toEqual({ outcome: 'unchanged', nextIndex: 7 });
+  });
+
+  it('resets to 0 (a non-blocking read) when the index goes backwards', () => {
+    expect(decideIndex(100, 12)).toEqual({ outcome: 'backwards', nextIndex: 0 });
+    expect(decideIndex(2, 1)).toEqual({ outcome: 'backwards', nextIndex: 0 });
+  });
+
+  it('treats a missing, zero, negative or unsafe index as an error and starts over at 0', () => {
+    for (const answered of [undefined, 0, -3, 1.5, Number.NaN, 2 ** 60]) {
+      const decision = decideIndex(7, answered);
+      expect(decision.outcome).toBe('invalid');
+      expect(decision.nextIndex).toBe(0);
+      expect(decision.error).toMatch(/X-Consul-Index/);
+    }
+  });
+
+  it('treats 0 as an error even before the first answer', () => {
+    expect(decideIndex(0, 0).outcome).toBe('invalid');
+  });
+});
+
+describe('contentEqual', () => {
+  const list = (...entries: Parameters<typeof healthEntry>[]) =>
+    toServiceInstances(entries.map((args) => healthEntry(...args)));
+
+  it('is true for separately built lists with the same content', () => {
+    const a = list(['a', { tags: ['x', 'y'], meta: { v: '1' } }], ['b']);
+    const b = list(['b'], ['a', { tags: ['x', 'y'], meta: { v: '1' } }]);
+    expect(a).not.toBe(b);
+    expect(contentEqual(a, b)).toBe(true);
+    expect(contentEqual([], [])).toBe(true);
+  });
+
+  it('sees every visible difference', () => {
+    const base = list(['a', { tags: ['x'], meta: { v: '1' }, port: 1 }]);
+    const variants = [
+      list(),
+      list(['a', { tags: ['x'], meta: { v: '1' }, port: 1 }], ['b']),
+      list(['a', { tags: ['x'], meta: { v: '1' }, port: 2 }]),
+      list(['a', { tags: ['y'], meta: { v: '1' }, port: 1 }]),
+      list(['a', { tags: ['x', 'y'], meta: { v: '1' }, port: 1 }]),
+      list(['a', { tags: ['x'], meta: { v: '2' }, port: 1 }]),
+      list(['a', { tags: ['x'], meta: { w: '1' }, port: 1 }]),
+      list(['a', { tags: ['x'], meta: { v: '1', w: '1' }, port: 1 }]),
+      list(['a', { tags: ['x'], meta: { v: '1' }, port: 1, address: '10.0.0.9' }]),
+      list(['a', { tags: ['x'], meta: { v: '1' }, port: 1, checks: ['passing', 'warning'] }]),
+      list(['a', { tags: ['x'], meta: { v: '1' }, port: 1, weights: { Passing: 5, Warning: 1 } }]),
+      list(['a2', { tags: ['x'], meta: { v: '1' }, port: 1 }]),
+    ];
+    for (const variant of variants) {
+      expect(contentEqual(base, variant)).toBe(false);
+      expect(contentEqual(variant, base)).toBe(false);
+    }
+  });
+
+  it('compares single instances field by field', () => {
+    const [a] = list(['a']);
+    const [b] = list(['a']);
+    expect(instanceEqual(a!, b!)).toBe(true);
+  });
+});

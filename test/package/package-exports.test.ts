@@ -1,0 +1,69 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const root = resolve(__dirname, '../..');
+
+describe('the packed npm tarball', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'express-consul-pack-'));
+  });
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('imports cleanly from CommonJS and ESM consumers, with type declarations', () => {
+    execFileSync('npm', ['pack', '--silent', '--pack-destination', dir], {
+      cwd: root,
+      stdio: 'pipe',
+    });
+    const tarball = readdirSync(dir).find((file) => file.endsWith('.tgz'));
+    expect(tarball).toBeDefined();
+    const consumer = join(dir, 'consumer');
+    execFileSync('mkdir', ['-p', consumer]);
+    writeFileSync(
+      join(consumer, 'package.json'),
+      JSON.stringify({ name: 'consumer', private: true }),
+    );
+    execFileSync(
+      'npm',
+      [
+        'install',
+        '--prefer-offline',
+        '--no-audit',
+        '--no-fund',
+        '--silent',
+        join(dir, tarball!),
+        'express@5',
+      ],
+      { cwd: consumer, stdio: 'pipe' },
+    );
+
+    const cjs = execFileSync(
+      process.execPath,
+      [
+        '-e',
+        "const m = require('express-consul'); console.log(typeof m.expressConsul, typeof m.ConfigError, new m.ConfigError('x', 'y').code)",
+      ],
+      { cwd: consumer, encoding: 'utf8' },
+    );
+    expect(cjs.trim()).toBe('function function ERR_INVALID_OPTION');
+
+    const esm = execFileSync(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        "import { expressConsul, NoHealthyInstancesError } from 'express-consul'; import * as all from 'express-consul'; console.log(typeof expressConsul, new NoHealthyInstancesError('p').code, typeof all.default)",
+      ],
+      { cwd: consumer, encoding: 'utf8' },
+    );
+    expect(esm.trim()).toBe('function ERR_NO_HEALTHY_INSTANCES object');
+
+    const files = execFileSync('tar', ['-tzf', join(dir, tarball!)], { encoding: 'utf8' });
+    expect(files).toContain('package/dist/index.d.ts');
+    expect(files).not.toMatch(/package\/(src|test|tools)\//);
+  });
+});

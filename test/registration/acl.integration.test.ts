@@ -1,0 +1,92 @@
+import express from 'express';
+import { expressConsul } from '../../src';
+import { ConsulClient } from '../../src/consul/consul-client';
+import { ConsulAclError } from '../../src/errors';
+import { ConsulAgent } from '../support/consul-agent';
+import { recordingLogger } from '../support/consul-reads';
+import { startRecordingProxy } from '../support/recording-proxy';
+
+const MANAGEMENT_TOKEN = 'c0ffee00-1111-4222-8333-444455556666';
+
+describe('registration with ACLs enabled (default deny)', () => {
+  let agent: ConsulAgent;
+  let proxy: Awaited<ReturnType<typeof startRecordingProxy>>;
+  const savedToken = process.env.CONSUL_HTTP_TOKEN;
+
+  beforeAll(async () => {
+    agent = await ConsulAgent.start({ aclManagementToken: MANAGEMENT_TOKEN });
+    proxy = await startRecordingProxy(agent.address);
+  });
+  afterAll(async () => {
+    await proxy.close();
+    await agent.stop();
+  });
+  afterEach(() => {
+    if (savedToken === undefined) delete process.env.CONSUL_HTTP_TOKEN;
+    else process.env.CONSUL_HTTP_TOKEN = savedToken;
+  });
+
+  const options = (logger: ReturnType<typeof recordingLogger>['logger'], token?: string) => ({
+    service: { name: 'guarded', check: { intervalMs: 1_000 } },
+    consul: { address: proxy.address, ...(token !== undefined && { token }) },
+    logger,
+    shutdown: { handleSignals: false, propagationDelayMs: 0, drainTimeoutMs: 1_000 },
+  });
+
+  async function registeredWith(tokenFrom: 'options' | 'env'): Promise<void> {
+    const { lines, logger } = recordingLogger();
+    if (tokenFrom === 'env') process.env.CONSUL_HTTP_TOKEN = MANAGEMENT_TOKEN;
+    else delete process.env.CONSUL_HTTP_TOKEN;
+    const adapter = expressConsul(
+      express(),
+      options(logger, tokenFrom === 'options' ? MANAGEMENT_TOKEN : undefined),
+    );
+    const reader = new ConsulClient({ address: agent.address, token: MANAGEMENT_TOKEN });
+    try {
+      await adapter.listen(0, '127.0.0.1');
+      expect(adapter.registration.state).toBe('registered');
+      expect(await reader.getAgentService(adapter.registration.serviceId)).toBeDefined();
+    } finally {
+      await adapter.close();
+      await reader.close();
+    }
+    expect(lines.length).toBeGreaterThan(0);
+    expect(lines.join('\n')).not.toContain(MANAGEMENT_TOKEN);
+  }
+
+  it('registers with a token from options', async () => {
+    await registeredWith('options');
+  });
+
+  it('registers with a token from CONSUL_HTTP_TOKEN', async () => {
+    await registeredWith('env');
+  });
+
+  it('fails with ConsulAclError naming the missing permission without a token', async () => {
+    delete process.env.CONSUL_HTTP_TOKEN;
+    const { logger } = recordingLogger();
+    const adapter = expressConsul(express(), options(logger));
+    try {
+      const failure = adapter.listen(0, '127.0.0.1');
+      await expect(failure).rejects.toBeInstanceOf(ConsulAclError);
+      const error = (await failure.catch((e: unknown) => e)) as ConsulAclError;
+      expect(error.code).toBe('ERR_CONSUL_ACL');
+      expect(error.status).toBe(403);
+      expect(error.permission).toBe('service:write');
+    } finally {
+      await adapter.close();
+    }
+  });
+
+  it('sends the token only in the X-Consul-Token header, never in a URL', () => {
+    expect(proxy.requests.length).toBeGreaterThan(3);
+    for (const request of proxy.requests) {
+      expect(request.url).not.toContain(MANAGEMENT_TOKEN);
+      expect(request.url).not.toMatch(/token=/i);
+    }
+    const withToken = proxy.requests.filter(
+      (request) => request.headers['x-consul-token'] === MANAGEMENT_TOKEN,
+    );
+    expect(withToken.length).toBeGreaterThan(0);
+  });
+});
