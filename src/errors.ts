@@ -128,6 +128,19 @@ export class RequestTimeoutError extends ExpressConsulError {
   }
 }
 
+/** An attempt failed without a response (connection reset, refused...) and could not be retried. */
+export class UpstreamError extends ExpressConsulError {
+  readonly service: string;
+  /** Id of the instance that failed. */
+  readonly instance: string;
+
+  constructor(service: string, instance: string, reason: string, options?: { cause?: unknown }) {
+    super('ERR_UPSTREAM', `Service '${service}' instance '${instance}': ${reason}`, options);
+    this.service = service;
+    this.instance = instance;
+  }
+}
+
 /** The caller's AbortSignal fired. */
 export class AbortedError extends ExpressConsulError {
   constructor(message = 'The operation was aborted', options?: { cause?: unknown }) {

@@ -11,6 +11,30 @@ export type {
   MetricsOptions,
 } from './config/options';
 export { DEFAULTS } from './config/resolve-options';
+export { Discovery } from './client/discovery';
+export type { DiscoveryOptions } from './client/discovery';
+export { createDiscovery } from './client/create-discovery';
+export type { StandaloneDiscoveryOptions } from './client/create-discovery';
+export { ServiceClient } from './client/service-client';
+export type { ServiceRequest, ServiceResponse } from './client/service-client';
+export type { ServiceClientOptions } from './client/service-client-options';
+export type { DiscoveryFetchInit } from './client/discovery-fetch';
+export type { RetryBudgetOptions } from './client/retry-budget';
+export type { OutlierDetectorOptions } from './client/outlier-detector';
+export type { Balancer, BalancerName, PickContext } from './balancer/balancer';
+export type { ServiceInstance } from './discovery/service-instance';
+export { ServiceWatcher } from './discovery/service-watcher';
+export type {
+  ServiceChangeEvent,
+  WatchErrorEvent,
+  ServiceWatcherStatus,
+} from './discovery/service-watcher';
+export type {
+  ServiceWatcherOptions,
+  ServiceQueryOptions,
+} from './discovery/service-watcher-options';
+export { ExpressConsulMetrics } from './metrics/express-consul-metrics';
+export { metricsHandler } from './metrics/metrics-handler';
 export { ConsulClient } from './consul/consul-client';
 export type { CallOptions, ConsulQueryResult } from './consul/consul-client';
 export type { ConsulConnectionOptions, ConsulTlsOptions } from './consul/consul-environment';
@@ -34,6 +58,7 @@ export {
   NoHealthyInstancesError,
   RetriesExhaustedError,
   RequestTimeoutError,
+  UpstreamError,
   AbortedError,
   ClosedError,
   isExpressConsulError,

@@ -2,6 +2,7 @@ import type { Registry } from 'prom-client';
 import type { ConsulConnectionOptions } from '../consul/consul-environment';
 import type { Logger } from '../logger';
 import type { HealthIndicator } from '../health/health-indicator';
+import type { DiscoveryOptions } from '../client/discovery';
 
 /** What the caller passes to `expressConsul()`. Every field is optional except `service.name`. */
 export interface ExpressConsulOptions {
@@ -15,6 +16,8 @@ export interface ExpressConsulOptions {
   readonly shutdown?: ShutdownOptions;
   /** How registration heals itself when the agent forgets the service. */
   readonly registration?: RegistrationOptions;
+  /** How this process finds and calls other services (`service(name)`, `fetch()`). */
+  readonly discovery?: DiscoveryOptions;
   /** Prometheus metrics; `false` turns them off. Default: on, in prom-client's global registry. */
   readonly metrics?: MetricsOptions | false;
   /** A pino-shaped logger. Default: silent. */

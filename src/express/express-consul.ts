@@ -5,7 +5,14 @@ import type { Application } from 'express';
 import { resolveOptions } from '../config/resolve-options';
 import type { ResolvedOptions } from '../config/resolve-options';
 import type { ExpressConsulOptions } from '../config/options';
+import type { RequestHandler } from 'express';
+import type { Response } from 'undici';
+import { Discovery } from '../client/discovery';
+import type { DiscoveryFetchInit } from '../client/discovery-fetch';
+import type { ServiceClient } from '../client/service-client';
 import { ConsulClient } from '../consul/consul-client';
+import { ExpressConsulMetrics } from '../metrics/express-consul-metrics';
+import { metricsHandler } from '../metrics/metrics-handler';
 import { ClosedError } from '../errors';
 import { chooseServiceAddress } from '../registration/service-address';
 import { generateServiceId } from '../registration/service-id';
@@ -28,6 +35,10 @@ export class ExpressConsul {
   readonly consul: ConsulClient;
   /** This instance's registration. */
   readonly registration: ServiceRegistration;
+  /** Finds and calls other services; also reachable through `service()` and `fetch()`. */
+  readonly discovery: Discovery;
+  /** The metrics, or undefined when `metrics: false`. */
+  readonly metrics: ExpressConsulMetrics | undefined;
   private readonly config: ResolvedOptions;
   private lifecycle: ExpressConsulState = 'created';
   private server: Server | undefined;
@@ -48,6 +59,17 @@ export class ExpressConsul {
       );
     }
     this.consul = new ConsulClient(this.config.consul);
+    this.metrics =
+      this.config.metrics === false
+        ? undefined
+        : new ExpressConsulMetrics(this.config.metrics.registry, this.config.metrics.prefix);
+    try {
+      this.discovery = new Discovery(this.consul, options.discovery ?? {}, this.metrics, logger);
+    } catch (error) {
+      // Bad discovery options: nothing was sent yet, but the idle pool must not outlive us.
+      void this.consul.close().catch(() => undefined);
+      throw error;
+    }
     this.registration = new ServiceRegistration(
       this.consul,
       {
@@ -62,6 +84,7 @@ export class ExpressConsul {
       },
       logger,
     );
+    this.followForMetrics(service.name);
     this.app.get(
       health.path,
       healthRoute(health.indicators, health.indicatorTimeoutMs, () => this.isDraining),
@@ -81,6 +104,22 @@ export class ExpressConsul {
   /** Requests being served right now. */
   get inFlightRequests(): number {
     return this.tracker?.inFlight ?? 0;
+  }
+
+  /** The client that calls `name`, shared by every caller in this process. */
+  service(name: string): ServiceClient {
+    return this.discovery.service(name);
+  }
+
+  /** fetch() with a service name as host: `consul.fetch('http://payments/charge')`. */
+  fetch(input: string | URL, init?: DiscoveryFetchInit): Promise<Response> {
+    return this.discovery.fetch(input, init);
+  }
+
+  /** An Express handler serving the metrics registry: `app.get('/metrics', consul.metricsHandler())`. */
+  metricsHandler(): RequestHandler {
+    if (!this.metrics) throw new ClosedError('metrics (disabled by metrics: false)');
+    return metricsHandler(this.metrics.registry);
   }
 
   private get isDraining(): boolean {
@@ -133,7 +172,7 @@ export class ExpressConsul {
       this.lifecycle = 'created';
       throw error;
     }
-    if (this.lifecycle === 'starting') this.lifecycle = 'running';
+    if (this.lifecycle === 'starting') this.setLifecycle('running');
   }
 
   /**
@@ -153,7 +192,7 @@ export class ExpressConsul {
   private async drain(): Promise<void> {
     const { shutdown, logger } = this.config;
     const startedAt = Date.now();
-    this.lifecycle = 'draining';
+    this.setLifecycle('draining');
     this.removeSignalHandlers?.();
     this.removeSignalHandlers = undefined;
     try {
@@ -178,10 +217,26 @@ export class ExpressConsul {
       }
       if (shutdown.mode === 'maintenance') await this.registration.deregister();
     } finally {
+      await this.discovery.close();
       await this.consul.close();
-      this.lifecycle = 'closed';
+      this.setLifecycle('closed');
       logger.info({ drainMs: Date.now() - startedAt }, 'drained and closed');
     }
+  }
+
+  private setLifecycle(state: ExpressConsulState): void {
+    this.lifecycle = state;
+    if (state === 'running' || state === 'draining' || state === 'closed') {
+      this.metrics?.drainChanged(this.config.service.name, state);
+    }
+  }
+
+  private followForMetrics(service: string): void {
+    const metrics = this.metrics;
+    if (!metrics) return;
+    const states = ['idle', 'registering', 'registered', 'deregistering', 'deregistered'] as const;
+    this.registration.onStateChange((state) => metrics.registrationChanged(service, state, states));
+    this.registration.onReregister(() => metrics.reregistered(service));
   }
 
   private assertUsable(): void {

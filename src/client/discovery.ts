@@ -1,0 +1,163 @@
+import type { Response } from 'undici';
+import type { ConsulClient } from '../consul/consul-client';
+import type { WatcherRegistryOptions } from '../discovery/watcher-registry';
+import { WatcherRegistry } from '../discovery/watcher-registry';
+import { ClosedError, ConfigError } from '../errors';
+import type { Logger } from '../logger';
+import type { DiscoveryReadings, ExpressConsulMetrics } from '../metrics/express-consul-metrics';
+import { toFetchResponse, toServiceRequest } from './discovery-fetch';
+import type { DiscoveryFetchInit } from './discovery-fetch';
+import { RetryBudget, resolveRetryBudgetOptions } from './retry-budget';
+import type { RetryBudgetOptions } from './retry-budget';
+import { ServiceClient } from './service-client';
+import { resolveServiceClientOptions } from './service-client-options';
+import type { ResolvedServiceClientOptions, ServiceClientOptions } from './service-client-options';
+
+/** How this process finds and calls other services. Every field is optional. */
+export interface DiscoveryOptions {
+  /** Settings of every Consul watch (waitMs, backoff, minUpdateIntervalMs). */
+  readonly watch?: Omit<WatcherRegistryOptions, 'logger' | 'random' | 'now'>;
+  /** Defaults of every service client. */
+  readonly client?: ServiceClientOptions;
+  /** Per-service settings, merged over `client`, keyed by service name. */
+  readonly services?: Readonly<Record<string, ServiceClientOptions>>;
+  /** The process-wide retry budget shared by all services. Defaults: 20% of requests + 10/s. */
+  readonly retryBudget?: RetryBudgetOptions;
+}
+
+/**
+ * Finds services by name and calls them: one shared Consul watch per service, one client (balancer,
+ * pools, outlier detection) per service, and one retry budget for the whole process.
+ */
+export class Discovery {
+  private readonly registry: WatcherRegistry;
+  private readonly budget: RetryBudget;
+  private readonly clients = new Map<string, ServiceClient>();
+  private readonly defaults: ResolvedServiceClientOptions;
+  private readonly perService = new Map<string, ResolvedServiceClientOptions>();
+  private readonly unsubscribers: (() => void)[] = [];
+  private closing: Promise<void> | undefined;
+
+  /** Validates every option at once (ConfigError names the field under `discovery.`). */
+  constructor(
+    private readonly consul: ConsulClient,
+    options: DiscoveryOptions,
+    private readonly metrics: ExpressConsulMetrics | undefined,
+    private readonly logger: Logger,
+    /** Close `consul` with this object (when the caller made it for discovery alone). */
+    private readonly ownsConsul = false,
+  ) {
+    assertServiceNames(options.services);
+    this.defaults = resolveServiceClientOptions(options.client ?? {}, 'discovery.client');
+    for (const [name, own] of Object.entries(options.services ?? {})) {
+      this.perService.set(
+        name,
+        resolveServiceClientOptions({ ...options.client, ...own }, `discovery.services.${name}`),
+      );
+    }
+    this.budget = new RetryBudget(
+      resolveRetryBudgetOptions(options.retryBudget ?? {}, 'discovery.retryBudget'),
+    );
+    this.registry = new WatcherRegistry(consul, { ...options.watch, logger });
+    if (metrics) this.unsubscribers.push(metrics.addReadings(this.readings()));
+  }
+
+  /** The client of `name`, created on first use and shared afterwards. */
+  service(name: string): ServiceClient {
+    if (this.closing) throw new ClosedError('Discovery');
+    let client = this.clients.get(name);
+    if (!client) {
+      const options = this.perService.get(name) ?? this.defaults;
+      const lease = this.registry.acquire(name, options.query);
+      client = new ServiceClient(lease, options, {
+        budget: this.budget,
+        metrics: this.metrics,
+        logger: this.logger,
+      });
+      this.clients.set(name, client);
+      this.followWatch(client);
+    }
+    return client;
+  }
+
+  /**
+   * fetch() with a service name as host: `discovery.fetch('http://payments/charge', { method: 'POST' })`.
+   * Resolves with a WHATWG Response; rejects with the typed errors of ServiceClient.request.
+   */
+  async fetch(input: string | URL, init?: DiscoveryFetchInit): Promise<Response> {
+    const { service, request } = toServiceRequest(input, init);
+    return toFetchResponse(await this.service(service).request(request));
+  }
+
+  /** The retry budget's counters (requests, retries, exhausted) for this process. */
+  get retryBudget(): Pick<RetryBudget, 'requests' | 'retries' | 'exhausted' | 'available'> {
+    return this.budget;
+  }
+
+  /** Closes every client and watch; idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      for (const unsubscribe of this.unsubscribers) unsubscribe();
+      await Promise.all([...this.clients.values()].map((client) => client.close()));
+      this.clients.clear();
+      await this.registry.close();
+      if (this.ownsConsul) await this.consul.close();
+    })();
+    return this.closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  private followWatch(client: ServiceClient): void {
+    const metrics = this.metrics;
+    if (!metrics) return;
+    const watcher = client.discovery;
+    let resetsSeen = watcher.status().indexResets;
+    const countResets = (): void => {
+      const resets = watcher.status().indexResets;
+      if (resets > resetsSeen) metrics.indexReset(client.service, resets - resetsSeen);
+      resetsSeen = resets;
+    };
+    this.unsubscribers.push(
+      watcher.onChange(() => {
+        metrics.watchUpdated(client.service);
+        countResets();
+      }),
+      watcher.onError(() => {
+        metrics.watchFailed(client.service);
+        countResets();
+      }),
+    );
+  }
+
+  private readings(): DiscoveryReadings {
+    const clients = this.clients;
+    return {
+      *services() {
+        for (const client of clients.values()) {
+          const instances = client.instances();
+          const warning = instances.filter((instance) => instance.status === 'warning').length;
+          yield {
+            service: client.service,
+            healthy: instances.length - warning,
+            warning,
+            ejected: client.ejectedCount,
+            stalenessSeconds: client.discovery.status().stalenessMs / 1000,
+          };
+        }
+      },
+    };
+  }
+}
+
+/** Rejects a `services` setting that is not an object keyed by service name. */
+function assertServiceNames(services: unknown): void {
+  if (
+    services !== undefined &&
+    (typeof services !== 'object' || services === null || Array.isArray(services))
+  ) {
+    throw new ConfigError('discovery.services', 'must be an object keyed by service name');
+  }
+}

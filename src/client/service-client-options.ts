@@ -1,0 +1,105 @@
+import type { Balancer, BalancerName } from '../balancer/balancer';
+import type { CreateBalancerOptions } from '../balancer/create-balancer';
+import type { ServiceQueryOptions } from '../discovery/service-watcher-options';
+import { resolveServiceQuery } from '../discovery/service-watcher-options';
+import { ConfigError } from '../errors';
+import { resolveOutlierDetectorOptions } from './outlier-detector';
+import type { OutlierDetectorOptions, ResolvedOutlierDetectorOptions } from './outlier-detector';
+
+/** How calls to one service are routed and made resilient. Every field is optional. */
+export interface ServiceClientOptions extends ServiceQueryOptions {
+  /** Balancer name or a factory of your own. Default: `round-robin`. */
+  readonly balancer?: BalancerName | (() => Balancer);
+  /** Options of the built-in balancer (slowStartMs, peakEwma, virtualNodes, ...). Default: none. */
+  readonly balancerOptions?: CreateBalancerOptions;
+  /** Time limit of one attempt until response headers arrive, in ms. Default: 10000. */
+  readonly timeoutMs?: number;
+  /** Time limit of the whole call, retries included, in ms; >= timeoutMs. Default: 30000. */
+  readonly deadlineMs?: number;
+  /** Attempts per call, the first included (1 disables retries). Default: 3. */
+  readonly maxAttempts?: number;
+  /** TCP connect limit per attempt, in ms. Default: 1000. */
+  readonly connectTimeoutMs?: number;
+  /** How long the first call waits for discovery's first answer, in ms; later calls never wait. Default: 2000. */
+  readonly readyTimeoutMs?: number;
+  /** Passive outlier ejection, or false to turn it off. Defaults: see OutlierDetectorOptions. */
+  readonly outlierDetection?: OutlierDetectorOptions | false;
+  /** Keep-alive connections per instance at most. Default: 32. */
+  readonly connectionsPerInstance?: number;
+  /** Idle keep-alive sockets are closed after this, in ms; keep it under the servers' own (Node: 5000). Default: 4000. */
+  readonly keepAliveTimeoutMs?: number;
+  /** Longest Retry-After (on 429/503) honoured before a retry, in ms. Default: 2000. */
+  readonly maxRetryAfterMs?: number;
+}
+
+/** ServiceClientOptions with defaults applied. */
+export interface ResolvedServiceClientOptions {
+  readonly query: ServiceQueryOptions;
+  readonly balancer: BalancerName | (() => Balancer);
+  readonly balancerOptions: CreateBalancerOptions;
+  readonly timeoutMs: number;
+  readonly deadlineMs: number;
+  readonly maxAttempts: number;
+  readonly connectTimeoutMs: number;
+  readonly readyTimeoutMs: number;
+  readonly outlierDetection: ResolvedOutlierDetectorOptions | false;
+  readonly connectionsPerInstance: number;
+  readonly keepAliveTimeoutMs: number;
+  readonly maxRetryAfterMs: number;
+}
+
+function positive(path: string, value: unknown, fallback: number, integer = false): number {
+  const v = value ?? fallback;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || (integer && !Number.isInteger(v))) {
+    throw new ConfigError(
+      path,
+      `must be a positive ${integer ? 'integer' : 'number'} (got ${JSON.stringify(v)})`,
+    );
+  }
+  return v;
+}
+
+/** Validates and completes client options; errors name the field under `path`. */
+export function resolveServiceClientOptions(
+  options: ServiceClientOptions = {},
+  path = 'client',
+): ResolvedServiceClientOptions {
+  const timeoutMs = positive(`${path}.timeoutMs`, options.timeoutMs, 10_000);
+  const deadlineMs = positive(
+    `${path}.deadlineMs`,
+    options.deadlineMs,
+    Math.max(30_000, timeoutMs),
+  );
+  if (deadlineMs < timeoutMs) {
+    throw new ConfigError(
+      `${path}.deadlineMs`,
+      `must be at least ${path}.timeoutMs (${timeoutMs} ms)`,
+    );
+  }
+  const balancer = options.balancer ?? 'round-robin';
+  if (typeof balancer !== 'string' && typeof balancer !== 'function') {
+    throw new ConfigError(`${path}.balancer`, 'must be a balancer name or a factory function');
+  }
+  return {
+    query: resolveServiceQuery(options, path),
+    balancer,
+    balancerOptions: options.balancerOptions ?? {},
+    timeoutMs,
+    deadlineMs,
+    maxAttempts: positive(`${path}.maxAttempts`, options.maxAttempts, 3, true),
+    connectTimeoutMs: positive(`${path}.connectTimeoutMs`, options.connectTimeoutMs, 1_000),
+    readyTimeoutMs: positive(`${path}.readyTimeoutMs`, options.readyTimeoutMs, 2_000),
+    outlierDetection:
+      options.outlierDetection === false
+        ? false
+        : resolveOutlierDetectorOptions(options.outlierDetection ?? {}, `${path}.outlierDetection`),
+    connectionsPerInstance: positive(
+      `${path}.connectionsPerInstance`,
+      options.connectionsPerInstance,
+      32,
+      true,
+    ),
+    keepAliveTimeoutMs: positive(`${path}.keepAliveTimeoutMs`, options.keepAliveTimeoutMs, 4_000),
+    maxRetryAfterMs: positive(`${path}.maxRetryAfterMs`, options.maxRetryAfterMs, 2_000),
+  };
+}
