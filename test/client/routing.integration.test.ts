@@ -1,0 +1,167 @@
+import { Registry } from 'prom-client';
+import { createDiscovery } from '../../src';
+import type { Discovery } from '../../src';
+import { NoHealthyInstancesError, RetriesExhaustedError } from '../../src/errors';
+import { seededRandom, startInstance, uniqueService } from '../support/test-instance';
+import type { TestInstance } from '../support/test-instance';
+import { waitFor } from '../support/wait-for';
+
+describe('discovery and routing against a real Consul agent', () => {
+  const instances: TestInstance[] = [];
+  const discoveries: Discovery[] = [];
+
+  afterEach(async () => {
+    await Promise.all(discoveries.splice(0).map((d) => d.close()));
+    await Promise.all(instances.splice(0).map((i) => i.close()));
+  });
+
+  async function fleet(name: string, count: number, weights?: number[]): Promise<TestInstance[]> {
+    const started = await Promise.all(
+      Array.from({ length: count }, (_, i) =>
+        startInstance(name, weights ? { weights: { passing: weights[i]!, warning: 1 } } : {}),
+      ),
+    );
+    instances.push(...started);
+    return started;
+  }
+
+  function discovery(options: Parameters<typeof createDiscovery>[0] = {}): Discovery {
+    const d = createDiscovery({ metrics: { registry: new Registry() }, ...options });
+    discoveries.push(d);
+    return d;
+  }
+
+  async function untilHealthy(d: Discovery, name: string, count: number): Promise<void> {
+    const client = d.service(name);
+    await waitFor(
+      `${count} healthy ${name} instances`,
+      () => (client.instances().length === count ? true : undefined),
+      { timeoutMs: 10_000 },
+    );
+  }
+
+  it('spreads 300 requests over three instances within ±10% of even with round robin', async () => {
+    const name = uniqueService('rr');
+    const fleetOf3 = await fleet(name, 3);
+    const d = discovery();
+    await untilHealthy(d, name, 3);
+    for (let i = 0; i < 300; i++) {
+      const response = await d.service(name).request({ path: '/hello' });
+      expect(response.statusCode).toBe(200);
+      await response.body.dump();
+    }
+    const counts = fleetOf3.map((instance) => instance.hits.length);
+    process.stdout.write(`round robin over 3 instances: ${counts.join(' / ')}\n`);
+    for (const count of counts) {
+      expect(count).toBeGreaterThanOrEqual(90);
+      expect(count).toBeLessThanOrEqual(110);
+    }
+  });
+
+  it('follows Consul weights with the weighted balancer', async () => {
+    const name = uniqueService('weighted');
+    const weights = [1, 2, 3];
+    const fleetOf3 = await fleet(name, 3, weights);
+    const d = discovery({
+      services: { [name]: { balancer: 'weighted', balancerOptions: { random: seededRandom(7) } } },
+    });
+    await untilHealthy(d, name, 3);
+    const total = 3000;
+    for (let i = 0; i < total; i++) {
+      const response = await d.service(name).request({ path: '/hello' });
+      await response.body.dump();
+    }
+    const counts = fleetOf3.map((instance) => instance.hits.length);
+    process.stdout.write(`weighted 1:2:3 over ${total} requests: ${counts.join(' / ')}\n`);
+    counts.forEach((count, i) => {
+      const expected = (total * weights[i]!) / 6;
+      expect(Math.abs(count - expected)).toBeLessThanOrEqual(expected * 0.15);
+    });
+  });
+
+  it('sends nothing to an instance later than 1 s after its deregistration', async () => {
+    const name = uniqueService('dereg');
+    const [stays, leaves] = await fleet(name, 2);
+    const d = discovery();
+    await untilHealthy(d, name, 2);
+    let deregisteredAt = 0;
+    let failures = 0;
+    const stopAt = Date.now() + 2_500;
+    let sent = 0;
+    while (Date.now() < stopAt && sent < 5_000) {
+      sent += 1;
+      if (deregisteredAt === 0 && sent === 50) {
+        deregisteredAt = Date.now();
+        void leaves!.adapter.registration.deregister();
+      }
+      const response = await d
+        .service(name)
+        .request({ path: '/hello' })
+        .catch(() => undefined);
+      if (!response || response.statusCode !== 200) failures += 1;
+      await response?.body.dump();
+    }
+    const lastHitAfterMs = Math.max(...leaves!.hits) - deregisteredAt;
+    process.stdout.write(
+      `last request reached the deregistered instance ${lastHitAfterMs} ms after deregistration\n`,
+    );
+    expect(deregisteredAt).toBeGreaterThan(0);
+    expect(lastHitAfterMs).toBeLessThan(1_000);
+    expect(stays!.hits.filter((t) => t > deregisteredAt + 1_000).length).toBeGreaterThan(0);
+    expect(failures).toBe(0);
+  });
+
+  it('keeps the attempts within the retry budget when every instance answers 503, and fails with a typed error quickly', async () => {
+    const name = uniqueService('all503');
+    const fleetOf3 = await fleet(name, 3);
+    const budget = { ratio: 0.2, minRetriesPerSecond: 1, windowMs: 10_000 };
+    const d = discovery({ retryBudget: budget, client: { maxAttempts: 3 } });
+    await untilHealthy(d, name, 3);
+    for (const instance of fleetOf3) instance.setStatus(503);
+    const calls = 100;
+    let slowest = 0;
+    for (let i = 0; i < calls; i++) {
+      const started = Date.now();
+      const error = await d
+        .service(name)
+        .request({ path: '/hello' })
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      slowest = Math.max(slowest, Date.now() - started);
+      expect(error).toBeInstanceOf(RetriesExhaustedError);
+      expect((error as RetriesExhaustedError).lastStatus).toBe(503);
+    }
+    const attempts = fleetOf3.reduce((sum, instance) => sum + instance.hits.length, 0);
+    const allowed =
+      calls + (budget.minRetriesPerSecond * budget.windowMs) / 1000 + budget.ratio * calls;
+    process.stdout.write(
+      `all-503: ${attempts} attempts for ${calls} calls (budget allows ${allowed}; without it ${calls * 3}); slowest call ${slowest} ms\n`,
+    );
+    expect(attempts).toBeGreaterThan(calls);
+    expect(attempts).toBeLessThanOrEqual(allowed);
+    expect(slowest).toBeLessThan(1_000);
+    expect(d.retryBudget.exhausted).toBeGreaterThan(0);
+  });
+
+  it('fails fast with NoHealthyInstancesError for a service with no instance', async () => {
+    const d = discovery();
+    const client = d.service(uniqueService('nobody'));
+    await client.ready();
+    const started = Date.now();
+    await expect(client.request({ path: '/' })).rejects.toBeInstanceOf(NoHealthyInstancesError);
+    expect(Date.now() - started).toBeLessThan(100);
+  });
+
+  it('answers fetch() with a WHATWG Response from the named service', async () => {
+    const name = uniqueService('fetch');
+    const [only] = await fleet(name, 1);
+    const d = discovery();
+    await untilHealthy(d, name, 1);
+    const response = await d.fetch(`http://${name}/hello`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('x-served-by')).toBe(only!.id);
+    expect(await response.json()).toEqual({ id: only!.id });
+  });
+});
