@@ -30,7 +30,7 @@ app.get('/', (_request, response, next) => {
 
 app.get('/metrics', consul.metricsHandler());
 
-consul.listen(Number(process.env.PORT ?? 0), '127.0.0.1').then(
+consul.listen(Number(process.env.PORT ?? 0), process.env.HOST ?? '127.0.0.1').then(
   (server) => {
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : 0;

@@ -33,7 +33,7 @@ app.get('/slow', (request, response) => {
   setTimeout(() => response.json({ slept: ms, id: consul.registration.serviceId }), ms);
 });
 
-consul.listen(port, '127.0.0.1').then(
+consul.listen(port, process.env.HOST ?? '127.0.0.1').then(
   (server) => {
     const address = server.address();
     const boundPort = typeof address === 'object' && address ? address.port : port;

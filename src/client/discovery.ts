@@ -58,7 +58,7 @@ export class Discovery {
     this.budget = new RetryBudget(
       resolveRetryBudgetOptions(options.retryBudget ?? {}, 'discovery.retryBudget'),
     );
-    this.registry = new WatcherRegistry(consul, { ...options.watch, logger });
+    this.registry = new WatcherRegistry(consul, { ...options.watch, logger }, 'discovery.watch');
     if (metrics) this.unsubscribers.push(metrics.addReadings(this.readings()));
   }
 

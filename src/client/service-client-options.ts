@@ -1,4 +1,5 @@
 import type { Balancer, BalancerName } from '../balancer/balancer';
+import { createBalancer } from '../balancer/create-balancer';
 import type { CreateBalancerOptions } from '../balancer/create-balancer';
 import type { ServiceQueryOptions } from '../discovery/service-watcher-options';
 import { resolveServiceQuery } from '../discovery/service-watcher-options';
@@ -79,6 +80,20 @@ export function resolveServiceClientOptions(
   const balancer = options.balancer ?? 'round-robin';
   if (typeof balancer !== 'string' && typeof balancer !== 'function') {
     throw new ConfigError(`${path}.balancer`, 'must be a balancer name or a factory function');
+  }
+  if (typeof balancer === 'string') {
+    // Build one now so a bad name or balancer option fails at start-up, not on the first call.
+    try {
+      createBalancer(balancer, options.balancerOptions ?? {});
+    } catch (error) {
+      if (error instanceof ConfigError) {
+        throw new ConfigError(
+          `${path}.${error.path}`,
+          error.message.replace(/^Invalid option [^:]+: /, ''),
+        );
+      }
+      throw error;
+    }
   }
   return {
     query: resolveServiceQuery(options, path),

@@ -80,7 +80,12 @@ export function resolveConsulConnection(
   env: NodeJS.ProcessEnv = process.env,
   fieldPrefix = 'consul',
 ): ResolvedConsulConnection {
-  const rawAddress = (options.address ?? env.CONSUL_HTTP_ADDR ?? DEFAULT_ADDRESS).trim();
+  // An empty variable counts as unset, as in Consul's own CLI.
+  const rawAddress = (
+    options.address ??
+    (env.CONSUL_HTTP_ADDR || undefined) ??
+    DEFAULT_ADDRESS
+  ).trim();
   if (rawAddress === '') throw new ConfigError(`${fieldPrefix}.address`, 'must not be empty');
   if (rawAddress.startsWith('unix://')) {
     throw new ConfigError(

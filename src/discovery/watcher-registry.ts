@@ -60,8 +60,10 @@ export class WatcherRegistry {
   constructor(
     private readonly source: HealthSource,
     options: WatcherRegistryOptions = {},
+    /** Names the options in ConfigErrors, e.g. `discovery.watch`. */
+    fieldPrefix = 'discovery',
   ) {
-    resolveServiceWatcherOptions(options, 'discovery');
+    resolveServiceWatcherOptions(options, fieldPrefix);
     this.options = options;
   }
 

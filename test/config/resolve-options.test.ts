@@ -183,3 +183,40 @@ describe('expressConsul construction', () => {
     return adapter.close();
   });
 });
+
+describe('discovery options', () => {
+  it.each([
+    ['an unknown balancer', { client: { balancer: 'fastest' } }, 'discovery.client.balancer'],
+    [
+      'a per-service balancer option the balancer ignores',
+      { services: { payments: { balancer: 'round-robin', balancerOptions: { slowStartMs: 5 } } } },
+      'discovery.services.payments.balancer.slowStartMs',
+    ],
+    [
+      'a deadline shorter than the per-try timeout',
+      { client: { timeoutMs: 5_000, deadlineMs: 1_000 } },
+      'discovery.client.deadlineMs',
+    ],
+    ['zero attempts', { client: { maxAttempts: 0 } }, 'discovery.client.maxAttempts'],
+    ['a retry budget ratio above 1', { retryBudget: { ratio: 2 } }, 'discovery.retryBudget.ratio'],
+    ['a negative watch wait', { watch: { waitMs: -1 } }, 'discovery.watch.waitMs'],
+    [
+      'an outlier option out of range',
+      { client: { outlierDetection: { consecutiveFailures: 0 } } },
+      'discovery.client.outlierDetection.consecutiveFailures',
+    ],
+  ])('rejects %s at construction with the field path', (_what, discovery, path) => {
+    let caught: unknown;
+    try {
+      expressConsul(express(), {
+        service: { name: 'a' },
+        discovery: discovery as never,
+        metrics: false,
+      });
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(ConfigError);
+    expect((caught as ConfigError).path).toBe(path);
+  });
+});
