@@ -125,8 +125,8 @@ export class ServiceClient {
         }),
       );
     }
-    this.disposers.push(this.watcher.onChange(() => this.refresh()));
-    this.refresh();
+    this.disposers.push(this.watcher.onChange(() => this.onInstancesChanged()));
+    this.onInstancesChanged();
   }
 
   /** The healthy instances discovery knows now (read-only snapshot). */
@@ -311,7 +311,13 @@ export class ServiceClient {
     key: string | undefined,
     tried: Set<string> | undefined,
   ): ServiceInstance | undefined {
-    if (this.detector && this.detector.ejectedCount > 0) this.refresh();
+    // While something is ejected, returns are noticed lazily here, on the request path.
+    if (
+      this.detector &&
+      (this.detector.ejectedCount > 0 || this.routed !== this.watcher.instances())
+    ) {
+      this.updateRouting();
+    }
     if (tried === undefined) return this.balancer.pick(key === undefined ? undefined : { key });
     const context = key === undefined ? { exclude: tried } : { key, exclude: tried };
     // Retries go elsewhere; with a single instance left, trying it again beats failing.
@@ -320,18 +326,20 @@ export class ServiceClient {
     );
   }
 
-  private refresh(): void {
+  private onInstancesChanged(): void {
     const all = this.watcher.instances();
     this.pools.retain(all);
-    let routed = all;
-    if (this.detector) {
-      this.detector.retain(all.map((instance) => instance.id));
-      routed = this.detector.eligible(all);
-    }
-    if (!sameMembers(routed, this.routed)) {
-      this.routed = routed;
-      this.balancer.update(routed);
-    }
+    this.detector?.retain(all.map((instance) => instance.id));
+    this.updateRouting();
+  }
+
+  /** Gives the balancer the instances not ejected, when that set differs from what it holds. */
+  private updateRouting(): void {
+    const all = this.watcher.instances();
+    const routed = this.detector ? this.detector.eligible(all) : all;
+    if (!sameMembers(routed, this.routed)) this.balancer.update(routed);
+    // Keep the watcher's own array when nothing is ejected, so the check in pick() stays cheap.
+    this.routed = routed.length === all.length ? all : routed;
   }
 
   private async awaitFirstAnswer(
