@@ -80,14 +80,7 @@ export class LeastRequestBalancer implements Balancer {
       options.peakEwma === undefined
         ? 0
         : checkNumber('peakEwma.decayMs', options.peakEwma.decayMs, { min: 0, minExclusive: true });
-    const slowStartMs = checkNumber('slowStartMs', options.slowStartMs ?? 0, { min: 0 });
-    this.slowStart =
-      slowStartMs > 0
-        ? new SlowStart({
-            windowMs: slowStartMs,
-            ...(options.slowStartFloor === undefined ? {} : { floor: options.slowStartFloor }),
-          })
-        : undefined;
+    this.slowStart = SlowStart.fromBalancerOptions(options);
   }
 
   update(instances: readonly ServiceInstance[]): void {

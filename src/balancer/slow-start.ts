@@ -30,6 +30,19 @@ export class SlowStart {
     });
   }
 
+  /** The ramp a balancer's `slowStartMs`/`slowStartFloor` options ask for; undefined when off (0). */
+  static fromBalancerOptions(options: {
+    readonly slowStartMs?: number;
+    readonly slowStartFloor?: number;
+  }): SlowStart | undefined {
+    const windowMs = checkNumber('slowStartMs', options.slowStartMs ?? 0, { min: 0 });
+    if (windowMs === 0) return undefined;
+    return new SlowStart({
+      windowMs,
+      ...(options.slowStartFloor === undefined ? {} : { floor: options.slowStartFloor }),
+    });
+  }
+
   /**
    * Records the current instance set at time `now` (ms). Instances of the first non-empty set
    * count as warm: a client starting up says nothing about how long its servers have run. An id

@@ -1,7 +1,6 @@
 import type { ServiceInstance } from '../discovery/service-instance';
 import type { Balancer, PickContext } from './balancer';
 import {
-  checkNumber,
   resolveNow,
   resolveRandom,
   type BalancerBaseOptions,
@@ -48,15 +47,8 @@ export class WeightedBalancer implements Balancer {
   constructor(options: WeightedOptions = {}) {
     this.random = resolveRandom(options.random);
     this.now = resolveNow(options.now);
-    const slowStartMs = checkNumber('slowStartMs', options.slowStartMs ?? 0, { min: 0 });
-    this.slowStart =
-      slowStartMs > 0
-        ? new SlowStart({
-            windowMs: slowStartMs,
-            ...(options.slowStartFloor === undefined ? {} : { floor: options.slowStartFloor }),
-          })
-        : undefined;
-    this.rampStepMs = slowStartMs / RAMP_STEPS;
+    this.slowStart = SlowStart.fromBalancerOptions(options);
+    this.rampStepMs = (this.slowStart?.windowMs ?? 0) / RAMP_STEPS;
   }
 
   update(instances: readonly ServiceInstance[]): void {

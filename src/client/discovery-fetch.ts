@@ -4,18 +4,14 @@ import { ConfigError } from '../errors';
 import type { ServiceRequest, ServiceResponse } from './service-client';
 
 /** The parts of fetch's RequestInit that `discovery.fetch` understands. */
-export interface DiscoveryFetchInit {
+export interface DiscoveryFetchInit extends Pick<
+  ServiceRequest,
+  'signal' | 'timeoutMs' | 'deadlineMs' | 'retryable' | 'idempotencyKey' | 'key'
+> {
   readonly method?: string;
   readonly headers?: Headers | Record<string, string> | readonly (readonly [string, string])[];
   /** string, bytes or URLSearchParams are replayable; a ReadableStream is sent once, never retried. */
   readonly body?: string | Uint8Array | ArrayBuffer | URLSearchParams | ReadableStream | null;
-  readonly signal?: AbortSignal;
-  /** Extensions: see ServiceRequest. */
-  readonly timeoutMs?: number;
-  readonly deadlineMs?: number;
-  readonly retryable?: boolean;
-  readonly idempotencyKey?: string;
-  readonly key?: string;
 }
 
 /** Splits `http://payments/charge?x=1` into the service name and the request to send. */

@@ -11,16 +11,19 @@ export type RequestOutcome =
   | 'retries_exhausted'
   | 'aborted';
 
+/** One watched service as seen at scrape time. */
+export interface ServiceReading {
+  readonly service: string;
+  readonly healthy: number;
+  readonly warning: number;
+  readonly ejected: number;
+  /** Seconds since the last good answer while the watch is failing, else 0. */
+  readonly stalenessSeconds: number;
+}
+
 /** Live readings collected at scrape time (staleness, instance counts) rather than pushed. */
 export interface DiscoveryReadings {
-  /** Per watched service: instances by state and seconds since the last good answer while stale. */
-  services(): Iterable<{
-    readonly service: string;
-    readonly healthy: number;
-    readonly warning: number;
-    readonly ejected: number;
-    readonly stalenessSeconds: number;
-  }>;
+  services(): Iterable<ServiceReading>;
 }
 
 // Instances beyond this many per service share the label `other`, so a large fleet cannot blow
@@ -54,179 +57,121 @@ export class ExpressConsulMetrics {
 
   constructor(registry: Registry = globalRegistry, prefix = 'express_consul_') {
     this.registry = registry;
-    const r = [registry];
     const readings = this.readings;
-    const name = (suffix: string): string => `${prefix}${suffix}`;
+    const counter = <L extends string>(suffix: string, help: string, labelNames: L[]): Counter<L> =>
+      single(
+        registry,
+        prefix + suffix,
+        () => new Counter({ name: prefix + suffix, help, labelNames, registers: [registry] }),
+      );
+    const gauge = <L extends string>(
+      suffix: string,
+      help: string,
+      labelNames: L[],
+      collect?: (this: Gauge<L>) => void,
+    ): Gauge<L> =>
+      single(
+        registry,
+        prefix + suffix,
+        () =>
+          new Gauge({
+            name: prefix + suffix,
+            help,
+            labelNames,
+            registers: [registry],
+            ...(collect && { collect }),
+          }),
+      );
+    const eachService = (visit: (s: ServiceReading) => void): void => {
+      for (const source of readings) for (const s of source.services()) visit(s);
+    };
 
-    single(
-      registry,
-      name('discovery_instances'),
-      () =>
-        new Gauge({
-          name: name('discovery_instances'),
-          help: 'Instances of each watched service by state (healthy, warning, ejected).',
-          labelNames: ['service', 'state'],
-          registers: r,
-          collect(this: Gauge<'service' | 'state'>) {
-            for (const source of readings) {
-              for (const s of source.services()) {
-                this.set({ service: s.service, state: 'healthy' }, s.healthy);
-                this.set({ service: s.service, state: 'warning' }, s.warning);
-                this.set({ service: s.service, state: 'ejected' }, s.ejected);
-              }
-            }
-          },
-        }),
+    // These two are filled at scrape time from the live readings, so they are never stale themselves.
+    gauge(
+      'discovery_instances',
+      'Instances of each watched service by state (healthy, warning, ejected).',
+      ['service', 'state'],
+      function () {
+        eachService((s) => {
+          this.set({ service: s.service, state: 'healthy' }, s.healthy);
+          this.set({ service: s.service, state: 'warning' }, s.warning);
+          this.set({ service: s.service, state: 'ejected' }, s.ejected);
+        });
+      },
     );
-    single(
-      registry,
-      name('discovery_staleness_seconds'),
-      () =>
-        new Gauge({
-          name: name('discovery_staleness_seconds'),
-          help: 'Seconds since the last good answer from Consul while the watch is failing; 0 when current.',
-          labelNames: ['service'],
-          registers: r,
-          collect(this: Gauge<'service'>) {
-            for (const source of readings) {
-              for (const s of source.services())
-                this.set({ service: s.service }, s.stalenessSeconds);
-            }
-          },
-        }),
+    gauge(
+      'discovery_staleness_seconds',
+      'Seconds since the last good answer from Consul while the watch is failing; 0 when current.',
+      ['service'],
+      function () {
+        eachService((s) => this.set({ service: s.service }, s.stalenessSeconds));
+      },
     );
-    this.watchUpdates = single(
-      registry,
-      name('discovery_updates_total'),
-      () =>
-        new Counter({
-          name: name('discovery_updates_total'),
-          help: 'Changes of the instance list seen by the watch.',
-          labelNames: ['service'],
-          registers: r,
-        }),
+    this.watchUpdates = counter(
+      'discovery_updates_total',
+      'Changes of the instance list seen by the watch.',
+      ['service'],
     );
-    this.watchErrors = single(
-      registry,
-      name('discovery_watch_errors_total'),
-      () =>
-        new Counter({
-          name: name('discovery_watch_errors_total'),
-          help: 'Failed blocking queries to Consul.',
-          labelNames: ['service'],
-          registers: r,
-        }),
+    this.watchErrors = counter(
+      'discovery_watch_errors_total',
+      'Failed blocking queries to Consul.',
+      ['service'],
     );
-    this.indexResets = single(
-      registry,
-      name('discovery_index_resets_total'),
-      () =>
-        new Counter({
-          name: name('discovery_index_resets_total'),
-          help: 'Times X-Consul-Index went backwards and the watch reset it to 0.',
-          labelNames: ['service'],
-          registers: r,
-        }),
+    this.indexResets = counter(
+      'discovery_index_resets_total',
+      'Times X-Consul-Index went backwards and the watch reset it to 0.',
+      ['service'],
     );
-    this.requests = single(
-      registry,
-      name('client_requests_total'),
-      () =>
-        new Counter({
-          name: name('client_requests_total'),
-          help: 'Outbound requests by service and outcome (one per call, retries included in it).',
-          labelNames: ['service', 'outcome'],
-          registers: r,
-        }),
+    this.requests = counter(
+      'client_requests_total',
+      'Outbound calls by service and outcome (retries are inside one call).',
+      ['service', 'outcome'],
     );
     this.requestSeconds = single(
       registry,
-      name('client_request_duration_seconds'),
+      `${prefix}client_request_duration_seconds`,
       () =>
         new Histogram({
-          name: name('client_request_duration_seconds'),
-          help: 'Duration of outbound requests, retries included, in seconds.',
+          name: `${prefix}client_request_duration_seconds`,
+          help: 'Duration of outbound calls, retries included, in seconds.',
           labelNames: ['service', 'outcome'],
           buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-          registers: r,
+          registers: [registry],
         }),
     );
-    this.instanceRequests = single(
-      registry,
-      name('client_attempts_total'),
-      () =>
-        new Counter({
-          name: name('client_attempts_total'),
-          help: `Attempts per instance and outcome; beyond ${MAX_INSTANCE_LABELS} instances per service the label is 'other'.`,
-          labelNames: ['service', 'instance', 'outcome'],
-          registers: r,
-        }),
+    this.instanceRequests = counter(
+      'client_attempts_total',
+      `Attempts per instance and outcome; beyond ${MAX_INSTANCE_LABELS} instances per service the label is 'other'.`,
+      ['service', 'instance', 'outcome'],
     );
-    this.retries = single(
-      registry,
-      name('client_retries_total'),
-      () =>
-        new Counter({
-          name: name('client_retries_total'),
-          help: 'Retries on another instance, by reason.',
-          labelNames: ['service', 'reason'],
-          registers: r,
-        }),
+    this.retries = counter('client_retries_total', 'Retries on another instance, by reason.', [
+      'service',
+      'reason',
+    ]);
+    this.budgetExhausted = counter(
+      'client_retry_budget_exhausted_total',
+      'Retries refused because the retry budget was spent.',
+      ['service'],
     );
-    this.budgetExhausted = single(
-      registry,
-      name('client_retry_budget_exhausted_total'),
-      () =>
-        new Counter({
-          name: name('client_retry_budget_exhausted_total'),
-          help: 'Retries refused because the retry budget was spent.',
-          labelNames: ['service'],
-          registers: r,
-        }),
+    this.ejections = counter(
+      'client_ejections_total',
+      'Instances ejected by passive outlier detection.',
+      ['service'],
     );
-    this.ejections = single(
-      registry,
-      name('client_ejections_total'),
-      () =>
-        new Counter({
-          name: name('client_ejections_total'),
-          help: 'Instances ejected by passive outlier detection.',
-          labelNames: ['service'],
-          registers: r,
-        }),
+    this.registrationState = gauge(
+      'registration_state',
+      '1 for the current registration state of this instance, 0 for the others.',
+      ['service', 'state'],
     );
-    this.registrationState = single(
-      registry,
-      name('registration_state'),
-      () =>
-        new Gauge({
-          name: name('registration_state'),
-          help: '1 for the current registration state of this instance, 0 for the others.',
-          labelNames: ['service', 'state'],
-          registers: r,
-        }),
+    this.reregistrations = counter(
+      'registration_reregistrations_total',
+      'Times the agent had lost this instance and it registered again.',
+      ['service'],
     );
-    this.reregistrations = single(
-      registry,
-      name('registration_reregistrations_total'),
-      () =>
-        new Counter({
-          name: name('registration_reregistrations_total'),
-          help: 'Times the agent had lost this instance and it registered again.',
-          labelNames: ['service'],
-          registers: r,
-        }),
-    );
-    this.drainState = single(
-      registry,
-      name('drain_state'),
-      () =>
-        new Gauge({
-          name: name('drain_state'),
-          help: '1 for the current lifecycle state (running, draining, closed), 0 for the others.',
-          labelNames: ['service', 'state'],
-          registers: r,
-        }),
+    this.drainState = gauge(
+      'drain_state',
+      '1 for the current lifecycle state (running, draining, closed), 0 for the others.',
+      ['service', 'state'],
     );
   }
 

@@ -1,6 +1,7 @@
 import { AbortedError, ClosedError, ConsulAclError, ConsulResponseError } from '../errors';
 import type { ConsulClient } from '../consul/consul-client';
 import type { AgentServiceRegistration } from '../consul/consul-types';
+import type { ResolvedOptions } from '../config/resolve-options';
 import type { Logger } from '../logger';
 import { Backoff } from '../resilience/backoff';
 import { delay } from '../resilience/delay';
@@ -17,13 +18,7 @@ export interface RegistrationSpec {
   readonly meta: Readonly<Record<string, string>>;
   readonly weights: { readonly passing: number; readonly warning: number } | undefined;
   readonly healthPath: string;
-  readonly check: {
-    readonly intervalMs: number;
-    readonly timeoutMs: number;
-    readonly deregisterCriticalAfterMs: number;
-    readonly successBeforePassing: number | undefined;
-    readonly failuresBeforeCritical: number | undefined;
-  };
+  readonly check: ResolvedOptions['service']['check'];
   readonly watchWaitMs: number;
   readonly retryBaseMs: number;
   readonly retryMaxMs: number;

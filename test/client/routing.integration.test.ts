@@ -2,7 +2,8 @@ import { Registry } from 'prom-client';
 import { createDiscovery } from '../../src';
 import type { Discovery } from '../../src';
 import { NoHealthyInstancesError, RetriesExhaustedError } from '../../src/errors';
-import { seededRandom, startInstance, uniqueService } from '../support/test-instance';
+import { mulberry32 } from '../support/seeded-random';
+import { startInstance, uniqueService } from '../support/test-instance';
 import type { TestInstance } from '../support/test-instance';
 import { waitFor } from '../support/wait-for';
 
@@ -63,7 +64,7 @@ describe('discovery and routing against a real Consul agent', () => {
     const weights = [1, 2, 3];
     const fleetOf3 = await fleet(name, 3, weights);
     const d = discovery({
-      services: { [name]: { balancer: 'weighted', balancerOptions: { random: seededRandom(7) } } },
+      services: { [name]: { balancer: 'weighted', balancerOptions: { random: mulberry32(7) } } },
     });
     await untilHealthy(d, name, 3);
     const total = 3000;

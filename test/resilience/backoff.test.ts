@@ -1,16 +1,5 @@
 import { Backoff } from '../../src/resilience/backoff';
-
-/** A deterministic stand-in for Math.random (mulberry32), so failures reproduce. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 as seeded } from '../support/seeded-random';
 
 describe('Backoff', () => {
   it('doubles the ceiling on every failure and jitters within [ceiling/2, ceiling]', () => {
