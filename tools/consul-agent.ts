@@ -13,10 +13,28 @@ export interface ConsulAgentOptions {
   readonly nodeName?: string;
   /** HTTP API port; default a free one. The demo asks for 8500 so the UI sits where people expect it. */
   readonly httpPort?: number;
+  /** Also serve the API over HTTPS with these PEM files (see `createTlsFiles`). */
+  readonly tls?: { readonly caFile: string; readonly certFile: string; readonly keyFile: string };
+}
+
+/** PEM files of a throwaway CA and a server certificate (SANs: localhost, 127.0.0.1), made by `consul tls`. */
+export function createTlsFiles(dir: string): { caFile: string; certFile: string; keyFile: string } {
+  const consul = consulBinaryPath();
+  execFileSync(consul, ['tls', 'ca', 'create'], { cwd: dir, stdio: 'ignore' });
+  execFileSync(consul, ['tls', 'cert', 'create', '-server', '-dc', 'dc1'], {
+    cwd: dir,
+    stdio: 'ignore',
+  });
+  return {
+    caFile: `${dir}/consul-agent-ca.pem`,
+    certFile: `${dir}/dc1-server-consul-0.pem`,
+    keyFile: `${dir}/dc1-server-consul-0-key.pem`,
+  };
 }
 
 interface AgentPorts {
   http: number;
+  https: number;
   dns: number;
   serfLan: number;
   serfWan: number;
@@ -56,7 +74,8 @@ export class ConsulAgent {
 
   /** Starts an agent and resolves once it has elected itself leader. */
   static async start(options: ConsulAgentOptions = {}): Promise<ConsulAgent> {
-    const [freeHttp, dns, serfLan, serfWan, server] = (await freePorts(5)) as [
+    const [freeHttp, dns, serfLan, serfWan, server, https] = (await freePorts(6)) as [
+      number,
       number,
       number,
       number,
@@ -65,7 +84,11 @@ export class ConsulAgent {
     ];
     const http = options.httpPort ?? freeHttp;
     const nodeName = options.nodeName ?? `test-node-${process.pid}-${http}`;
-    const agent = new ConsulAgent({ http, dns, serfLan, serfWan, server }, options, nodeName);
+    const agent = new ConsulAgent(
+      { http, https, dns, serfLan, serfWan, server },
+      options,
+      nodeName,
+    );
     await agent.launch();
     return agent;
   }
@@ -77,6 +100,11 @@ export class ConsulAgent {
 
   get httpPort(): number {
     return this.ports.http;
+  }
+
+  /** `https://127.0.0.1:PORT` when started with `tls`. */
+  get httpsAddress(): string {
+    return `https://127.0.0.1:${this.ports.https}`;
   }
 
   /** Everything the agent printed so far (for diagnosing a failed test). */
@@ -115,6 +143,13 @@ export class ConsulAgent {
 
   private async launch(): Promise<void> {
     const hcl = ['ports { grpc = -1, grpc_tls = -1 }', 'enable_script_checks = false'];
+    if (this.options.tls) {
+      const { caFile, certFile, keyFile } = this.options.tls;
+      hcl.push(
+        `ports { https = ${this.ports.https} }`,
+        `tls { defaults { ca_file = "${caFile}", cert_file = "${certFile}", key_file = "${keyFile}", verify_incoming = false } }`,
+      );
+    }
     if (this.options.aclManagementToken) {
       hcl.push(
         `acl { enabled = true, default_policy = "deny", enable_token_persistence = false, tokens { initial_management = "${this.options.aclManagementToken}" } }`,
