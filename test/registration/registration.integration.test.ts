@@ -123,6 +123,40 @@ describe('registration against a real Consul agent', () => {
   });
 });
 
+describe('drain in maintenance mode', () => {
+  it('enters maintenance first, so watchers drop the instance, and deregisters at the end', async () => {
+    const client = new ConsulClient();
+    const adapter = expressConsul(express(), {
+      service: { name: 'maintenance-drain', check: { intervalMs: 1_000 } },
+      shutdown: {
+        handleSignals: false,
+        mode: 'maintenance',
+        propagationDelayMs: 1_000,
+        drainTimeoutMs: 3_000,
+      },
+      metrics: false,
+    });
+    try {
+      await adapter.listen(0, '127.0.0.1');
+      const id = adapter.registration.serviceId;
+      const closing = adapter.close();
+      const inMaintenance = await waitFor('maintenance during the drain', async () => {
+        const entry = await healthEntry(client, 'maintenance-drain', id);
+        return entry?.Checks.some((check) => check.CheckID.startsWith('_service_maintenance'))
+          ? true
+          : undefined;
+      });
+      expect(inMaintenance).toBe(true);
+      expect(adapter.state).toBe('draining');
+      await closing;
+      expect(await healthEntry(client, 'maintenance-drain', id)).toBeUndefined();
+    } finally {
+      await adapter.close();
+      await client.close();
+    }
+  });
+});
+
 describe('self-healing registration', () => {
   let agent: ConsulAgent;
   beforeAll(async () => {
