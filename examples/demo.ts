@@ -101,10 +101,18 @@ async function main(): Promise<void> {
       startChild(`my_service-${i}`, 'my-service', { ...env, INSTANCE_NAME: `my_service-${i}` }),
     );
   children.push(startChild('gateway', 'gateway', env));
-  const [gateway] = await Promise.all([
-    children[3]!.listening,
-    ...children.slice(0, 3).map((c) => c.listening),
-  ]);
+  let gateway: { port: number; id: string };
+  try {
+    [gateway] = await Promise.all([
+      children[3]!.listening,
+      ...children.slice(0, 3).map((c) => c.listening),
+    ]);
+  } catch (error) {
+    // Ctrl-C during start-up stops the children on purpose; anything else is a real failure.
+    if (stop.signal.aborted) return shutdown('stopping');
+    await shutdown('start-up failed');
+    throw error;
+  }
 
   say('');
   say(`${colour.bold}Consul UI:${colour.off}  ${agent.address}/ui/dc1/services`);
