@@ -13,6 +13,16 @@ export interface ConsulAgentOptions {
   readonly nodeName?: string;
   /** HTTP API port; default a free one. The demo asks for 8500 so the UI sits where people expect it. */
   readonly httpPort?: number;
+  /**
+   * Run as one server of a cluster instead of `-dev`: persistent state in `dataDir`, a leader only
+   * once `bootstrapExpect` servers joined through `retryJoin` (serf LAN addresses of the others).
+   */
+  readonly server?: {
+    readonly bootstrapExpect: number;
+    readonly retryJoin: readonly string[];
+    readonly dataDir: string;
+    readonly serfLanPort: number;
+  };
   /** Also serve the API over HTTPS with these PEM files (see `createTlsFiles`). */
   readonly tls?: { readonly caFile: string; readonly certFile: string; readonly keyFile: string };
 }
@@ -72,7 +82,7 @@ export class ConsulAgent {
     readonly nodeName: string,
   ) {}
 
-  /** Starts an agent and resolves once it has elected itself leader. */
+  /** Starts an agent and resolves once its cluster has a leader (a dev agent elects itself). */
   static async start(options: ConsulAgentOptions = {}): Promise<ConsulAgent> {
     const [freeHttp, dns, serfLan, serfWan, server, https] = (await freePorts(6)) as [
       number,
@@ -83,9 +93,10 @@ export class ConsulAgent {
       number,
     ];
     const http = options.httpPort ?? freeHttp;
+    const lan = options.server?.serfLanPort ?? serfLan;
     const nodeName = options.nodeName ?? `test-node-${process.pid}-${http}`;
     const agent = new ConsulAgent(
-      { http, https, dns, serfLan, serfWan, server },
+      { http, https, dns, serfLan: lan, serfWan, server },
       options,
       nodeName,
     );
@@ -155,9 +166,24 @@ export class ConsulAgent {
         `acl { enabled = true, default_policy = "deny", enable_token_persistence = false, tokens { initial_management = "${this.options.aclManagementToken}" } }`,
       );
     }
+    const server = this.options.server;
+    const mode = server
+      ? [
+          '-server',
+          '-bootstrap-expect',
+          String(server.bootstrapExpect),
+          '-data-dir',
+          server.dataDir,
+          ...server.retryJoin.flatMap((address) => ['-retry-join', address]),
+        ]
+      : ['-dev'];
+    if (server) {
+      // Fast elections and a short hold so tests of a lost leader take seconds, not tens of them.
+      hcl.push('performance { raft_multiplier = 1, rpc_hold_timeout = "1s" }');
+    }
     const args = [
       'agent',
-      '-dev',
+      ...mode,
       '-ui',
       '-node',
       this.nodeName,
