@@ -1,5 +1,7 @@
+import { Readable } from 'node:stream';
+import express from 'express';
 import { Registry } from 'prom-client';
-import { createDiscovery } from '../../src';
+import { createDiscovery, expressConsul } from '../../src';
 import type { Discovery } from '../../src';
 import { NoHealthyInstancesError, RetriesExhaustedError } from '../../src/errors';
 import { mulberry32 } from '../support/seeded-random';
@@ -144,6 +146,80 @@ describe('discovery and routing against a real Consul agent', () => {
     expect(attempts).toBeLessThanOrEqual(allowed);
     expect(slowest).toBeLessThan(1_000);
     expect(d.retryBudget.exhausted).toBeGreaterThan(0);
+  });
+
+  it('retries a POST only with an idempotency key, and never one with a streamed body', async () => {
+    const name = uniqueService('post');
+    const fleetOf2 = await fleet(name, 2);
+    const d = discovery();
+    await untilHealthy(d, name, 2);
+    const client = d.service(name);
+    const attempts = (): number =>
+      fleetOf2.reduce((sum, instance) => sum + instance.hits.length, 0);
+    const [first, second] = fleetOf2 as [TestInstance, TestInstance];
+    first.setStatus(503);
+    second.setStatus(503);
+
+    // A plain POST is not idempotent: the 503 comes back as is, after one attempt.
+    const plain = await client.request({ method: 'POST', path: '/hello', body: 'x' });
+    expect(plain.statusCode).toBe(503);
+    expect(plain.attempts).toBe(1);
+    await plain.body.dump();
+    expect(attempts()).toBe(1);
+
+    // With an idempotency key the server deduplicates, so another instance may be tried.
+    second.setStatus(200);
+    const keyed = await client.request({
+      method: 'POST',
+      path: '/hello',
+      body: 'x',
+      idempotencyKey: 'order-7',
+    });
+    await keyed.body.dump();
+    expect(keyed.statusCode === 200 || keyed.attempts === 2).toBe(true);
+
+    // A streamed body cannot be replayed: never retried, whatever the method.
+    second.setStatus(503);
+    const before = attempts();
+    const streamed = await client.request({
+      method: 'PUT',
+      path: '/hello',
+      body: Readable.from([Buffer.from('chunk')]),
+    });
+    expect(streamed.statusCode).toBe(503);
+    expect(streamed.attempts).toBe(1);
+    await streamed.body.dump();
+    expect(attempts() - before).toBe(1);
+  });
+
+  it('waits for Retry-After before retrying a 429 elsewhere', async () => {
+    const name = uniqueService('ratelimited');
+    const app = express();
+    let hits = 0;
+    app.get('/limited', (_req, res) => {
+      hits += 1;
+      if (hits === 1) res.status(429).setHeader('retry-after', '1').end();
+      else res.status(200).end('ok');
+    });
+    const adapter = expressConsul(app, {
+      service: { name, check: { intervalMs: 1_000 } },
+      metrics: false,
+      shutdown: { handleSignals: false, propagationDelayMs: 0, drainTimeoutMs: 1_000 },
+    });
+    try {
+      await adapter.listen(0, '127.0.0.1');
+      const d = discovery({ client: { maxRetryAfterMs: 2_000 } });
+      await untilHealthy(d, name, 1);
+      const started = Date.now();
+      const response = await d.service(name).request({ path: '/limited' });
+      const tookMs = Date.now() - started;
+      expect(response.statusCode).toBe(200);
+      expect(response.attempts).toBe(2);
+      expect(await response.body.text()).toBe('ok');
+      expect(tookMs).toBeGreaterThanOrEqual(950);
+    } finally {
+      await adapter.close();
+    }
   });
 
   it('fails fast with NoHealthyInstancesError for a service with no instance', async () => {

@@ -38,7 +38,7 @@ export async function startInstance(
     registration: { retryMaxMs: 500 },
     shutdown: { handleSignals: false, propagationDelayMs: 0, drainTimeoutMs: 2_000 },
   });
-  app.get('/hello', (_req, res) => {
+  app.all('/hello', (_req, res) => {
     hits.push(Date.now());
     res.status(status).json({ id: adapter.registration.serviceId });
   });
