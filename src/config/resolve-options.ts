@@ -71,6 +71,13 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** An optional nested options object (absent means empty); anything but an object is refused. */
+function section(value: unknown, path: string): Record<string, unknown> {
+  const v = value ?? {};
+  if (!isPlainObject(v)) throw new ConfigError(path, 'must be an object');
+  return v;
+}
+
 /** Validators that name the option's path in the ConfigError they throw. */
 export const check = {
   positiveMs(
@@ -178,8 +185,7 @@ export function resolveOptions(
     };
   }
 
-  const c = (service.check ?? {}) as Record<string, unknown>;
-  if (!isPlainObject(c)) throw new ConfigError('service.check', 'must be an object');
+  const c = section(service.check, 'service.check');
   check.oneOf('service.check.type', c.type, ['http'], 'http');
   const intervalMs = check.positiveMs(
     'service.check.intervalMs',
@@ -206,8 +212,7 @@ export function resolveOptions(
     { min: 60_000 },
   );
 
-  const h = (options.health ?? {}) as Record<string, unknown>;
-  if (!isPlainObject(h)) throw new ConfigError('health', 'must be an object');
+  const h = section(options.health, 'health');
   const path = h.path ?? DEFAULTS.healthPath;
   if (typeof path !== 'string' || !path.startsWith('/') || /[?#\s]/.test(path)) {
     throw new ConfigError(
@@ -229,8 +234,7 @@ export function resolveOptions(
     }
   });
 
-  const s = (options.shutdown ?? {}) as Record<string, unknown>;
-  if (!isPlainObject(s)) throw new ConfigError('shutdown', 'must be an object');
+  const s = section(options.shutdown, 'shutdown');
   const propagationDelayMs = check.positiveMs(
     'shutdown.propagationDelayMs',
     s.propagationDelayMs,
@@ -256,8 +260,7 @@ export function resolveOptions(
     throw new ConfigError('shutdown.signals', "must be a list of signal names such as 'SIGTERM'");
   }
 
-  const r = (options.registration ?? {}) as Record<string, unknown>;
-  if (!isPlainObject(r)) throw new ConfigError('registration', 'must be an object');
+  const r = section(options.registration, 'registration');
   const retryBaseMs = check.positiveMs(
     'registration.retryBaseMs',
     r.retryBaseMs,

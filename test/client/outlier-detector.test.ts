@@ -7,6 +7,7 @@ import {
   type OutlierReturnEvent,
 } from '../../src/client/outlier-detector';
 import { ConfigError } from '../../src/errors';
+import { thrownBy } from '../support/thrown-by';
 
 interface Harness {
   detector: OutlierDetector;
@@ -39,16 +40,6 @@ function fail(detector: OutlierDetector, id: string, times: number): boolean[] {
 }
 
 const instances = (...ids: string[]): { id: string }[] => ids.map((id) => ({ id }));
-
-/** The error `fn` throws, for assertions on its fields. */
-function thrownBy(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a throw');
-}
 
 describe('OutlierDetector', () => {
   describe('ejection', () => {

@@ -4,6 +4,7 @@ import {
   type RetryBudgetOptions,
 } from '../../src/client/retry-budget';
 import { ConfigError } from '../../src/errors';
+import { thrownBy } from '../support/thrown-by';
 
 /** A hand-driven clock: tests move time instead of sleeping. */
 function clock(start = 0): {
@@ -27,16 +28,6 @@ function withdrawAll(budget: RetryBudget, attempts: number): number {
   let granted = 0;
   for (let i = 0; i < attempts; i += 1) if (budget.tryWithdraw()) granted += 1;
   return granted;
-}
-
-/** The error `fn` throws, for assertions on its fields. */
-function thrownBy(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a throw');
 }
 
 describe('RetryBudget', () => {
