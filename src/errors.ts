@@ -9,6 +9,7 @@ export type ExpressConsulErrorCode =
   | 'ERR_REQUEST_TIMEOUT'
   | 'ERR_UPSTREAM'
   | 'ERR_ABORTED'
+  | 'ERR_INVALID_STATE'
   | 'ERR_CLOSED';
 
 /** Base class of every error thrown by express-consul; `code` never changes between versions. */
@@ -145,6 +146,13 @@ export class UpstreamError extends ExpressConsulError {
 export class AbortedError extends ExpressConsulError {
   constructor(message = 'The operation was aborted', options?: { cause?: unknown }) {
     super('ERR_ABORTED', message, options);
+  }
+}
+
+/** A method was called when the object cannot honour it (e.g. `attach()` twice). */
+export class InvalidStateError extends ExpressConsulError {
+  constructor(message: string) {
+    super('ERR_INVALID_STATE', message);
   }
 }
 

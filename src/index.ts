@@ -60,6 +60,7 @@ export {
   RequestTimeoutError,
   UpstreamError,
   AbortedError,
+  InvalidStateError,
   ClosedError,
   isExpressConsulError,
   isConfigError,

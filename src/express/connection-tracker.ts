@@ -71,9 +71,14 @@ export class ConnectionTracker {
     straggler.unref();
     await closed;
     clearTimeout(straggler);
+    this.detach();
+    return { abandonedRequests };
+  }
+
+  /** Stops tracking (the server is left as it is). */
+  detach(): void {
     this.server.off('connection', this.onConnection);
     this.server.off('request', this.onRequest);
-    return { abandonedRequests };
   }
 
   private readonly onConnection = (socket: Socket): void => {

@@ -13,7 +13,7 @@ import type { ServiceClient } from '../client/service-client';
 import { ConsulClient } from '../consul/consul-client';
 import { ExpressConsulMetrics } from '../metrics/express-consul-metrics';
 import { metricsHandler } from '../metrics/metrics-handler';
-import { ClosedError } from '../errors';
+import { ClosedError, InvalidStateError } from '../errors';
 import { chooseServiceAddress } from '../registration/service-address';
 import { generateServiceId } from '../registration/service-id';
 import { dnsSafeServiceName, isDnsSafeServiceName } from '../registration/service-name';
@@ -118,7 +118,8 @@ export class ExpressConsul {
 
   /** An Express handler serving the metrics registry: `app.get('/metrics', consul.metricsHandler())`. */
   metricsHandler(): RequestHandler {
-    if (!this.metrics) throw new ClosedError('metrics (disabled by metrics: false)');
+    if (!this.metrics)
+      throw new InvalidStateError('metricsHandler(): metrics are off (metrics: false)');
     return metricsHandler(this.metrics.registry);
   }
 
@@ -133,22 +134,36 @@ export class ExpressConsul {
   async listen(port = 0, host?: string): Promise<Server> {
     this.assertUsable();
     const server = host === undefined ? this.app.listen(port) : this.app.listen(port, host);
-    await this.attach(server);
+    try {
+      await this.attach(server);
+    } catch (error) {
+      // We opened this server; a failed start must not leave it holding the port.
+      server.close();
+      throw error;
+    }
     return server;
   }
 
   /** Registers a server the caller created; waits for it to listen first if needed. */
   async attach(server: Server): Promise<void> {
     this.assertUsable();
-    if (this.server) throw new ClosedError('ExpressConsul.attach (already attached)');
+    if (this.server) throw new InvalidStateError('attach(): already attached to a server');
     this.server = server;
     this.lifecycle = 'starting';
     this.tracker = new ConnectionTracker(server);
     if (!server.listening) {
-      await Promise.race([
-        once(server, 'listening'),
-        once(server, 'error').then(([error]) => Promise.reject(error as Error)),
-      ]);
+      // Both waits end together, so no listener (and no late rejection) outlives this call.
+      const done = new AbortController();
+      try {
+        await Promise.race([
+          once(server, 'listening', { signal: done.signal }),
+          once(server, 'error', { signal: done.signal }).then(([error]) =>
+            Promise.reject(error as Error),
+          ),
+        ]);
+      } finally {
+        done.abort();
+      }
     }
     const bound = server.address() as AddressInfo | null;
     if (!bound || typeof bound !== 'object')
@@ -169,6 +184,9 @@ export class ExpressConsul {
     } catch (error) {
       this.removeSignalHandlers?.();
       this.removeSignalHandlers = undefined;
+      this.tracker.detach();
+      this.tracker = undefined;
+      this.server = undefined;
       this.lifecycle = 'created';
       throw error;
     }

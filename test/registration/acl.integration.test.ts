@@ -73,6 +73,9 @@ describe('registration with ACLs enabled (default deny)', () => {
       expect(error.code).toBe('ERR_CONSUL_ACL');
       expect(error.status).toBe(403);
       expect(error.permission).toBe('service:write');
+      // The failed start released the server it opened and can be retried.
+      expect(adapter.httpServer).toBeUndefined();
+      expect(adapter.state).toBe('created');
     } finally {
       await adapter.close();
     }

@@ -41,6 +41,7 @@ describe('public API', () => {
         'ExpressConsul',
         'ExpressConsulError',
         'ExpressConsulMetrics',
+        'InvalidStateError',
         'NoHealthyInstancesError',
         'RequestTimeoutError',
         'RetriesExhaustedError',
