@@ -34,6 +34,10 @@ if works "$cached_bin"; then
   exit 0
 fi
 
+# Go's default install location, for shells whose PATH lacks it.
+if ! command -v go >/dev/null 2>&1 && [ -x /usr/local/go/bin/go ]; then
+  PATH="/usr/local/go/bin:$PATH"
+fi
 if ! command -v go >/dev/null 2>&1; then
   cat >&2 <<MSG
 [consul.sh] No consul binary was found and Go is not installed, so it cannot be built here.
