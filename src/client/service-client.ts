@@ -211,6 +211,9 @@ export class ServiceClient {
         if (attempts === 0) throw new NoHealthyInstancesError(this.service);
         throw new RetriesExhaustedError(this.service, attempts, 'no other healthy instance to try');
       }
+      if (attempts > 0 && deadlineAt - this.now() <= 0) {
+        throw new RequestTimeoutError(this.service, deadlineAt - startedAt, 'deadline');
+      }
       attempts += 1;
       const result = await this.attempt(instance, method, request.path ?? '/', headers, body, {
         timeoutMs: Math.min(tryTimeoutMs, deadlineAt - this.now()),

@@ -3,7 +3,11 @@ import express from 'express';
 import { Registry } from 'prom-client';
 import { createDiscovery, expressConsul } from '../../src';
 import type { Discovery } from '../../src';
-import { NoHealthyInstancesError, RetriesExhaustedError } from '../../src/errors';
+import {
+  NoHealthyInstancesError,
+  RequestTimeoutError,
+  RetriesExhaustedError,
+} from '../../src/errors';
 import { mulberry32 } from '../support/seeded-random';
 import { startInstance, uniqueService } from '../support/test-instance';
 import type { TestInstance } from '../support/test-instance';
@@ -220,6 +224,37 @@ describe('discovery and routing against a real Consul agent', () => {
     } finally {
       await adapter.close();
     }
+  });
+
+  it('moves on to another instance after a per-try timeout, and stops at the overall deadline', async () => {
+    const name = uniqueService('slow');
+    const [slow, fast] = (await fleet(name, 2)) as [TestInstance, TestInstance];
+    const d = discovery();
+    await untilHealthy(d, name, 2);
+    slow.setDelay(3_000);
+    for (let i = 0; i < 2; i++) {
+      const started = Date.now();
+      const response = await d.service(name).request({ path: '/hello', timeoutMs: 300 });
+      expect(response.statusCode).toBe(200);
+      expect(response.instance.id).toBe(fast.id);
+      expect(Date.now() - started).toBeLessThan(1_500);
+      await response.body.dump();
+    }
+    // Round robin sent exactly one of the two calls to the slow instance first.
+    expect(slow.hits).toHaveLength(1);
+    expect(fast.hits).toHaveLength(2);
+
+    fast.setDelay(3_000);
+    const started = Date.now();
+    const error = await d
+      .service(name)
+      .request({ path: '/hello', timeoutMs: 300, deadlineMs: 800 })
+      .catch((e: unknown) => e);
+    const tookMs = Date.now() - started;
+    expect(error).toBeInstanceOf(RequestTimeoutError);
+    expect((error as RequestTimeoutError).timeoutMs).toBe(800);
+    expect(tookMs).toBeGreaterThanOrEqual(750);
+    expect(tookMs).toBeLessThan(1_500);
   });
 
   it('fails fast with NoHealthyInstancesError for a service with no instance', async () => {

@@ -11,6 +11,8 @@ export interface TestInstance {
   readonly hits: number[];
   /** Status /hello answers with from now on. */
   setStatus(status: number): void;
+  /** Delay before /hello answers, in ms, from now on. */
+  setDelay(ms: number): void;
   close(): Promise<void>;
 }
 
@@ -26,6 +28,8 @@ export async function startInstance(
   const app = express();
   const hits: number[] = [];
   let status = 200;
+  let delayMs = 0;
+  const timers = new Set<NodeJS.Timeout>();
   const adapter = expressConsul(app, {
     service: {
       name,
@@ -40,7 +44,13 @@ export async function startInstance(
   });
   app.all('/hello', (_req, res) => {
     hits.push(Date.now());
-    res.status(status).json({ id: adapter.registration.serviceId });
+    const answer = (): void => void res.status(status).json({ id: adapter.registration.serviceId });
+    if (delayMs === 0) return answer();
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      answer();
+    }, delayMs);
+    timers.add(timer);
   });
   const server = await adapter.listen(0, '127.0.0.1');
   return {
@@ -51,7 +61,13 @@ export async function startInstance(
     setStatus(next) {
       status = next;
     },
-    close: () => adapter.close(),
+    setDelay(ms) {
+      delayMs = ms;
+    },
+    close: async () => {
+      for (const timer of timers) clearTimeout(timer);
+      await adapter.close();
+    },
   };
 }
 
