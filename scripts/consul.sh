@@ -110,5 +110,5 @@ CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$work/consul" github.com/h
 kill $ticker 2>/dev/null || true
 works "$work/consul" || { log "the built binary does not run"; exit 1; }
 mv "$work/consul" "$cached_bin"
-log "built $("$cached_bin" version | head -n1) in $(( $(date +%s) - started ))s -> $cached_bin"
+log "built $("$cached_bin" version | sed -n 1p) in $(( $(date +%s) - started ))s -> $cached_bin"
 printf '%s\n' "$cached_bin"
