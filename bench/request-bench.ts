@@ -35,7 +35,7 @@ async function main(): Promise<void> {
   const consul = new ConsulClient({ address: agent.address });
   const discovery = createDiscovery({
     consul: { address: agent.address },
-    metrics: { registry: new Registry() },
+    metrics: process.env.BENCH_NO_METRICS ? false : { registry: new Registry() },
   });
   const pool = { current: undefined as Pool | undefined };
   try {
