@@ -7,6 +7,7 @@ import { ConsulClient } from '../../src/consul/consul-client';
 import { resolveConsulConnection } from '../../src/consul/consul-environment';
 import { ConsulUnavailableError } from '../../src/errors';
 import { ConsulAgent, createTlsFiles } from '../support/consul-agent';
+import { expectRegistersAndCloses } from '../support/consul-reads';
 
 describe('TLS to Consul with Consul CLI conventions', () => {
   let dir: string;
@@ -78,13 +79,6 @@ describe('TLS to Consul with Consul CLI conventions', () => {
       shutdown: { handleSignals: false, propagationDelayMs: 0, drainTimeoutMs: 1_000 },
     });
     const reader = new ConsulClient({ address: agent.address });
-    try {
-      await adapter.listen(0, '127.0.0.1');
-      expect(adapter.registration.state).toBe('registered');
-      expect(await reader.getAgentService(adapter.registration.serviceId)).toBeDefined();
-    } finally {
-      await adapter.close();
-      await reader.close();
-    }
+    await expectRegistersAndCloses(adapter, reader);
   });
 });

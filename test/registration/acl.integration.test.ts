@@ -3,7 +3,7 @@ import { expressConsul } from '../../src';
 import { ConsulClient } from '../../src/consul/consul-client';
 import { ConsulAclError } from '../../src/errors';
 import { ConsulAgent } from '../support/consul-agent';
-import { recordingLogger } from '../support/consul-reads';
+import { expectRegistersAndCloses, recordingLogger } from '../support/consul-reads';
 import { startRecordingProxy } from '../support/recording-proxy';
 
 const MANAGEMENT_TOKEN = 'c0ffee00-1111-4222-8333-444455556666';
@@ -42,14 +42,7 @@ describe('registration with ACLs enabled (default deny)', () => {
       options(logger, tokenFrom === 'options' ? MANAGEMENT_TOKEN : undefined),
     );
     const reader = new ConsulClient({ address: agent.address, token: MANAGEMENT_TOKEN });
-    try {
-      await adapter.listen(0, '127.0.0.1');
-      expect(adapter.registration.state).toBe('registered');
-      expect(await reader.getAgentService(adapter.registration.serviceId)).toBeDefined();
-    } finally {
-      await adapter.close();
-      await reader.close();
-    }
+    await expectRegistersAndCloses(adapter, reader);
     expect(lines.length).toBeGreaterThan(0);
     expect(lines.join('\n')).not.toContain(MANAGEMENT_TOKEN);
   }

@@ -1,3 +1,4 @@
+import type { ExpressConsul } from '../../src';
 import { ConsulClient } from '../../src/consul/consul-client';
 import type { HealthServiceEntry } from '../../src/consul/consul-types';
 
@@ -33,3 +34,21 @@ export function recordingLogger(): {
 }
 
 type Log = (obj: object, msg?: string) => void;
+
+/**
+ * Listens on loopback, asserts the agent behind `reader` now holds the registration, then closes
+ * both the adapter and the reader.
+ */
+export async function expectRegistersAndCloses(
+  adapter: ExpressConsul,
+  reader: ConsulClient,
+): Promise<void> {
+  try {
+    await adapter.listen(0, '127.0.0.1');
+    expect(adapter.registration.state).toBe('registered');
+    expect(await reader.getAgentService(adapter.registration.serviceId)).toBeDefined();
+  } finally {
+    await adapter.close();
+    await reader.close();
+  }
+}
