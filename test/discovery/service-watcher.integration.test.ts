@@ -130,7 +130,8 @@ afterAll(async () => {
   await client.close();
   checkServer.closeAllConnections();
   await new Promise<void>((resolve) => checkServer.close(() => resolve()));
-  if (measurements.length > 0) console.log(`Measured:\n  ${measurements.join('\n  ')}`);
+  if (measurements.length > 0)
+    process.stdout.write(`watcher measured: ${measurements.join('; ')}\n`);
 });
 
 describe('ServiceWatcher against a real Consul agent', () => {
