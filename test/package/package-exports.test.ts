@@ -62,6 +62,41 @@ describe('the packed npm tarball', () => {
     );
     expect(esm.trim()).toBe('function ERR_NO_HEALTHY_INSTANCES object');
 
+    // The peer range says express >= 4.18: the packed library registers an Express 4 app for real.
+    const express4 = join(dir, 'express4');
+    execFileSync('mkdir', ['-p', express4]);
+    writeFileSync(
+      join(express4, 'package.json'),
+      JSON.stringify({ name: 'express4-consumer', private: true }),
+    );
+    execFileSync(
+      'npm',
+      [
+        'install',
+        '--prefer-offline',
+        '--no-audit',
+        '--no-fund',
+        '--silent',
+        join(dir, tarball!),
+        'express@4',
+      ],
+      { cwd: express4, stdio: 'pipe' },
+    );
+    const registered = execFileSync(
+      process.execPath,
+      [
+        '-e',
+        `const express = require('express'); const { expressConsul } = require('express-consul');
+         const consul = expressConsul(express(), { service: { name: 'express4-check' }, metrics: false,
+           shutdown: { handleSignals: false, propagationDelayMs: 0, drainTimeoutMs: 1000 } });
+         consul.listen(0, '127.0.0.1')
+           .then(() => console.log(require('express/package.json').version.split('.')[0], consul.registration.state))
+           .then(() => consul.close());`,
+      ],
+      { cwd: express4, encoding: 'utf8', env: process.env },
+    );
+    expect(registered.trim()).toBe('4 registered');
+
     const files = execFileSync('tar', ['-tzf', join(dir, tarball!)], { encoding: 'utf8' });
     expect(files).toContain('package/dist/index.d.ts');
     expect(files).not.toMatch(/package\/(src|test|tools)\//);
