@@ -21,25 +21,27 @@ describe('the packed npm tarball', () => {
     });
     const tarball = readdirSync(dir).find((file) => file.endsWith('.tgz'));
     expect(tarball).toBeDefined();
-    const consumer = join(dir, 'consumer');
-    execFileSync('mkdir', ['-p', consumer]);
-    writeFileSync(
-      join(consumer, 'package.json'),
-      JSON.stringify({ name: 'consumer', private: true }),
-    );
-    execFileSync(
-      'npm',
-      [
-        'install',
-        '--prefer-offline',
-        '--no-audit',
-        '--no-fund',
-        '--silent',
-        join(dir, tarball!),
-        'express@5',
-      ],
-      { cwd: consumer, stdio: 'pipe' },
-    );
+    /** A throwaway project that installs the tarball next to the given Express major. */
+    const installConsumer = (name: string, express: string): string => {
+      const folder = join(dir, name);
+      execFileSync('mkdir', ['-p', folder]);
+      writeFileSync(join(folder, 'package.json'), JSON.stringify({ name, private: true }));
+      execFileSync(
+        'npm',
+        [
+          'install',
+          '--prefer-offline',
+          '--no-audit',
+          '--no-fund',
+          '--silent',
+          join(dir, tarball!),
+          express,
+        ],
+        { cwd: folder, stdio: 'pipe' },
+      );
+      return folder;
+    };
+    const consumer = installConsumer('consumer', 'express@5');
 
     const cjs = execFileSync(
       process.execPath,
@@ -63,25 +65,7 @@ describe('the packed npm tarball', () => {
     expect(esm.trim()).toBe('function ERR_NO_HEALTHY_INSTANCES object');
 
     // The peer range says express >= 4.18: the packed library registers an Express 4 app for real.
-    const express4 = join(dir, 'express4');
-    execFileSync('mkdir', ['-p', express4]);
-    writeFileSync(
-      join(express4, 'package.json'),
-      JSON.stringify({ name: 'express4-consumer', private: true }),
-    );
-    execFileSync(
-      'npm',
-      [
-        'install',
-        '--prefer-offline',
-        '--no-audit',
-        '--no-fund',
-        '--silent',
-        join(dir, tarball!),
-        'express@4',
-      ],
-      { cwd: express4, stdio: 'pipe' },
-    );
+    const express4 = installConsumer('express4-consumer', 'express@4');
     const registered = execFileSync(
       process.execPath,
       [

@@ -46,3 +46,15 @@ export function parsePrometheusText(text: string): {
   });
   return { types, samples };
 }
+
+/** The first sample named `name` whose labels include every one of `labels`. */
+export function findSample(
+  samples: readonly Sample[],
+  name: string,
+  labels: Record<string, string>,
+): Sample | undefined {
+  return samples.find(
+    (s) =>
+      s.name === name && Object.entries(labels).every(([key, value]) => s.labels[key] === value),
+  );
+}
