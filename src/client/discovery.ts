@@ -106,6 +106,16 @@ export class Discovery {
     return this.closing;
   }
 
+  /**
+   * Cuts every outbound connection now (in-flight calls fail), then closes like close(): what a
+   * drain does when its deadline passes while upstream bodies are still open.
+   */
+  async destroy(): Promise<void> {
+    const closing = this.close();
+    await Promise.all([...this.clients.values()].map((client) => client.destroy()));
+    await closing;
+  }
+
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }

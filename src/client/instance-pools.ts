@@ -11,11 +11,12 @@ export interface InstancePoolSettings {
 
 /**
  * One keep-alive undici pool per instance address, created on first use and closed gracefully (in-
- * flight requests finish) when the instance leaves the healthy set.
+ * flight requests finish) when the instance leaves the healthy set; `destroy()` cuts them all.
  */
 export class InstancePools {
   private readonly pools = new Map<string, Pool>();
-  private readonly closing = new Set<Promise<void>>();
+  /** Pools closing gracefully: kept so that a drain deadline can still destroy them. */
+  private readonly closing = new Map<Pool, Promise<void>>();
 
   constructor(private readonly settings: InstancePoolSettings) {}
 
@@ -45,7 +46,7 @@ export class InstancePools {
     for (const [authority, pool] of this.pools) {
       if (!keep.has(authority)) {
         this.pools.delete(authority);
-        this.track(pool.close());
+        this.retire(pool);
       }
     }
   }
@@ -57,14 +58,22 @@ export class InstancePools {
 
   /** Closes every pool; in-flight requests finish first. */
   async close(): Promise<void> {
-    for (const pool of this.pools.values()) this.track(pool.close());
+    for (const pool of this.pools.values()) this.retire(pool);
     this.pools.clear();
-    await Promise.all(this.closing);
+    await Promise.all(this.closing.values());
   }
 
-  private track(closing: Promise<void>): void {
-    const settled = closing.catch(() => undefined);
-    this.closing.add(settled);
-    void settled.then(() => this.closing.delete(settled));
+  /** Destroys every pool, closing ones included: in-flight requests fail, sockets are cut. */
+  async destroy(): Promise<void> {
+    const pools = [...this.pools.values(), ...this.closing.keys()];
+    this.pools.clear();
+    await Promise.all(pools.map((pool) => pool.destroy().catch(() => undefined)));
+    await Promise.all(this.closing.values());
+  }
+
+  private retire(pool: Pool): void {
+    const settled = pool.close().catch(() => undefined);
+    this.closing.set(pool, settled);
+    void settled.then(() => this.closing.delete(pool));
   }
 }

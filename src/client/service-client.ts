@@ -180,6 +180,13 @@ export class ServiceClient {
     return this.closing;
   }
 
+  /** Cuts every connection now (in-flight calls fail) and stops following discovery. Idempotent. */
+  async destroy(): Promise<void> {
+    const closing = this.close();
+    await this.pools.destroy();
+    await closing;
+  }
+
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
