@@ -49,7 +49,8 @@ function measure(pick: Pick): { nsPerPick: number; picks: number } {
 
 function makeInstances(count: number): ServiceInstance[] {
   return Array.from({ length: count }, (_, i) => ({
-    id: `api-${i}`,
+    id: `node-${i % 7}/api-${i}`,
+    serviceId: `api-${i}`,
     service: 'api',
     node: `node-${i % 7}`,
     address: `10.0.${(i >> 8) & 255}.${i & 255}`,

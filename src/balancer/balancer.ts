@@ -21,8 +21,11 @@ export interface Balancer {
   pick(context?: PickContext): ServiceInstance | undefined;
   /** A request to `instance` started (least-request and EWMA balancers count these). */
   onRequestStart?(instance: ServiceInstance): void;
-  /** That request ended after `latencyMs`. */
-  onRequestEnd?(instance: ServiceInstance, latencyMs: number): void;
+  /**
+   * That request ended, its response body read to the end or broken, after `latencyMs`;
+   * `succeeded` is false for a transport error, a 5xx or a body that failed midway.
+   */
+  onRequestEnd?(instance: ServiceInstance, latencyMs: number, succeeded?: boolean): void;
 }
 
 /** Names of the built-in balancers, accepted by the `balancer` option. */

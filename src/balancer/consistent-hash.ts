@@ -77,9 +77,8 @@ export class ConsistentHashBalancer implements Balancer {
     list.forEach((instance, owner) => {
       const points = this.pointsFor(instance);
       // Points derive from the instance alone, so it lands on the same spots in every process
-      // whatever else joins or leaves. The node is included because ids are only unique per agent
-      // (an instance registered without an ID has the service name as its ID on every node).
-      const seed = `${instance.node}/${instance.id}#`;
+      // whatever else joins or leaves. The id is the instance's identity (node and service id).
+      const seed = `${instance.id}#`;
       for (let replica = 0; replica < points; replica++) {
         packed[next++] = hashString(seed + String(replica)) * OWNER_SLOTS + owner;
       }

@@ -41,7 +41,20 @@ interface InstanceLoad {
   measured: boolean;
   /** False once the id left the list; the entry lives on only until its in-flight count is 0. */
   active: boolean;
+  /** Recent failures, decaying with FAILURE_DECAY_MS, as of `failureStampMs`. */
+  failureScore: number;
+  failureStampMs: number;
 }
+
+/**
+ * Time constant in ms with which a failure's weight in the cost fades. A fast-failing instance
+ * has few requests in flight and, measured by latency, looks fast: without this it would win the
+ * comparisons and draw traffic into its errors. Each recent failure adds 1 to its cost factor.
+ */
+const FAILURE_DECAY_MS = 5_000;
+
+/** A failure score below this counts as none (one failure is forgotten after about 11.5 s). */
+const FAILURE_FORGOTTEN = 0.1;
 
 /**
  * Latency floor in ms for cost: a measured 0 (or an estimate decayed to nothing) would make the
@@ -51,8 +64,9 @@ const MIN_LATENCY_MS = 1e-3;
 
 /**
  * Power of two choices: draws two distinct instances and sends to the one with the lower cost,
- * cost = in-flight requests + 1 (a tie goes to either at random). With `peakEwma`, cost =
- * peak-EWMA latency × (in-flight + 1). Needs `onRequestStart`/`onRequestEnd` to be called.
+ * cost = (in-flight requests + 1) × (1 + recent failures, decaying) (a tie goes to either at
+ * random). With `peakEwma`, cost is also multiplied by the peak-EWMA latency of answers. Needs
+ * `onRequestStart`/`onRequestEnd` to be called, the end when the response body is done.
  * O(1) per pick; weights above 0 are ignored and weight-0 instances are never picked.
  */
 export class LeastRequestBalancer implements Balancer {
@@ -95,6 +109,8 @@ export class LeastRequestBalancer implements Balancer {
           stampMs: 0,
           measured: false,
           active: true,
+          failureScore: 0,
+          failureStampMs: 0,
         };
       load.active = true;
       byId.set(instance.id, load);
@@ -125,7 +141,7 @@ export class LeastRequestBalancer implements Balancer {
       const only = list[0]!;
       return filtering && exclude.has(only.id) ? undefined : only;
     }
-    const now = this.decayMs > 0 || this.slowStart !== undefined ? this.now() : 0;
+    const now = this.now();
     if (!filtering) {
       const first = randomIndex(this.random, n);
       return list[this.cheaper(first, this.otherIndex(first, n), now)];
@@ -158,12 +174,17 @@ export class LeastRequestBalancer implements Balancer {
     if (load !== undefined) load.inflight++;
   }
 
-  onRequestEnd(instance: ServiceInstance, latencyMs: number): void {
+  onRequestEnd(instance: ServiceInstance, latencyMs: number, succeeded = true): void {
     const load = this.byId.get(instance.id);
     if (load === undefined) return;
     // Never negative: an end without a start (or a start before the id was known) is ignored.
     if (load.inflight > 0) load.inflight--;
-    if (this.decayMs > 0 && latencyMs >= 0 && latencyMs < Infinity) {
+    if (!succeeded) {
+      const now = this.now();
+      load.failureScore = this.failureFactor(load, now); // the decayed score, plus this failure
+      load.failureStampMs = now;
+    } else if (this.decayMs > 0 && latencyMs >= 0 && latencyMs < Infinity) {
+      // Only answers measure latency: a quick error is not a quick instance.
       this.observe(load, latencyMs, this.now());
     }
     if (!load.active && load.inflight === 0) this.byId.delete(instance.id);
@@ -200,9 +221,26 @@ export class LeastRequestBalancer implements Balancer {
     return this.random() < 0.5 ? first : second;
   }
 
+  /**
+   * 1 plus the instance's failure score decayed to `now`: the factor its cost is multiplied by.
+   * A score faded below FAILURE_FORGOTTEN counts as none, so an idle instance that failed once
+   * ties again with the others after a while instead of losing every comparison for good.
+   */
+  private failureFactor(load: InstanceLoad, now: number): number {
+    if (load.failureScore === 0) return 1;
+    const elapsed = now - load.failureStampMs;
+    const score =
+      elapsed > 0 ? load.failureScore * Math.exp(-elapsed / FAILURE_DECAY_MS) : load.failureScore;
+    if (score < FAILURE_FORGOTTEN) {
+      load.failureScore = 0;
+      return 1;
+    }
+    return 1 + score;
+  }
+
   private cost(index: number, now: number): number {
     const load = this.loads[index]!;
-    let cost = load.inflight + 1;
+    let cost = (load.inflight + 1) * this.failureFactor(load, now);
     if (this.decayMs > 0) cost *= Math.max(this.latencyEstimate(load, now), MIN_LATENCY_MS);
     const slowStart = this.slowStart;
     if (slowStart !== undefined && slowStart.isRamping(now)) {

@@ -21,17 +21,18 @@ export interface DiscoveryOptions {
   readonly client?: ServiceClientOptions;
   /** Per-service settings, merged over `client`, keyed by service name. */
   readonly services?: Readonly<Record<string, ServiceClientOptions>>;
-  /** The process-wide retry budget shared by all services. Defaults: 20% of requests + 10/s. */
+  /** Settings of each called service's own retry budget. Defaults: 20% of requests + 10/s. */
   readonly retryBudget?: RetryBudgetOptions;
 }
 
 /**
  * Finds services by name and calls them: one shared Consul watch per service, one client (balancer,
- * pools, outlier detection) per service, and one retry budget for the whole process.
+ * pools, outlier detection, retry budget) per service.
  */
 export class Discovery {
   private readonly registry: WatcherRegistry;
-  private readonly budget: RetryBudget;
+  /** Retry budgets by `service:NAME` or `group:NAME`. */
+  private readonly budgets = new Map<string, RetryBudget>();
   private readonly clients = new Map<string, ServiceClient>();
   private readonly defaults: ResolvedServiceClientOptions;
   private readonly perService = new Map<string, ResolvedServiceClientOptions>();
@@ -48,16 +49,16 @@ export class Discovery {
     private readonly ownsConsul = false,
   ) {
     assertServiceNames(options.services);
-    this.defaults = resolveServiceClientOptions(options.client ?? {}, 'discovery.client');
+    // Every service's own budget follows the discovery-level settings unless it names its own.
+    const client = { retryBudget: options.retryBudget, ...options.client } as ServiceClientOptions;
+    this.defaults = resolveServiceClientOptions(client, 'discovery.client');
     for (const [name, own] of Object.entries(options.services ?? {})) {
       this.perService.set(
-        name,
-        resolveServiceClientOptions({ ...options.client, ...own }, `discovery.services.${name}`),
+        name.toLowerCase(),
+        resolveServiceClientOptions({ ...client, ...own }, `discovery.services.${name}`),
       );
     }
-    this.budget = new RetryBudget(
-      resolveRetryBudgetOptions(options.retryBudget ?? {}, 'discovery.retryBudget'),
-    );
+    resolveRetryBudgetOptions(options.retryBudget ?? {}, 'discovery.retryBudget');
     this.registry = new WatcherRegistry(consul, { ...options.watch, logger }, 'discovery.watch');
     if (metrics) this.unsubscribers.push(metrics.addReadings(this.readings()));
   }
@@ -65,16 +66,18 @@ export class Discovery {
   /** The client of `name`, created on first use and shared afterwards. */
   service(name: string): ServiceClient {
     if (this.closing) throw new ClosedError('Discovery');
-    let client = this.clients.get(name);
+    // Consul matches service names without regard to case, and URL hosts arrive lower-cased.
+    const key = name.toLowerCase();
+    let client = this.clients.get(key);
     if (!client) {
-      const options = this.perService.get(name) ?? this.defaults;
+      const options = this.perService.get(key) ?? this.defaults;
       const lease = this.registry.acquire(name, options.query);
       client = new ServiceClient(lease, options, {
-        budget: this.budget,
-        metrics: this.metrics,
+        budget: this.budgetFor(key, options),
+        metrics: this.metrics?.forService(name),
         logger: this.logger,
       });
-      this.clients.set(name, client);
+      this.clients.set(key, client);
       this.followWatch(client);
     }
     return client;
@@ -89,9 +92,21 @@ export class Discovery {
     return toFetchResponse(await this.service(service).request(request));
   }
 
-  /** The retry budget's counters (requests, retries, exhausted) for this process. */
-  get retryBudget(): Pick<RetryBudget, 'requests' | 'retries' | 'exhausted' | 'available'> {
-    return this.budget;
+  /**
+   * The retry budget of a service: its own, as Envoy keeps one per cluster, so a failing
+   * dependency cannot spend every other's retries; or the one its `retryBudgetGroup` shares.
+   */
+  private budgetFor(key: string, options: ResolvedServiceClientOptions): RetryBudget {
+    const shareKey =
+      options.retryBudgetGroup === undefined
+        ? `service:${key}`
+        : `group:${options.retryBudgetGroup}`;
+    let budget = this.budgets.get(shareKey);
+    if (budget === undefined) {
+      budget = new RetryBudget(options.retryBudget);
+      this.budgets.set(shareKey, budget);
+    }
+    return budget;
   }
 
   /** Closes every client and watch; idempotent. */

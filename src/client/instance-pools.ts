@@ -1,20 +1,31 @@
 import { Pool } from 'undici';
 import type { ServiceInstance } from '../discovery/service-instance';
 import { instanceAuthority } from '../discovery/service-instance';
+import type { UpstreamTlsOptions } from './service-client-options';
 
 /** Settings of every per-instance pool. */
 export interface InstancePoolSettings {
   readonly connections: number;
   readonly keepAliveTimeoutMs: number;
   readonly connectTimeoutMs: number;
+  /** Scheme for every instance, or undefined to read each instance's `scheme` meta. */
+  readonly scheme: 'http' | 'https' | undefined;
+  /** TLS settings for https instances. */
+  readonly tls: UpstreamTlsOptions | undefined;
+}
+
+/** An open pool and the origin it dials, so a re-registration at a new address gets a new one. */
+interface Entry {
+  readonly origin: string;
+  readonly pool: Pool;
 }
 
 /**
- * One keep-alive undici pool per instance address, created on first use and closed gracefully (in-
- * flight requests finish) when the instance leaves the healthy set; `destroy()` cuts them all.
+ * One keep-alive undici pool per instance identity, created on first use, closed gracefully
+ * (in-flight requests finish) when the instance leaves or moves, and all cut by `destroy()`.
  */
 export class InstancePools {
-  private readonly pools = new Map<string, Pool>();
+  private readonly pools = new Map<string, Entry>();
   /** Pools closing gracefully: kept so that a drain deadline can still destroy them. */
   private readonly closing = new Map<Pool, Promise<void>>();
 
@@ -22,31 +33,36 @@ export class InstancePools {
 
   /** The pool for `instance`, created if needed. */
   poolFor(instance: ServiceInstance): Pool {
-    const authority = instanceAuthority(instance);
-    let pool = this.pools.get(authority);
-    if (!pool) {
-      pool = new Pool(`http://${authority}`, {
-        connections: this.settings.connections,
-        keepAliveTimeout: this.settings.keepAliveTimeoutMs,
-        keepAliveMaxTimeout: this.settings.keepAliveTimeoutMs,
-        connect: { timeout: this.settings.connectTimeoutMs },
-        // Our own per-try timer governs; body reads are the caller's business.
-        headersTimeout: 0,
-        bodyTimeout: 0,
-      });
-      this.pools.set(authority, pool);
-    }
+    const entry = this.pools.get(instance.id);
+    const origin = this.originOf(instance);
+    if (entry !== undefined && entry.origin === origin) return entry.pool;
+    if (entry !== undefined) this.retire(entry.pool);
+    const { connections, keepAliveTimeoutMs, connectTimeoutMs, tls } = this.settings;
+    const pool = new Pool(origin, {
+      connections,
+      keepAliveTimeout: keepAliveTimeoutMs,
+      keepAliveMaxTimeout: keepAliveTimeoutMs,
+      connect: {
+        timeout: connectTimeoutMs,
+        ...(origin.startsWith('https:') && tls !== undefined && (tls as object)),
+      },
+      // Each attempt sets its own headers timeout; reading the body is the caller's business,
+      // and a drain's deadline destroys what a caller never finished reading.
+      bodyTimeout: 0,
+    });
+    this.pools.set(instance.id, { origin, pool });
     return pool;
   }
 
-  /** Closes the pools of addresses no longer in `instances`. */
+  /** Closes the pools of instances no longer in `instances`. */
   retain(instances: readonly ServiceInstance[]): void {
     if (this.pools.size === 0) return;
-    const keep = new Set(instances.map(instanceAuthority));
-    for (const [authority, pool] of this.pools) {
-      if (!keep.has(authority)) {
-        this.pools.delete(authority);
-        this.retire(pool);
+    const keep = new Set<string>();
+    for (const instance of instances) keep.add(instance.id);
+    for (const [id, entry] of this.pools) {
+      if (!keep.has(id)) {
+        this.pools.delete(id);
+        this.retire(entry.pool);
       }
     }
   }
@@ -58,17 +74,22 @@ export class InstancePools {
 
   /** Closes every pool; in-flight requests finish first. */
   async close(): Promise<void> {
-    for (const pool of this.pools.values()) this.retire(pool);
+    for (const entry of this.pools.values()) this.retire(entry.pool);
     this.pools.clear();
     await Promise.all(this.closing.values());
   }
 
   /** Destroys every pool, closing ones included: in-flight requests fail, sockets are cut. */
   async destroy(): Promise<void> {
-    const pools = [...this.pools.values(), ...this.closing.keys()];
+    const pools = [...[...this.pools.values()].map((entry) => entry.pool), ...this.closing.keys()];
     this.pools.clear();
     await Promise.all(pools.map((pool) => pool.destroy().catch(() => undefined)));
     await Promise.all(this.closing.values());
+  }
+
+  private originOf(instance: ServiceInstance): string {
+    const scheme = this.settings.scheme ?? (instance.meta.scheme === 'https' ? 'https' : 'http');
+    return `${scheme}://${instanceAuthority(instance)}`;
   }
 
   private retire(pool: Pool): void {

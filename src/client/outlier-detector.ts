@@ -133,6 +133,7 @@ export class OutlierDetector {
   private readonly ejectListeners = new Set<(event: OutlierEjectEvent) => void>();
   private readonly returnListeners = new Set<(event: OutlierReturnEvent) => void>();
   private panic = false;
+  private changes = 0;
 
   /**
    * @param options validated with {@link resolveOutlierDetectorOptions} under `path`.
@@ -153,6 +154,15 @@ export class OutlierDetector {
     return this.panic;
   }
 
+  /**
+   * Rises whenever the ejected set changes (ejections run out as of now are noticed first), so a
+   * caller can skip recomputing `eligible()` while it holds still.
+   */
+  get generation(): number {
+    if (this.ejected.size > 0) this.expire(this.now());
+    return this.changes;
+  }
+
   /** Number of instances ejected now. */
   get ejectedCount(): number {
     this.expire(this.now());
@@ -166,7 +176,7 @@ export class OutlierDetector {
     for (const id of this.states.keys()) {
       if (!members.has(id)) {
         this.states.delete(id);
-        this.ejected.delete(id);
+        if (this.ejected.delete(id)) this.changes += 1;
       }
     }
   }
@@ -213,6 +223,7 @@ export class OutlierDetector {
     state.ejectedAt = now;
     state.ejectedUntil = now + durationMs;
     this.ejected.set(id, state);
+    this.changes += 1;
     dispatch(this.ejectListeners, [
       { id, consecutiveFailures: state.consecutiveFailures, ejections, durationMs },
     ]);
@@ -282,6 +293,7 @@ export class OutlierDetector {
     for (const [id, state] of this.ejected) {
       if (now < state.ejectedUntil) continue;
       this.ejected.delete(id);
+      this.changes += 1;
       state.consecutiveFailures = 0;
       // Decay counts from the scheduled return, not from whenever someone happened to look.
       state.healthySince = state.ejectedUntil;

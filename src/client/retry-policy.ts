@@ -1,5 +1,6 @@
-// Pure rules deciding whether a failed attempt may be repeated on another instance. No state and
-// no clock of their own: the caller passes the time where one is needed.
+// Pure facts the retry decision (retry-decision.ts) builds on: which methods are idempotent, which
+// statuses and transport errors say "another instance may succeed", and what Retry-After asks for.
+// No state and no clock of their own: the caller passes the time where one is needed.
 
 /** Methods RFC 9110 defines as idempotent: repeating them has the effect of sending them once. */
 const IDEMPOTENT_METHODS: ReadonlySet<string> = new Set([
@@ -150,11 +151,6 @@ export function classifyNetworkError(error: unknown): NetworkFailureKind | undef
   return classify(error, 0);
 }
 
-/** True when {@link classifyNetworkError} recognises `error` as a connect failure or a reset. */
-export function isRetryableNetworkError(error: unknown): boolean {
-  return classifyNetworkError(error) !== undefined;
-}
-
 function classify(error: unknown, depth: number): NetworkFailureKind | undefined {
   if (depth > MAX_CAUSE_DEPTH || typeof error !== 'object' || error === null) return undefined;
   const { name, code, syscall, cause, errors } = error as {
@@ -187,79 +183,4 @@ function classify(error: unknown, depth: number): NetworkFailureKind | undefined
     if (kind !== undefined) return kind;
   }
   return classify(cause, depth + 1);
-}
-
-/** What {@link shouldRetry} needs to know about a failed attempt. */
-export interface RetryInput {
-  /** HTTP method of the request. */
-  readonly method: string;
-  /** An Idempotency-Key sent with the request: the server deduplicates, so any method may retry. */
-  readonly idempotencyKey?: string | undefined;
-  /** true: the caller vouches it is safe to repeat; false: never retry it; unset: by method. */
-  readonly retryableByCaller?: boolean | undefined;
-  /** Status of the response, when the attempt got one. */
-  readonly status?: number | undefined;
-  /** The error the attempt failed with, when it got no response. */
-  readonly error?: unknown;
-  /** Whether the body can be sent again (none, a buffer or a string; not a consumed stream). */
-  readonly bodyReplayable: boolean;
-}
-
-/** Why {@link shouldRetry} decided as it did, for logs and metrics. */
-export type RetryReason =
-  | 'retryable-status'
-  | 'connect-failure'
-  | 'reset'
-  | 'no-failure'
-  | 'status-not-retryable'
-  | 'error-not-retryable'
-  | 'not-idempotent'
-  | 'body-not-replayable'
-  | 'disabled-by-caller';
-
-/** Outcome of {@link shouldRetry}: `retry` says whether another instance may be tried. */
-export interface RetryDecision {
-  readonly retry: boolean;
-  readonly reason: RetryReason;
-}
-
-const decisions: { readonly [R in RetryReason]: RetryDecision } = {
-  'retryable-status': { retry: true, reason: 'retryable-status' },
-  'connect-failure': { retry: true, reason: 'connect-failure' },
-  reset: { retry: true, reason: 'reset' },
-  'no-failure': { retry: false, reason: 'no-failure' },
-  'status-not-retryable': { retry: false, reason: 'status-not-retryable' },
-  'error-not-retryable': { retry: false, reason: 'error-not-retryable' },
-  'not-idempotent': { retry: false, reason: 'not-idempotent' },
-  'body-not-replayable': { retry: false, reason: 'body-not-replayable' },
-  'disabled-by-caller': { retry: false, reason: 'disabled-by-caller' },
-};
-
-/**
- * Whether a failed attempt may be repeated on another instance (budget and attempt limits aside).
- * The failure must be a retryable status or network error, the body must be replayable, and the
- * request must be safe to repeat: an idempotent method, `retryableByCaller: true` or an idempotency
- * key. A connect failure is retried whatever the method, since no server received the request;
- * `retryableByCaller: false` forbids every retry. A `status` takes precedence over `error`.
- */
-export function shouldRetry(input: RetryInput): RetryDecision {
-  if (input.retryableByCaller === false) return decisions['disabled-by-caller'];
-  let failure: 'retryable-status' | NetworkFailureKind;
-  if (input.status !== undefined) {
-    if (!retryableStatus(input.status)) return decisions['status-not-retryable'];
-    failure = 'retryable-status';
-  } else if (input.error !== undefined) {
-    const kind = classifyNetworkError(input.error);
-    if (kind === undefined) return decisions['error-not-retryable'];
-    failure = kind;
-  } else {
-    return decisions['no-failure'];
-  }
-  if (!input.bodyReplayable) return decisions['body-not-replayable'];
-  const safeToRepeat =
-    failure === 'connect-failure' ||
-    input.retryableByCaller === true ||
-    (input.idempotencyKey !== undefined && input.idempotencyKey !== '') ||
-    isIdempotentMethod(input.method);
-  return safeToRepeat ? decisions[failure] : decisions['not-idempotent'];
 }

@@ -5,6 +5,8 @@ import type { ServiceQueryOptions } from '../discovery/service-watcher-options';
 import { resolveServiceQuery } from '../discovery/service-watcher-options';
 import { ConfigError } from '../errors';
 import { resolveOutlierDetectorOptions } from './outlier-detector';
+import { resolveRetryBudgetOptions } from './retry-budget';
+import type { ResolvedRetryBudgetOptions, RetryBudgetOptions } from './retry-budget';
 import type { OutlierDetectorOptions, ResolvedOutlierDetectorOptions } from './outlier-detector';
 
 /** How calls to one service are routed and made resilient. Every field is optional. */
@@ -31,6 +33,25 @@ export interface ServiceClientOptions extends ServiceQueryOptions {
   readonly keepAliveTimeoutMs?: number;
   /** Longest Retry-After (on 429/503) honoured before a retry, in ms. Default: 2000. */
   readonly maxRetryAfterMs?: number;
+  /** Jittered backoff between attempts, in ms. Default: { baseMs: 25, maxMs: 250 }. */
+  readonly retryBackoff?: { readonly baseMs?: number; readonly maxMs?: number };
+  /** This service's own retry budget. Default: the discovery-level `retryBudget`. */
+  readonly retryBudget?: RetryBudgetOptions;
+  /** Services naming the same group share one retry budget. Default: none (own budget). */
+  readonly retryBudgetGroup?: string;
+  /** Scheme to call instances with. Default: per instance, `https` when its meta says `scheme=https`. */
+  readonly scheme?: 'http' | 'https';
+  /** TLS settings for https instances. Default: Node's CAs, certificate verified. */
+  readonly tls?: UpstreamTlsOptions;
+}
+
+/** TLS settings for calling https instances (passed to undici's connector). */
+export interface UpstreamTlsOptions {
+  readonly ca?: string | Buffer | readonly (string | Buffer)[];
+  readonly cert?: string | Buffer;
+  readonly key?: string | Buffer;
+  readonly servername?: string;
+  readonly rejectUnauthorized?: boolean;
 }
 
 /** ServiceClientOptions with defaults applied. */
@@ -47,6 +68,11 @@ export interface ResolvedServiceClientOptions {
   readonly connectionsPerInstance: number;
   readonly keepAliveTimeoutMs: number;
   readonly maxRetryAfterMs: number;
+  readonly retryBackoff: { readonly baseMs: number; readonly maxMs: number };
+  readonly retryBudget: ResolvedRetryBudgetOptions;
+  readonly retryBudgetGroup: string | undefined;
+  readonly scheme: 'http' | 'https' | undefined;
+  readonly tls: UpstreamTlsOptions | undefined;
 }
 
 function positive(path: string, value: unknown, fallback: number, integer = false): number {
@@ -116,5 +142,13 @@ export function resolveServiceClientOptions(
     ),
     keepAliveTimeoutMs: positive(`${path}.keepAliveTimeoutMs`, options.keepAliveTimeoutMs, 4_000),
     maxRetryAfterMs: positive(`${path}.maxRetryAfterMs`, options.maxRetryAfterMs, 2_000),
+    retryBackoff: {
+      baseMs: options.retryBackoff?.baseMs ?? 25,
+      maxMs: options.retryBackoff?.maxMs ?? 250,
+    },
+    retryBudget: resolveRetryBudgetOptions(options.retryBudget ?? {}, `${path}.retryBudget`),
+    retryBudgetGroup: options.retryBudgetGroup,
+    scheme: options.scheme,
+    tls: options.tls,
   };
 }

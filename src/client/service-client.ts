@@ -2,7 +2,6 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { createBalancer } from '../balancer/create-balancer';
-import type { Balancer } from '../balancer/balancer';
 import type { ServiceInstance } from '../discovery/service-instance';
 import type { ServiceWatcher } from '../discovery/service-watcher';
 import type { WatcherLease } from '../discovery/watcher-registry';
@@ -15,18 +14,19 @@ import {
   UpstreamError,
 } from '../errors';
 import type { Logger } from '../logger';
-import type { ExpressConsulMetrics, RequestOutcome } from '../metrics/express-consul-metrics';
+import type { RequestOutcome, ServiceMetrics } from '../metrics/express-consul-metrics';
+import { Backoff } from '../resilience/backoff';
 import { delay } from '../resilience/delay';
+import { attempt } from './attempt';
+import type { AttemptOutcome, AttemptRequest } from './attempt';
 import { InstancePools } from './instance-pools';
 import { OutlierDetector } from './outlier-detector';
 import type { RetryBudget } from './retry-budget';
-import {
-  classifyNetworkError,
-  isIdempotentMethod,
-  parseRetryAfterMs,
-  retryableStatus,
-  shouldRetry,
-} from './retry-policy';
+import { decideRetry } from './retry-decision';
+import type { FailReason, RetryCause } from './retry-decision';
+import { parseRetryAfterMs, retryableStatus } from './retry-policy';
+import { RoutingTable } from './routing-table';
+import type { Route } from './routing-table';
 import type { ResolvedServiceClientOptions } from './service-client-options';
 
 /** One outbound call to a service, by name. */
@@ -40,7 +40,7 @@ export interface ServiceRequest {
   readonly body?: string | Uint8Array | Readable | null;
   /** Cancels the call at once (rejects with AbortedError). */
   readonly signal?: AbortSignal;
-  /** Per-attempt time limit for this call, in ms. Default: the client's `timeoutMs`. */
+  /** Per-attempt time limit until response headers, in ms. Default: the client's `timeoutMs`. */
   readonly timeoutMs?: number;
   /** Whole-call time limit for this call, in ms. Default: the client's `deadlineMs`. */
   readonly deadlineMs?: number;
@@ -64,39 +64,33 @@ export interface ServiceResponse {
   readonly attempts: number;
 }
 
-/** Shared, process-wide parts a client needs. */
+/** What a client shares with others: its retry budget, metrics and logger. */
 export interface ServiceClientContext {
+  /** This service's retry budget (its own, or its group's). */
   readonly budget: RetryBudget;
-  readonly metrics: ExpressConsulMetrics | undefined;
+  readonly metrics: ServiceMetrics | undefined;
   readonly logger: Logger;
-  readonly now?: () => number;
+  /** Uniform source in [0, 1) for the retry backoff's jitter. Default: Math.random. */
+  readonly random?: () => number;
 }
 
-type AttemptResult =
-  | { readonly response: Dispatcher.ResponseData; readonly error?: undefined }
-  | {
-      readonly response?: undefined;
-      readonly error: unknown;
-      readonly timedOut: 'try' | 'deadline' | undefined;
-    };
+const GET = 'GET';
 
 /**
- * Calls one service by name: picks a healthy instance with the balancer, pools connections per
- * instance, bounds every attempt and the whole call in time, retries elsewhere within a shared retry
- * budget, and ejects instances that keep failing. An empty instance list fails at once.
+ * Calls one service by name: the routing table picks a healthy, non-ejected instance, the attempt
+ * goes through that instance's keep-alive pool, and one decision (`decideRetry`) says whether a
+ * failure is retried on another instance, after a jittered backoff, within the per-try timeout,
+ * the call's deadline, `maxAttempts` and the retry budget. An empty instance list fails at once.
  */
 export class ServiceClient {
   readonly service: string;
-  private readonly balancer: Balancer;
-  private readonly detector: OutlierDetector | undefined;
+  private readonly table: RoutingTable;
   private readonly pools: InstancePools;
   private readonly watcher: ServiceWatcher;
+  private readonly metrics: ServiceMetrics | undefined;
   private readonly disposers: (() => void)[] = [];
-  private readonly now: () => number;
-  /** The list the balancer currently holds (all instances, or the non-ejected ones). */
-  private routed: readonly ServiceInstance[] = [];
   private closing: Promise<void> | undefined;
-  private readyWaited = false;
+  private discoveryAnswered = false;
 
   constructor(
     private readonly lease: WatcherLease,
@@ -105,19 +99,20 @@ export class ServiceClient {
   ) {
     this.watcher = lease.watcher;
     this.service = this.watcher.service;
-    this.now = context.now ?? Date.now;
-    this.balancer = createBalancer(options.balancer, options.balancerOptions);
+    this.metrics = context.metrics;
     this.pools = new InstancePools({
       connections: options.connectionsPerInstance,
       keepAliveTimeoutMs: options.keepAliveTimeoutMs,
       connectTimeoutMs: options.connectTimeoutMs,
+      scheme: options.scheme,
+      tls: options.tls,
     });
+    let detector: OutlierDetector | undefined;
     if (options.outlierDetection) {
-      const detector = new OutlierDetector(options.outlierDetection);
-      this.detector = detector;
+      detector = new OutlierDetector(options.outlierDetection);
       this.disposers.push(
         detector.onEject((event) => {
-          context.metrics?.ejected(this.service);
+          this.metrics?.ejected();
           context.logger.warn(
             { service: this.service, ...event },
             'instance ejected after consecutive failures',
@@ -125,18 +120,29 @@ export class ServiceClient {
         }),
       );
     }
-    this.disposers.push(this.watcher.onChange(() => this.onInstancesChanged()));
-    this.onInstancesChanged();
+    this.table = new RoutingTable(
+      this.watcher,
+      createBalancer(options.balancer, options.balancerOptions),
+      this.pools,
+      detector,
+      this.metrics,
+    );
+    this.disposers.push(() => this.table.close());
   }
 
   /** The healthy instances discovery knows now (read-only snapshot). */
   instances(): readonly ServiceInstance[] {
-    return this.watcher.instances();
+    return this.table.instances();
   }
 
   /** Instances currently ejected by outlier detection. */
   get ejectedCount(): number {
-    return this.detector?.ejectedCount ?? 0;
+    return this.table.ejectedCount;
+  }
+
+  /** This service's retry budget counters (shared with its `retryBudgetGroup`, if any). */
+  get retryBudget(): Pick<RetryBudget, 'requests' | 'retries' | 'exhausted' | 'available'> {
+    return this.context.budget;
   }
 
   /** The watcher behind this client (shared with other clients of the same service). */
@@ -156,17 +162,18 @@ export class ServiceClient {
    */
   async request(request: ServiceRequest = {}): Promise<ServiceResponse> {
     if (this.closing) throw new ClosedError(`ServiceClient(${this.service})`);
-    const startedAt = this.now();
-    let outcome: RequestOutcome = 'success';
+    const startedAt = performance.now();
+    const metrics = this.metrics;
     try {
-      const response = await this.run(request, startedAt);
-      if (response.statusCode >= 500) outcome = 'http_error';
+      const response = await this.call(request, startedAt);
+      metrics?.requestFinished(
+        response.statusCode >= 500 ? 'http_error' : 'success',
+        (performance.now() - startedAt) / 1000,
+      );
       return response;
     } catch (error) {
-      outcome = outcomeOf(error);
+      metrics?.requestFinished(outcomeOf(error), (performance.now() - startedAt) / 1000);
       throw error;
-    } finally {
-      this.context.metrics?.requestFinished(this.service, outcome, (this.now() - startedAt) / 1000);
     }
   }
 
@@ -191,179 +198,163 @@ export class ServiceClient {
     await this.close();
   }
 
-  private async run(request: ServiceRequest, startedAt: number): Promise<ServiceResponse> {
-    const method = (request.method ?? 'GET').toUpperCase();
-    const deadlineAt = startedAt + (request.deadlineMs ?? this.options.deadlineMs);
+  private async call(request: ServiceRequest, startedAt: number): Promise<ServiceResponse> {
+    const deadlineMs = request.deadlineMs ?? this.options.deadlineMs;
+    const deadlineAt = startedAt + deadlineMs;
     const tryTimeoutMs = request.timeoutMs ?? this.options.timeoutMs;
-    const body = request.body ?? null;
-    const bodyReplayable = body === null || typeof body === 'string' || body instanceof Uint8Array;
-    const headers: Record<string, string | string[]> = {
-      ...(request.headers as Record<string, string | string[]>),
-    };
-    if (request.idempotencyKey !== undefined) headers['idempotency-key'] = request.idempotencyKey;
-    const retryPolicy = {
-      method,
-      idempotencyKey: request.idempotencyKey,
-      retryableByCaller: request.retryable,
-      bodyReplayable,
-    };
-
-    await this.awaitFirstAnswer(deadlineAt, request.signal);
+    if (!this.discoveryAnswered) await this.awaitFirstAnswer(deadlineAt, request.signal);
+    const sent = toAttemptRequest(request);
     this.context.budget.recordRequest();
-    let tried: Set<string> | undefined;
+
+    let route = this.table.pick(request.key, undefined);
+    if (route === undefined) throw new NoHealthyInstancesError(this.service);
     let attempts = 0;
+    let tried: Set<string> | undefined;
+    let backoff: Backoff | undefined;
     for (;;) {
-      const instance = this.pick(request.key, tried);
-      if (!instance) {
-        if (attempts === 0) throw new NoHealthyInstancesError(this.service);
-        throw new RetriesExhaustedError(this.service, attempts, 'no other healthy instance to try');
-      }
-      if (attempts > 0 && deadlineAt - this.now() <= 0) {
-        throw new RequestTimeoutError(this.service, deadlineAt - startedAt, 'deadline');
-      }
       attempts += 1;
-      const result = await this.attempt(instance, method, request.path ?? '/', headers, body, {
-        timeoutMs: Math.min(tryTimeoutMs, deadlineAt - this.now()),
-        deadlineIsNearer: deadlineAt - this.now() <= tryTimeoutMs,
-        signal: request.signal,
-      });
-
-      let failure: string;
-      let retryAfterMs = 0;
-      let lastStatus: number | undefined;
-      if (result.response) {
-        const status = result.response.statusCode;
-        const failed = status >= 500;
-        if (failed) this.detector?.recordFailure(instance.id);
-        else this.detector?.recordSuccess(instance.id);
-        this.context.metrics?.attemptFinished(
-          this.service,
-          instance.id,
-          failed ? 'http_error' : 'success',
-        );
-        if (!retryableStatus(status)) return { ...result.response, instance, attempts };
-        const decision = shouldRetry({ ...retryPolicy, status });
-        if (!decision.retry) return { ...result.response, instance, attempts };
-        failure = `status ${status}`;
-        lastStatus = status;
-        if (status === 429 || status === 503) {
-          retryAfterMs =
-            parseRetryAfterMs(
-              result.response.headers['retry-after'],
-              Date.now(),
-              this.options.maxRetryAfterMs,
-            ) ?? 0;
-        }
-        await result.response.body.dump().catch(() => undefined);
-      } else {
-        const { error, timedOut } = result;
-        if (request.signal?.aborted)
-          throw new AbortedError(`Call to '${this.service}' aborted`, { cause: error });
-        const kind = timedOut === 'try' ? 'reset' : classifyNetworkError(error);
-        this.context.metrics?.attemptFinished(
-          this.service,
-          instance.id,
-          timedOut ? 'timeout' : 'network_error',
-        );
-        if (kind !== undefined) this.detector?.recordFailure(instance.id);
-        if (timedOut === 'deadline') {
-          throw new RequestTimeoutError(this.service, deadlineAt - startedAt, 'deadline');
-        }
-        // A per-try timeout is retried like a reset: only when repeating the request is safe.
-        const mayRetry =
-          timedOut === 'try'
-            ? timeoutMayRetry(retryPolicy)
-            : shouldRetry({ ...retryPolicy, error }).retry;
-        if (!mayRetry) {
-          if (timedOut === 'try') throw new RequestTimeoutError(this.service, tryTimeoutMs, 'try');
-          throw new UpstreamError(this.service, instance.id, describe(error), { cause: error });
-        }
-        failure =
-          timedOut === 'try' ? `attempt timed out after ${tryTimeoutMs} ms` : describe(error);
-      }
-
-      const remainingMs = deadlineAt - this.now();
-      if (attempts >= this.options.maxAttempts) {
-        throw new RetriesExhaustedError(
-          this.service,
-          attempts,
-          `${failure} (maxAttempts reached)`,
-          withStatus(lastStatus, result.error),
-        );
-      }
-      if (retryAfterMs >= remainingMs) {
-        throw new RetriesExhaustedError(
-          this.service,
-          attempts,
-          `${failure}; Retry-After exceeds the deadline`,
-          withStatus(lastStatus, result.error),
-        );
-      }
-      if (!this.context.budget.tryWithdraw()) {
-        this.context.metrics?.retryBudgetExhausted(this.service);
-        throw new RetriesExhaustedError(
-          this.service,
-          attempts,
-          `${failure}; retry budget exhausted`,
-          withStatus(lastStatus, result.error),
-        );
-      }
-      this.context.metrics?.retried(
-        this.service,
-        lastStatus !== undefined ? `status_${lastStatus}` : 'network',
+      const remainingMs = deadlineAt - performance.now();
+      const outcome = await attempt(
+        route.pool,
+        sent,
+        Math.min(tryTimeoutMs, remainingMs),
+        remainingMs <= tryTimeoutMs,
+        route.load,
       );
-      (tried ??= new Set()).add(instance.id);
-      if (retryAfterMs > 0) await delay(retryAfterMs, request.signal);
+      this.table.report(route, outcome);
+      // The rule's first step, taken without building its input: a plain answer goes back as is.
+      if (outcome.kind === 'response' && !retryableStatus(outcome.response.statusCode)) {
+        return answer(outcome.response, route, attempts);
+      }
+
+      const status = outcome.kind === 'response' ? outcome.response.statusCode : undefined;
+      const retryAfter =
+        outcome.kind === 'response' && (status === 429 || status === 503)
+          ? outcome.response.headers['retry-after']
+          : undefined;
+      const budget = this.context.budget;
+      backoff ??= new Backoff(this.options.retryBackoff, this.context.random);
+      const decision = decideRetry({
+        outcome: outcome.kind,
+        status,
+        method: sent.method,
+        idempotencyKey: request.idempotencyKey,
+        retryableByCaller: request.retryable,
+        bodyReplayable: isReplayable(sent.body),
+        attempts,
+        maxAttempts: this.options.maxAttempts,
+        remainingMs: deadlineAt - performance.now(),
+        retryAfterMs:
+          retryAfter === undefined
+            ? undefined
+            : parseRetryAfterMs(retryAfter, Date.now(), this.options.maxRetryAfterMs),
+        backoffMs: this.options.retryBackoff.baseMs > 0 ? backoff.nextDelayMs() : 0,
+        budgetAvailable: budget.available > 0,
+      });
+      if (decision.action === 'return' && outcome.kind === 'response') {
+        return answer(outcome.response, route, attempts);
+      }
+      if (outcome.kind === 'response') await outcome.response.body.dump().catch(() => undefined);
+      if (decision.action !== 'retry') {
+        if (decision.action === 'fail' && decision.reason === 'budget-exhausted') {
+          budget.tryWithdraw(); // counted as a refusal
+          this.metrics?.retryBudgetExhausted();
+        }
+        throw this.failure(
+          decision.action === 'fail' ? decision.reason : 'not-retryable',
+          outcome,
+          route,
+          attempts,
+          deadlineMs,
+          tryTimeoutMs,
+        );
+      }
+      budget.tryWithdraw();
+      this.metrics?.retried(retryLabel(decision.cause, status));
+      (tried ??= new Set()).add(route.instance.id);
+      if (decision.delayMs > 0) await delay(decision.delayMs, request.signal);
+      const next = this.table.pick(request.key, tried);
+      if (next === undefined) {
+        throw new RetriesExhaustedError(this.service, attempts, 'no healthy instance left to try');
+      }
+      route = next;
     }
   }
 
-  private pick(
-    key: string | undefined,
-    tried: Set<string> | undefined,
-  ): ServiceInstance | undefined {
-    // While something is ejected, returns are noticed lazily here, on the request path.
-    if (
-      this.detector &&
-      (this.detector.ejectedCount > 0 || this.routed !== this.watcher.instances())
-    ) {
-      this.updateRouting();
+  /** The typed error a call ends with when the decision is to stop. */
+  private failure(
+    reason: FailReason,
+    outcome: AttemptOutcome,
+    route: Route,
+    attempts: number,
+    deadlineMs: number,
+    tryTimeoutMs: number,
+  ): Error {
+    const cause = outcome.kind === 'response' ? undefined : outcome.error;
+    const lastStatus = outcome.kind === 'response' ? outcome.response.statusCode : undefined;
+    const what =
+      lastStatus !== undefined
+        ? `status ${lastStatus}`
+        : outcome.kind === 'try-timeout'
+          ? `attempt timed out after ${tryTimeoutMs} ms`
+          : describe(cause);
+    const details = {
+      ...(lastStatus !== undefined && { lastStatus }),
+      ...(cause !== undefined && { cause }),
+    };
+    switch (reason) {
+      case 'aborted':
+        return new AbortedError(`Call to '${this.service}' aborted`, { cause });
+      case 'deadline':
+        return new RequestTimeoutError(this.service, deadlineMs, 'deadline');
+      case 'max-attempts':
+        return new RetriesExhaustedError(
+          this.service,
+          attempts,
+          `${what} (maxAttempts reached)`,
+          details,
+        );
+      case 'retry-after-beyond-deadline':
+        return new RetriesExhaustedError(
+          this.service,
+          attempts,
+          `${what}; Retry-After exceeds the deadline`,
+          details,
+        );
+      case 'budget-exhausted':
+        return new RetriesExhaustedError(
+          this.service,
+          attempts,
+          `${what}; retry budget exhausted`,
+          details,
+        );
+      default:
+        if (outcome.kind === 'try-timeout') {
+          return new RequestTimeoutError(this.service, tryTimeoutMs, 'try');
+        }
+        return new UpstreamError(this.service, route.instance.id, what, { cause });
     }
-    if (tried === undefined) return this.balancer.pick(key === undefined ? undefined : { key });
-    const context = key === undefined ? { exclude: tried } : { key, exclude: tried };
-    // Retries go elsewhere; with a single instance left, trying it again beats failing.
-    return (
-      this.balancer.pick(context) ?? this.balancer.pick(key === undefined ? undefined : { key })
-    );
-  }
-
-  private onInstancesChanged(): void {
-    const all = this.watcher.instances();
-    this.pools.retain(all);
-    this.detector?.retain(all.map((instance) => instance.id));
-    this.updateRouting();
-  }
-
-  /** Gives the balancer the instances not ejected, when that set differs from what it holds. */
-  private updateRouting(): void {
-    const all = this.watcher.instances();
-    const routed = this.detector ? this.detector.eligible(all) : all;
-    if (!sameMembers(routed, this.routed)) this.balancer.update(routed);
-    // Keep the watcher's own array when nothing is ejected, so the check in pick() stays cheap.
-    this.routed = routed.length === all.length ? all : routed;
   }
 
   private async awaitFirstAnswer(
     deadlineAt: number,
     signal: AbortSignal | undefined,
   ): Promise<void> {
-    if (this.readyWaited || this.watcher.status().ready) return;
-    const waitMs = Math.min(this.options.readyTimeoutMs, Math.max(0, deadlineAt - this.now()));
+    if (this.watcher.status().ready) {
+      this.discoveryAnswered = true;
+      return;
+    }
+    const waitMs = Math.min(
+      this.options.readyTimeoutMs,
+      Math.max(0, deadlineAt - performance.now()),
+    );
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), waitMs);
     const onAbort = (): void => controller.abort();
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
       await this.watcher.ready(controller.signal);
+      this.discoveryAnswered = true;
     } catch {
       if (signal?.aborted) throw new AbortedError(`Call to '${this.service}' aborted`);
       throw new NoHealthyInstancesError(
@@ -373,70 +364,47 @@ export class ServiceClient {
     } finally {
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
-      this.readyWaited = true;
-    }
-  }
-
-  private async attempt(
-    instance: ServiceInstance,
-    method: string,
-    path: string,
-    headers: Record<string, string | string[]>,
-    body: string | Uint8Array | Readable | null,
-    limits: { timeoutMs: number; deadlineIsNearer: boolean; signal: AbortSignal | undefined },
-  ): Promise<AttemptResult> {
-    const controller = new AbortController();
-    let timedOut: 'try' | 'deadline' | undefined;
-    const timer = setTimeout(
-      () => {
-        timedOut = limits.deadlineIsNearer ? 'deadline' : 'try';
-        controller.abort();
-      },
-      Math.max(0, limits.timeoutMs),
-    );
-    const onAbort = (): void => controller.abort(limits.signal?.reason);
-    if (limits.signal?.aborted) onAbort();
-    limits.signal?.addEventListener('abort', onAbort, { once: true });
-    const startedAt = this.now();
-    this.balancer.onRequestStart?.(instance);
-    try {
-      const response = await this.pools.poolFor(instance).request({
-        method: method,
-        path,
-        headers,
-        body,
-        signal: controller.signal,
-      });
-      return { response };
-    } catch (error) {
-      return { error, timedOut };
-    } finally {
-      clearTimeout(timer);
-      this.balancer.onRequestEnd?.(instance, this.now() - startedAt);
     }
   }
 }
 
-/** A timed-out attempt may have reached the server, so only a request safe to repeat is retried. */
-function timeoutMayRetry(policy: {
-  method: string;
-  idempotencyKey: string | undefined;
-  retryableByCaller: boolean | undefined;
-  bodyReplayable: boolean;
-}): boolean {
-  if (policy.retryableByCaller === false || !policy.bodyReplayable) return false;
-  return (
-    policy.retryableByCaller === true ||
-    policy.idempotencyKey !== undefined ||
-    isIdempotentMethod(policy.method)
-  );
+/** The request every attempt of a call sends; headers are copied only to add the key. */
+function toAttemptRequest(request: ServiceRequest): AttemptRequest {
+  let headers = request.headers ?? {};
+  if (request.idempotencyKey !== undefined) {
+    headers = { ...headers, 'idempotency-key': request.idempotencyKey };
+  }
+  const method = request.method;
+  return {
+    method: method === undefined || method === GET ? GET : method.toUpperCase(),
+    path: request.path ?? '/',
+    headers,
+    body: request.body ?? null,
+    signal: request.signal,
+  };
 }
 
-function sameMembers(a: readonly ServiceInstance[], b: readonly ServiceInstance[]): boolean {
-  if (a === b) return true;
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
+function isReplayable(body: AttemptRequest['body']): boolean {
+  return body === null || typeof body === 'string' || body instanceof Uint8Array;
+}
+
+function answer(
+  response: Dispatcher.ResponseData,
+  route: Route,
+  attempts: number,
+): ServiceResponse {
+  return {
+    statusCode: response.statusCode,
+    headers: response.headers,
+    body: response.body,
+    instance: route.instance,
+    attempts,
+  };
+}
+
+function retryLabel(cause: RetryCause, status: number | undefined): string {
+  if (cause === 'status') return `status_${status}`;
+  return cause === 'timeout' ? 'timeout' : 'network';
 }
 
 function describe(error: unknown): string {
@@ -445,16 +413,6 @@ function describe(error: unknown): string {
     return typeof code === 'string' ? `${code}: ${error.message}` : error.message;
   }
   return String(error);
-}
-
-function withStatus(
-  status: number | undefined,
-  cause: unknown,
-): { lastStatus?: number; cause?: unknown } {
-  return {
-    ...(status !== undefined && { lastStatus: status }),
-    ...(cause !== undefined && { cause }),
-  };
 }
 
 function outcomeOf(error: unknown): RequestOutcome {

@@ -1,4 +1,5 @@
 import type { HealthServiceEntry } from '../consul/consul-types';
+import { instanceIdentity } from './service-instance';
 import type { ServiceInstance } from './service-instance';
 
 // Consul fills in these weights when a registration gives none.
@@ -49,7 +50,8 @@ export function toServiceInstance(entry: HealthServiceEntry): ServiceInstance | 
   const tags = entry.Service.Tags;
   const meta = entry.Service.Meta;
   return Object.freeze({
-    id: entry.Service.ID,
+    id: instanceIdentity(entry.Node.Node, entry.Service.ID),
+    serviceId: entry.Service.ID,
     service: entry.Service.Service,
     node: entry.Node.Node,
     // An empty service address means "use the node's", which is how Consul's DNS answers too.
@@ -62,16 +64,13 @@ export function toServiceInstance(entry: HealthServiceEntry): ServiceInstance | 
   });
 }
 
-/** Orders instances by id, then node (ids are unique per agent, not per datacenter). */
+/** Orders instances by identity (node, then service id). */
 export function compareInstances(a: ServiceInstance, b: ServiceInstance): number {
-  if (a.id !== b.id) return a.id < b.id ? -1 : 1;
-  if (a.node !== b.node) return a.node < b.node ? -1 : 1;
-  return 0;
+  return a.id === b.id ? 0 : a.id < b.id ? -1 : 1;
 }
 
 /**
- * Converts a whole health answer: critical and maintenance entries dropped, the rest sorted by id
- * (then node) so that two answers with the same content compare equal element by element.
+ * Converts a whole health answer: critical and maintenance entries dropped, the rest sorted by identity so that two answers with the same content compare equal element by element.
  * The returned array and its elements are frozen.
  */
 export function toServiceInstances(

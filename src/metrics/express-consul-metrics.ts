@@ -11,6 +11,26 @@ export type RequestOutcome =
   | 'retries_exhausted'
   | 'aborted';
 
+export type AttemptOutcome = 'success' | 'http_error' | 'network_error' | 'timeout';
+
+/** Metric children of one called service, bound once; the request path never builds label objects. */
+export interface ServiceMetrics {
+  requestFinished(outcome: RequestOutcome, seconds: number): void;
+  /** A retry on another instance; reason is `status_<code>`, `network` or `timeout`. */
+  retried(reason: string): void;
+  retryBudgetExhausted(): void;
+  ejected(): void;
+  /** Children for one instance (its identity string `node/serviceId`), bound once. */
+  instance(identity: string): InstanceMetrics;
+}
+
+/** Metric children of one instance of a called service. */
+export interface InstanceMetrics {
+  attempt(outcome: AttemptOutcome): void;
+  /** The instance departed: removes its series and frees its label slot. Idempotent. */
+  release(): void;
+}
+
 /** One watched service as seen at scrape time. */
 export interface ServiceReading {
   readonly service: string;
@@ -179,6 +199,20 @@ export class ExpressConsulMetrics {
   addReadings(source: DiscoveryReadings): () => void {
     this.readings.add(source);
     return () => this.readings.delete(source);
+  }
+
+  /** TEMPORARY: replaced by the bound-children implementation. */
+  forService(service: string): ServiceMetrics {
+    return {
+      requestFinished: (outcome, seconds) => this.requestFinished(service, outcome, seconds),
+      retried: (reason) => this.retried(service, reason),
+      retryBudgetExhausted: () => this.retryBudgetExhausted(service),
+      ejected: () => this.ejected(service),
+      instance: (identity) => ({
+        attempt: (outcome) => this.attemptFinished(service, identity, outcome),
+        release: () => undefined,
+      }),
+    };
   }
 
   watchUpdated(service: string): void {

@@ -123,8 +123,11 @@ describe('ConsistentHashBalancer', () => {
     expect(Math.abs(big / KEYS.length - 0.75)).toBeLessThan(0.06);
   });
 
-  it('gives two instances with the same id on different nodes their own ring points', () => {
-    const balancer = ring([instance('web', 1, { node: 'n1' }), instance('web', 1, { node: 'n2' })]);
+  it('gives two instances with the same service id on different nodes their own ring points', () => {
+    const balancer = ring([
+      instance('n1/web', 1, { node: 'n1', serviceId: 'web' }),
+      instance('n2/web', 1, { node: 'n2', serviceId: 'web' }),
+    ]);
     const nodes = new Set(KEYS.slice(0, 1000).map((key) => balancer.pick({ key })!.node));
     expect(nodes).toEqual(new Set(['n1', 'n2']));
   });

@@ -17,6 +17,7 @@ export function instance(
 ): ServiceInstance {
   return {
     id,
+    serviceId: id,
     service: 'api',
     node: 'node-1',
     address: '10.0.0.1',

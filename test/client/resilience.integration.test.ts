@@ -44,7 +44,7 @@ describe('resilience of outbound calls', () => {
       await waitFor(
         'the three example instances',
         () =>
-          ids.every((id) => client.instances().some((instance) => instance.id === id))
+          ids.every((id) => client.instances().some((instance) => instance.serviceId === id))
             ? true
             : undefined,
         { timeoutMs: 10_000 },
@@ -70,7 +70,7 @@ describe('resilience of outbound calls', () => {
       }
       const outcomes = await Promise.all(results);
       const failed = outcomes.filter((outcome) => outcome !== 200);
-      const budget = d.retryBudget;
+      const budget = client.retryBudget;
       const ejections = await metricValue(registry, 'express_consul_client_ejections_total', {
         service: 'my_service',
       });
@@ -86,9 +86,9 @@ describe('resilience of outbound calls', () => {
       expect(retries).toBeLessThanOrEqual(0.2 * total + 100);
       expect(budget.exhausted).toBe(0);
       // Ejected passively, or already dropped by Consul's failing check: either way, no longer routed.
-      expect(ejections + (client.instances().some((i) => i.id === ids[0]) ? 0 : 1)).toBeGreaterThan(
-        0,
-      );
+      expect(
+        ejections + (client.instances().some((i) => i.serviceId === ids[0]) ? 0 : 1),
+      ).toBeGreaterThan(0);
     } finally {
       for (const child of children)
         if (child.child.exitCode === null && child.child.signalCode === null)

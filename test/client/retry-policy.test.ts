@@ -4,13 +4,9 @@ import {
   DEFAULT_MAX_RETRY_AFTER_MS,
   classifyNetworkError,
   isIdempotentMethod,
-  isRetryableNetworkError,
   parseRetryAfterMs,
   retryableStatus,
-  shouldRetry,
   type NetworkFailureKind,
-  type RetryInput,
-  type RetryReason,
 } from '../../src/client/retry-policy';
 
 /** An error shaped the way Node's net and dns modules shape theirs. */
@@ -186,7 +182,6 @@ describe('classifyNetworkError', () => {
     ['a code that is not a string', { code: 111 }, undefined],
   ])('%s: %p', (_label, error, expected) => {
     expect(classifyNetworkError(error)).toBe(expected);
-    expect(isRetryableNetworkError(error)).toBe(expected !== undefined);
   });
 
   it('survives a circular cause chain', () => {
@@ -267,112 +262,5 @@ describe('classifyNetworkError', () => {
       setTimeout(() => controller.abort(), 20);
       expect(classifyNetworkError(await pending)).toBeUndefined();
     });
-  });
-});
-
-describe('shouldRetry', () => {
-  const base: RetryInput = { method: 'GET', bodyReplayable: true };
-
-  it.each<[string, Partial<RetryInput>, boolean, RetryReason]>([
-    ['GET 503', { status: 503 }, true, 'retryable-status'],
-    ['GET 429', { status: 429 }, true, 'retryable-status'],
-    ['DELETE 504', { method: 'delete', status: 504 }, true, 'retryable-status'],
-    ['GET 500', { status: 500 }, false, 'status-not-retryable'],
-    ['GET 200', { status: 200 }, false, 'status-not-retryable'],
-    ['POST 503', { method: 'POST', status: 503 }, false, 'not-idempotent'],
-    ['PATCH 502', { method: 'PATCH', status: 502 }, false, 'not-idempotent'],
-    [
-      'POST 503 with an idempotency key',
-      { method: 'POST', status: 503, idempotencyKey: 'k1' },
-      true,
-      'retryable-status',
-    ],
-    [
-      'POST 503 with an empty idempotency key',
-      { method: 'POST', status: 503, idempotencyKey: '' },
-      false,
-      'not-idempotent',
-    ],
-    [
-      'POST 503 marked retryable',
-      { method: 'POST', status: 503, retryableByCaller: true },
-      true,
-      'retryable-status',
-    ],
-    [
-      'GET 503 marked not retryable',
-      { status: 503, retryableByCaller: false },
-      false,
-      'disabled-by-caller',
-    ],
-    [
-      'GET 503 with a stream body',
-      { status: 503, bodyReplayable: false },
-      false,
-      'body-not-replayable',
-    ],
-    ['GET refused', { error: refused() }, true, 'connect-failure'],
-    [
-      'POST refused: never sent',
-      { method: 'POST', error: fetchFailed(refused()) },
-      true,
-      'connect-failure',
-    ],
-    [
-      'POST refused with a stream body',
-      { method: 'POST', error: refused(), bodyReplayable: false },
-      false,
-      'body-not-replayable',
-    ],
-    [
-      'POST refused marked not retryable',
-      { method: 'POST', error: refused(), retryableByCaller: false },
-      false,
-      'disabled-by-caller',
-    ],
-    ['GET reset', { error: reset() }, true, 'reset'],
-    [
-      'PUT socket closed',
-      { method: 'PUT', error: new errors.SocketError('other side closed') },
-      true,
-      'reset',
-    ],
-    [
-      'POST reset: may have been processed',
-      { method: 'POST', error: reset() },
-      false,
-      'not-idempotent',
-    ],
-    [
-      'POST reset with an idempotency key',
-      { method: 'POST', error: reset(), idempotencyKey: 'k2' },
-      true,
-      'reset',
-    ],
-    [
-      'GET headers timeout',
-      { error: new errors.HeadersTimeoutError() },
-      false,
-      'error-not-retryable',
-    ],
-    [
-      'GET aborted',
-      { error: new DOMException('aborted', 'AbortError') },
-      false,
-      'error-not-retryable',
-    ],
-    ['GET with neither status nor error', {}, false, 'no-failure'],
-    [
-      'a status wins over an error',
-      { status: 500, error: refused() },
-      false,
-      'status-not-retryable',
-    ],
-  ])('%s', (_label, input, retry, reason) => {
-    expect(shouldRetry({ ...base, ...input })).toEqual({ retry, reason });
-  });
-
-  it('answers with shared objects (no allocation per decision)', () => {
-    expect(shouldRetry({ ...base, status: 503 })).toBe(shouldRetry({ ...base, status: 502 }));
   });
 });

@@ -14,7 +14,8 @@ describe('toServiceInstance', () => {
       healthEntry('web-1', { port: 9000, tags: ['blue'], meta: { version: '2' } }),
     );
     expect(instance).toEqual({
-      id: 'web-1',
+      id: 'node-1/web-1',
+      serviceId: 'web-1',
       service: 'web',
       node: 'node-1',
       address: '127.0.0.1',
@@ -86,7 +87,7 @@ describe('toServiceInstances', () => {
       healthEntry('b', { checks: ['warning'] }),
       healthEntry('a2'),
     ]);
-    expect(list.map((i) => i.id)).toEqual(['a2', 'b', 'c']);
+    expect(list.map((i) => i.id)).toEqual(['node-1/a2', 'node-1/b', 'node-1/c']);
     expect(Object.isFrozen(list)).toBe(true);
   });
 

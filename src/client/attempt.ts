@@ -1,0 +1,103 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
+import type { Dispatcher } from 'undici';
+import { classifyNetworkError } from './retry-policy';
+
+/** How one attempt ended; the retry decision and the outlier detector read only this. */
+export type AttemptOutcomeKind =
+  /** Response headers arrived (any status). */
+  | 'response'
+  /** No connection was made: no server saw the request. */
+  | 'connect-error'
+  /** The connection broke during the exchange: the server may have acted on the request. */
+  | 'reset'
+  /** The per-try timeout passed before the response headers. */
+  | 'try-timeout'
+  /** The call's deadline passed before the response headers. */
+  | 'deadline'
+  /** The caller's AbortSignal fired. */
+  | 'aborted'
+  /** Anything else (an invalid header, a TLS failure...): not the instance's fault, not retried. */
+  | 'error';
+
+/** What {@link attempt} resolves with; it never rejects. */
+export type AttemptOutcome =
+  | { readonly kind: 'response'; readonly response: Dispatcher.ResponseData }
+  | { readonly kind: Exclude<AttemptOutcomeKind, 'response'>; readonly error: unknown };
+
+/** The request as undici sends it; one object for every attempt of a call. */
+export interface AttemptRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly headers: IncomingHttpHeaders | Readonly<Record<string, string | readonly string[]>>;
+  readonly body: string | Uint8Array | Readable | null;
+  readonly signal: AbortSignal | undefined;
+}
+
+/** Told when an attempt's response has been fully read (or failed): the balancer's load signal. */
+export interface AttemptLoad {
+  /** The attempt started. */
+  start(): void;
+  /** It ended after `latencyMs`; `succeeded` is false for an error, a 5xx or a broken body. */
+  end(latencyMs: number, succeeded: boolean): void;
+}
+
+/**
+ * Sends one attempt through `pool`. The per-try limit is undici's own headers timeout and the
+ * caller's signal goes to undici as it is, so an attempt adds no timer and no listener of its own:
+ * undici removes its abort listener when the body closes, which is what keeps a long-lived signal
+ * shared by many calls from growing. `limitIsDeadline` says whether `headersTimeoutMs` is the
+ * call's deadline (nearer than the per-try timeout), which decides how a timeout is reported.
+ * With `load`, the end of the *body* is reported, so a request counts as in flight until then.
+ */
+export async function attempt(
+  pool: Dispatcher,
+  request: AttemptRequest,
+  headersTimeoutMs: number,
+  limitIsDeadline: boolean,
+  load: AttemptLoad | undefined,
+): Promise<AttemptOutcome> {
+  const startedAt = load === undefined ? 0 : performance.now();
+  load?.start();
+  try {
+    const options: Dispatcher.RequestOptions = {
+      method: request.method,
+      path: request.path,
+      headers: request.headers as Record<string, string | string[]>,
+      body: request.body,
+      signal: request.signal ?? null,
+      // undici's timer starts once the request is written; queueing and connecting are bounded
+      // by the pool's connect timeout and by the other requests' own limits.
+      headersTimeout: Math.max(1, Math.ceil(headersTimeoutMs)),
+    };
+    const response = await pool.request(options);
+    if (load !== undefined) reportBodyEnd(response, load, startedAt);
+    return { kind: 'response', response };
+  } catch (error) {
+    load?.end(performance.now() - startedAt, false);
+    return { kind: failureKind(error, request.signal, limitIsDeadline), error };
+  }
+}
+
+function reportBodyEnd(response: Dispatcher.ResponseData, load: AttemptLoad, startedAt: number) {
+  const body = response.body;
+  const failedStatus = response.statusCode >= 500;
+  body.once('close', () => {
+    load.end(performance.now() - startedAt, !failedStatus && body.errored === null);
+  });
+}
+
+function failureKind(
+  error: unknown,
+  signal: AbortSignal | undefined,
+  limitIsDeadline: boolean,
+): Exclude<AttemptOutcomeKind, 'response'> {
+  if (signal?.aborted) return 'aborted';
+  if ((error as { code?: unknown } | null)?.code === 'UND_ERR_HEADERS_TIMEOUT') {
+    return limitIsDeadline ? 'deadline' : 'try-timeout';
+  }
+  const network = classifyNetworkError(error);
+  if (network === 'connect-failure') return 'connect-error';
+  if (network === 'reset') return 'reset';
+  return 'error';
+}

@@ -1,0 +1,185 @@
+import type { Dispatcher } from 'undici';
+import type { Balancer } from '../balancer/balancer';
+import type { ServiceInstance } from '../discovery/service-instance';
+import type { ServiceWatcher } from '../discovery/service-watcher';
+import type { InstanceMetrics, ServiceMetrics } from '../metrics/express-consul-metrics';
+import type { AttemptLoad, AttemptOutcome } from './attempt';
+import type { InstancePools } from './instance-pools';
+import type { OutlierDetector } from './outlier-detector';
+
+/**
+ * Where a call can go: one instance with its pool, its bound metric children and, when the
+ * balancer weighs load, the hooks that report each attempt's start and end to it.
+ */
+export interface Route {
+  readonly instance: ServiceInstance;
+  /** The instance's keep-alive pool (created on first use). */
+  readonly pool: Dispatcher;
+  /** Load reporting for least-request balancers; undefined when the balancer does not count. */
+  readonly load: AttemptLoad | undefined;
+}
+
+class InstanceRoute implements Route {
+  private dispatcher: Dispatcher | undefined;
+  readonly load: AttemptLoad | undefined;
+
+  constructor(
+    readonly instance: ServiceInstance,
+    private readonly pools: InstancePools,
+    readonly metrics: InstanceMetrics | undefined,
+    balancer: Balancer,
+  ) {
+    if (balancer.onRequestStart !== undefined && balancer.onRequestEnd !== undefined) {
+      this.load = {
+        start: () => balancer.onRequestStart?.(instance),
+        end: (latencyMs, succeeded) => balancer.onRequestEnd?.(instance, latencyMs, succeeded),
+      };
+    }
+  }
+
+  get pool(): Dispatcher {
+    return (this.dispatcher ??= this.pools.poolFor(this.instance));
+  }
+}
+
+/**
+ * The routing state of one called service, in the order a request meets it: the watcher's healthy
+ * instances → the outlier detector (ejected ones left out) → the balancer → a route per instance
+ * (pool, metrics, load hooks). Every stateful part keys on the instance identity (`id`).
+ */
+export class RoutingTable {
+  private routes = new Map<string, InstanceRoute>();
+  /** The list the balancer currently holds (all instances, or the non-ejected ones). */
+  private routed: readonly ServiceInstance[] = [];
+  /** The detector's generation `routed` reflects. */
+  private ejections = 0;
+  private readonly unsubscribe: () => void;
+
+  constructor(
+    private readonly watcher: ServiceWatcher,
+    private readonly balancer: Balancer,
+    private readonly pools: InstancePools,
+    private readonly detector: OutlierDetector | undefined,
+    private readonly metrics: ServiceMetrics | undefined,
+  ) {
+    this.unsubscribe = watcher.onChange(() => this.onInstancesChanged());
+    this.onInstancesChanged();
+  }
+
+  /** The healthy instances discovery knows now. */
+  instances(): readonly ServiceInstance[] {
+    return this.watcher.instances();
+  }
+
+  /**
+   * A route for a call: the balancer's choice among routable instances, or, for a retry that
+   * excludes the ones already tried, another one; with nothing else left the balancer's plain
+   * choice (trying the single remaining instance again beats failing). Undefined: no instance.
+   */
+  pick(key: string | undefined, tried: ReadonlySet<string> | undefined): Route | undefined {
+    // Ejections and returns reach the balancer here, lazily: the detector runs no timers.
+    if (this.detector !== undefined && this.detector.generation !== this.ejections) {
+      this.updateRouting();
+    }
+    const balancer = this.balancer;
+    let instance: ServiceInstance | undefined;
+    if (tried === undefined) {
+      instance = balancer.pick(key === undefined ? undefined : { key });
+    } else {
+      instance =
+        balancer.pick(key === undefined ? { exclude: tried } : { key, exclude: tried }) ??
+        balancer.pick(key === undefined ? undefined : { key });
+    }
+    return instance === undefined ? undefined : this.routes.get(instance.id);
+  }
+
+  /** Feeds one attempt's outcome to the outlier detector and the instance's metrics. */
+  report(route: Route, outcome: AttemptOutcome): void {
+    const { detector } = this;
+    const metrics = (route as InstanceRoute).metrics;
+    const id = route.instance.id;
+    switch (outcome.kind) {
+      case 'response': {
+        const failed = outcome.response.statusCode >= 500;
+        if (failed) detector?.recordFailure(id);
+        else detector?.recordSuccess(id);
+        metrics?.attempt(failed ? 'http_error' : 'success');
+        return;
+      }
+      case 'connect-error':
+      case 'reset':
+        detector?.recordFailure(id);
+        metrics?.attempt('network_error');
+        return;
+      case 'try-timeout':
+        detector?.recordFailure(id);
+        metrics?.attempt('timeout');
+        return;
+      case 'deadline':
+        // The call ran out of time; this instance may simply have been the last one tried.
+        metrics?.attempt('timeout');
+        return;
+      case 'error':
+        metrics?.attempt('network_error');
+        return;
+      case 'aborted':
+        return;
+    }
+  }
+
+  /** Instances ejected by outlier detection now. */
+  get ejectedCount(): number {
+    return this.detector?.ejectedCount ?? 0;
+  }
+
+  /** Stops following the watcher and releases every instance's metric series. */
+  close(): void {
+    this.unsubscribe();
+    for (const route of this.routes.values()) route.metrics?.release();
+    this.routes.clear();
+  }
+
+  private onInstancesChanged(): void {
+    const all = this.watcher.instances();
+    const previous = this.routes;
+    const routes = new Map<string, InstanceRoute>();
+    for (const instance of all) {
+      const kept = previous.get(instance.id);
+      // A route is rebuilt when its instance changed (address, weight, meta): it holds the object.
+      routes.set(
+        instance.id,
+        kept !== undefined && kept.instance === instance
+          ? kept
+          : new InstanceRoute(
+              instance,
+              this.pools,
+              kept?.metrics ?? this.metrics?.instance(instance.id),
+              this.balancer,
+            ),
+      );
+    }
+    for (const [id, route] of previous) if (!routes.has(id)) route.metrics?.release();
+    this.routes = routes;
+    this.pools.retain(all);
+    this.detector?.retain(routes.keys());
+    this.updateRouting();
+  }
+
+  /** Gives the balancer the instances not ejected, when that set differs from what it holds. */
+  private updateRouting(): void {
+    const all = this.watcher.instances();
+    const detector = this.detector;
+    if (detector !== undefined) this.ejections = detector.generation;
+    const routed = detector ? detector.eligible(all) : all;
+    if (!sameMembers(routed, this.routed)) this.balancer.update(routed);
+    // Keep the watcher's own array when nothing is ejected, so the comparison stays cheap.
+    this.routed = routed.length === all.length ? all : routed;
+  }
+}
+
+function sameMembers(a: readonly ServiceInstance[], b: readonly ServiceInstance[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
