@@ -425,11 +425,21 @@ describe('OutlierDetector', () => {
       ).toMatchObject({ path: 'clients.x.outliers.consecutiveFailures' });
     });
 
-    it('defaults to the monotonic clock', () => {
-      const detector = new OutlierDetector({ consecutiveFailures: 1 });
-      detector.retain(['a', 'b']);
-      expect(detector.recordFailure('a')).toBe(true);
-      expect(detector.status('a')?.remainingMs).toBeGreaterThan(29_000);
+    it('defaults to the monotonic clock: a wall-clock jump does not end an ejection', () => {
+      const realNow = Date.now;
+      const wallClock = jest.spyOn(Date, 'now');
+      try {
+        const detector = new OutlierDetector({ consecutiveFailures: 1 });
+        detector.retain(['a', 'b']);
+        expect(detector.recordFailure('a')).toBe(true);
+        // The wall clock jumps 3 hours ahead: a Date.now detector would return 'a' at once.
+        wallClock.mockImplementation(() => realNow() + 3 * 3_600_000);
+        expect(detector.isEjected('a')).toBe(true);
+        expect(detector.status('a')?.remainingMs).toBeGreaterThan(29_000);
+        expect(detector.eligible([{ id: 'a' }, { id: 'b' }])).toEqual([{ id: 'b' }]);
+      } finally {
+        wallClock.mockRestore();
+      }
     });
   });
 });

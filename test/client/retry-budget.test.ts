@@ -149,11 +149,19 @@ describe('RetryBudget', () => {
     expect(budget.requests).toBe(0);
   });
 
-  it('defaults to the monotonic clock', () => {
-    const budget = new RetryBudget();
-    budget.recordRequest();
-    expect(budget.requests).toBe(1);
-    expect(budget.available).toBe(100);
+  it('defaults to the monotonic clock: a wall-clock jump does not expire the window', () => {
+    const realNow = Date.now;
+    const wallClock = jest.spyOn(Date, 'now');
+    try {
+      const budget = new RetryBudget({ minRetriesPerSecond: 0 });
+      for (let i = 0; i < 10; i += 1) budget.recordRequest();
+      // NTP or an operator moves the wall clock 3 hours ahead: a Date.now window would be empty.
+      wallClock.mockImplementation(() => realNow() + 3 * 3_600_000);
+      expect(budget.requests).toBe(10);
+      expect(budget.available).toBe(2);
+    } finally {
+      wallClock.mockRestore();
+    }
   });
 
   describe('options', () => {

@@ -1,13 +1,14 @@
 import { Readable } from 'node:stream';
 import express from 'express';
 import { Registry } from 'prom-client';
-import { createDiscovery, expressConsul } from '../../src';
-import type { Discovery } from '../../src';
 import {
+  createDiscovery,
+  expressConsul,
   NoHealthyInstancesError,
   RequestTimeoutError,
   RetriesExhaustedError,
-} from '../../src/errors';
+  type Discovery,
+} from '../../src';
 import { mulberry32 } from '../support/seeded-random';
 import { startInstance, uniqueService } from '../support/test-instance';
 import type { TestInstance } from '../support/test-instance';
@@ -154,46 +155,78 @@ describe('discovery and routing against a real Consul agent', () => {
 
   it('retries a POST only with an idempotency key, and never one with a streamed body', async () => {
     const name = uniqueService('post');
-    const fleetOf2 = await fleet(name, 2);
-    const d = discovery();
-    await untilHealthy(d, name, 2);
-    const client = d.service(name);
-    const attempts = (): number =>
-      fleetOf2.reduce((sum, instance) => sum + instance.hits.length, 0);
-    const [first, second] = fleetOf2 as [TestInstance, TestInstance];
-    first.setStatus(503);
-    second.setStatus(503);
-
-    // A plain POST is not idempotent: the 503 comes back as is, after one attempt.
-    const plain = await client.request({ method: 'POST', path: '/hello', body: 'x' });
-    expect(plain.statusCode).toBe(503);
-    expect(plain.attempts).toBe(1);
-    await plain.body.dump();
-    expect(attempts()).toBe(1);
-
-    // With an idempotency key the server deduplicates, so another instance may be tried.
-    second.setStatus(200);
-    const keyed = await client.request({
-      method: 'POST',
-      path: '/hello',
-      body: 'x',
-      idempotencyKey: 'order-7',
+    // Two instances sharing one script: the status of each arriving request is decided by
+    // `answer`, whichever instance it lands on, so the test never depends on where round robin starts.
+    const hits: { instance: string; method: string; key: string | undefined }[] = [];
+    let answer: (hitIndex: number) => number = () => 503;
+    const adapters = [0, 1].map(() => {
+      const app = express();
+      const adapter = expressConsul(app, {
+        service: { name, check: { intervalMs: 1_000 } },
+        metrics: false,
+        shutdown: { handleSignals: false, propagationDelayMs: 0, drainTimeoutMs: 1_000 },
+      });
+      app.all('/hello', (req, res) => {
+        req.resume();
+        const key = req.headers['idempotency-key'];
+        hits.push({
+          instance: adapter.registration.serviceId,
+          method: req.method,
+          key: typeof key === 'string' ? key : undefined,
+        });
+        res.status(answer(hits.length - 1)).end();
+      });
+      return adapter;
     });
-    await keyed.body.dump();
-    expect(keyed.statusCode === 200 || keyed.attempts === 2).toBe(true);
+    try {
+      await Promise.all(adapters.map((adapter) => adapter.listen(0, '127.0.0.1')));
+      const d = discovery();
+      await untilHealthy(d, name, 2);
+      const client = d.service(name);
 
-    // A streamed body cannot be replayed: never retried, whatever the method.
-    second.setStatus(503);
-    const before = attempts();
-    const streamed = await client.request({
-      method: 'PUT',
-      path: '/hello',
-      body: Readable.from([Buffer.from('chunk')]),
-    });
-    expect(streamed.statusCode).toBe(503);
-    expect(streamed.attempts).toBe(1);
-    await streamed.body.dump();
-    expect(attempts() - before).toBe(1);
+      // A plain POST is not idempotent: the 503 comes back as is, after one attempt.
+      answer = () => 503;
+      const plain = await client.request({ method: 'POST', path: '/hello', body: 'x' });
+      await plain.body.dump();
+      expect(plain.statusCode).toBe(503);
+      expect(plain.attempts).toBe(1);
+      expect(hits).toHaveLength(1);
+
+      // With an idempotency key the server deduplicates, so the POST is retried on the other
+      // instance: the first attempt (wherever it lands) gets 503, the retry gets 200.
+      const firstKeyed = hits.length;
+      answer = (hitIndex) => (hitIndex === firstKeyed ? 503 : 200);
+      const keyed = await client.request({
+        method: 'POST',
+        path: '/hello',
+        body: 'x',
+        idempotencyKey: 'order-7',
+      });
+      await keyed.body.dump();
+      const keyedHits = hits.slice(firstKeyed);
+      expect(keyed.statusCode).toBe(200);
+      expect(keyed.attempts).toBe(2);
+      expect(keyedHits).toHaveLength(2);
+      expect(keyedHits.map((hit) => hit.method)).toEqual(['POST', 'POST']);
+      expect(keyedHits.map((hit) => hit.key)).toEqual(['order-7', 'order-7']);
+      expect(keyedHits[1]!.instance).not.toBe(keyedHits[0]!.instance);
+      expect(keyed.instance.serviceId).toBe(keyedHits[1]!.instance);
+
+      // A streamed body cannot be replayed: never retried, whatever the method.
+      answer = () => 503;
+      const before = hits.length;
+      const streamed = await client.request({
+        method: 'PUT',
+        path: '/hello',
+        body: Readable.from([Buffer.from('chunk')]),
+      });
+      await streamed.body.dump();
+      expect(streamed.statusCode).toBe(503);
+      expect(streamed.attempts).toBe(1);
+      expect(hits.length - before).toBe(1);
+    } finally {
+      await Promise.all(adapters.map((adapter) => adapter.close()));
+    }
   });
 
   it('waits for Retry-After before retrying a 429 elsewhere', async () => {
@@ -262,12 +295,24 @@ describe('discovery and routing against a real Consul agent', () => {
   });
 
   it('fails fast with NoHealthyInstancesError for a service with no instance', async () => {
+    const name = uniqueService('nobody');
     const d = discovery();
-    const client = d.service(uniqueService('nobody'));
+    const client = d.service(name);
     await client.ready();
-    const started = Date.now();
-    await expect(client.request({ path: '/' })).rejects.toBeInstanceOf(NoHealthyInstancesError);
-    expect(Date.now() - started).toBeLessThan(100);
+    // An instance starts right after the call: a client that waited for one (within its long
+    // deadline) would be served by it; failing fast means the call rejects without waiting.
+    const call = client.request({ path: '/hello', timeoutMs: 20_000, deadlineMs: 20_000 });
+    const outcome = call.then(
+      () => 'served',
+      (error: unknown) => error,
+    );
+    await fleet(name, 1);
+    expect(await outcome).toBeInstanceOf(NoHealthyInstancesError);
+    // The same call succeeds once discovery sees the instance: the error was about absence only.
+    await untilHealthy(d, name, 1);
+    const response = await client.request({ path: '/hello' });
+    await response.body.dump();
+    expect(response.statusCode).toBe(200);
   });
 
   it('answers fetch() with a WHATWG Response from the named service', async () => {

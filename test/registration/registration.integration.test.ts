@@ -1,8 +1,6 @@
 import express from 'express';
-import { expressConsul } from '../../src';
-import type { ExpressConsul } from '../../src';
-import { ConsulClient } from '../../src/consul/consul-client';
-import type { HealthState } from '../../src/health/health-indicator';
+import { ConsulClient, expressConsul } from '../../src';
+import type { ExpressConsul, HealthState } from '../../src';
 import { ConsulAgent } from '../support/consul-agent';
 import { aggregateStatus, healthEntry } from '../support/consul-reads';
 import { waitFor } from '../support/wait-for';
@@ -54,7 +52,8 @@ describe('registration against a real Consul agent', () => {
         const found = await healthEntry(client, 'my_service', id);
         return found && aggregateStatus(found) === 'passing' ? found : undefined;
       },
-      { timeoutMs: 2 * CHECK_INTERVAL_MS + 1_000, intervalMs: 50 },
+      // Waits well past the claimed bound, so a slow check fails the assertion below, not the wait.
+      { timeoutMs: 10_000, intervalMs: 50 },
     );
     const passingAfterMs = Date.now() - listenedAt;
     expect(passingAfterMs).toBeLessThanOrEqual(2 * CHECK_INTERVAL_MS + 1_000);
@@ -185,10 +184,8 @@ describe('self-healing registration', () => {
       const back = await waitFor(
         're-registration',
         async () => (await client.getAgentService(id)) ?? undefined,
-        {
-          timeoutMs: 10_000,
-          intervalMs: 50,
-        },
+        // Waits past the claimed 10 s, so a late heal fails the assertion below, not the wait.
+        { timeoutMs: 20_000, intervalMs: 50 },
       );
       const healedInMs = Date.now() - restartedAt;
       expect(back.service.ID).toBe(id);
