@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import type { UpstreamStatus } from '../admin/status';
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { createBalancer } from '../balancer/create-balancer';
@@ -143,6 +144,26 @@ export class ServiceClient {
   /** This service's retry budget counters (shared with its `retryBudgetGroup`, if any). */
   get retryBudget(): Pick<RetryBudget, 'requests' | 'retries' | 'exhausted' | 'available'> {
     return this.context.budget;
+  }
+
+  /** What routing sees of this service now (the admin view); no token, no internals. */
+  status(): UpstreamStatus {
+    const budget = this.context.budget;
+    const watch = this.watcher.status();
+    return {
+      service: this.service,
+      ready: watch.ready,
+      stalenessMs: Math.round(watch.stalenessMs),
+      balancer: this.table.balancerName,
+      retryBudget: {
+        available: budget.available,
+        requests: budget.requests,
+        retries: budget.retries,
+        exhausted: budget.exhausted,
+      },
+      ejected: this.table.ejectedCount,
+      instances: this.table.inspect(),
+    };
   }
 
   /** The watcher behind this client (shared with other clients of the same service). */
