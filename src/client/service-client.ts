@@ -27,6 +27,7 @@ import { decideRetry } from './retry-decision';
 import type { FailReason, RetryCause } from './retry-decision';
 import { parseRetryAfterMs, retryableStatus } from './retry-policy';
 import { RoutingTable } from './routing-table';
+import { relayOf } from './signal-relay';
 import type { Route } from './routing-table';
 import type { ResolvedServiceClientOptions } from './service-client-options';
 
@@ -402,6 +403,7 @@ function toAttemptRequest(request: ServiceRequest): AttemptRequest {
     headers,
     body: request.body ?? null,
     signal: request.signal,
+    undiciSignal: request.signal === undefined ? undefined : relayOf(request.signal),
   };
 }
 
