@@ -1,6 +1,6 @@
 import type { ConsulClient } from '../consul/consul-client';
-import type { HealthServiceQuery } from '../consul/consul-types';
-import { AbortedError, ClosedError, ConsulResponseError, isExpressConsulError } from '../errors';
+import type { HealthServiceEntry, HealthServiceQuery } from '../consul/consul-types';
+import { AbortedError, ClosedError, isExpressConsulError } from '../errors';
 import { Backoff } from '../resilience/backoff';
 import { delay } from '../resilience/delay';
 import { contentEqual, decideIndex } from './blocking-index';
@@ -28,7 +28,7 @@ export interface ServiceChangeEvent {
   readonly instances: readonly ServiceInstance[];
   /** The list it replaces (empty before the first change). */
   readonly previous: readonly ServiceInstance[];
-  /** Consul's X-Consul-Index of the answer that carried the change. */
+  /** Consul's X-Consul-Index of the answer that carried the change (1 when Consul sent one below 1). */
   readonly index: number;
 }
 
@@ -83,7 +83,7 @@ function asError(error: unknown): Error {
 /**
  * Keeps an up-to-date list of the healthy instances of one Consul service with one blocking query
  * at a time on `/v1/health/service/:name`, following Consul's rules: the index only moves forward
- * (backwards resets it to 0, 0 is an error), changes are announced only when the index rose and the
+ * (backwards resets it to 0; below 1, a Consul bug, waits from 1), changes are announced only when the index rose and the
  * content differs, failures back off with jitter and never empty the last good list.
  *
  * The loop runs until `close()`; it never gives up, and reports every failure to `onError`
@@ -96,7 +96,6 @@ export class ServiceWatcher {
   readonly service: string;
   private readonly options: ResolvedServiceWatcherOptions;
   private readonly backoff: Backoff;
-  private readonly endpoint: string;
   private readonly abort = new AbortController();
   private readonly changeListeners = new Set<Listener<ServiceChangeEvent>>();
   private readonly errorListeners = new Set<Listener<WatchErrorEvent>>();
@@ -128,7 +127,6 @@ export class ServiceWatcher {
     this.service = resolveServiceName(service);
     this.options = resolveServiceWatcherOptions(options);
     this.backoff = new Backoff(this.options.backoff, this.options.random);
-    this.endpoint = `GET /v1/health/service/${encodeURIComponent(this.service)}`;
     this.readyGate = new Promise<void>((resolve, reject) => {
       this.resolveReady = resolve;
       this.rejectReady = reject;
@@ -292,10 +290,6 @@ export class ServiceWatcher {
 
     const decision = decideIndex(this.index, answer.meta.index);
     switch (decision.outcome) {
-      case 'invalid':
-        // Consul must send an index above 0; a query on index 0 never blocks, so retrying at
-        // once would hammer Consul: this goes through the backoff like any failure.
-        throw new ConsulResponseError(this.endpoint, 200, decision.error ?? 'invalid index');
       case 'backwards':
         this.options.logger.info(
           { service: this.service, previousIndex: this.index, index: answer.meta.index },
@@ -309,26 +303,39 @@ export class ServiceWatcher {
         this.queryIndex = this.index;
         this.recordSuccess();
         break;
-      case 'advanced': {
-        const next = toServiceInstances(answer.data);
-        const previous = this.snapshot;
-        this.index = decision.nextIndex;
-        this.queryIndex = decision.nextIndex;
-        const changed = !contentEqual(previous, next);
-        if (changed) this.snapshot = next;
-        this.recordSuccess();
-        if (changed) {
-          this.updates += 1;
-          this.emit(
-            this.changeListeners,
-            { service: this.service, instances: next, previous, index: this.index },
-            'change',
-          );
-        }
+      case 'belowOne':
+        // Consul's own bug: the data is still its current state, only the index is unusable.
+        // Waiting from 1 blocks (0 would not) and any real index is above it.
+        this.options.logger.warn(
+          { service: this.service, index: answer.meta.index },
+          `express-consul: Consul sent X-Consul-Index ${String(answer.meta.index)} for '${this.service}'; waiting from 1`,
+        );
+        this.accept(decision.nextIndex, answer.data);
         break;
-      }
+      case 'advanced':
+        this.accept(decision.nextIndex, answer.data);
+        break;
     }
     return Math.max(0, startedAt + minUpdateIntervalMs - now());
+  }
+
+  /** Adopts `index` and the answer's list, announcing the list only when its content changed. */
+  private accept(index: number, entries: readonly HealthServiceEntry[]): void {
+    const next = toServiceInstances(entries);
+    const previous = this.snapshot;
+    this.index = index;
+    this.queryIndex = index;
+    const changed = !contentEqual(previous, next);
+    if (changed) this.snapshot = next;
+    this.recordSuccess();
+    if (changed) {
+      this.updates += 1;
+      this.emit(
+        this.changeListeners,
+        { service: this.service, instances: next, previous, index },
+        'change',
+      );
+    }
   }
 
   private recordSuccess(): void {

@@ -163,27 +163,35 @@ describe('ServiceWatcher: the blocking loop', () => {
     expect(watcher.status()).toMatchObject({ indexResets: 1, index: 41 });
   });
 
-  it('treats an index of 0 or a missing one as an error, backs off and starts over at 0', async () => {
-    const { source, watcher, errors } = watch([
+  it('waits from index 1 when Consul sends an index of 0 or none: no error, no event for the same list', async () => {
+    const { source, watcher, changes, errors } = watch([
       answer(5, 'a'),
-      answer(0, 'b'),
-      answer(undefined, 'b'),
-      answer(6, 'a'),
+      answer(0, 'a'),
+      answer(undefined, 'a'),
+      answer(6, 'a', 'b'),
     ]);
-    await watcher.ready();
-    const first = await errors.next();
-    expect(first.error).toBeInstanceOf(ConsulResponseError);
-    expect(first.error.message).toMatch(/X-Consul-Index 0/);
-    expect(first).toMatchObject({ consecutiveErrors: 1, retryInMs: 10 });
-    const second = await errors.next();
-    expect(second.error.message).toMatch(/no X-Consul-Index/);
-    expect(second).toMatchObject({ consecutiveErrors: 2, retryInMs: 20 });
-    expect(ids(watcher)).toEqual(['a']);
-
-    const recovered = await source.waitForCalls(5);
-    expect(source.calls.map((c) => c.query.index)).toEqual([0, 5, 0, 0, 6]);
-    expect(recovered.at - source.calls[2]!.at).toBeGreaterThanOrEqual(20 - 2);
+    const first = await changes.next();
+    const second = await changes.next();
+    expect(second.previous).toBe(first.instances);
+    expect(second.instances.map((i) => i.id)).toEqual(['a', 'b']);
+    expect(second.index).toBe(6);
+    await source.waitForCalls(5);
+    // Index 1 blocks like any index (index 0 would not): the loop cannot spin on Consul's bug.
+    expect(source.calls.map((c) => c.query.index)).toEqual([0, 5, 1, 1, 6]);
+    expect(changes.seen).toHaveLength(2);
+    expect(errors.seen).toHaveLength(0);
     expect(watcher.status()).toMatchObject({ stale: false, consecutiveErrors: 0, index: 6 });
+  });
+
+  it('applies a new list that comes with an index below 1, then waits from 1', async () => {
+    const { source, watcher, changes, errors } = watch([answer(5, 'a'), answer(0, 'a', 'b')]);
+    await changes.next();
+    const change = await changes.next();
+    expect(change.instances.map((i) => i.id)).toEqual(['a', 'b']);
+    expect(change.index).toBe(1);
+    expect((await source.waitForCalls(3)).query.index).toBe(1);
+    expect(errors.seen).toHaveLength(0);
+    expect(watcher.status()).toMatchObject({ index: 1, indexResets: 0 });
   });
 
   it('keeps the last list on 400 and 500 answers, marks it stale and retries with growing backoff', async () => {
