@@ -2,7 +2,6 @@ import type { ConsulClient } from '../consul/consul-client';
 import type { HealthServiceEntry, HealthServiceQuery } from '../consul/consul-types';
 import { AbortedError, ClosedError, isExpressConsulError } from '../errors';
 import { Backoff } from '../resilience/backoff';
-import { delay } from '../resilience/delay';
 import { contentEqual, decideIndex } from './blocking-index';
 import type { ServiceInstance } from './service-instance';
 import { resolveServiceName, resolveServiceWatcherOptions } from './service-watcher-options';
@@ -11,6 +10,7 @@ import type {
   ServiceWatcherOptions,
 } from './service-watcher-options';
 import { toServiceInstances } from './to-service-instance';
+import { UpdateRateLimit } from './update-rate-limit';
 
 export type {
   ServiceQueryOptions,
@@ -88,14 +88,16 @@ function asError(error: unknown): Error {
  *
  * The loop runs until `close()`; it never gives up, and reports every failure to `onError`
  * listeners and the logger. After a failure the next query is non-blocking (index 0), so a
- * restarted agent with a lower index is noticed at once instead of after a full `waitMs`; queries
- * start at least `minUpdateIntervalMs` apart.
+ * restarted agent with a lower index is noticed at once instead of after a full `waitMs`. The rate
+ * limit is leading-edge (UpdateRateLimit): after a quiet period the next query starts at once;
+ * within a burst of quick answers, queries start `minUpdateIntervalMs` apart.
  */
 export class ServiceWatcher {
   /** Name of the watched service. */
   readonly service: string;
   private readonly options: ResolvedServiceWatcherOptions;
   private readonly backoff: Backoff;
+  private readonly rateLimit: UpdateRateLimit;
   private readonly abort = new AbortController();
   private readonly changeListeners = new Set<Listener<ServiceChangeEvent>>();
   private readonly errorListeners = new Set<Listener<WatchErrorEvent>>();
@@ -127,6 +129,7 @@ export class ServiceWatcher {
     this.service = resolveServiceName(service);
     this.options = resolveServiceWatcherOptions(options);
     this.backoff = new Backoff(this.options.backoff, this.options.random);
+    this.rateLimit = new UpdateRateLimit(this.options.minUpdateIntervalMs);
     this.readyGate = new Promise<void>((resolve, reject) => {
       this.resolveReady = resolve;
       this.rejectReady = reject;
@@ -270,7 +273,7 @@ export class ServiceWatcher {
     let pauseMs = 0;
     while (!signal.aborted) {
       try {
-        if (pauseMs > 0) await delay(pauseMs, signal);
+        if (pauseMs > 0) await this.options.delay(pauseMs, signal);
         pauseMs = await this.queryOnce(signal);
       } catch (error) {
         if (signal.aborted) break;
@@ -281,7 +284,7 @@ export class ServiceWatcher {
 
   /** Runs one query and applies its answer; returns the pause before the next one, in ms. */
   private async queryOnce(signal: AbortSignal): Promise<number> {
-    const { now, minUpdateIntervalMs, waitMs, query } = this.options;
+    const { now, waitMs, query } = this.options;
     const startedAt = now();
     const request: HealthServiceQuery = { ...query, index: this.queryIndex, waitMs };
     const answer = await this.source.healthService(this.service, request, { signal });
@@ -316,7 +319,7 @@ export class ServiceWatcher {
         this.accept(decision.nextIndex, answer.data);
         break;
     }
-    return Math.max(0, startedAt + minUpdateIntervalMs - now());
+    return this.rateLimit.pauseAfterAnswer(startedAt, now());
   }
 
   /** Adopts `index` and the answer's list, announcing the list only when its content changed. */
