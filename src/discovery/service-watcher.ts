@@ -83,8 +83,9 @@ function asError(error: unknown): Error {
 /**
  * Keeps an up-to-date list of the healthy instances of one Consul service with one blocking query
  * at a time on `/v1/health/service/:name`, following Consul's rules: the index only moves forward
- * (backwards resets it to 0; below 1, a Consul bug, waits from 1), changes are announced only when the index rose and the
- * content differs, failures back off with jitter and never empty the last good list.
+ * (backwards resets it to 0; below 1, a Consul bug, waits from 1), changes are announced only when
+ * the index rose and the content differs, failures back off with jitter and never empty the last
+ * good list.
  *
  * The loop runs until `close()`; it never gives up, and reports every failure to `onError`
  * listeners and the logger. After a failure the next query is non-blocking (index 0), so a
@@ -108,6 +109,8 @@ export class ServiceWatcher {
   /** Index sent with the next query; 0 (non-blocking) after a failure or a reset. */
   private queryIndex = 0;
   private indexResets = 0;
+  /** True while Consul's answers come with an index below 1 (only the first one is logged). */
+  private indexBelowOne = false;
   private updates = 0;
   private consecutiveErrors = 0;
   private lastError: Error | undefined;
@@ -308,14 +311,19 @@ export class ServiceWatcher {
         break;
       case 'belowOne':
         // Consul's own bug: the data is still its current state, only the index is unusable.
-        // Waiting from 1 blocks (0 would not) and any real index is above it.
-        this.options.logger.warn(
-          { service: this.service, index: answer.meta.index },
-          `express-consul: Consul sent X-Consul-Index ${String(answer.meta.index)} for '${this.service}'; waiting from 1`,
-        );
+        // Waiting from 1 blocks (0 would not) and any real index is above it. Logged once per
+        // run of such answers: a Consul that keeps doing it would otherwise flood the log.
+        if (!this.indexBelowOne) {
+          this.options.logger.warn(
+            { service: this.service, index: answer.meta.index },
+            `express-consul: Consul sent X-Consul-Index ${String(answer.meta.index)} for '${this.service}'; waiting from 1`,
+          );
+        }
+        this.indexBelowOne = true;
         this.accept(decision.nextIndex, answer.data);
         break;
       case 'advanced':
+        this.indexBelowOne = false;
         this.accept(decision.nextIndex, answer.data);
         break;
     }

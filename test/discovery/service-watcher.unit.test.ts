@@ -169,12 +169,17 @@ describe('ServiceWatcher: the blocking loop', () => {
   });
 
   it('waits from index 1 when Consul sends an index of 0 or none: no error, no event for the same list', async () => {
-    const { source, watcher, changes, errors } = watch([
-      answer(5, 'a'),
-      answer(0, 'a'),
-      answer(undefined, 'a'),
-      answer(6, 'a', 'b'),
-    ]);
+    const warnings: object[] = [];
+    const logger: Logger = {
+      debug: () => {},
+      info: () => {},
+      error: () => {},
+      warn: (obj) => warnings.push(obj),
+    };
+    const { source, watcher, changes, errors } = watch(
+      [answer(5, 'a'), answer(0, 'a'), answer(undefined, 'a'), answer(6, 'a', 'b')],
+      { logger },
+    );
     const first = await changes.next();
     const second = await changes.next();
     expect(second.previous).toBe(first.instances);
@@ -185,6 +190,8 @@ describe('ServiceWatcher: the blocking loop', () => {
     expect(source.calls.map((c) => c.query.index)).toEqual([0, 5, 1, 1, 6]);
     expect(changes.seen).toHaveLength(2);
     expect(errors.seen).toHaveLength(0);
+    // Said once for the run of bad indexes, not once per answer.
+    expect(warnings).toEqual([{ service: 'web', index: 0 }]);
     expect(watcher.status()).toMatchObject({ stale: false, consecutiveErrors: 0, index: 6 });
   });
 
