@@ -30,6 +30,18 @@ const serverError = (): Error =>
 
 const ids = (watcher: ServiceWatcher): string[] => watcher.instances().map((i) => i.id);
 
+/** A logger that keeps the objects of its warnings and drops everything else. */
+function warningLogger(): { warnings: object[]; logger: Logger } {
+  const warnings: object[] = [];
+  const logger: Logger = {
+    debug: () => {},
+    info: () => {},
+    error: () => {},
+    warn: (obj) => warnings.push(obj),
+  };
+  return { warnings, logger };
+}
+
 /** Backoff without jitter (random() = 1 gives the ceiling) and no rate limit, for exact numbers. */
 const fast: ServiceWatcherOptions = {
   backoff: { baseMs: 10, maxMs: 40 },
@@ -169,13 +181,7 @@ describe('ServiceWatcher: the blocking loop', () => {
   });
 
   it('waits from index 1 when Consul sends an index of 0 or none: no error, no event for the same list', async () => {
-    const warnings: object[] = [];
-    const logger: Logger = {
-      debug: () => {},
-      info: () => {},
-      error: () => {},
-      warn: (obj) => warnings.push(obj),
-    };
+    const { warnings, logger } = warningLogger();
     const { source, watcher, changes, errors } = watch(
       [answer(5, 'a'), answer(0, 'a'), answer(undefined, 'a'), answer(6, 'a', 'b')],
       { logger },
@@ -384,13 +390,7 @@ describe('ServiceWatcher: the blocking loop', () => {
   });
 
   it('reports each failure to the logger, without giving up', async () => {
-    const warnings: object[] = [];
-    const logger: Logger = {
-      debug: () => {},
-      info: () => {},
-      error: () => {},
-      warn: (obj) => warnings.push(obj),
-    };
+    const { warnings, logger } = warningLogger();
     const { errors } = watch([fail(badRequest()), fail(badRequest()), fail(badRequest())], {
       logger,
     });
