@@ -17,7 +17,7 @@ import type { ResolvedServiceClientOptions, ServiceClientOptions } from './servi
 /** How this process finds and calls other services. Every field is optional. */
 export interface DiscoveryOptions {
   /** Settings of every Consul watch (waitMs, backoff, minUpdateIntervalMs). */
-  readonly watch?: Omit<WatcherRegistryOptions, 'logger' | 'random' | 'now'>;
+  readonly watch?: Omit<WatcherRegistryOptions, 'logger' | 'random' | 'now' | 'delay'>;
   /** Defaults of every service client. */
   readonly client?: ServiceClientOptions;
   /** Per-service settings, merged over `client`, keyed by service name. */
