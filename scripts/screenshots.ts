@@ -9,9 +9,8 @@ import {
   openAndWaitForText,
   serviceRow,
   startFleet,
+  waitForPassing,
 } from '../test/browser/consul-ui';
-import { aggregateStatus } from '../test/support/consul-reads';
-import { waitFor } from '../test/support/wait-for';
 import { ConsulAgent } from '../tools/consul-agent';
 
 const images = resolve(__dirname, '../docs/images');
@@ -24,16 +23,7 @@ async function main(): Promise<void> {
   try {
     fleet = await startFleet('my_service', 3, agent.address);
     chromium = await launchChromium();
-    await waitFor(
-      'three my_service instances passing in Consul',
-      async () => {
-        const { data } = await consul.healthService('my_service');
-        return data.length === 3 && data.every((e) => aggregateStatus(e) === 'passing')
-          ? true
-          : undefined;
-      },
-      { timeoutMs: 30_000 },
-    );
+    await waitForPassing(consul, 'my_service', 3, 30_000);
     const page = await chromium.browser.newPage();
     await openAndWaitForText(page, `${agent.address}/ui/dc1/services`, [
       'my_service',

@@ -3,9 +3,13 @@ import { resolve } from 'node:path';
 import type { Page } from 'puppeteer-core';
 import type { ExpressConsul } from '../../src';
 import { ConsulClient } from '../../src/consul/consul-client';
-import { aggregateStatus } from '../support/consul-reads';
-import { waitFor } from '../support/wait-for';
-import { launchChromium, openAndWaitForText, serviceRow, startFleet } from './consul-ui';
+import {
+  launchChromium,
+  openAndWaitForText,
+  serviceRow,
+  startFleet,
+  waitForPassing,
+} from './consul-ui';
 import type { ChromiumSession } from './consul-ui';
 
 const screenshots = resolve(__dirname, 'screenshots');
@@ -24,16 +28,7 @@ describe('the Consul UI shows services registered by expressConsul()', () => {
     // Another suite's leftovers would make "3 instances" a lie; say so instead of miscounting.
     expect((await consul.healthService('my_service')).data).toEqual([]);
     fleet = await startFleet('my_service', 3);
-    await waitFor(
-      'three my_service instances passing in Consul',
-      async () => {
-        const { data } = await consul.healthService('my_service');
-        return data.length === 3 && data.every((e) => aggregateStatus(e) === 'passing')
-          ? true
-          : undefined;
-      },
-      { timeoutMs: 20_000 },
-    );
+    await waitForPassing(consul, 'my_service', 3, 20_000);
     chromium = await launchChromium();
     page = await chromium.browser.newPage();
   }, 90_000);

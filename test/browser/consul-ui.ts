@@ -6,6 +6,9 @@ import puppeteer from 'puppeteer-core';
 import type { Browser, Page } from 'puppeteer-core';
 import { expressConsul } from '../../src';
 import type { ExpressConsul } from '../../src';
+import type { ConsulClient } from '../../src/consul/consul-client';
+import { aggregateStatus } from '../support/consul-reads';
+import { waitFor } from '../support/wait-for';
 
 // The page functions below run inside Chromium; the project compiles without the DOM lib, so this
 // module declares the little of it they touch.
@@ -145,4 +148,23 @@ export async function serviceRow(
       detail: row.querySelector('.detail')?.innerText ?? '',
     };
   }, service);
+}
+
+/** Resolves once Consul lists exactly `count` instances of `service`, every one passing. */
+export async function waitForPassing(
+  consul: ConsulClient,
+  service: string,
+  count: number,
+  timeoutMs = 30_000,
+): Promise<void> {
+  await waitFor(
+    `${count} ${service} instances passing in Consul`,
+    async () => {
+      const { data } = await consul.healthService(service);
+      return data.length === count && data.every((e) => aggregateStatus(e) === 'passing')
+        ? true
+        : undefined;
+    },
+    { timeoutMs },
+  );
 }
