@@ -70,5 +70,5 @@ fi
 kill $ticker 2>/dev/null || true
 works "$work/prometheus" || { log "the built binary does not run"; exit 1; }
 mv "$work/prometheus" "$cached_bin"
-log "built $("$cached_bin" --version 2>&1 | sed -n 1p) in $(( $(date +%s) - started ))s -> $cached_bin"
+log "built Prometheus $PROMETHEUS_VERSION in $(( $(date +%s) - started ))s -> $cached_bin"
 printf '%s\n' "$cached_bin"
