@@ -22,6 +22,14 @@ describe('the Consul UI shows services registered by expressConsul()', () => {
   let chromium: ChromiumSession | undefined;
   let fleet: ExpressConsul[] = [];
   let page: Page;
+  const rendered: string[] = [];
+  /** openAndWaitForText, noting how long the UI took to show the expected text. */
+  const open = async (path: string, texts: readonly string[]): Promise<string> => {
+    const started = Date.now();
+    const text = await openAndWaitForText(page, `${ui}${path}`, texts);
+    rendered.push(`${path} ${Date.now() - started} ms`);
+    return text;
+  };
 
   beforeAll(async () => {
     mkdirSync(screenshots, { recursive: true });
@@ -34,13 +42,16 @@ describe('the Consul UI shows services registered by expressConsul()', () => {
   }, 90_000);
 
   afterAll(async () => {
+    process.stdout.write(
+      `consul ui measured (page shown with the expected text): ${rendered.join('; ')}\n`,
+    );
     await chromium?.close();
     await Promise.all(fleet.map((instance) => instance.close()));
     await consul.close();
   });
 
   it('lists my_service with 3 instances and passing health on the services page', async () => {
-    await openAndWaitForText(page, `${ui}/services`, ['my_service', '3 instances']);
+    await open('/services', ['my_service', '3 instances']);
     // The health column is an icon; its state is the class of the row's health list.
     expect(await serviceRow(page, 'my_service')).toEqual({
       health: 'passing',
@@ -51,7 +62,7 @@ describe('the Consul UI shows services registered by expressConsul()', () => {
 
   it('lists the three instances with all service checks passing', async () => {
     const ids = fleet.map((instance) => instance.registration.serviceId);
-    const text = await openAndWaitForText(page, `${ui}/services/my_service/instances`, ids);
+    const text = await open('/services/my_service/instances', ids);
     expect(text.split('All service checks passing').length - 1).toBe(3);
     await page.screenshot({ path: resolve(screenshots, 'consul-ui-instances.png') });
   });
@@ -63,9 +74,8 @@ describe('the Consul UI shows services registered by expressConsul()', () => {
     const entry = data.find((e) => e.Service.ID === id)!;
     const check = entry.Checks.find((c) => c.CheckID === `service:${id}:http`)!;
     expect(check.Output).toMatch(/^HTTP GET http:\/\/127\.0\.0\.1:\d+\/health: 200 OK Output: /);
-    const text = await openAndWaitForText(
-      page,
-      `${ui}/services/my_service/instances/${entry.Node.Node}/${id}/health-checks`,
+    const text = await open(
+      `/services/my_service/instances/${entry.Node.Node}/${id}/health-checks`,
       ['HTTP /health', `service:${id}:http`, check.Output!],
     );
     expect(text).toContain('{"status":"passing"');
