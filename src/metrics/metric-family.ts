@@ -184,7 +184,7 @@ function createFamily(
     attempts: counter(
       'client_attempts_total',
       `Attempts per instance and outcome; at most ${MAX_INSTANCE_LABELS} live instances per service have their own label, the others 'other'.`,
-      ['service', 'instance', 'outcome'],
+      ['service', 'upstream_instance', 'outcome'],
     ),
     retries: counter('client_retries_total', 'Retries on another instance, by reason.', [
       'service',

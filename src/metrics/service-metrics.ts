@@ -40,7 +40,7 @@ export interface InstanceMetrics {
 export interface ClientMetricSet {
   readonly requests: Counter<'service' | 'outcome'>;
   readonly requestSeconds: Histogram<'service' | 'outcome'>;
-  readonly attempts: Counter<'service' | 'instance' | 'outcome'>;
+  readonly attempts: Counter<'service' | 'upstream_instance' | 'outcome'>;
   readonly retries: Counter<'service' | 'reason'>;
   readonly budgetExhausted: Counter<'service'>;
   readonly ejections: Counter<'service'>;
@@ -125,7 +125,7 @@ export class ServiceSeries {
     let children = this.attemptChildren.get(label);
     if (!children) {
       children = bindEach(ATTEMPT_OUTCOMES, (outcome) =>
-        this.metrics.attempts.labels({ service: this.service, instance: label, outcome }),
+        this.metrics.attempts.labels({ service: this.service, upstream_instance: label, outcome }),
       );
       this.attemptChildren.set(label, children);
     }
@@ -138,7 +138,7 @@ export class ServiceSeries {
     if (label === undefined) return;
     this.attemptChildren.delete(label);
     for (const outcome of ATTEMPT_OUTCOMES) {
-      this.metrics.attempts.remove({ service: this.service, instance: label, outcome });
+      this.metrics.attempts.remove({ service: this.service, upstream_instance: label, outcome });
     }
   }
 }

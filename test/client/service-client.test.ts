@@ -426,7 +426,7 @@ describe('ServiceClient: metrics of departed instances', () => {
         (await registry.getSingleMetric('express_consul_client_attempts_total')?.get())?.values ??
         []
       )
-        .map((v) => String(v.labels.instance))
+        .map((v) => String(v.labels.upstream_instance))
         .filter((instance) => instance !== 'undefined');
     expect(await series()).toEqual(['node-1/m1']);
     await d.close();

@@ -41,8 +41,8 @@ describe('ExpressConsulMetrics', () => {
     for (let i = 0; i < 80; i++) payments.instance(`instance-${i}`).attempt('success');
     const { samples } = parsePrometheusText(await registry.metrics());
     const attempts = samples.filter((s) => s.name === 'x_client_attempts_total');
-    expect(new Set(attempts.map((s) => s.labels.instance)).size).toBe(51);
-    expect(attempts.find((s) => s.labels.instance === 'other')?.value).toBe(30);
+    expect(new Set(attempts.map((s) => s.labels.upstream_instance)).size).toBe(51);
+    expect(attempts.find((s) => s.labels.upstream_instance === 'other')?.value).toBe(30);
   });
 
   it('collects the readings of every metrics object on one registry, not only the first one', async () => {
@@ -218,7 +218,7 @@ describe('ExpressConsulMetrics.forService', () => {
     a.release();
     a.attempt('success');
     const left = await attemptsOf(registry);
-    expect(left.map((s) => [s.labels.instance, s.labels.outcome, s.value])).toEqual([
+    expect(left.map((s) => [s.labels.upstream_instance, s.labels.outcome, s.value])).toEqual([
       ['node-1/payments-b', 'success', 1],
     ]);
     // The same identity seen again (it came back) gets a fresh handle and fresh series.
@@ -227,7 +227,7 @@ describe('ExpressConsulMetrics.forService', () => {
     again.attempt('http_error');
     expect(
       findSample(await attemptsOf(registry), 'x_client_attempts_total', {
-        instance: 'node-1/payments-a',
+        upstream_instance: 'node-1/payments-a',
         outcome: 'http_error',
       })?.value,
     ).toBe(1);
@@ -240,8 +240,12 @@ describe('ExpressConsulMetrics.forService', () => {
     for (const instance of instances) instance.attempt('success');
     let samples = await attemptsOf(registry);
     expect(samples).toHaveLength(51);
-    expect(findSample(samples, 'x_client_attempts_total', { instance: 'other' })?.value).toBe(10);
-    expect(findSample(samples, 'x_client_attempts_total', { instance: 'n/p-50' })).toBeUndefined();
+    expect(
+      findSample(samples, 'x_client_attempts_total', { upstream_instance: 'other' })?.value,
+    ).toBe(10);
+    expect(
+      findSample(samples, 'x_client_attempts_total', { upstream_instance: 'n/p-50' }),
+    ).toBeUndefined();
 
     // Ten named instances depart (a rolling restart): their slots go to the next newcomers.
     for (const instance of instances.slice(0, 10)) instance.release();
@@ -250,12 +254,14 @@ describe('ExpressConsulMetrics.forService', () => {
     const newcomers = Array.from({ length: 12 }, (_, i) => payments.instance(`n/new-${i}`));
     for (const instance of newcomers) instance.attempt('success');
     samples = await attemptsOf(registry);
-    const labels = new Set(samples.map((s) => s.labels.instance));
+    const labels = new Set(samples.map((s) => s.labels.upstream_instance));
     expect(labels.size).toBe(51);
     for (let i = 0; i < 10; i++) expect(labels.has(`n/new-${i}`)).toBe(true);
     expect(labels.has('n/new-10')).toBe(false);
     expect(labels.has('n/p-0')).toBe(false);
-    expect(findSample(samples, 'x_client_attempts_total', { instance: 'other' })?.value).toBe(12);
+    expect(
+      findSample(samples, 'x_client_attempts_total', { upstream_instance: 'other' })?.value,
+    ).toBe(12);
   });
 
   it('keeps one bound per service across every metrics object and client on a registry', async () => {
@@ -266,7 +272,9 @@ describe('ExpressConsulMetrics.forService', () => {
     for (let i = 0; i < 30; i++) second.instance(`n/second-${i}`).attempt('success');
     const samples = await attemptsOf(registry);
     expect(samples).toHaveLength(51);
-    expect(findSample(samples, 'x_client_attempts_total', { instance: 'other' })?.value).toBe(10);
+    expect(
+      findSample(samples, 'x_client_attempts_total', { upstream_instance: 'other' })?.value,
+    ).toBe(10);
   });
 
   it('removes an instance shared by two clients only when both released it', async () => {

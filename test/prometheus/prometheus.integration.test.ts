@@ -144,12 +144,12 @@ describe('Prometheus discovers express-consul services through Consul and scrape
       (samples) => samples.length === 1 && samples[0]!.value === CALLS,
     );
     expect(requests[0]!.metric.outcome).toBe('success');
-    // Every call was one attempt, on one of the two instances. The target's `instance` label wins
-    // the clash with ours, so Prometheus files our instance id under `exported_instance`.
+    // Every call was one attempt, on one of the two instances, labelled without clashing with the
+    // `instance` label Prometheus gives the scraped target.
     const attempts = await prom.query(
-      `sum by (exported_instance) (express_consul_client_attempts_total{consul_service="${caller}",service="${backend}",outcome="success"})`,
+      `sum by (upstream_instance) (express_consul_client_attempts_total{consul_service="${caller}",service="${backend}",outcome="success"})`,
     );
-    expect(attempts.map((s) => s.metric.exported_instance).sort()).toEqual(
+    expect(attempts.map((s) => s.metric.upstream_instance).sort()).toEqual(
       [backendA, backendB].map((s) => s.registration.serviceId).sort(),
     );
     expect(attempts.reduce((sum, s) => sum + s.value, 0)).toBe(CALLS);
