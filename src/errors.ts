@@ -1,16 +1,16 @@
 /** Stable machine-readable codes carried by every error this library throws. */
 export type ExpressConsulErrorCode =
-  | 'ERR_INVALID_OPTION'
-  | 'ERR_CONSUL_UNAVAILABLE'
-  | 'ERR_CONSUL_ACL'
-  | 'ERR_CONSUL_RESPONSE'
-  | 'ERR_NO_HEALTHY_INSTANCES'
-  | 'ERR_RETRIES_EXHAUSTED'
-  | 'ERR_REQUEST_TIMEOUT'
-  | 'ERR_UPSTREAM'
-  | 'ERR_ABORTED'
-  | 'ERR_INVALID_STATE'
-  | 'ERR_CLOSED';
+  | 'EXPRESS_CONSUL_INVALID_OPTION'
+  | 'EXPRESS_CONSUL_CONSUL_UNAVAILABLE'
+  | 'EXPRESS_CONSUL_CONSUL_ACL'
+  | 'EXPRESS_CONSUL_CONSUL_RESPONSE'
+  | 'EXPRESS_CONSUL_NO_HEALTHY_INSTANCES'
+  | 'EXPRESS_CONSUL_RETRIES_EXHAUSTED'
+  | 'EXPRESS_CONSUL_REQUEST_TIMEOUT'
+  | 'EXPRESS_CONSUL_UPSTREAM'
+  | 'EXPRESS_CONSUL_ABORTED'
+  | 'EXPRESS_CONSUL_INVALID_STATE'
+  | 'EXPRESS_CONSUL_CLOSED';
 
 /** Base class of every error thrown by express-consul; `code` never changes between versions. */
 export class ExpressConsulError extends Error {
@@ -28,7 +28,7 @@ export class ConfigError extends ExpressConsulError {
   readonly path: string;
 
   constructor(path: string, message: string) {
-    super('ERR_INVALID_OPTION', `Invalid option ${path}: ${message}`);
+    super('EXPRESS_CONSUL_INVALID_OPTION', `Invalid option ${path}: ${message}`);
     this.path = path;
   }
 }
@@ -41,7 +41,7 @@ export class ConsulUnavailableError extends ExpressConsulError {
   readonly endpoint: string;
 
   constructor(endpoint: string, message: string, options?: { status?: number; cause?: unknown }) {
-    super('ERR_CONSUL_UNAVAILABLE', `Consul ${endpoint}: ${message}`, options);
+    super('EXPRESS_CONSUL_CONSUL_UNAVAILABLE', `Consul ${endpoint}: ${message}`, options);
     this.endpoint = endpoint;
     this.status = options?.status;
   }
@@ -57,7 +57,7 @@ export class ConsulAclError extends ExpressConsulError {
   constructor(endpoint: string, status: number, consulMessage: string) {
     const permission = /Permission denied: .*? lacks permission '([^']+)'/.exec(consulMessage)?.[1];
     super(
-      'ERR_CONSUL_ACL',
+      'EXPRESS_CONSUL_CONSUL_ACL',
       `Consul ${endpoint}: ACL denied (${status})` +
         (permission ? `, missing permission '${permission}'` : '') +
         `: ${consulMessage.trim()}`,
@@ -74,7 +74,7 @@ export class ConsulResponseError extends ExpressConsulError {
   readonly endpoint: string;
 
   constructor(endpoint: string, status: number, message: string, options?: { cause?: unknown }) {
-    super('ERR_CONSUL_RESPONSE', `Consul ${endpoint}: ${status} ${message.trim()}`, options);
+    super('EXPRESS_CONSUL_CONSUL_RESPONSE', `Consul ${endpoint}: ${status} ${message.trim()}`, options);
     this.endpoint = endpoint;
     this.status = status;
   }
@@ -85,7 +85,7 @@ export class NoHealthyInstancesError extends ExpressConsulError {
   readonly service: string;
 
   constructor(service: string, detail = 'no healthy instance is known') {
-    super('ERR_NO_HEALTHY_INSTANCES', `Service '${service}': ${detail}`);
+    super('EXPRESS_CONSUL_NO_HEALTHY_INSTANCES', `Service '${service}': ${detail}`);
     this.service = service;
   }
 }
@@ -104,7 +104,7 @@ export class RetriesExhaustedError extends ExpressConsulError {
     options?: { lastStatus?: number; cause?: unknown },
   ) {
     super(
-      'ERR_RETRIES_EXHAUSTED',
+      'EXPRESS_CONSUL_RETRIES_EXHAUSTED',
       `Service '${service}': gave up after ${attempts} attempt(s): ${reason}`,
       options,
     );
@@ -121,7 +121,7 @@ export class RequestTimeoutError extends ExpressConsulError {
 
   constructor(service: string, timeoutMs: number, what: 'try' | 'deadline') {
     super(
-      'ERR_REQUEST_TIMEOUT',
+      'EXPRESS_CONSUL_REQUEST_TIMEOUT',
       `Service '${service}': ${what === 'try' ? 'attempt' : 'request deadline'} exceeded ${timeoutMs} ms`,
     );
     this.service = service;
@@ -136,7 +136,7 @@ export class UpstreamError extends ExpressConsulError {
   readonly instance: string;
 
   constructor(service: string, instance: string, reason: string, options?: { cause?: unknown }) {
-    super('ERR_UPSTREAM', `Service '${service}' instance '${instance}': ${reason}`, options);
+    super('EXPRESS_CONSUL_UPSTREAM', `Service '${service}' instance '${instance}': ${reason}`, options);
     this.service = service;
     this.instance = instance;
   }
@@ -145,21 +145,21 @@ export class UpstreamError extends ExpressConsulError {
 /** The caller's AbortSignal fired. */
 export class AbortedError extends ExpressConsulError {
   constructor(message = 'The operation was aborted', options?: { cause?: unknown }) {
-    super('ERR_ABORTED', message, options);
+    super('EXPRESS_CONSUL_ABORTED', message, options);
   }
 }
 
 /** A method was called when the object cannot honour it (e.g. `attach()` twice). */
 export class InvalidStateError extends ExpressConsulError {
   constructor(message: string) {
-    super('ERR_INVALID_STATE', message);
+    super('EXPRESS_CONSUL_INVALID_STATE', message);
   }
 }
 
 /** The object was used after `close()`. */
 export class ClosedError extends ExpressConsulError {
   constructor(what: string) {
-    super('ERR_CLOSED', `${what} is closed`);
+    super('EXPRESS_CONSUL_CLOSED', `${what} is closed`);
   }
 }
 

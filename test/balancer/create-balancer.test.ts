@@ -46,7 +46,7 @@ describe('createBalancer', () => {
   it('rejects an unknown name with ConfigError("balancer")', () => {
     const error = configError(() => createBalancer('fastest' as BalancerName));
     expect(error.path).toBe('balancer');
-    expect(error.code).toBe('ERR_INVALID_OPTION');
+    expect(error.code).toBe('EXPRESS_CONSUL_INVALID_OPTION');
     expect(error.message).toContain('round-robin');
   });
 

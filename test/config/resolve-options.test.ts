@@ -112,7 +112,7 @@ describe('resolveOptions', () => {
     ['a logger without methods', { service: { name: 'a' }, logger: {} }, 'logger'],
   ])('rejects %s with a ConfigError naming the field', (_what, options, path) => {
     const error = configErrorOf(options);
-    expect(error.code).toBe('ERR_INVALID_OPTION');
+    expect(error.code).toBe('EXPRESS_CONSUL_INVALID_OPTION');
     expect(error.path).toBe(path);
     expect(error.message).toContain(path);
   });
