@@ -1,3 +1,5 @@
+import { describeValue, isSecretPath } from './config/describe-value';
+
 /** Stable machine-readable codes carried by every error this library throws. */
 export type ExpressConsulErrorCode =
   | 'EXPRESS_CONSUL_INVALID_OPTION'
@@ -23,13 +25,32 @@ export class ExpressConsulError extends Error {
   }
 }
 
-/** An option is missing, out of range or contradicts another; `path` names it (e.g. `service.port`). */
+/**
+ * An option is missing, out of range, unknown or contradicts another. The message always reads
+ * `Invalid option <path>: must be <rule> (got <value>)`; `path` names the option
+ * (`service.check.intervalMs`) and `rule` what it must be. The value is shown short and safe:
+ * options that may hold a secret (token, key, cert, ...) are shown by type only.
+ */
 export class ConfigError extends ExpressConsulError {
+  /** Full path of the option, e.g. `discovery.services.payments.timeoutMs`. */
   readonly path: string;
+  /** What the option must be, e.g. `an integer from 1 to 65535`. */
+  readonly rule: string;
 
-  constructor(path: string, message: string) {
-    super('EXPRESS_CONSUL_INVALID_OPTION', `Invalid option ${path}: ${message}`);
+  constructor(
+    path: string,
+    rule: string,
+    value: unknown,
+    options?: { cause?: unknown; secret?: boolean },
+  ) {
+    const shown = describeValue(value, options?.secret ?? isSecretPath(path));
+    super(
+      'EXPRESS_CONSUL_INVALID_OPTION',
+      `Invalid option ${path}: must be ${rule} (got ${shown})`,
+      options?.cause === undefined ? undefined : { cause: options.cause },
+    );
     this.path = path;
+    this.rule = rule;
   }
 }
 
@@ -74,7 +95,11 @@ export class ConsulResponseError extends ExpressConsulError {
   readonly endpoint: string;
 
   constructor(endpoint: string, status: number, message: string, options?: { cause?: unknown }) {
-    super('EXPRESS_CONSUL_CONSUL_RESPONSE', `Consul ${endpoint}: ${status} ${message.trim()}`, options);
+    super(
+      'EXPRESS_CONSUL_CONSUL_RESPONSE',
+      `Consul ${endpoint}: ${status} ${message.trim()}`,
+      options,
+    );
     this.endpoint = endpoint;
     this.status = status;
   }
@@ -136,7 +161,11 @@ export class UpstreamError extends ExpressConsulError {
   readonly instance: string;
 
   constructor(service: string, instance: string, reason: string, options?: { cause?: unknown }) {
-    super('EXPRESS_CONSUL_UPSTREAM', `Service '${service}' instance '${instance}': ${reason}`, options);
+    super(
+      'EXPRESS_CONSUL_UPSTREAM',
+      `Service '${service}' instance '${instance}': ${reason}`,
+      options,
+    );
     this.service = service;
     this.instance = instance;
   }

@@ -12,7 +12,7 @@ export type {
 } from './config/options';
 export { DEFAULTS } from './config/resolve-options';
 export { Discovery } from './client/discovery';
-export type { DiscoveryOptions } from './client/discovery';
+export type { DiscoveryOptions } from './client/discovery-options';
 export { createDiscovery } from './client/create-discovery';
 export type { StandaloneDiscoveryOptions } from './client/create-discovery';
 export { ServiceClient } from './client/service-client';

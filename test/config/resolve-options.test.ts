@@ -82,7 +82,7 @@ describe('resolveOptions', () => {
       { service: { name: 'a', meta: { 'bad key': 'x' } } },
       'service.meta.bad key',
     ],
-    ['a non-string meta value', { service: { name: 'a', meta: { v: 2 } } }, 'service.meta'],
+    ['a non-string meta value', { service: { name: 'a', meta: { v: 2 } } }, 'service.meta.v'],
     [
       'bad weights',
       { service: { name: 'a', weights: { passing: 0, warning: 1 } } },
@@ -190,7 +190,7 @@ describe('discovery options', () => {
     [
       'a per-service balancer option the balancer ignores',
       { services: { payments: { balancer: 'round-robin', balancerOptions: { slowStartMs: 5 } } } },
-      'discovery.services.payments.balancer.slowStartMs',
+      'discovery.services.payments.balancerOptions.slowStartMs',
     ],
     [
       'a deadline shorter than the per-try timeout',
