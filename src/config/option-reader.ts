@@ -84,12 +84,13 @@ export class OptionReader<T> {
     for (const key of Object.keys(reader.values)) {
       if (known.includes(key)) continue;
       const suggestion = closestKey(key, known);
-      const shownPath = path === '' ? 'the options' : path;
+      const oneOfKnown =
+        path === '' ? 'one of the top-level options' : `one of the options of ${path}`;
       throw new ConfigError(
         join(path, key),
         suggestion === undefined
-          ? `one of the options of ${shownPath} (${known.join(', ')})`
-          : `one of the options of ${shownPath}; did you mean '${suggestion}'?`,
+          ? `${oneOfKnown} (${known.join(', ')})`
+          : `${oneOfKnown}; did you mean '${suggestion}'?`,
         reader.values[key],
         // What an unknown key holds is unknown: it could be a misspelt token.
         { secret: true },
