@@ -79,19 +79,12 @@ export function resolveOutlierDetectorOptions(
 ): ResolvedOutlierDetectorOptions {
   const defaults = DEFAULTS.discovery.client.outlierDetection;
   const reader = OptionReader.strict(options, path, OUTLIER_DETECTOR_KEYS);
-  const baseEjectionMs = reader.ms(
+  const [baseEjectionMs, maxEjectionMs] = reader.msPair(
     'baseEjectionMs',
-    { min: 0, minExclusive: true },
-    defaults.baseEjectionMs,
-  );
-  const maxEjectionMs = reader.ms(
     'maxEjectionMs',
     { min: 0, minExclusive: true },
-    Math.max(defaults.maxEjectionMs, baseEjectionMs),
+    [defaults.baseEjectionMs, defaults.maxEjectionMs],
   );
-  if (maxEjectionMs < baseEjectionMs) {
-    reader.fail('maxEjectionMs', `at least ${reader.pathOf('baseEjectionMs')} (${baseEjectionMs})`);
-  }
   const percent = { min: 0, max: 100 };
   return {
     consecutiveFailures: reader.integer(

@@ -69,14 +69,10 @@ export interface UpstreamTlsOptions {
   readonly rejectUnauthorized?: boolean;
 }
 
-/** {@link UpstreamTlsOptions} after validation. */
-export interface ResolvedUpstreamTls {
-  readonly ca?: string | Buffer | readonly (string | Buffer)[];
-  readonly cert?: string | Buffer;
-  readonly key?: string | Buffer;
-  readonly servername?: string;
+/** {@link UpstreamTlsOptions} after validation: the same fields, `rejectUnauthorized` always set. */
+export type ResolvedUpstreamTls = Omit<UpstreamTlsOptions, 'rejectUnauthorized'> & {
   readonly rejectUnauthorized: boolean;
-}
+};
 
 /** ServiceClientOptions with defaults applied. */
 export interface ResolvedServiceClientOptions {
@@ -141,9 +137,10 @@ function readRetryBackoff(
 ): ResolvedServiceClientOptions['retryBackoff'] {
   const defaults = DEFAULTS.discovery.client.retryBackoff;
   const backoff = reader.section('retryBackoff', RETRY_BACKOFF_KEYS);
-  const baseMs = backoff.ms('baseMs', { min: 0 }, defaults.baseMs);
-  const maxMs = backoff.ms('maxMs', { min: 0 }, Math.max(defaults.maxMs, baseMs));
-  if (maxMs < baseMs) backoff.fail('maxMs', `at least ${backoff.pathOf('baseMs')} (${baseMs})`);
+  const [baseMs, maxMs] = backoff.msPair('baseMs', 'maxMs', { min: 0 }, [
+    defaults.baseMs,
+    defaults.maxMs,
+  ]);
   return { baseMs, maxMs };
 }
 
@@ -182,6 +179,17 @@ function readUpstreamTls(
   } as ResolvedUpstreamTls;
 }
 
+function readOutlierDetection(
+  reader: OptionReader<ServiceClientOptions>,
+): ResolvedOutlierDetectorOptions | false {
+  const value = reader.raw('outlierDetection');
+  if (value === false) return false;
+  if (value !== undefined && (typeof value !== 'object' || value === null)) {
+    reader.fail('outlierDetection', 'an object or false');
+  }
+  return resolveOutlierDetectorOptions(value, reader.pathOf('outlierDetection'));
+}
+
 /**
  * Validates and completes client options; errors name the field under `path`. `retryBudget`
  * fields left out come from `inherited.retryBudget` (the discovery-level budget).
@@ -195,11 +203,10 @@ export function resolveServiceClientOptions(
 ): ResolvedServiceClientOptions {
   const defaults = DEFAULTS.discovery.client;
   const reader = OptionReader.strict(options, path, SERVICE_CLIENT_KEYS);
-  const timeoutMs = reader.ms('timeoutMs', POSITIVE, defaults.timeoutMs);
-  const deadlineMs = reader.ms('deadlineMs', POSITIVE, Math.max(defaults.deadlineMs, timeoutMs));
-  if (deadlineMs < timeoutMs) {
-    reader.fail('deadlineMs', `at least ${reader.pathOf('timeoutMs')} (${timeoutMs})`);
-  }
+  const [timeoutMs, deadlineMs] = reader.msPair('timeoutMs', 'deadlineMs', POSITIVE, [
+    defaults.timeoutMs,
+    defaults.deadlineMs,
+  ]);
   const balancer = reader.raw('balancer') ?? defaults.balancer;
   if (typeof balancer !== 'string' && typeof balancer !== 'function') {
     reader.fail('balancer', 'a balancer name or a factory function');
@@ -227,13 +234,7 @@ export function resolveServiceClientOptions(
     tls: readUpstreamTls(reader),
     connectTimeoutMs: reader.ms('connectTimeoutMs', POSITIVE, defaults.connectTimeoutMs),
     readyTimeoutMs: reader.ms('readyTimeoutMs', POSITIVE, defaults.readyTimeoutMs),
-    outlierDetection:
-      options.outlierDetection === false
-        ? false
-        : resolveOutlierDetectorOptions(
-            options.outlierDetection ?? {},
-            reader.pathOf('outlierDetection'),
-          ),
+    outlierDetection: readOutlierDetection(reader),
     connectionsPerInstance: reader.integer(
       'connectionsPerInstance',
       { min: 1 },

@@ -151,6 +151,23 @@ export class OptionReader<T> {
     return this.checkNumber(key, bounded, 'a duration in ms', fallback);
   }
 
+  /**
+   * Two durations where the second bounds the first (a backoff's `baseMs` and `maxMs`, a per-try
+   * timeout and the deadline): both within `rule`, the second defaulting to at least the first and
+   * refused below it. Returns `[low, high]`.
+   */
+  msPair(
+    lowKey: keyof T & string,
+    highKey: keyof T & string,
+    rule: NumberRule,
+    fallbacks: readonly [number, number],
+  ): [number, number] {
+    const low = this.ms(lowKey, rule, fallbacks[0]);
+    const high = this.ms(highKey, rule, Math.max(fallbacks[1], low));
+    if (high < low) this.fail(highKey, `at least ${this.pathOf(lowKey)} (${low})`);
+    return [low, high];
+  }
+
   /** `true` or `false`; `fallback` when absent. */
   boolean(key: keyof T & string, fallback: boolean): boolean;
   boolean(key: keyof T & string): boolean | undefined;

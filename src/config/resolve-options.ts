@@ -281,18 +281,12 @@ function resolveRegistration(
   registration: OptionReader<RegistrationOptions>,
 ): ResolvedOptions['registration'] {
   const defaults = DEFAULTS.registration;
-  const retryBaseMs = registration.ms('retryBaseMs', { min: 1, max: DAY_MS }, defaults.retryBaseMs);
-  const retryMaxMs = registration.ms(
+  const [retryBaseMs, retryMaxMs] = registration.msPair(
+    'retryBaseMs',
     'retryMaxMs',
     { min: 1, max: DAY_MS },
-    Math.max(defaults.retryMaxMs, retryBaseMs),
+    [defaults.retryBaseMs, defaults.retryMaxMs],
   );
-  if (retryMaxMs < retryBaseMs) {
-    registration.fail(
-      'retryMaxMs',
-      `at least ${registration.pathOf('retryBaseMs')} (${retryBaseMs})`,
-    );
-  }
   return {
     watchWaitMs: registration.ms('watchWaitMs', { min: 1_000, max: 600_000 }, defaults.watchWaitMs),
     retryBaseMs,

@@ -153,13 +153,10 @@ export function resolveWatchSettings(
 ): ResolvedWatchSettings {
   const defaults = DEFAULTS.discovery.watch;
   const backoff = reader.section('backoff', BACKOFF_KEYS);
-  const baseMs = backoff.ms('baseMs', { min: 0, minExclusive: true }, defaults.backoff.baseMs);
-  const maxMs = backoff.ms(
-    'maxMs',
-    { min: 0, minExclusive: true },
-    Math.max(defaults.backoff.maxMs, baseMs),
-  );
-  if (maxMs < baseMs) backoff.fail('maxMs', `at least ${backoff.pathOf('baseMs')} (${baseMs})`);
+  const [baseMs, maxMs] = backoff.msPair('baseMs', 'maxMs', { min: 0, minExclusive: true }, [
+    defaults.backoff.baseMs,
+    defaults.backoff.maxMs,
+  ]);
   return {
     waitMs: reader.ms('waitMs', { min: 0, minExclusive: true, max: MAX_WAIT_MS }, defaults.waitMs),
     backoff: { baseMs, maxMs },
