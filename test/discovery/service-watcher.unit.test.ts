@@ -399,7 +399,7 @@ describe('ServiceWatcher: the blocking loop', () => {
     expect(warnings[2]).toMatchObject({
       service: 'web',
       consecutiveErrors: 3,
-      code: 'ERR_CONSUL_RESPONSE',
+      code: 'EXPRESS_CONSUL_CONSUL_RESPONSE',
       status: 400,
     });
   });
