@@ -56,6 +56,12 @@ export interface CheckOptions {
   readonly successBeforePassing?: number;
   /** Consecutive failures before Consul marks it critical. Default: Consul's (0). */
   readonly failuresBeforeCritical?: number;
+  /** Scheme of the check URL. Default: `https` when the server is a tls.Server (https), else `http`. */
+  readonly scheme?: 'http' | 'https';
+  /** Consul accepts any certificate from the service (a self-signed one, say); https only. Default: false. */
+  readonly tlsSkipVerify?: boolean;
+  /** Name Consul expects in the service's certificate (SNI too), when not the address; https only. Default: none. */
+  readonly tlsServerName?: string;
 }
 
 /** The health route. */

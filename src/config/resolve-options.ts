@@ -23,6 +23,10 @@ export interface ResolvedOptions {
       readonly deregisterCriticalAfterMs: number;
       readonly successBeforePassing: number | undefined;
       readonly failuresBeforeCritical: number | undefined;
+      /** Undefined: follow the server (https for a tls.Server). */
+      readonly scheme: 'http' | 'https' | undefined;
+      readonly tlsSkipVerify: boolean;
+      readonly tlsServerName: string | undefined;
     };
   };
   readonly consul: ResolvedConsulConnection;
@@ -212,6 +216,18 @@ export function resolveOptions(
     { min: 60_000 },
   );
 
+  const scheme =
+    c.scheme === undefined
+      ? undefined
+      : check.oneOf('service.check.scheme', c.scheme, ['http', 'https'], 'http');
+  const tlsServerName = c.tlsServerName;
+  if (
+    tlsServerName !== undefined &&
+    (typeof tlsServerName !== 'string' || tlsServerName === '' || /\s/.test(tlsServerName))
+  ) {
+    throw new ConfigError('service.check.tlsServerName', 'must be a host name without spaces');
+  }
+
   const h = section(options.health, 'health');
   const path = h.path ?? DEFAULTS.healthPath;
   if (typeof path !== 'string' || !path.startsWith('/') || /[?#\s]/.test(path)) {
@@ -329,6 +345,9 @@ export function resolveOptions(
                 0,
                 100,
               ),
+        scheme,
+        tlsSkipVerify: check.boolean('service.check.tlsSkipVerify', c.tlsSkipVerify, false),
+        tlsServerName,
       },
     },
     consul: resolveConsulConnection(options.consul ?? {}, env),
