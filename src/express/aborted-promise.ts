@@ -21,10 +21,7 @@ export function abortedPromise(signal: AbortSignal): AbortedPromise {
  * aborts first (the work goes on unobserved; a later rejection of it is swallowed). Rejects with
  * the work's error when it fails first. Sync throws of `work` count as failures.
  */
-export async function finishedBefore(
-  work: () => unknown,
-  signal: AbortSignal,
-): Promise<boolean> {
+export async function finishedBefore(work: () => unknown, signal: AbortSignal): Promise<boolean> {
   const running = Promise.resolve().then(work);
   running.catch(() => undefined);
   const aborted = abortedPromise(signal);

@@ -14,7 +14,7 @@ import type { ServiceClient } from '../client/service-client';
 import { ConsulClient } from '../consul/consul-client';
 import { ExpressConsulMetrics } from '../metrics/express-consul-metrics';
 import { metricsHandler } from '../metrics/metrics-handler';
-import { ClosedError, InvalidStateError } from '../errors';
+import { ClosedError, ConfigError, InvalidStateError } from '../errors';
 import { chooseServiceAddress } from '../registration/service-address';
 import { generateServiceId } from '../registration/service-id';
 import { dnsSafeServiceName, isDnsSafeServiceName } from '../registration/service-name';
@@ -182,7 +182,7 @@ export class ExpressConsul {
    */
   onShutdown(hook: ShutdownHook): () => void {
     if (typeof hook !== 'function')
-      throw new InvalidStateError('onShutdown(): the hook must be a function');
+      throw new ConfigError('onShutdown', 'the hook must be a function');
     return this.hooks.add(hook);
   }
 

@@ -44,6 +44,20 @@ function slowAndFast(): {
   return { handler, started, release: () => release(), socketOf, closed };
 }
 
+/** Releases the slow request, expects it answered in full with `Connection: close`, and the drain clean. */
+async function releaseAndExpectAnswer(
+  app: ReturnType<typeof slowAndFast>,
+  slow: ReturnType<typeof request>,
+  drained: Promise<unknown>,
+): Promise<void> {
+  app.release();
+  const answer = await slow;
+  expect(answer.statusCode).toBe(200);
+  expect(answer.headers.connection).toBe('close');
+  expect(await answer.body.text()).toBe('slow');
+  await expect(drained).resolves.toEqual({ abandonedRequests: 0 });
+}
+
 describe('ConnectionTracker (plain node:http on loopback)', () => {
   it('closes idle keep-alive sockets at once, lets in-flight requests finish, refuses new connections', async () => {
     const app = slowAndFast();
@@ -79,12 +93,7 @@ describe('ConnectionTracker (plain node:http on loopback)', () => {
     await expect(
       request(`http://127.0.0.1:${port}/fast`, { dispatcher: new Agent() }),
     ).rejects.toThrow();
-    app.release();
-    const answer = await slow;
-    expect(answer.statusCode).toBe(200);
-    expect(answer.headers.connection).toBe('close');
-    expect(await answer.body.text()).toBe('slow');
-    await expect(drained).resolves.toEqual({ abandonedRequests: 0 });
+    await releaseAndExpectAnswer(app, slow, drained);
     expect(busySocket.destroyed).toBe(true);
     expect(tracker.connections).toBe(0);
     await Promise.all([idleClient.close(), busyClient.close()]);
@@ -166,12 +175,7 @@ describe('ConnectionTracker (node:https with a self-signed certificate)', () => 
       intervalMs: 10,
     });
     expect(app.closed.has(busySocket)).toBe(false);
-    app.release();
-    const answer = await slow;
-    expect(answer.statusCode).toBe(200);
-    expect(answer.headers.connection).toBe('close');
-    expect(await answer.body.text()).toBe('slow');
-    await expect(drained).resolves.toEqual({ abandonedRequests: 0 });
+    await releaseAndExpectAnswer(app, slow, drained);
     expect(tracker.connections).toBe(0);
     await Promise.all([idleClient.close(), busyClient.close()]);
   });
