@@ -217,9 +217,7 @@ export class ExpressConsul {
         shutdown.signals,
         () => this.close(),
         logger,
-        {
-          exitAfterMs: shutdown.drainTimeoutMs + EXIT_GRACE_MS,
-        },
+        { exitAfterMs: shutdown.drainTimeoutMs + EXIT_GRACE_MS },
       );
     }
     await this.registration.start(endpoint);
@@ -276,8 +274,11 @@ export class ExpressConsul {
       {
         name: 'close-outbound',
         run: async () => {
-          await this.discovery.close();
-          await this.consul.close();
+          try {
+            await this.discovery.close();
+          } finally {
+            await this.consul.close();
+          }
         },
       },
     ];
@@ -288,8 +289,11 @@ export class ExpressConsul {
           phases,
           atDeadline: async (signal) => {
             // Pools still closing wait for bodies nobody may ever read: destroy them, and cut sockets.
-            await Promise.all([this.tracker?.drain(signal), this.discovery.destroy()]);
-            await this.consul.close();
+            try {
+              await Promise.all([this.tracker?.drain(signal), this.discovery.destroy()]);
+            } finally {
+              await this.consul.close();
+            }
           },
         },
         logger,
