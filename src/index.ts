@@ -1,6 +1,7 @@
 export { expressConsul } from './express/create-express-consul';
 export { ExpressConsul } from './express/express-consul';
 export type { ExpressConsulState } from './express/express-consul';
+export type { ShutdownHook } from './express/shutdown-hooks';
 export type {
   ExpressConsulOptions,
   ServiceOptions,
