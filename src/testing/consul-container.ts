@@ -1,7 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import { ConfigError } from '../errors';
-import { devAgentArgs } from './dev-agent-args';
-import { loopbackPorts } from './loopback-ports';
+import { loopbackDevAgent } from './loopback-dev-agent';
 import type { StartedConsul } from './start-consul-options';
 import { waitForLeader } from './wait-for-leader';
 
@@ -71,18 +69,9 @@ export async function startConsulContainer(
     .withStartupTimeout(startupTimeoutMs);
   let port: number | undefined;
   if (network === 'host') {
-    const [http, dns, serfLan, serfWan, server] = (await loopbackPorts(5)) as [
-      number,
-      number,
-      number,
-      number,
-      number,
-    ];
-    port = http;
-    const nodeName = `express-consul-test-${randomBytes(3).toString('hex')}`;
-    container
-      .withNetworkMode('host')
-      .withCommand(devAgentArgs({ http, dns, serfLan, serfWan, server }, nodeName));
+    const agent = await loopbackDevAgent();
+    port = agent.httpPort;
+    container.withNetworkMode('host').withCommand(agent.args);
   } else {
     container.withExposedPorts(8500).withCommand(['agent', '-dev', '-ui', '-client', '0.0.0.0']);
   }

@@ -1,24 +1,25 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ExpressConsulError } from '../errors';
-import { devAgentArgs } from './dev-agent-args';
-import { loopbackPorts } from './loopback-ports';
+import { loopbackDevAgent } from './loopback-dev-agent';
 import type { StartedConsul } from './start-consul-options';
 import { waitForLeader } from './wait-for-leader';
 
 const running = new Set<ChildProcess>();
 let exitHookInstalled = false;
 
-/** Ends the child now and waits for it; SIGKILL when SIGTERM has not ended it within 5 s. */
+/** Ends the child and waits for it: SIGTERM first, SIGKILL if it is still there after 5 s. */
 async function terminate(child: ChildProcess): Promise<void> {
   if (child.exitCode === null && child.signalCode === null) {
-    const exited = once(child, 'exit');
+    const exited = once(child, 'exit').then(() => true);
     child.kill('SIGTERM');
-    const killer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-    await exited;
-    clearTimeout(killer);
+    const gone = await Promise.race([exited, sleep(5_000, false, { ref: false })]);
+    if (!gone) {
+      child.kill('SIGKILL');
+      await exited;
+    }
   }
   running.delete(child);
 }
@@ -29,15 +30,8 @@ export async function startConsulProcess(
   startupTimeoutMs: number,
   signal?: AbortSignal,
 ): Promise<StartedConsul> {
-  const [http, dns, serfLan, serfWan, server] = (await loopbackPorts(5)) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
-  const nodeName = `express-consul-test-${randomBytes(3).toString('hex')}`;
-  const child = spawn(binary, devAgentArgs({ http, dns, serfLan, serfWan, server }, nodeName), {
+  const { httpPort, args } = await loopbackDevAgent();
+  const child = spawn(binary, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   running.add(child);
@@ -54,7 +48,7 @@ export async function startConsulProcess(
   };
   child.stdout?.on('data', collect);
   child.stderr?.on('data', collect);
-  const address = `http://127.0.0.1:${http}`;
+  const address = `http://127.0.0.1:${httpPort}`;
   const died = new Promise<never>((_resolve, reject) => {
     child.once('error', reject);
     child.once('exit', (code, exitSignal) =>

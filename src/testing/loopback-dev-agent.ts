@@ -1,3 +1,6 @@
+import { randomBytes } from 'node:crypto';
+import { loopbackPorts } from './loopback-ports';
+
 /** The ports a dev agent listens on; gRPC is switched off (the library only speaks HTTP). */
 export interface DevAgentPorts {
   readonly http: number;
@@ -11,7 +14,7 @@ export interface DevAgentPorts {
  * Arguments after `consul` for a dev agent that binds, advertises and serves only on 127.0.0.1 with
  * the given ports, so several can share one host (or one host network namespace) without clashing.
  */
-export function devAgentArgs(ports: DevAgentPorts, nodeName: string): string[] {
+function devAgentArgs(ports: DevAgentPorts, nodeName: string): string[] {
   return [
     'agent',
     '-dev',
@@ -37,4 +40,20 @@ export function devAgentArgs(ports: DevAgentPorts, nodeName: string): string[] {
     '-hcl',
     'ports { grpc = -1, grpc_tls = -1 }',
   ];
+}
+
+/** A dev agent's command line on free loopback ports, with a unique node name, and its HTTP port. */
+export async function loopbackDevAgent(): Promise<{
+  readonly httpPort: number;
+  readonly args: string[];
+}> {
+  const [http, dns, serfLan, serfWan, server] = (await loopbackPorts(5)) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const nodeName = `express-consul-test-${randomBytes(3).toString('hex')}`;
+  return { httpPort: http, args: devAgentArgs({ http, dns, serfLan, serfWan, server }, nodeName) };
 }
