@@ -5,8 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# The *.docker.test.ts files may be excluded from the default jest run; name them explicitly here.
-jest_all() { npx jest --testPathIgnorePatterns '/node_modules/' "$@"; }
+# The *.docker.test.ts files may be excluded from the default jest run: this override brings them
+# back. It goes last: jest's array options would swallow the path patterns that follow them.
+jest_all() { npx jest "$@" --testPathIgnorePatterns '/node_modules/'; }
 
 echo "== Docker engine and images (scripts/docker.sh)"
 started=$(date +%s)
