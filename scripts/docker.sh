@@ -134,7 +134,7 @@ build_standin() {
 standin_node() {
   local context
   context=$(mktemp -d)
-  cp /usr/bin/node "$context/node"
+  cp "$(readlink -f "$(command -v node)")" "$context/node"
   cp -a "$(dirname "$(dirname "$(readlink -f "$(command -v npm)")")")" "$context/npm"
   # Builds inside reach the npm registry through this machine's TLS-inspecting proxy: trust its CAs.
   cp "${NODE_EXTRA_CA_CERTS:-/etc/ssl/certs/ca-certificates.crt}" "$context/ca-certificates.crt"

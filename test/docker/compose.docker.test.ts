@@ -94,6 +94,9 @@ describe('docker-compose.yml: Consul, 3 my_service replicas, the gateway and Pro
     ];
     env = {
       ...process.env,
+      // The classic builder, whose step ids tearDown() reads to remove this build's stage images.
+      COMPOSE_DOCKER_CLI_BUILD: '0',
+      DOCKER_BUILDKIT: '0',
       CONSUL_PORT: String(consulPort),
       GATEWAY_PORT: String(gatewayPort),
       PROMETHEUS_PORT: String(prometheusPort),
