@@ -172,6 +172,19 @@ describe('docker-compose.yml: Consul, 3 my_service replicas, the gateway and Pro
 
   it('sends 300 requests through the gateway to all 3 replicas', async () => {
     expect(serviceIds).toHaveLength(3);
+    // `up -d` returns once containers run, not once the gateway listens and has watched my_service.
+    await waitFor(
+      'the gateway passing in Consul and answering 200',
+      async () => {
+        const gateway = await getJson<HealthEntry[]>(
+          `${consulUrl}/v1/health/service/gateway?passing=true`,
+        );
+        return gateway.length === 1 && (await callGateway(`${gatewayUrl}/`)).status === 200
+          ? true
+          : undefined;
+      },
+      { timeoutMs: 120_000, intervalMs: 500 },
+    );
     const outcomes: Outcome[] = [];
     const started = Date.now();
     // 6 workers x 50 requests: bounded in count; each request bounded in time.
@@ -187,7 +200,7 @@ describe('docker-compose.yml: Consul, 3 my_service replicas, the gateway and Pro
     );
     expect(outcomes.filter((outcome) => outcome.status !== 200)).toEqual([]);
     expect(Object.keys(counts).sort()).toEqual(serviceIds);
-  });
+  }, 240_000);
 
   it('lets Prometheus discover every instance through Consul and scrape it', async () => {
     interface Target {
