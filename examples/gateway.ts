@@ -7,6 +7,7 @@ const app = express();
 const consul = expressConsul(app, {
   service: {
     name: 'gateway',
+    meta: { metrics_path: '/metrics' },
     check: { intervalMs: Number(process.env.CHECK_INTERVAL_MS ?? 10_000) },
   },
   shutdown: { propagationDelayMs: Number(process.env.PROPAGATION_DELAY_MS ?? 2_000) },

@@ -12,7 +12,8 @@ const consul = expressConsul(app, {
   service: {
     name: 'my_service',
     tags: ['example'],
-    meta: { instance: instanceName },
+    // metrics_path tells Prometheus's consul_sd_configs where to scrape (deploy/prometheus.yml).
+    meta: { instance: instanceName, metrics_path: '/metrics' },
     check: { intervalMs: Number(process.env.CHECK_INTERVAL_MS ?? 10_000) },
   },
   shutdown: {
@@ -24,6 +25,8 @@ const consul = expressConsul(app, {
 app.get('/', (_request, response) => {
   response.json({ message: `Hello from ${instanceName}`, id: consul.registration.serviceId });
 });
+
+app.get('/metrics', consul.metricsHandler());
 
 // A deliberately slow route, to watch a drain let in-flight requests finish.
 app.get('/slow', (request, response) => {

@@ -1,23 +1,42 @@
-import { ConsulAgent, consulBinaryPath } from './consul-agent';
 import { execFileSync } from 'node:child_process';
+import { startConsul } from '../../src/testing';
+import type { StartedConsul } from '../../src/testing';
+import { consulBinaryPath } from './consul-agent';
 
 declare global {
-  var __CONSUL_AGENT__: ConsulAgent | undefined;
+  var __CONSUL__: StartedConsul | undefined;
 }
 
-/** Starts one dev agent for the run, unless CONSUL_HTTP_ADDR already names one. */
+/**
+ * Starts one dev agent for the run, unless CONSUL_HTTP_ADDR already names one. It runs the way
+ * EXPRESS_CONSUL_TEST_CONSUL says: `binary` (default) or `container` (the official image through
+ * testcontainers, on the host network so Consul's HTTP checks reach services on 127.0.0.1).
+ */
 export default async function globalSetup(): Promise<void> {
-  const binary = consulBinaryPath();
-  process.env.EXPRESS_CONSUL_TEST_BINARY = binary;
   if (process.env.CONSUL_HTTP_ADDR) {
     process.stdout.write(
       `\nUsing the Consul agent at CONSUL_HTTP_ADDR=${process.env.CONSUL_HTTP_ADDR}\n`,
     );
     return;
   }
-  const version = execFileSync(binary, ['version'], { encoding: 'utf8' }).split('\n')[0];
-  const agent = await ConsulAgent.start();
-  globalThis.__CONSUL_AGENT__ = agent;
-  process.env.CONSUL_HTTP_ADDR = agent.address;
-  process.stdout.write(`\n${version} dev agent at ${agent.address} (${binary})\n`);
+  const mode = process.env.EXPRESS_CONSUL_TEST_CONSUL === 'container' ? 'container' : 'binary';
+  const started = Date.now();
+  if (mode === 'binary') {
+    const binary = consulBinaryPath();
+    process.env.EXPRESS_CONSUL_TEST_BINARY = binary;
+    globalThis.__CONSUL__ = await startConsul({ mode, binary });
+    const version = execFileSync(binary, ['version'], { encoding: 'utf8' }).split('\n')[0];
+    process.stdout.write(
+      `\n${version} dev agent at ${globalThis.__CONSUL__.address} (${binary})\n`,
+    );
+  } else {
+    globalThis.__CONSUL__ = await startConsul({ mode, network: 'host' });
+    const self = (await (await fetch(`${globalThis.__CONSUL__.address}/v1/agent/self`)).json()) as {
+      Config: { Version: string };
+    };
+    process.stdout.write(
+      `\nConsul ${self.Config.Version} in a container (testcontainers, ${process.env.TESTCONTAINERS_RYUK_DISABLED === 'true' ? 'Ryuk disabled' : 'with Ryuk'}) at ${globalThis.__CONSUL__.address}, ready in ${Date.now() - started} ms\n`,
+    );
+  }
+  process.env.CONSUL_HTTP_ADDR = globalThis.__CONSUL__.address;
 }

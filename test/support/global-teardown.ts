@@ -1,5 +1,5 @@
-/** Stops the run's dev agent. */
+/** Stops the run's dev agent (process or container). */
 export default async function globalTeardown(): Promise<void> {
-  await globalThis.__CONSUL_AGENT__?.stop();
-  globalThis.__CONSUL_AGENT__ = undefined;
+  await globalThis.__CONSUL__?.stop();
+  globalThis.__CONSUL__ = undefined;
 }
