@@ -14,7 +14,13 @@ const consul = expressConsul(app, {
     tags: ['example'],
     // metrics_path tells Prometheus's consul_sd_configs where to scrape (deploy/prometheus.yml).
     meta: { instance: instanceName, metrics_path: '/metrics' },
-    check: { intervalMs: Number(process.env.CHECK_INTERVAL_MS ?? 10_000) },
+    check: {
+      intervalMs: Number(process.env.CHECK_INTERVAL_MS ?? 10_000),
+      // Consul's own flap damping: this many failed checks in a row before critical.
+      ...(process.env.FAILURES_BEFORE_CRITICAL && {
+        failuresBeforeCritical: Number(process.env.FAILURES_BEFORE_CRITICAL),
+      }),
+    },
   },
   shutdown: {
     propagationDelayMs: Number(process.env.PROPAGATION_DELAY_MS ?? 2_000),

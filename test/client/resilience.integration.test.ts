@@ -39,6 +39,9 @@ describe('resilience of outbound calls', () => {
         children.push(
           startExample('my-service', {
             CHECK_INTERVAL_MS: '1000',
+            // Consul needs 3 failed checks (2 s at least) to drop the dead one; passive ejection
+            // must have done it long before (5 failures at ~33 calls/s to it: ~150 ms).
+            FAILURES_BEFORE_CRITICAL: '3',
             INSTANCE_NAME: `victim-test-${i}`,
           }),
         );
@@ -95,8 +98,8 @@ describe('resilience of outbound calls', () => {
       expect(retries).toBeGreaterThan(0);
       expect(retries).toBeLessThanOrEqual(0.2 * total + 100);
       expect(budget.exhausted).toBe(0);
-      // Ejected passively, before Consul's failing check (1 s interval) could drop it: the victim
-      // cost at most the ejection threshold of failed attempts, then no more traffic.
+      // Ejected passively, before Consul's failing checks could drop it: the victim cost at most
+      // the ejection threshold of failed attempts, then no more traffic.
       expect(ejections).toBeGreaterThanOrEqual(1);
       expect(victimFailures).toBeGreaterThan(0);
       expect(victimFailures).toBeLessThanOrEqual(ejectAfterFailures);
