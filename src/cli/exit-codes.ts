@@ -1,0 +1,55 @@
+import {
+  isConfigError,
+  isConsulAclError,
+  isConsulUnavailableError,
+  isExpressConsulError,
+} from '../index';
+
+/** Exit codes of `express-consul`, stable so scripts can branch on them (documented in `--help`). */
+export const ExitCode = {
+  ok: 0,
+  /** Unknown command or flag, missing argument, invalid address or environment variable. */
+  usage: 1,
+  /** Consul, or the status URL, could not be reached, timed out or answered 502/503/504. */
+  unreachable: 2,
+  /** Consul refused the request (401/403), or ACLs hide every service from the token used. */
+  aclDenied: 3,
+  /** No instance is registered under the service name given. */
+  unknownService: 4,
+  /** An answer that is not what the command reads (bad JSON, wrong shape, unexpected status). */
+  garbage: 5,
+} as const;
+
+export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
+
+/** A failure the CLI reports as one line on stderr and turns into its exit code. */
+export class CliError extends Error {
+  readonly exitCode: ExitCodeValue;
+
+  constructor(exitCode: ExitCodeValue, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.exitCode = exitCode;
+    this.name = 'CliError';
+  }
+}
+
+/**
+ * Maps anything a command threw to a CliError. The library's messages never carry the ACL token
+ * (it travels only in a header), so they are safe to print as they are.
+ */
+export function toCliError(error: unknown): CliError {
+  if (error instanceof CliError) return error;
+  if (isConfigError(error)) return new CliError(ExitCode.usage, error.message, { cause: error });
+  if (isConsulAclError(error))
+    return new CliError(
+      ExitCode.aclDenied,
+      `${error.message} (set CONSUL_HTTP_TOKEN or CONSUL_HTTP_TOKEN_FILE to a token allowed to read it)`,
+      { cause: error },
+    );
+  if (isConsulUnavailableError(error))
+    return new CliError(ExitCode.unreachable, error.message, { cause: error });
+  if (isExpressConsulError(error, 'ERR_CONSUL_RESPONSE'))
+    return new CliError(ExitCode.garbage, error.message, { cause: error });
+  const message = error instanceof Error ? error.message : String(error);
+  return new CliError(ExitCode.garbage, `unexpected failure: ${message}`, { cause: error });
+}
