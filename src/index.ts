@@ -49,6 +49,7 @@ export { ServiceRegistration } from './registration/service-registration';
 export type { RegistrationState } from './registration/service-registration';
 export type { HealthIndicator, HealthReport, HealthState } from './health/health-indicator';
 export type { Logger } from './logger';
+export type { AdapterStatus, UpstreamStatus, InstanceStatus } from './admin/status';
 export {
   ExpressConsulError,
   ConfigError,

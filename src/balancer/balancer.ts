@@ -26,6 +26,16 @@ export interface Balancer {
    * `succeeded` is false for a transport error, a 5xx or a body that failed midway.
    */
   onRequestEnd?(instance: ServiceInstance, latencyMs: number, succeeded?: boolean): void;
+  /** What the balancer holds about `id`, for the admin view; never on the request path. */
+  inspect?(id: string): BalancerView;
+}
+
+/** A balancer's own view of one instance; absent fields are ones it does not track. */
+export interface BalancerView {
+  /** Latency estimate in ms. */
+  readonly latencyMs?: number;
+  /** Slow-start share in (0, 1]. */
+  readonly share?: number;
 }
 
 /** Names of the built-in balancers, accepted by the `balancer` option. */

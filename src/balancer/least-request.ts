@@ -1,5 +1,5 @@
 import type { ServiceInstance } from '../discovery/service-instance';
-import type { Balancer, PickContext } from './balancer';
+import type { Balancer, BalancerView, PickContext } from './balancer';
 import {
   checkNumber,
   OPTION_PATH,
@@ -203,6 +203,15 @@ export class LeastRequestBalancer implements Balancer {
     const load = this.byId.get(id);
     if (this.decayMs === 0 || load === undefined) return undefined;
     return this.latencyEstimate(load, this.now());
+  }
+
+  inspect(id: string): BalancerView {
+    const latencyMs = this.latencyEstimateMs(id);
+    const share = this.slowStart?.factor(id, this.now());
+    return {
+      ...(latencyMs !== undefined && { latencyMs }),
+      ...(share !== undefined && { share }),
+    };
   }
 
   /** A uniformly random index in [0, n) other than `first` (n >= 2). */

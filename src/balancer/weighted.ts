@@ -1,5 +1,5 @@
 import type { ServiceInstance } from '../discovery/service-instance';
-import type { Balancer, PickContext } from './balancer';
+import type { Balancer, BalancerView, PickContext } from './balancer';
 import {
   resolveNow,
   resolveRandom,
@@ -77,6 +77,11 @@ export class WeightedBalancer implements Balancer {
     }
     const index = weightedAllowedIndex(list, this.effective, exclude, this.random);
     return index < 0 ? undefined : list[index];
+  }
+
+  inspect(id: string): BalancerView {
+    const share = this.slowStart?.factor(id, this.now());
+    return share === undefined ? {} : { share };
   }
 
   /** Effective weight of each instance, in id order (slow start applied); for metrics and tests. */

@@ -31,7 +31,10 @@ export interface AttemptRequest {
   readonly path: string;
   readonly headers: IncomingHttpHeaders | Readonly<Record<string, string | readonly string[]>>;
   readonly body: string | Uint8Array | Readable | null;
+  /** The caller's signal: whether it fired decides an `aborted` outcome. */
   readonly signal: AbortSignal | undefined;
+  /** What undici listens to: the caller's signal through its relay (see signal-relay.ts). */
+  readonly undiciSignal: AbortSignal | undefined;
 }
 
 /** Told when an attempt's response has been fully read (or failed): the balancer's load signal. */
@@ -44,9 +47,9 @@ export interface AttemptLoad {
 
 /**
  * Sends one attempt through `pool`. The per-try limit is undici's own headers timeout and the
- * caller's signal goes to undici as it is, so an attempt adds no timer and no listener of its own:
- * undici removes its abort listener when the body closes, which is what keeps a long-lived signal
- * shared by many calls from growing. `limitIsDeadline` says whether `headersTimeoutMs` is the
+ * caller's signal reaches undici through its relay, so an attempt adds no timer and no listener of
+ * its own: undici removes its abort listener when the body closes, which is what keeps a
+ * long-lived signal shared by many calls from growing. `limitIsDeadline` says whether `headersTimeoutMs` is the
  * call's deadline (nearer than the per-try timeout), which decides how a timeout is reported.
  * With `load`, the end of the *body* is reported, so a request counts as in flight until then.
  */
@@ -65,7 +68,7 @@ export async function attempt(
       path: request.path,
       headers: request.headers as Record<string, string | string[]>,
       body: request.body,
-      signal: request.signal ?? null,
+      signal: request.undiciSignal ?? null,
       // undici's timer starts once the request is written; queueing and connecting are bounded
       // by the pool's connect timeout and by the other requests' own limits.
       headersTimeout: Math.max(1, Math.ceil(headersTimeoutMs)),

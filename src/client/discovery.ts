@@ -1,4 +1,5 @@
 import type { Response } from 'undici';
+import type { UpstreamStatus } from '../admin/status';
 import type { ConsulClient } from '../consul/consul-client';
 import type { WatcherRegistryOptions } from '../discovery/watcher-registry';
 import { WatcherRegistry } from '../discovery/watcher-registry';
@@ -16,7 +17,7 @@ import type { ResolvedServiceClientOptions, ServiceClientOptions } from './servi
 /** How this process finds and calls other services. Every field is optional. */
 export interface DiscoveryOptions {
   /** Settings of every Consul watch (waitMs, backoff, minUpdateIntervalMs). */
-  readonly watch?: Omit<WatcherRegistryOptions, 'logger' | 'random' | 'now'>;
+  readonly watch?: Omit<WatcherRegistryOptions, 'logger' | 'random' | 'now' | 'delay'>;
   /** Defaults of every service client. */
   readonly client?: ServiceClientOptions;
   /** Per-service settings, merged over `client`, keyed by service name. */
@@ -107,6 +108,11 @@ export class Discovery {
       this.budgets.set(shareKey, budget);
     }
     return budget;
+  }
+
+  /** The admin view of every service this process calls. */
+  status(): UpstreamStatus[] {
+    return [...this.clients.values()].map((client) => client.status());
   }
 
   /** Closes every client and watch; idempotent. */

@@ -1,4 +1,5 @@
-import type { Dispatcher } from 'undici';
+import type { Dispatcher, Pool } from 'undici';
+import type { InstanceStatus } from '../admin/status';
 import type { Balancer } from '../balancer/balancer';
 import type { ServiceInstance } from '../discovery/service-instance';
 import type { ServiceWatcher } from '../discovery/service-watcher';
@@ -39,6 +40,12 @@ class InstanceRoute implements Route {
 
   get pool(): Dispatcher {
     return (this.dispatcher ??= this.pools.poolFor(this.instance));
+  }
+
+  /** The pool's counters, when it was ever used. */
+  poolStats(): { running: number; pending: number } | undefined {
+    const stats = (this.dispatcher as Pool | undefined)?.stats;
+    return stats === undefined ? undefined : { running: stats.running, pending: stats.pending };
   }
 }
 
@@ -125,6 +132,34 @@ export class RoutingTable {
       case 'aborted':
         return;
     }
+  }
+
+  /** What routing sees of each instance now, for the admin view. */
+  inspect(): InstanceStatus[] {
+    const { balancer, detector } = this;
+    return this.watcher.instances().map((instance) => {
+      const route = this.routes.get(instance.id);
+      const view = balancer.inspect?.(instance.id) ?? {};
+      const stats = route?.poolStats();
+      return {
+        id: instance.id,
+        serviceId: instance.serviceId,
+        node: instance.node,
+        address: instance.address,
+        port: instance.port,
+        health: instance.status,
+        weight: instance.weight,
+        inFlight: stats === undefined ? 0 : stats.running + stats.pending,
+        latencyMs: view.latencyMs ?? null,
+        ejectedForMs: Math.max(0, Math.round(detector?.status(instance.id)?.remainingMs ?? 0)),
+        slowStartShare: view.share ?? null,
+      };
+    });
+  }
+
+  /** The balancer's name. */
+  get balancerName(): string {
+    return this.balancer.name;
   }
 
   /** Instances ejected by outlier detection now. */

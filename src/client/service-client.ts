@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import type { UpstreamStatus } from '../admin/status';
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { createBalancer } from '../balancer/create-balancer';
@@ -26,6 +27,7 @@ import { decideRetry } from './retry-decision';
 import type { FailReason, RetryCause } from './retry-decision';
 import { parseRetryAfterMs, retryableStatus } from './retry-policy';
 import { RoutingTable } from './routing-table';
+import { relayOf } from './signal-relay';
 import type { Route } from './routing-table';
 import type { ResolvedServiceClientOptions } from './service-client-options';
 
@@ -145,6 +147,26 @@ export class ServiceClient {
     return this.context.budget;
   }
 
+  /** What routing sees of this service now (the admin view); no token, no internals. */
+  status(): UpstreamStatus {
+    const budget = this.context.budget;
+    const watch = this.watcher.status();
+    return {
+      service: this.service,
+      ready: watch.ready,
+      stalenessMs: Math.round(watch.stalenessMs),
+      balancer: this.table.balancerName,
+      retryBudget: {
+        available: budget.available,
+        requests: budget.requests,
+        retries: budget.retries,
+        exhausted: budget.exhausted,
+      },
+      ejected: this.table.ejectedCount,
+      instances: this.table.inspect(),
+    };
+  }
+
   /** The watcher behind this client (shared with other clients of the same service). */
   get discovery(): ServiceWatcher {
     return this.watcher;
@@ -162,17 +184,89 @@ export class ServiceClient {
    */
   async request(request: ServiceRequest = {}): Promise<ServiceResponse> {
     if (this.closing) throw new ClosedError(`ServiceClient(${this.service})`);
+    // One async frame for the whole call: the hot path pays for no wrapper around the loop.
     const startedAt = performance.now();
-    const metrics = this.metrics;
     try {
-      const response = await this.call(request, startedAt);
-      metrics?.requestFinished(
-        response.statusCode >= 500 ? 'http_error' : 'success',
-        (performance.now() - startedAt) / 1000,
-      );
-      return response;
+      const deadlineMs = request.deadlineMs ?? this.options.deadlineMs;
+      const deadlineAt = startedAt + deadlineMs;
+      const tryTimeoutMs = request.timeoutMs ?? this.options.timeoutMs;
+      if (!this.discoveryAnswered) await this.awaitFirstAnswer(deadlineAt, request.signal);
+      const sent = toAttemptRequest(request);
+      const budget = this.context.budget;
+      budget.recordRequest();
+
+      let route = this.table.pick(request.key, undefined);
+      if (route === undefined) throw new NoHealthyInstancesError(this.service);
+      let attempts = 0;
+      let tried: Set<string> | undefined;
+      let backoff: Backoff | undefined;
+      for (;;) {
+        attempts += 1;
+        const remainingMs = deadlineAt - performance.now();
+        const outcome = await attempt(
+          route.pool,
+          sent,
+          Math.min(tryTimeoutMs, remainingMs),
+          remainingMs <= tryTimeoutMs,
+          route.load,
+        );
+        this.table.report(route, outcome);
+        // The rule's first step, taken without building its input: a plain answer goes back.
+        if (outcome.kind === 'response' && !retryableStatus(outcome.response.statusCode)) {
+          return this.answered(outcome.response, route, attempts, startedAt);
+        }
+
+        const status = outcome.kind === 'response' ? outcome.response.statusCode : undefined;
+        const retryAfter =
+          outcome.kind === 'response' && (status === 429 || status === 503)
+            ? outcome.response.headers['retry-after']
+            : undefined;
+        backoff ??= new Backoff(this.options.retryBackoff, this.context.random);
+        const decision = decideRetry({
+          outcome: outcome.kind,
+          status,
+          method: sent.method,
+          idempotencyKey: request.idempotencyKey,
+          retryableByCaller: request.retryable,
+          bodyReplayable: isReplayable(sent.body),
+          attempts,
+          maxAttempts: this.options.maxAttempts,
+          remainingMs: deadlineAt - performance.now(),
+          retryAfterMs:
+            retryAfter === undefined
+              ? undefined
+              : parseRetryAfterMs(retryAfter, Date.now(), this.options.maxRetryAfterMs),
+          backoffMs: this.options.retryBackoff.baseMs > 0 ? backoff.nextDelayMs() : 0,
+          budgetAvailable: budget.available > 0,
+        });
+        if (decision.action === 'return' && outcome.kind === 'response') {
+          return this.answered(outcome.response, route, attempts, startedAt);
+        }
+        if (outcome.kind === 'response') await outcome.response.body.dump().catch(() => undefined);
+        if (decision.action !== 'retry') {
+          const reason = decision.action === 'fail' ? decision.reason : 'not-retryable';
+          if (reason === 'budget-exhausted') {
+            budget.tryWithdraw(); // counted as a refusal
+            this.metrics?.retryBudgetExhausted();
+          }
+          throw this.failure(reason, outcome, route, attempts, deadlineMs, tryTimeoutMs);
+        }
+        budget.tryWithdraw();
+        this.metrics?.retried(retryLabel(decision.cause, status));
+        (tried ??= new Set()).add(route.instance.id);
+        if (decision.delayMs > 0) await delay(decision.delayMs, request.signal);
+        const next = this.table.pick(request.key, tried);
+        if (next === undefined) {
+          throw new RetriesExhaustedError(
+            this.service,
+            attempts,
+            'no healthy instance left to try',
+          );
+        }
+        route = next;
+      }
     } catch (error) {
-      metrics?.requestFinished(outcomeOf(error), (performance.now() - startedAt) / 1000);
+      this.metrics?.requestFinished(outcomeOf(error), (performance.now() - startedAt) / 1000);
       throw error;
     }
   }
@@ -198,87 +292,24 @@ export class ServiceClient {
     await this.close();
   }
 
-  private async call(request: ServiceRequest, startedAt: number): Promise<ServiceResponse> {
-    const deadlineMs = request.deadlineMs ?? this.options.deadlineMs;
-    const deadlineAt = startedAt + deadlineMs;
-    const tryTimeoutMs = request.timeoutMs ?? this.options.timeoutMs;
-    if (!this.discoveryAnswered) await this.awaitFirstAnswer(deadlineAt, request.signal);
-    const sent = toAttemptRequest(request);
-    this.context.budget.recordRequest();
-
-    let route = this.table.pick(request.key, undefined);
-    if (route === undefined) throw new NoHealthyInstancesError(this.service);
-    let attempts = 0;
-    let tried: Set<string> | undefined;
-    let backoff: Backoff | undefined;
-    for (;;) {
-      attempts += 1;
-      const remainingMs = deadlineAt - performance.now();
-      const outcome = await attempt(
-        route.pool,
-        sent,
-        Math.min(tryTimeoutMs, remainingMs),
-        remainingMs <= tryTimeoutMs,
-        route.load,
-      );
-      this.table.report(route, outcome);
-      // The rule's first step, taken without building its input: a plain answer goes back as is.
-      if (outcome.kind === 'response' && !retryableStatus(outcome.response.statusCode)) {
-        return answer(outcome.response, route, attempts);
-      }
-
-      const status = outcome.kind === 'response' ? outcome.response.statusCode : undefined;
-      const retryAfter =
-        outcome.kind === 'response' && (status === 429 || status === 503)
-          ? outcome.response.headers['retry-after']
-          : undefined;
-      const budget = this.context.budget;
-      backoff ??= new Backoff(this.options.retryBackoff, this.context.random);
-      const decision = decideRetry({
-        outcome: outcome.kind,
-        status,
-        method: sent.method,
-        idempotencyKey: request.idempotencyKey,
-        retryableByCaller: request.retryable,
-        bodyReplayable: isReplayable(sent.body),
-        attempts,
-        maxAttempts: this.options.maxAttempts,
-        remainingMs: deadlineAt - performance.now(),
-        retryAfterMs:
-          retryAfter === undefined
-            ? undefined
-            : parseRetryAfterMs(retryAfter, Date.now(), this.options.maxRetryAfterMs),
-        backoffMs: this.options.retryBackoff.baseMs > 0 ? backoff.nextDelayMs() : 0,
-        budgetAvailable: budget.available > 0,
-      });
-      if (decision.action === 'return' && outcome.kind === 'response') {
-        return answer(outcome.response, route, attempts);
-      }
-      if (outcome.kind === 'response') await outcome.response.body.dump().catch(() => undefined);
-      if (decision.action !== 'retry') {
-        if (decision.action === 'fail' && decision.reason === 'budget-exhausted') {
-          budget.tryWithdraw(); // counted as a refusal
-          this.metrics?.retryBudgetExhausted();
-        }
-        throw this.failure(
-          decision.action === 'fail' ? decision.reason : 'not-retryable',
-          outcome,
-          route,
-          attempts,
-          deadlineMs,
-          tryTimeoutMs,
-        );
-      }
-      budget.tryWithdraw();
-      this.metrics?.retried(retryLabel(decision.cause, status));
-      (tried ??= new Set()).add(route.instance.id);
-      if (decision.delayMs > 0) await delay(decision.delayMs, request.signal);
-      const next = this.table.pick(request.key, tried);
-      if (next === undefined) {
-        throw new RetriesExhaustedError(this.service, attempts, 'no healthy instance left to try');
-      }
-      route = next;
-    }
+  /** Records the call's success (a 5xx answer counts as an HTTP error) and shapes its answer. */
+  private answered(
+    response: Dispatcher.ResponseData,
+    route: Route,
+    attempts: number,
+    startedAt: number,
+  ): ServiceResponse {
+    this.metrics?.requestFinished(
+      response.statusCode >= 500 ? 'http_error' : 'success',
+      (performance.now() - startedAt) / 1000,
+    );
+    return {
+      statusCode: response.statusCode,
+      headers: response.headers,
+      body: response.body,
+      instance: route.instance,
+      attempts,
+    };
   }
 
   /** The typed error a call ends with when the decision is to stop. */
@@ -381,25 +412,12 @@ function toAttemptRequest(request: ServiceRequest): AttemptRequest {
     headers,
     body: request.body ?? null,
     signal: request.signal,
+    undiciSignal: request.signal === undefined ? undefined : relayOf(request.signal),
   };
 }
 
 function isReplayable(body: AttemptRequest['body']): boolean {
   return body === null || typeof body === 'string' || body instanceof Uint8Array;
-}
-
-function answer(
-  response: Dispatcher.ResponseData,
-  route: Route,
-  attempts: number,
-): ServiceResponse {
-  return {
-    statusCode: response.statusCode,
-    headers: response.headers,
-    body: response.body,
-    instance: route.instance,
-    attempts,
-  };
 }
 
 function retryLabel(cause: RetryCause, status: number | undefined): string {

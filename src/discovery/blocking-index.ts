@@ -6,35 +6,35 @@ import type { ServiceInstance } from './service-instance';
  * - `unchanged`: same index as before, typically the wait ran out; nothing changed.
  * - `backwards`: lower than before (agent or server restarted, snapshot restored, a stale read from a
  *   lagging server); the answer is not trusted and the loop restarts from index 0.
- * - `invalid`: missing, 0 or not a safe integer; an error, since blocking on it would busy-loop.
+ * - `belowOne`: missing, 0 or otherwise unusable. Consul's implementation notes call this a Consul
+ *   bug and say to wait from index 1 instead: index 1 is always safe (any real index is higher, so
+ *   Consul answers at once with the current state) and, unlike 0, it blocks, so the loop cannot spin.
  */
-export type IndexOutcome = 'advanced' | 'unchanged' | 'backwards' | 'invalid';
+export type IndexOutcome = 'advanced' | 'unchanged' | 'backwards' | 'belowOne';
 
 /** Decision of {@link decideIndex}. */
 export interface IndexDecision {
   readonly outcome: IndexOutcome;
   /** Index to send with the next query; 0 makes it a non-blocking read. */
   readonly nextIndex: number;
-  /** Why the index is unusable; set only when `outcome` is `invalid`. */
-  readonly error?: string;
 }
+
+/** The index to wait from when Consul's is below 1: the lowest one that still blocks. */
+export const SAFE_INDEX = 1;
 
 /**
  * Applies Consul's blocking-query index rules to one answer. `previous` is the index of the last
  * answer the loop accepted (0 before the first one); `answered` is the new `X-Consul-Index`
  * (undefined when Consul sent none).
  *
- * Rules: an index that is missing or not above 0 is an error and the next query starts over at 0
- * (non-blocking); an index lower than `previous` resets to 0 without using the answer, so the next
- * (non-blocking) read fetches the current state afresh; an equal index changes nothing; a higher
- * index is adopted.
+ * Rules: an index that is missing, below 1 or not a safe integer is replaced by 1 (checked first,
+ * so it never counts as going backwards); an index lower than `previous` resets to 0 without using
+ * the answer, so the next (non-blocking) read fetches the current state afresh; an equal index
+ * changes nothing; a higher index is adopted.
  */
 export function decideIndex(previous: number, answered: number | undefined): IndexDecision {
-  if (answered === undefined) {
-    return { outcome: 'invalid', nextIndex: 0, error: 'the answer has no X-Consul-Index' };
-  }
-  if (!Number.isSafeInteger(answered) || answered <= 0) {
-    return { outcome: 'invalid', nextIndex: 0, error: `X-Consul-Index ${answered} is not above 0` };
+  if (answered === undefined || !Number.isSafeInteger(answered) || answered < SAFE_INDEX) {
+    return { outcome: 'belowOne', nextIndex: SAFE_INDEX };
   }
   if (answered < previous) return { outcome: 'backwards', nextIndex: 0 };
   if (answered === previous) return { outcome: 'unchanged', nextIndex: previous };

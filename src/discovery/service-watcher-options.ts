@@ -1,5 +1,6 @@
 import type { HealthServiceQuery } from '../consul/consul-types';
 import { ConfigError } from '../errors';
+import { delay } from '../resilience/delay';
 import { silentLogger } from '../logger';
 import type { Logger } from '../logger';
 
@@ -37,15 +38,21 @@ export interface ServiceWatcherOptions extends ServiceQueryOptions {
   /** Pacing of retries after failures. Defaults: `{ baseMs: 250, maxMs: 10000 }`. */
   readonly backoff?: WatchBackoffOptions;
   /**
-   * Least time between the starts of two successive queries, in ms, so a churning service cannot
-   * turn the loop into a busy poll; 0 disables. Blocking queries normally last far longer, so this
-   * only delays the query after a quick answer (a change). Default: 100.
+   * Rate limit for a churning service, in ms, so the loop cannot become a busy poll; 0 disables.
+   * Leading-edge: the first answer after `minUpdateIntervalMs` without any is followed by the next
+   * query at once (a lone change is seen without delay); within a burst of quick answers, queries
+   * start at least this far apart. Default: 100.
    */
   readonly minUpdateIntervalMs?: number;
   /** Source of randomness in [0, 1) for backoff jitter. Default: Math.random. */
   readonly random?: () => number;
   /** Clock in ms since the epoch, for timestamps and rate limiting. Default: Date.now. */
   readonly now?: () => number;
+  /**
+   * Waits `ms` between queries (rate limit and backoff pauses) and rejects when `signal` aborts; with
+   * `now`, lets tests run the loop on a simulated clock. Default: an unref'd timer.
+   */
+  readonly delay?: (ms: number, signal: AbortSignal) => Promise<void>;
   /** Pino-shaped logger for failures and recoveries. Default: silent. */
   readonly logger?: Logger;
 }
@@ -59,6 +66,7 @@ export interface ResolvedServiceWatcherOptions {
   readonly minUpdateIntervalMs: number;
   readonly random: () => number;
   readonly now: () => number;
+  readonly delay: (ms: number, signal: AbortSignal) => Promise<void>;
   readonly logger: Logger;
 }
 
@@ -198,6 +206,7 @@ export function resolveServiceWatcherOptions(
     minUpdateIntervalMs,
     random: optionalFunction(options.random, `${fieldPrefix}.random`, Math.random),
     now: optionalFunction(options.now, `${fieldPrefix}.now`, Date.now),
+    delay: optionalFunction(options.delay, `${fieldPrefix}.delay`, delay),
     logger: options.logger ?? silentLogger,
   };
 }

@@ -1,8 +1,7 @@
 import type { ConsulClient } from '../consul/consul-client';
-import type { HealthServiceQuery } from '../consul/consul-types';
-import { AbortedError, ClosedError, ConsulResponseError, isExpressConsulError } from '../errors';
+import type { HealthServiceEntry, HealthServiceQuery } from '../consul/consul-types';
+import { AbortedError, ClosedError, isExpressConsulError } from '../errors';
 import { Backoff } from '../resilience/backoff';
-import { delay } from '../resilience/delay';
 import { contentEqual, decideIndex } from './blocking-index';
 import type { ServiceInstance } from './service-instance';
 import { resolveServiceName, resolveServiceWatcherOptions } from './service-watcher-options';
@@ -11,6 +10,7 @@ import type {
   ServiceWatcherOptions,
 } from './service-watcher-options';
 import { toServiceInstances } from './to-service-instance';
+import { UpdateRateLimit } from './update-rate-limit';
 
 export type {
   ServiceQueryOptions,
@@ -28,7 +28,7 @@ export interface ServiceChangeEvent {
   readonly instances: readonly ServiceInstance[];
   /** The list it replaces (empty before the first change). */
   readonly previous: readonly ServiceInstance[];
-  /** Consul's X-Consul-Index of the answer that carried the change. */
+  /** Consul's X-Consul-Index of the answer that carried the change (1 when Consul sent one below 1). */
   readonly index: number;
 }
 
@@ -83,20 +83,22 @@ function asError(error: unknown): Error {
 /**
  * Keeps an up-to-date list of the healthy instances of one Consul service with one blocking query
  * at a time on `/v1/health/service/:name`, following Consul's rules: the index only moves forward
- * (backwards resets it to 0, 0 is an error), changes are announced only when the index rose and the
- * content differs, failures back off with jitter and never empty the last good list.
+ * (backwards resets it to 0; below 1, a Consul bug, waits from 1), changes are announced only when
+ * the index rose and the content differs, failures back off with jitter and never empty the last
+ * good list.
  *
  * The loop runs until `close()`; it never gives up, and reports every failure to `onError`
  * listeners and the logger. After a failure the next query is non-blocking (index 0), so a
- * restarted agent with a lower index is noticed at once instead of after a full `waitMs`; queries
- * start at least `minUpdateIntervalMs` apart.
+ * restarted agent with a lower index is noticed at once instead of after a full `waitMs`. The rate
+ * limit is leading-edge (UpdateRateLimit): after a quiet period the next query starts at once;
+ * within a burst of quick answers, queries start `minUpdateIntervalMs` apart.
  */
 export class ServiceWatcher {
   /** Name of the watched service. */
   readonly service: string;
   private readonly options: ResolvedServiceWatcherOptions;
   private readonly backoff: Backoff;
-  private readonly endpoint: string;
+  private readonly rateLimit: UpdateRateLimit;
   private readonly abort = new AbortController();
   private readonly changeListeners = new Set<Listener<ServiceChangeEvent>>();
   private readonly errorListeners = new Set<Listener<WatchErrorEvent>>();
@@ -107,6 +109,8 @@ export class ServiceWatcher {
   /** Index sent with the next query; 0 (non-blocking) after a failure or a reset. */
   private queryIndex = 0;
   private indexResets = 0;
+  /** True while Consul's answers come with an index below 1 (only the first one is logged). */
+  private indexBelowOne = false;
   private updates = 0;
   private consecutiveErrors = 0;
   private lastError: Error | undefined;
@@ -128,7 +132,7 @@ export class ServiceWatcher {
     this.service = resolveServiceName(service);
     this.options = resolveServiceWatcherOptions(options);
     this.backoff = new Backoff(this.options.backoff, this.options.random);
-    this.endpoint = `GET /v1/health/service/${encodeURIComponent(this.service)}`;
+    this.rateLimit = new UpdateRateLimit(this.options.minUpdateIntervalMs);
     this.readyGate = new Promise<void>((resolve, reject) => {
       this.resolveReady = resolve;
       this.rejectReady = reject;
@@ -272,7 +276,7 @@ export class ServiceWatcher {
     let pauseMs = 0;
     while (!signal.aborted) {
       try {
-        if (pauseMs > 0) await delay(pauseMs, signal);
+        if (pauseMs > 0) await this.options.delay(pauseMs, signal);
         pauseMs = await this.queryOnce(signal);
       } catch (error) {
         if (signal.aborted) break;
@@ -283,7 +287,7 @@ export class ServiceWatcher {
 
   /** Runs one query and applies its answer; returns the pause before the next one, in ms. */
   private async queryOnce(signal: AbortSignal): Promise<number> {
-    const { now, minUpdateIntervalMs, waitMs, query } = this.options;
+    const { now, waitMs, query } = this.options;
     const startedAt = now();
     const request: HealthServiceQuery = { ...query, index: this.queryIndex, waitMs };
     const answer = await this.source.healthService(this.service, request, { signal });
@@ -292,10 +296,6 @@ export class ServiceWatcher {
 
     const decision = decideIndex(this.index, answer.meta.index);
     switch (decision.outcome) {
-      case 'invalid':
-        // Consul must send an index above 0; a query on index 0 never blocks, so retrying at
-        // once would hammer Consul: this goes through the backoff like any failure.
-        throw new ConsulResponseError(this.endpoint, 200, decision.error ?? 'invalid index');
       case 'backwards':
         this.options.logger.info(
           { service: this.service, previousIndex: this.index, index: answer.meta.index },
@@ -309,26 +309,44 @@ export class ServiceWatcher {
         this.queryIndex = this.index;
         this.recordSuccess();
         break;
-      case 'advanced': {
-        const next = toServiceInstances(answer.data);
-        const previous = this.snapshot;
-        this.index = decision.nextIndex;
-        this.queryIndex = decision.nextIndex;
-        const changed = !contentEqual(previous, next);
-        if (changed) this.snapshot = next;
-        this.recordSuccess();
-        if (changed) {
-          this.updates += 1;
-          this.emit(
-            this.changeListeners,
-            { service: this.service, instances: next, previous, index: this.index },
-            'change',
+      case 'belowOne':
+        // Consul's own bug: the data is still its current state, only the index is unusable.
+        // Waiting from 1 blocks (0 would not) and any real index is above it. Logged once per
+        // run of such answers: a Consul that keeps doing it would otherwise flood the log.
+        if (!this.indexBelowOne) {
+          this.options.logger.warn(
+            { service: this.service, index: answer.meta.index },
+            `express-consul: Consul sent X-Consul-Index ${String(answer.meta.index)} for '${this.service}'; waiting from 1`,
           );
         }
+        this.indexBelowOne = true;
+        this.accept(decision.nextIndex, answer.data);
         break;
-      }
+      case 'advanced':
+        this.indexBelowOne = false;
+        this.accept(decision.nextIndex, answer.data);
+        break;
     }
-    return Math.max(0, startedAt + minUpdateIntervalMs - now());
+    return this.rateLimit.pauseAfterAnswer(startedAt, now());
+  }
+
+  /** Adopts `index` and the answer's list, announcing the list only when its content changed. */
+  private accept(index: number, entries: readonly HealthServiceEntry[]): void {
+    const next = toServiceInstances(entries);
+    const previous = this.snapshot;
+    this.index = index;
+    this.queryIndex = index;
+    const changed = !contentEqual(previous, next);
+    if (changed) this.snapshot = next;
+    this.recordSuccess();
+    if (changed) {
+      this.updates += 1;
+      this.emit(
+        this.changeListeners,
+        { service: this.service, instances: next, previous, index },
+        'change',
+      );
+    }
   }
 
   private recordSuccess(): void {

@@ -13,6 +13,8 @@ import type { ServiceClient } from '../client/service-client';
 import { ConsulClient } from '../consul/consul-client';
 import { ExpressConsulMetrics } from '../metrics/express-consul-metrics';
 import { metricsHandler } from '../metrics/metrics-handler';
+import { statusHandler } from '../admin/status-handler';
+import type { AdapterStatus } from '../admin/status';
 import { ClosedError, InvalidStateError } from '../errors';
 import { chooseServiceAddress } from '../registration/service-address';
 import { generateServiceId } from '../registration/service-id';
@@ -121,6 +123,29 @@ export class ExpressConsul {
     if (!this.metrics)
       throw new InvalidStateError('metricsHandler(): metrics are off (metrics: false)');
     return metricsHandler(this.metrics.registry);
+  }
+
+  /**
+   * An Express handler answering, as JSON, what this service's balancers see of every service it
+   * calls (instances, health, weight, in flight, latency estimate, ejection, slow start, retry
+   * budget, staleness) and its own registration state, like Envoy's `/clusters`. Never mounted by
+   * default: mount it where only operators reach it. Holds no token.
+   */
+  statusHandler(): RequestHandler {
+    return statusHandler(() => this.status());
+  }
+
+  /** The admin view as data (what {@link statusHandler} serves). */
+  status(): AdapterStatus {
+    return {
+      service: {
+        name: this.config.service.name,
+        id: this.registration.serviceId,
+        state: this.lifecycle,
+        registration: this.registration.state,
+      },
+      upstreams: this.discovery.status(),
+    };
   }
 
   private get isDraining(): boolean {

@@ -82,7 +82,7 @@ describe('resilience of outbound calls', () => {
       const victimFailures = (
         await registry.getSingleMetric('express_consul_client_attempts_total')?.get()
       )?.values
-        .filter((v) => v.labels.instance === victim && v.labels.outcome !== 'success')
+        .filter((v) => v.labels.upstream_instance === victim && v.labels.outcome !== 'success')
         .reduce((sum, v) => sum + v.value, 0);
       const retries =
         (

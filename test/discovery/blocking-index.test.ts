@@ -17,17 +17,19 @@ describe('decideIndex', () => {
     expect(decideIndex(2, 1)).toEqual({ outcome: 'backwards', nextIndex: 0 });
   });
 
-  it('treats a missing, zero, negative or unsafe index as an error and starts over at 0', () => {
-    for (const answered of [undefined, 0, -3, 1.5, Number.NaN, 2 ** 60]) {
-      const decision = decideIndex(7, answered);
-      expect(decision.outcome).toBe('invalid');
-      expect(decision.nextIndex).toBe(0);
-      expect(decision.error).toMatch(/X-Consul-Index/);
+  it('waits from index 1 when the index is missing, 0, negative or unusable (never an error)', () => {
+    for (const answered of [undefined, 0, -3, 0.5, 1.5, Number.NaN, 2 ** 60]) {
+      expect(decideIndex(7, answered)).toEqual({ outcome: 'belowOne', nextIndex: 1 });
     }
   });
 
-  it('treats 0 as an error even before the first answer', () => {
-    expect(decideIndex(0, 0).outcome).toBe('invalid');
+  it('waits from index 1 on an index below 1 even before the first answer', () => {
+    expect(decideIndex(0, 0)).toEqual({ outcome: 'belowOne', nextIndex: 1 });
+  });
+
+  it('judges an answer after a wait from 1 like any other', () => {
+    expect(decideIndex(1, 9)).toEqual({ outcome: 'advanced', nextIndex: 9 });
+    expect(decideIndex(1, 1)).toEqual({ outcome: 'unchanged', nextIndex: 1 });
   });
 });
 

@@ -22,6 +22,11 @@ export interface RecordedCall {
 /** Answers queries from a script; once the script is used up, every query blocks until aborted. */
 export class ScriptedHealthSource implements HealthSource {
   readonly calls: RecordedCall[] = [];
+  /**
+   * Called with the 1-based number of each query before it is answered: lets a test move a
+   * simulated clock to when the answer comes (e.g. after a blocking query waited 10 s).
+   */
+  beforeAnswer: ((call: number) => void) | undefined;
   private readonly steps: Step[];
   private readonly callWaiters: { count: number; resolve: () => void }[] = [];
 
@@ -57,6 +62,7 @@ export class ScriptedHealthSource implements HealthSource {
       this.callWaiters.splice(this.callWaiters.indexOf(waiter), 1);
       waiter.resolve();
     }
+    this.beforeAnswer?.(this.calls.length);
     const step = this.steps.shift() ?? { block: true };
     if ('fail' in step) return Promise.reject(step.fail);
     if ('answer' in step) {

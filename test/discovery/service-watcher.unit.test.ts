@@ -30,6 +30,18 @@ const serverError = (): Error =>
 
 const ids = (watcher: ServiceWatcher): string[] => watcher.instances().map((i) => i.id);
 
+/** A logger that keeps the objects of its warnings and drops everything else. */
+function warningLogger(): { warnings: object[]; logger: Logger } {
+  const warnings: object[] = [];
+  const logger: Logger = {
+    debug: () => {},
+    info: () => {},
+    error: () => {},
+    warn: (obj) => warnings.push(obj),
+  };
+  return { warnings, logger };
+}
+
 /** Backoff without jitter (random() = 1 gives the ceiling) and no rate limit, for exact numbers. */
 const fast: ServiceWatcherOptions = {
   backoff: { baseMs: 10, maxMs: 40 },
@@ -46,8 +58,13 @@ interface Harness {
 
 const open: ServiceWatcher[] = [];
 
-function watch(steps: Step[], options: ServiceWatcherOptions = {}): Harness {
+function watch(
+  steps: Step[],
+  options: ServiceWatcherOptions = {},
+  prepare?: (source: ScriptedHealthSource) => void,
+): Harness {
   const source = new ScriptedHealthSource(steps);
+  prepare?.(source);
   const watcher = new ServiceWatcher(source, 'web', { ...fast, ...options });
   open.push(watcher);
   const changes = new EventQueue<ServiceChangeEvent>();
@@ -163,27 +180,36 @@ describe('ServiceWatcher: the blocking loop', () => {
     expect(watcher.status()).toMatchObject({ indexResets: 1, index: 41 });
   });
 
-  it('treats an index of 0 or a missing one as an error, backs off and starts over at 0', async () => {
-    const { source, watcher, errors } = watch([
-      answer(5, 'a'),
-      answer(0, 'b'),
-      answer(undefined, 'b'),
-      answer(6, 'a'),
-    ]);
-    await watcher.ready();
-    const first = await errors.next();
-    expect(first.error).toBeInstanceOf(ConsulResponseError);
-    expect(first.error.message).toMatch(/X-Consul-Index 0/);
-    expect(first).toMatchObject({ consecutiveErrors: 1, retryInMs: 10 });
-    const second = await errors.next();
-    expect(second.error.message).toMatch(/no X-Consul-Index/);
-    expect(second).toMatchObject({ consecutiveErrors: 2, retryInMs: 20 });
-    expect(ids(watcher)).toEqual(['a']);
-
-    const recovered = await source.waitForCalls(5);
-    expect(source.calls.map((c) => c.query.index)).toEqual([0, 5, 0, 0, 6]);
-    expect(recovered.at - source.calls[2]!.at).toBeGreaterThanOrEqual(20 - 2);
+  it('waits from index 1 when Consul sends an index of 0 or none: no error, no event for the same list', async () => {
+    const { warnings, logger } = warningLogger();
+    const { source, watcher, changes, errors } = watch(
+      [answer(5, 'a'), answer(0, 'a'), answer(undefined, 'a'), answer(6, 'a', 'b')],
+      { logger },
+    );
+    const first = await changes.next();
+    const second = await changes.next();
+    expect(second.previous).toBe(first.instances);
+    expect(second.instances.map((i) => i.id)).toEqual(['a', 'b']);
+    expect(second.index).toBe(6);
+    await source.waitForCalls(5);
+    // Index 1 blocks like any index (index 0 would not): the loop cannot spin on Consul's bug.
+    expect(source.calls.map((c) => c.query.index)).toEqual([0, 5, 1, 1, 6]);
+    expect(changes.seen).toHaveLength(2);
+    expect(errors.seen).toHaveLength(0);
+    // Said once for the run of bad indexes, not once per answer.
+    expect(warnings).toEqual([{ service: 'web', index: 0 }]);
     expect(watcher.status()).toMatchObject({ stale: false, consecutiveErrors: 0, index: 6 });
+  });
+
+  it('applies a new list that comes with an index below 1, then waits from 1', async () => {
+    const { source, watcher, changes, errors } = watch([answer(5, 'a'), answer(0, 'a', 'b')]);
+    await changes.next();
+    const change = await changes.next();
+    expect(change.instances.map((i) => i.id)).toEqual(['a', 'b']);
+    expect(change.index).toBe(1);
+    expect((await source.waitForCalls(3)).query.index).toBe(1);
+    expect(errors.seen).toHaveLength(0);
+    expect(watcher.status()).toMatchObject({ index: 1, indexResets: 0 });
   });
 
   it('keeps the last list on 400 and 500 answers, marks it stale and retries with growing backoff', async () => {
@@ -276,25 +302,95 @@ describe('ServiceWatcher: the blocking loop', () => {
     await watcher.ready();
   });
 
-  it('waits minUpdateIntervalMs between the starts of queries when answers come fast', async () => {
+  /**
+   * A simulated clock: `delay` moves it forward at once instead of sleeping, and records each pause
+   * the loop asked for; the source moves it to when each answer comes.
+   */
+  function simulatedTime(atAnswer: Record<number, (clock: number) => number> = {}) {
+    const time = { clock: 0, pauses: [] as { at: number; ms: number }[], starts: [] as number[] };
+    const options: ServiceWatcherOptions = {
+      now: () => time.clock,
+      delay: (ms) => {
+        time.pauses.push({ at: time.clock, ms });
+        time.clock += ms;
+        return Promise.resolve();
+      },
+    };
+    const attach = (source: ScriptedHealthSource): void => {
+      source.beforeAnswer = (call) => {
+        time.starts.push(time.clock);
+        const move = atAnswer[call];
+        if (move) time.clock = move(time.clock);
+      };
+    };
+    return { time, options, attach };
+  }
+
+  it('rate limit, leading edge: the first answer after a quiet period is followed by the next query at once', async () => {
+    // Call 4 is a blocking query that Consul answers 10 s later (a change after a quiet period);
+    // call 5 is answered 10 ms after it started (a second change right behind the first).
+    const { time, options, attach } = simulatedTime({ 4: () => 10_000, 5: (t) => t + 10 });
     const { source, changes } = watch(
-      [answer(1, 'a'), answer(2, 'b'), answer(3, 'c'), answer(4, 'd')],
-      { minUpdateIntervalMs: 40 },
+      [answer(5, 'a'), answer(6, 'a', 'b'), answer(7, 'c'), answer(8, 'd'), answer(9, 'e')],
+      { ...options, minUpdateIntervalMs: 100 },
+      attach,
     );
-    for (let i = 0; i < 4; i++) await changes.next();
+    for (let i = 0; i < 5; i++) await changes.next();
+    await source.waitForCalls(6);
+    // No answer before the first, none in the 10 s before the fourth: both are followed at once.
+    // The answers right behind them are a burst: the next query waits until 100 ms after the
+    // previous one started.
+    expect(time.starts).toEqual([0, 0, 100, 200, 10_000, 10_100]);
+    expect(time.pauses).toEqual([
+      { at: 0, ms: 100 },
+      { at: 100, ms: 100 },
+      { at: 10_010, ms: 90 },
+    ]);
+  });
+
+  it('rate limit: a burst is spaced, one query per interval, however fast Consul answers', async () => {
+    const { time, options, attach } = simulatedTime();
+    const steps = Array.from({ length: 8 }, (_, i) => answer(i + 1, `v${i}`));
+    const { source, changes } = watch(steps, { ...options, minUpdateIntervalMs: 100 }, attach);
+    for (let i = 0; i < 8; i++) await changes.next();
+    await source.waitForCalls(9);
+    // Only the first answer (nothing before it) lets the next query go at once.
+    expect(time.starts).toEqual([0, 0, 100, 200, 300, 400, 500, 600, 700]);
+    expect(time.pauses.every((pause) => pause.ms === 100)).toBe(true);
+  });
+
+  it('rate limit: the read after a failure, well after the last answer, is followed at once', async () => {
+    const { time, options, attach } = simulatedTime();
+    const { source, changes, errors } = watch(
+      [answer(5, 'a'), fail(serverError()), answer(5, 'a'), answer(6, 'b')],
+      { ...options, minUpdateIntervalMs: 100, backoff: { baseMs: 500, maxMs: 500 } },
+      attach,
+    );
+    await errors.next();
+    await changes.next();
+    await changes.next();
     await source.waitForCalls(5);
-    const gaps = source.calls.slice(1).map((call, i) => call.at - source.calls[i]!.at);
-    for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(40 - 2);
+    // Call 2 fails at 0 and backs off 500 ms; call 3 (non-blocking, index 0) answers at 500,
+    // 500 ms after the last answer: quiet, so call 4 blocks on index 5 at once and catches the
+    // change; call 5 comes 100 ms after call 4 started.
+    expect(source.calls.map((c) => c.query.index)).toEqual([0, 5, 0, 5, 6]);
+    expect(time.starts).toEqual([0, 0, 500, 500, 600]);
+  });
+
+  it('rate limit 0 never pauses', async () => {
+    const { time, options, attach } = simulatedTime();
+    const { source, changes } = watch(
+      [answer(1, 'a'), answer(2, 'b'), answer(3, 'c')],
+      { ...options, minUpdateIntervalMs: 0 },
+      attach,
+    );
+    for (let i = 0; i < 3; i++) await changes.next();
+    await source.waitForCalls(4);
+    expect(time.pauses).toEqual([]);
   });
 
   it('reports each failure to the logger, without giving up', async () => {
-    const warnings: object[] = [];
-    const logger: Logger = {
-      debug: () => {},
-      info: () => {},
-      error: () => {},
-      warn: (obj) => warnings.push(obj),
-    };
+    const { warnings, logger } = warningLogger();
     const { errors } = watch([fail(badRequest()), fail(badRequest()), fail(badRequest())], {
       logger,
     });

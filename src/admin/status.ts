@@ -1,0 +1,54 @@
+// The shape of the admin view (`consul.statusHandler()`): what this process's balancers see of
+// each called service, like Envoy's /clusters. Plain data: safe to serialise; never a token.
+
+/** One instance of a called service, as routing sees it now. */
+export interface InstanceStatus {
+  /** Identity, `NODE/SERVICE_ID`. */
+  readonly id: string;
+  readonly serviceId: string;
+  readonly node: string;
+  readonly address: string;
+  readonly port: number;
+  /** Consul's aggregate check status. */
+  readonly health: 'passing' | 'warning';
+  /** Consul weight for that status. */
+  readonly weight: number;
+  /** Requests running or queued on the instance's pool. */
+  readonly inFlight: number;
+  /** The balancer's latency estimate in ms (peak EWMA), or null when it keeps none. */
+  readonly latencyMs: number | null;
+  /** Ms until outlier ejection ends, 0 when not ejected. */
+  readonly ejectedForMs: number;
+  /** Slow-start share in (0, 1], or null when the balancer does not ramp. */
+  readonly slowStartShare: number | null;
+}
+
+/** One called service. */
+export interface UpstreamStatus {
+  readonly service: string;
+  /** Whether discovery has had its first answer. */
+  readonly ready: boolean;
+  /** Ms since the last good answer while Consul is failing; 0 when current. */
+  readonly stalenessMs: number;
+  readonly balancer: string;
+  readonly retryBudget: {
+    readonly available: number;
+    readonly requests: number;
+    readonly retries: number;
+    readonly exhausted: number;
+  };
+  /** Instances ejected now. */
+  readonly ejected: number;
+  readonly instances: readonly InstanceStatus[];
+}
+
+/** The whole admin view of an Express service. */
+export interface AdapterStatus {
+  readonly service: {
+    readonly name: string;
+    readonly id: string;
+    readonly state: string;
+    readonly registration: string;
+  };
+  readonly upstreams: readonly UpstreamStatus[];
+}

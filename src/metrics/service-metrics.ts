@@ -1,0 +1,209 @@
+import type { Counter, Histogram } from 'prom-client';
+import { InstanceLabels } from './instance-labels';
+
+/** Outcome label of an outbound request. */
+export type RequestOutcome =
+  | 'success'
+  | 'http_error'
+  | 'network_error'
+  | 'timeout'
+  | 'no_instances'
+  | 'retries_exhausted'
+  | 'aborted';
+
+/** Outcome label of one attempt against one instance. */
+export type AttemptOutcome = 'success' | 'http_error' | 'network_error' | 'timeout';
+
+/** Metric children of one called service, bound once; the request path never builds label objects. */
+export interface ServiceMetrics {
+  /** Records one finished call (all its attempts) and its duration in seconds. */
+  requestFinished(outcome: RequestOutcome, seconds: number): void;
+  /** A retry on another instance; reason is `status_<code>`, `network` or `timeout`. */
+  retried(reason: string): void;
+  /** A retry refused because the retry budget was spent. */
+  retryBudgetExhausted(): void;
+  /** An instance ejected by outlier detection. */
+  ejected(): void;
+  /** Children for one instance (its identity string `node/serviceId`), bound once. */
+  instance(identity: string): InstanceMetrics;
+}
+
+/** Metric children of one instance of a called service. */
+export interface InstanceMetrics {
+  /** Records one attempt; does nothing once released (the instance is gone). */
+  attempt(outcome: AttemptOutcome): void;
+  /** The instance departed: removes its series and frees its label slot. Idempotent. */
+  release(): void;
+}
+
+/** The metrics a ServiceSeries binds children of; created once per registry. */
+export interface ClientMetricSet {
+  readonly requests: Counter<'service' | 'outcome'>;
+  readonly requestSeconds: Histogram<'service' | 'outcome'>;
+  readonly attempts: Counter<'service' | 'upstream_instance' | 'outcome'>;
+  readonly retries: Counter<'service' | 'reason'>;
+  readonly budgetExhausted: Counter<'service'>;
+  readonly ejections: Counter<'service'>;
+}
+
+interface Increment {
+  inc(value?: number): void;
+}
+interface Observe {
+  observe(value: number): void;
+}
+
+const REQUEST_OUTCOMES: readonly RequestOutcome[] = [
+  'success',
+  'http_error',
+  'network_error',
+  'timeout',
+  'no_instances',
+  'retries_exhausted',
+  'aborted',
+];
+const ATTEMPT_OUTCOMES: readonly AttemptOutcome[] = [
+  'success',
+  'http_error',
+  'network_error',
+  'timeout',
+];
+
+type AttemptChildren = Readonly<Record<AttemptOutcome, Increment>>;
+
+function bindEach<K extends string, V>(keys: readonly K[], bind: (key: K) => V): Record<K, V> {
+  return Object.fromEntries(keys.map((key) => [key, bind(key)])) as Record<K, V>;
+}
+
+/**
+ * The series of one called service in one registry, shared by every client of that service in the
+ * process (so the instance label bound holds for all of them). Children are bound with `labels()`
+ * once; a child binds no series until it is first incremented.
+ */
+export class ServiceSeries {
+  readonly budgetExhausted: Increment;
+  readonly ejected: Increment;
+  private readonly requests: Readonly<Record<RequestOutcome, Increment>>;
+  private readonly seconds: Readonly<Record<RequestOutcome, Observe>>;
+  private readonly retries = new Map<string, Increment>();
+  private readonly labels: InstanceLabels;
+  private readonly attemptChildren = new Map<string, AttemptChildren>();
+
+  constructor(
+    private readonly metrics: ClientMetricSet,
+    private readonly service: string,
+    maxInstanceLabels?: number,
+  ) {
+    this.labels = new InstanceLabels(maxInstanceLabels);
+    this.requests = bindEach(REQUEST_OUTCOMES, (outcome) =>
+      metrics.requests.labels({ service, outcome }),
+    );
+    this.seconds = bindEach(REQUEST_OUTCOMES, (outcome) =>
+      metrics.requestSeconds.labels({ service, outcome }),
+    );
+    this.budgetExhausted = metrics.budgetExhausted.labels({ service });
+    this.ejected = metrics.ejections.labels({ service });
+  }
+
+  requestFinished(outcome: RequestOutcome, seconds: number): void {
+    this.requests[outcome].inc();
+    this.seconds[outcome].observe(seconds);
+  }
+
+  retried(reason: string): void {
+    let child = this.retries.get(reason);
+    if (!child) {
+      child = this.metrics.retries.labels({ service: this.service, reason });
+      this.retries.set(reason, child);
+    }
+    child.inc();
+  }
+
+  /** Takes a share of `identity`'s label slot; returns its children. */
+  acquireInstance(identity: string): AttemptChildren {
+    const label = this.labels.acquire(identity);
+    let children = this.attemptChildren.get(label);
+    if (!children) {
+      children = bindEach(ATTEMPT_OUTCOMES, (outcome) =>
+        this.metrics.attempts.labels({ service: this.service, upstream_instance: label, outcome }),
+      );
+      this.attemptChildren.set(label, children);
+    }
+    return children;
+  }
+
+  /** Gives back a share; the last one removes the instance's series and frees its slot. */
+  releaseInstance(identity: string): void {
+    const label = this.labels.release(identity);
+    if (label === undefined) return;
+    this.attemptChildren.delete(label);
+    for (const outcome of ATTEMPT_OUTCOMES) {
+      this.metrics.attempts.remove({ service: this.service, upstream_instance: label, outcome });
+    }
+  }
+}
+
+class BoundInstance implements InstanceMetrics {
+  private released = false;
+
+  constructor(
+    private readonly children: AttemptChildren,
+    private readonly onRelease: () => void,
+  ) {}
+
+  attempt(outcome: AttemptOutcome): void {
+    // An attempt that ends after its instance departed still counts in client_requests_total;
+    // counting it here would bring back a series that nobody would remove again.
+    if (!this.released) this.children[outcome].inc();
+  }
+
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.onRelease();
+  }
+}
+
+/** One client's view of a service's series: its own instance shares, released independently. */
+class ClientServiceMetrics implements ServiceMetrics {
+  private readonly instances = new Map<string, BoundInstance>();
+
+  constructor(private readonly series: ServiceSeries) {}
+
+  requestFinished(outcome: RequestOutcome, seconds: number): void {
+    this.series.requestFinished(outcome, seconds);
+  }
+
+  retried(reason: string): void {
+    this.series.retried(reason);
+  }
+
+  retryBudgetExhausted(): void {
+    this.series.budgetExhausted.inc();
+  }
+
+  ejected(): void {
+    this.series.ejected.inc();
+  }
+
+  instance(identity: string): InstanceMetrics {
+    let bound = this.instances.get(identity);
+    if (!bound) {
+      const created = new BoundInstance(this.series.acquireInstance(identity), () => {
+        this.instances.delete(identity);
+        this.series.releaseInstance(identity);
+      });
+      this.instances.set(identity, created);
+      bound = created;
+    }
+    return bound;
+  }
+}
+
+/**
+ * A ServiceMetrics for one client of the service: `instance(identity)` returns the same object
+ * until it is released, and releases by this client do not affect another client's shares.
+ */
+export function serviceMetrics(series: ServiceSeries): ServiceMetrics {
+  return new ClientServiceMetrics(series);
+}
