@@ -1,7 +1,13 @@
 import { createServer } from 'node:http';
 import type { IncomingHttpHeaders, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import express from 'express';
+import { expressConsul } from '../../src';
+import type { ExpressConsul } from '../../src';
 import { freePort } from '../support/free-port';
+import { startInstance, uniqueService } from '../support/test-instance';
+import type { TestInstance } from '../support/test-instance';
+import { waitFor } from '../support/wait-for';
 import { expectOneLineError, runCli } from './run-cli';
 
 // Each CLI run is a fresh Node process compiling TypeScript on a shared 2-core machine: seconds each.
@@ -167,5 +173,61 @@ describe('express-consul status URL', () => {
     expectOneLineError(unavailable, /answered 503/);
     expect(denied.code).toBe(3);
     expectOneLineError(denied, /access denied \(403\)/);
+  });
+});
+
+// The real thing: a service's own `consul.statusHandler()` after it called an upstream through
+// the shared Consul agent.
+describe('express-consul status URL against consul.statusHandler()', () => {
+  const upstream = uniqueService('cli-status-upstream');
+  let instance: TestInstance;
+  let caller: ExpressConsul;
+  let base: string;
+
+  beforeAll(async () => {
+    instance = await startInstance(upstream);
+    const app = express();
+    caller = expressConsul(app, {
+      service: { name: uniqueService('cli-status-caller'), check: { intervalMs: 1_000 } },
+      metrics: false,
+      shutdown: { handleSignals: false, propagationDelayMs: 0, drainTimeoutMs: 1_000 },
+    });
+    app.get('/admin/consul', caller.statusHandler());
+    const server = await caller.listen(0, '127.0.0.1');
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    await waitFor(`${upstream} listed by Consul`, async () => {
+      try {
+        const answer = await caller.fetch(`http://${upstream}/hello`);
+        return answer.ok ? true : undefined;
+      } catch {
+        return undefined;
+      }
+    });
+  });
+  afterAll(async () => {
+    await caller.close();
+    await instance.close();
+  });
+
+  it('prints what the caller sees of its upstream and exits 0', async () => {
+    const [text, json] = await Promise.all([
+      runCli(['status', `${base}/admin/consul`]),
+      runCli(['status', `${base}/admin/consul`, '--json']),
+    ]);
+    expect(text.stderr).toBe('');
+    expect(text.code).toBe(0);
+    expect(text.stdout.split('\n')[0]).toBe(
+      `${caller.status().service.name} ${caller.registration.serviceId}  running  registered`,
+    );
+    expect(text.stdout).toMatch(new RegExp(`^${upstream}  ready  fresh  balancer \\S+`, 'm'));
+    expect(text.stdout).toMatch(
+      new RegExp(
+        `^\\S+/${instance.id}\\s+127\\.0\\.0\\.1:${instance.port}\\s+passing\\s+1\\s`,
+        'm',
+      ),
+    );
+    expect(json.code).toBe(0);
+    const document = JSON.parse(json.stdout) as { upstreams: { service: string }[] };
+    expect(document.upstreams.map((u) => u.service)).toEqual([upstream]);
   });
 });
