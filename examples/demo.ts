@@ -448,6 +448,8 @@ async function main(): Promise<number> {
     status: `${gateway}/status`,
   };
   shown.addresses = addresses;
+  const printFrame = (): void =>
+    void process.stdout.write(`\n${frame(undefined, agent.nodeName).join('\n')}\n\n`);
   if (!live && !options.json)
     for (const line of frame(addresses, agent.nodeName).slice(0, 3)) note(line);
 
@@ -474,7 +476,8 @@ async function main(): Promise<number> {
       process.stdout.write(`\x1b[H\x1b[J${lines.join('\n')}\n`);
     }, 1_000);
   } else if (!options.json) {
-    redraw = setInterval(() => note(`\n${frame(undefined, agent.nodeName).join('\n')}`), 5_000);
+    // Not a terminal (a log, a pipe): a table every 5 s while the load runs, no redrawing.
+    redraw = setInterval(printFrame, 5_000);
   }
   if (options.durationMs > 0)
     setTimeout(
@@ -562,6 +565,10 @@ async function main(): Promise<number> {
       stop.signal,
     );
     phase = stop.signal.aborted ? 'stopped' : 'load finished';
+    if (!live && !options.json && !stop.signal.aborted) {
+      clearInterval(redraw);
+      printFrame();
+    }
     note(
       `load ${phase === 'stopped' ? 'stopped' : 'finished'}: ${load.done} requests, ${load.errors} errors`,
     );

@@ -1,58 +1,36 @@
-import type { ExpressConsulState, RegistrationState } from '../index';
+import type {
+  AdapterStatus,
+  ExpressConsulState,
+  InstanceStatus as ServedInstance,
+  RegistrationState,
+  UpstreamStatus as ServedUpstream,
+} from '../index';
 
-// The JSON that `consul.statusHandler()` answers, as the CLI and the demo read it. This side only
-// reads it: every field is checked, so a wrong URL or an incompatible version fails with the path of
-// the first field that does not fit instead of printing `undefined`. Unknown fields are ignored so
-// that newer services still work with an older CLI. Numbers are null when the service does not know.
+// The JSON that `consul.statusHandler()` answers, as the CLI and the demo read it: the library's
+// own types, loosened where another version of the service may answer differently (any number may
+// be null when the service does not know it, health is any string). This side only reads it: every
+// field is checked, so a wrong URL or an incompatible version fails with the path of the first
+// field that does not fit instead of printing `undefined`. Unknown fields are ignored so that newer
+// services still work with an older CLI.
+
+/** `T` with every number field also allowed to be null. */
+type MaybeKnown<T> = { readonly [K in keyof T]: T[K] extends number ? T[K] | null : T[K] };
 
 /** One instance of an upstream, as the calling service sees it. */
-export interface InstanceStatus {
-  /** Identity in the datacenter: `NODE/SERVICE_ID`. */
-  readonly id: string;
-  readonly serviceId: string;
-  readonly node: string;
-  readonly address: string;
+export type InstanceStatus = MaybeKnown<Omit<ServedInstance, 'port' | 'health'>> & {
   readonly port: number;
-  /** Consul's aggregate health (`passing`, `warning`, ...). */
   readonly health: string;
-  readonly weight: number | null;
-  /** Requests in flight to it from this service. */
-  readonly inFlight: number | null;
-  /** The balancer's latency estimate, in ms. */
-  readonly latencyMs: number | null;
-  /** Ms left of an outlier ejection; 0 when not ejected. */
-  readonly ejectedForMs: number | null;
-  /** Share of its full traffic while slow start ramps it up (0..1); null when not ramping. */
-  readonly slowStartShare: number | null;
-}
-
-/** The retry budget of one upstream. */
-export interface RetryBudgetStatus {
-  readonly available: number | null;
-  readonly requests: number | null;
-  readonly retries: number | null;
-  readonly exhausted: number | null;
-}
+};
 
 /** One service the calling service sends requests to. */
-export interface UpstreamStatus {
-  readonly service: string;
-  /** True once Consul answered the first time. */
-  readonly ready: boolean;
-  /** Age of the instance list while Consul cannot be reached, in ms; 0 when fresh. */
-  readonly stalenessMs: number | null;
-  readonly balancer: string;
-  readonly retryBudget: RetryBudgetStatus;
-  /** Instances currently ejected by outlier detection. */
-  readonly ejected: number | null;
+export type UpstreamStatus = MaybeKnown<Omit<ServedUpstream, 'retryBudget' | 'instances'>> & {
+  readonly retryBudget: MaybeKnown<ServedUpstream['retryBudget']>;
   readonly instances: readonly InstanceStatus[];
-}
+};
 
-/** The whole answer of `consul.statusHandler()`. */
+/** The whole answer of `consul.statusHandler()`, its states checked against the known ones. */
 export interface StatusDocument {
-  readonly service: {
-    readonly name: string;
-    readonly id: string;
+  readonly service: AdapterStatus['service'] & {
     readonly state: ExpressConsulState;
     readonly registration: RegistrationState;
   };
