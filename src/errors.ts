@@ -1,16 +1,18 @@
+import { describeValue, isSecretPath } from './config/describe-value';
+
 /** Stable machine-readable codes carried by every error this library throws. */
 export type ExpressConsulErrorCode =
-  | 'ERR_INVALID_OPTION'
-  | 'ERR_CONSUL_UNAVAILABLE'
-  | 'ERR_CONSUL_ACL'
-  | 'ERR_CONSUL_RESPONSE'
-  | 'ERR_NO_HEALTHY_INSTANCES'
-  | 'ERR_RETRIES_EXHAUSTED'
-  | 'ERR_REQUEST_TIMEOUT'
-  | 'ERR_UPSTREAM'
-  | 'ERR_ABORTED'
-  | 'ERR_INVALID_STATE'
-  | 'ERR_CLOSED';
+  | 'EXPRESS_CONSUL_INVALID_OPTION'
+  | 'EXPRESS_CONSUL_CONSUL_UNAVAILABLE'
+  | 'EXPRESS_CONSUL_CONSUL_ACL'
+  | 'EXPRESS_CONSUL_CONSUL_RESPONSE'
+  | 'EXPRESS_CONSUL_NO_HEALTHY_INSTANCES'
+  | 'EXPRESS_CONSUL_RETRIES_EXHAUSTED'
+  | 'EXPRESS_CONSUL_REQUEST_TIMEOUT'
+  | 'EXPRESS_CONSUL_UPSTREAM'
+  | 'EXPRESS_CONSUL_ABORTED'
+  | 'EXPRESS_CONSUL_INVALID_STATE'
+  | 'EXPRESS_CONSUL_CLOSED';
 
 /** Base class of every error thrown by express-consul; `code` never changes between versions. */
 export class ExpressConsulError extends Error {
@@ -23,13 +25,32 @@ export class ExpressConsulError extends Error {
   }
 }
 
-/** An option is missing, out of range or contradicts another; `path` names it (e.g. `service.port`). */
+/**
+ * An option is missing, out of range, unknown or contradicts another. The message always reads
+ * `Invalid option <path>: must be <rule> (got <value>)`; `path` names the option
+ * (`service.check.intervalMs`) and `rule` what it must be. The value is shown short and safe:
+ * options that may hold a secret (token, key, cert, ...) are shown by type only.
+ */
 export class ConfigError extends ExpressConsulError {
+  /** Full path of the option, e.g. `discovery.services.payments.timeoutMs`. */
   readonly path: string;
+  /** What the option must be, e.g. `an integer from 1 to 65535`. */
+  readonly rule: string;
 
-  constructor(path: string, message: string) {
-    super('ERR_INVALID_OPTION', `Invalid option ${path}: ${message}`);
+  constructor(
+    path: string,
+    rule: string,
+    value: unknown,
+    options?: { cause?: unknown; secret?: boolean },
+  ) {
+    const shown = describeValue(value, options?.secret ?? isSecretPath(path));
+    super(
+      'EXPRESS_CONSUL_INVALID_OPTION',
+      `Invalid option ${path}: must be ${rule} (got ${shown})`,
+      options?.cause === undefined ? undefined : { cause: options.cause },
+    );
     this.path = path;
+    this.rule = rule;
   }
 }
 
@@ -41,7 +62,7 @@ export class ConsulUnavailableError extends ExpressConsulError {
   readonly endpoint: string;
 
   constructor(endpoint: string, message: string, options?: { status?: number; cause?: unknown }) {
-    super('ERR_CONSUL_UNAVAILABLE', `Consul ${endpoint}: ${message}`, options);
+    super('EXPRESS_CONSUL_CONSUL_UNAVAILABLE', `Consul ${endpoint}: ${message}`, options);
     this.endpoint = endpoint;
     this.status = options?.status;
   }
@@ -57,7 +78,7 @@ export class ConsulAclError extends ExpressConsulError {
   constructor(endpoint: string, status: number, consulMessage: string) {
     const permission = /Permission denied: .*? lacks permission '([^']+)'/.exec(consulMessage)?.[1];
     super(
-      'ERR_CONSUL_ACL',
+      'EXPRESS_CONSUL_CONSUL_ACL',
       `Consul ${endpoint}: ACL denied (${status})` +
         (permission ? `, missing permission '${permission}'` : '') +
         `: ${consulMessage.trim()}`,
@@ -74,7 +95,11 @@ export class ConsulResponseError extends ExpressConsulError {
   readonly endpoint: string;
 
   constructor(endpoint: string, status: number, message: string, options?: { cause?: unknown }) {
-    super('ERR_CONSUL_RESPONSE', `Consul ${endpoint}: ${status} ${message.trim()}`, options);
+    super(
+      'EXPRESS_CONSUL_CONSUL_RESPONSE',
+      `Consul ${endpoint}: ${status} ${message.trim()}`,
+      options,
+    );
     this.endpoint = endpoint;
     this.status = status;
   }
@@ -85,7 +110,7 @@ export class NoHealthyInstancesError extends ExpressConsulError {
   readonly service: string;
 
   constructor(service: string, detail = 'no healthy instance is known') {
-    super('ERR_NO_HEALTHY_INSTANCES', `Service '${service}': ${detail}`);
+    super('EXPRESS_CONSUL_NO_HEALTHY_INSTANCES', `Service '${service}': ${detail}`);
     this.service = service;
   }
 }
@@ -104,7 +129,7 @@ export class RetriesExhaustedError extends ExpressConsulError {
     options?: { lastStatus?: number; cause?: unknown },
   ) {
     super(
-      'ERR_RETRIES_EXHAUSTED',
+      'EXPRESS_CONSUL_RETRIES_EXHAUSTED',
       `Service '${service}': gave up after ${attempts} attempt(s): ${reason}`,
       options,
     );
@@ -121,7 +146,7 @@ export class RequestTimeoutError extends ExpressConsulError {
 
   constructor(service: string, timeoutMs: number, what: 'try' | 'deadline') {
     super(
-      'ERR_REQUEST_TIMEOUT',
+      'EXPRESS_CONSUL_REQUEST_TIMEOUT',
       `Service '${service}': ${what === 'try' ? 'attempt' : 'request deadline'} exceeded ${timeoutMs} ms`,
     );
     this.service = service;
@@ -136,7 +161,11 @@ export class UpstreamError extends ExpressConsulError {
   readonly instance: string;
 
   constructor(service: string, instance: string, reason: string, options?: { cause?: unknown }) {
-    super('ERR_UPSTREAM', `Service '${service}' instance '${instance}': ${reason}`, options);
+    super(
+      'EXPRESS_CONSUL_UPSTREAM',
+      `Service '${service}' instance '${instance}': ${reason}`,
+      options,
+    );
     this.service = service;
     this.instance = instance;
   }
@@ -145,21 +174,21 @@ export class UpstreamError extends ExpressConsulError {
 /** The caller's AbortSignal fired. */
 export class AbortedError extends ExpressConsulError {
   constructor(message = 'The operation was aborted', options?: { cause?: unknown }) {
-    super('ERR_ABORTED', message, options);
+    super('EXPRESS_CONSUL_ABORTED', message, options);
   }
 }
 
 /** A method was called when the object cannot honour it (e.g. `attach()` twice). */
 export class InvalidStateError extends ExpressConsulError {
   constructor(message: string) {
-    super('ERR_INVALID_STATE', message);
+    super('EXPRESS_CONSUL_INVALID_STATE', message);
   }
 }
 
 /** The object was used after `close()`. */
 export class ClosedError extends ExpressConsulError {
   constructor(what: string) {
-    super('ERR_CLOSED', `${what} is closed`);
+    super('EXPRESS_CONSUL_CLOSED', `${what} is closed`);
   }
 }
 

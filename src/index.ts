@@ -1,6 +1,7 @@
 export { expressConsul } from './express/create-express-consul';
 export { ExpressConsul } from './express/express-consul';
 export type { ExpressConsulState } from './express/express-consul';
+export type { ShutdownHook } from './express/shutdown-hooks';
 export type {
   ExpressConsulOptions,
   ServiceOptions,
@@ -12,12 +13,16 @@ export type {
 } from './config/options';
 export { DEFAULTS } from './config/resolve-options';
 export { Discovery } from './client/discovery';
-export type { DiscoveryOptions } from './client/discovery';
+export type { DiscoveryOptions } from './client/discovery-options';
 export { createDiscovery } from './client/create-discovery';
 export type { StandaloneDiscoveryOptions } from './client/create-discovery';
 export { ServiceClient } from './client/service-client';
 export type { ServiceRequest, ServiceResponse } from './client/service-client';
-export type { ServiceClientOptions } from './client/service-client-options';
+export type {
+  ServiceClientOptions,
+  RetryBackoffOptions,
+  UpstreamTlsOptions,
+} from './client/service-client-options';
 export type { DiscoveryFetchInit } from './client/discovery-fetch';
 export type { RetryBudgetOptions } from './client/retry-budget';
 export type { OutlierDetectorOptions } from './client/outlier-detector';

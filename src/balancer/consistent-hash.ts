@@ -1,12 +1,8 @@
 import type { ServiceInstance } from '../discovery/service-instance';
+import { DEFAULTS } from '../config/defaults';
+import { OptionReader } from '../config/option-reader';
 import type { Balancer, PickContext } from './balancer';
-import {
-  checkNumber,
-  OPTION_PATH,
-  resolveRandom,
-  type BalancerBaseOptions,
-} from './balancer-options';
-import { ConfigError } from '../errors';
+import { BALANCER_OPTIONS_PATH, readRandom, type BalancerBaseOptions } from './balancer-options';
 import { eligibleSorted } from './candidates';
 import { hashString } from './hash';
 import { nextAllowedIndex, randomIndex } from './selection';
@@ -53,18 +49,17 @@ export class ConsistentHashBalancer implements Balancer {
   private readonly virtualNodes: number;
   private readonly scaleByWeight: boolean;
 
-  constructor(options: ConsistentHashOptions = {}) {
-    this.random = resolveRandom(options.random);
-    this.virtualNodes = checkNumber('virtualNodes', options.virtualNodes ?? 100, {
-      min: 1,
-      max: 10_000,
-      integer: true,
-    });
-    const scaleByWeight: unknown = options.scaleByWeight ?? false;
-    if (typeof scaleByWeight !== 'boolean') {
-      throw new ConfigError(`${OPTION_PATH}.scaleByWeight`, 'must be a boolean');
-    }
-    this.scaleByWeight = scaleByWeight;
+  /** Validates `options`; ConfigErrors name `${path}.<option>`. */
+  constructor(options: ConsistentHashOptions = {}, path = BALANCER_OPTIONS_PATH) {
+    const reader = OptionReader.lenient<ConsistentHashOptions>(options, path);
+    this.random = readRandom(reader);
+    const defaults = DEFAULTS.discovery.client.balancerOptions;
+    this.virtualNodes = reader.integer(
+      'virtualNodes',
+      { min: 1, max: 10_000 },
+      defaults.virtualNodes,
+    );
+    this.scaleByWeight = reader.boolean('scaleByWeight', defaults.scaleByWeight);
   }
 
   update(instances: readonly ServiceInstance[]): void {

@@ -1,6 +1,8 @@
 import type { Balancer, BalancerName } from './balancer';
-import { OPTION_PATH } from './balancer-options';
+import { OptionReader } from '../config/option-reader';
+import type { KnownKeys } from '../config/option-reader';
 import { ConfigError } from '../errors';
+import { BALANCER_OPTIONS_PATH } from './balancer-options';
 import { ConsistentHashBalancer, type ConsistentHashOptions } from './consistent-hash';
 import { LeastRequestBalancer, type LeastRequestOptions } from './least-request';
 import { RandomBalancer } from './random';
@@ -22,11 +24,22 @@ export const BALANCER_NAMES: readonly BalancerName[] = [
   'consistent-hash',
 ];
 
+/** The keys of {@link CreateBalancerOptions}; any other is rejected. */
+const BALANCER_OPTION_KEYS: KnownKeys<CreateBalancerOptions> = {
+  random: true,
+  now: true,
+  slowStartMs: true,
+  slowStartFloor: true,
+  peakEwma: true,
+  virtualNodes: true,
+  scaleByWeight: true,
+};
+
 /**
  * Which balancers read each specific option. Setting one the chosen balancer ignores is almost
  * always a mistake (slowStartMs with round-robin does nothing), so it fails loudly instead.
  */
-const OPTION_OWNERS: Readonly<Record<string, readonly BalancerName[]>> = {
+const OPTION_OWNERS: { readonly [K in keyof CreateBalancerOptions]?: readonly BalancerName[] } = {
   slowStartMs: ['weighted', 'least-request'],
   slowStartFloor: ['weighted', 'least-request'],
   peakEwma: ['least-request'],
@@ -42,51 +55,52 @@ function isBalancer(value: unknown): value is Balancer {
 
 /**
  * Builds the balancer called `name`, or calls `name` when it is a factory of a custom balancer
- * (then `options` is unused). Throws `ConfigError('balancer', …)` for an unknown name or a factory
- * that returns no balancer, and `ConfigError('balancer.<option>', …)` for a bad or misplaced option.
+ * (then `options` is unused). ConfigErrors name `<prefix>.balancer` for an unknown name or a
+ * factory that returns no balancer, and `<prefix>.balancerOptions.<option>` for an unknown, bad or
+ * misplaced option (`prefix` is e.g. `discovery.client`; default: none).
  */
 export function createBalancer(
   name: BalancerName | (() => Balancer),
   options: CreateBalancerOptions = {},
+  prefix = '',
 ): Balancer {
+  const at = (key: string): string => (prefix === '' ? key : `${prefix}.${key}`);
   if (typeof name === 'function') {
     const balancer = name();
     if (!isBalancer(balancer)) {
       throw new ConfigError(
-        OPTION_PATH,
-        'the factory must return an object with update() and pick()',
+        at('balancer'),
+        'a factory returning an object with update() and pick()',
+        balancer,
       );
     }
     return balancer;
   }
   if (typeof name !== 'string' || !(BALANCER_NAMES as readonly string[]).includes(name)) {
     throw new ConfigError(
-      OPTION_PATH,
-      `unknown balancer ${JSON.stringify(name)}; expected one of ${BALANCER_NAMES.join(', ')} or a factory function`,
+      at('balancer'),
+      `one of ${BALANCER_NAMES.map((known) => `'${known}'`).join(', ')} or a factory function`,
+      name,
     );
   }
-  if (typeof options !== 'object' || options === null) {
-    throw new ConfigError(`${OPTION_PATH}Options`, 'must be an object');
-  }
+  const path = at(BALANCER_OPTIONS_PATH);
+  const reader = OptionReader.strict(options, path, BALANCER_OPTION_KEYS);
   for (const [option, owners] of Object.entries(OPTION_OWNERS)) {
-    const value: unknown = (options as Record<string, unknown>)[option];
-    if (value !== undefined && !owners.includes(name)) {
-      throw new ConfigError(
-        `${OPTION_PATH}.${option}`,
-        `applies only to ${owners.join(' and ')}, not to ${name}`,
-      );
+    const key = option as keyof CreateBalancerOptions;
+    if (reader.has(key) && !owners.includes(name)) {
+      reader.fail(key, `left out with ${name}: it applies only to ${owners.join(' and ')}`);
     }
   }
   switch (name) {
     case 'round-robin':
-      return new RoundRobinBalancer(options);
+      return new RoundRobinBalancer(options, path);
     case 'random':
-      return new RandomBalancer(options);
+      return new RandomBalancer(options, path);
     case 'weighted':
-      return new WeightedBalancer(options);
+      return new WeightedBalancer(options, path);
     case 'least-request':
-      return new LeastRequestBalancer(options);
+      return new LeastRequestBalancer(options, path);
     case 'consistent-hash':
-      return new ConsistentHashBalancer(options);
+      return new ConsistentHashBalancer(options, path);
   }
 }

@@ -1,14 +1,14 @@
 import type { ServiceInstance } from '../discovery/service-instance';
+import { OptionReader } from '../config/option-reader';
+import type { KnownKeys } from '../config/option-reader';
 import type { Balancer, BalancerView, PickContext } from './balancer';
 import {
-  checkNumber,
-  OPTION_PATH,
-  resolveNow,
-  resolveRandom,
+  BALANCER_OPTIONS_PATH,
+  readNow,
+  readRandom,
   type BalancerBaseOptions,
   type ClockOption,
 } from './balancer-options';
-import { ConfigError } from '../errors';
 import { eligibleSorted } from './candidates';
 import { SlowStart } from './slow-start';
 import { EXCLUDE_RETRIES, randomIndex } from './selection';
@@ -18,6 +18,8 @@ export interface PeakEwmaOptions {
   /** Time constant in ms with which the estimate forgets old latencies, > 0. E.g. 10000. */
   readonly decayMs: number;
 }
+
+const PEAK_EWMA_KEYS: KnownKeys<PeakEwmaOptions> = { decayMs: true };
 
 /** Options of {@link LeastRequestBalancer}; `now` is read only for peak EWMA and slow start. */
 export interface LeastRequestOptions extends BalancerBaseOptions, ClockOption {
@@ -83,18 +85,20 @@ export class LeastRequestBalancer implements Balancer {
   private ewmaSum = 0;
   private ewmaCount = 0;
 
-  constructor(options: LeastRequestOptions = {}) {
-    this.random = resolveRandom(options.random);
-    this.now = resolveNow(options.now);
-    const peakEwma: unknown = options.peakEwma;
-    if (peakEwma !== undefined && (typeof peakEwma !== 'object' || peakEwma === null)) {
-      throw new ConfigError(`${OPTION_PATH}.peakEwma`, 'must be an object like { decayMs: 10000 }');
+  /** Validates `options`; ConfigErrors name `${path}.<option>`. */
+  constructor(options: LeastRequestOptions = {}, path = BALANCER_OPTIONS_PATH) {
+    const reader = OptionReader.lenient<LeastRequestOptions>(options, path);
+    this.random = readRandom(reader);
+    this.now = readNow(reader);
+    if (reader.has('peakEwma')) {
+      const peakEwma = reader.section('peakEwma', PEAK_EWMA_KEYS);
+      this.decayMs =
+        peakEwma.ms('decayMs', { min: 0, minExclusive: true }) ??
+        peakEwma.fail('decayMs', 'a duration in ms > 0');
+    } else {
+      this.decayMs = 0;
     }
-    this.decayMs =
-      options.peakEwma === undefined
-        ? 0
-        : checkNumber('peakEwma.decayMs', options.peakEwma.decayMs, { min: 0, minExclusive: true });
-    this.slowStart = SlowStart.fromBalancerOptions(options);
+    this.slowStart = SlowStart.fromBalancerOptions(reader);
   }
 
   update(instances: readonly ServiceInstance[]): void {

@@ -1,6 +1,7 @@
 import type { ServiceInstance } from '../discovery/service-instance';
+import { OptionReader } from '../config/option-reader';
 import type { Balancer, PickContext } from './balancer';
-import { resolveRandom, type BalancerBaseOptions } from './balancer-options';
+import { BALANCER_OPTIONS_PATH, readRandom, type BalancerBaseOptions } from './balancer-options';
 import { eligibleSorted } from './candidates';
 import { EXCLUDE_RETRIES, randomAllowedIndex, randomIndex } from './selection';
 
@@ -16,8 +17,10 @@ export class RandomBalancer implements Balancer {
   private instances: ServiceInstance[] = [];
   private readonly random: () => number;
 
-  constructor(options: RandomOptions = {}) {
-    this.random = resolveRandom(options.random);
+  /** Validates `options`; ConfigErrors name `${path}.<option>`. */
+  constructor(options: RandomOptions = {}, path = BALANCER_OPTIONS_PATH) {
+    const reader = OptionReader.lenient<RandomOptions>(options, path);
+    this.random = readRandom(reader);
   }
 
   update(instances: readonly ServiceInstance[]): void {

@@ -1,6 +1,7 @@
 import type { ServiceInstance } from '../discovery/service-instance';
+import { OptionReader } from '../config/option-reader';
 import type { Balancer, PickContext } from './balancer';
-import { resolveRandom, type BalancerBaseOptions } from './balancer-options';
+import { BALANCER_OPTIONS_PATH, readRandom, type BalancerBaseOptions } from './balancer-options';
 import { eligibleSorted, lowerBound } from './candidates';
 import { nextAllowedIndex, randomIndex } from './selection';
 
@@ -19,8 +20,10 @@ export class RoundRobinBalancer implements Balancer {
   private cursor = 0;
   private readonly random: () => number;
 
-  constructor(options: RoundRobinOptions = {}) {
-    this.random = resolveRandom(options.random);
+  /** Validates `options`; ConfigErrors name `${path}.<option>`. */
+  constructor(options: RoundRobinOptions = {}, path = BALANCER_OPTIONS_PATH) {
+    const reader = OptionReader.lenient<RoundRobinOptions>(options, path);
+    this.random = readRandom(reader);
   }
 
   update(instances: readonly ServiceInstance[]): void {

@@ -1,5 +1,7 @@
 import type { ServiceInstance } from '../discovery/service-instance';
-import { checkNumber } from './balancer-options';
+import { DEFAULTS } from '../config/defaults';
+import { OptionReader } from '../config/option-reader';
+import type { NumberRule } from '../config/option-reader';
 
 /** Options of {@link SlowStart}. */
 export interface SlowStartOptions {
@@ -8,6 +10,9 @@ export interface SlowStartOptions {
   /** Factor of a just-seen instance, in (0, 1]. Default: 0.1 (a tenth of its full share). */
   readonly floor?: number;
 }
+
+/** A floor of 0 would give a newcomer no share at all, and so no chance to warm up. */
+const FLOOR_RULE: NumberRule = { min: 0, minExclusive: true, max: 1 };
 
 /**
  * Remembers when each instance id was first seen and gives the factor, rising linearly from
@@ -21,26 +26,31 @@ export class SlowStart {
   private rampEndsAt = -Infinity;
   private seenAny = false;
 
-  constructor(options: SlowStartOptions) {
-    this.windowMs = checkNumber('slowStartMs', options.windowMs, { min: 0, minExclusive: true });
-    this.floor = checkNumber('slowStartFloor', options.floor ?? 0.1, {
-      min: 0,
-      minExclusive: true,
-      max: 1,
-    });
+  /** Validates `options`; ConfigErrors name `${path}.windowMs` and `${path}.floor`. */
+  constructor(options: SlowStartOptions, path = 'slowStart') {
+    const reader = OptionReader.lenient<SlowStartOptions>(options, path);
+    this.windowMs =
+      reader.ms('windowMs', { min: 0, minExclusive: true }) ??
+      reader.fail('windowMs', 'a duration in ms > 0');
+    this.floor = reader.number(
+      'floor',
+      FLOOR_RULE,
+      DEFAULTS.discovery.client.balancerOptions.slowStartFloor,
+    );
   }
 
-  /** The ramp a balancer's `slowStartMs`/`slowStartFloor` options ask for; undefined when off (0). */
-  static fromBalancerOptions(options: {
-    readonly slowStartMs?: number;
-    readonly slowStartFloor?: number;
-  }): SlowStart | undefined {
-    const windowMs = checkNumber('slowStartMs', options.slowStartMs ?? 0, { min: 0 });
+  /**
+   * The ramp a balancer's `slowStartMs`/`slowStartFloor` options ask for, read from `reader`
+   * (errors name `<path>.slowStartMs`); undefined when off (0).
+   */
+  static fromBalancerOptions(
+    reader: OptionReader<{ readonly slowStartMs?: number; readonly slowStartFloor?: number }>,
+  ): SlowStart | undefined {
+    const defaults = DEFAULTS.discovery.client.balancerOptions;
+    const windowMs = reader.ms('slowStartMs', { min: 0 }, defaults.slowStartMs);
+    const floor = reader.number('slowStartFloor', FLOOR_RULE, defaults.slowStartFloor);
     if (windowMs === 0) return undefined;
-    return new SlowStart({
-      windowMs,
-      ...(options.slowStartFloor === undefined ? {} : { floor: options.slowStartFloor }),
-    });
+    return new SlowStart({ windowMs, floor });
   }
 
   /**

@@ -1,8 +1,10 @@
 import type { ServiceInstance } from '../discovery/service-instance';
+import { OptionReader } from '../config/option-reader';
 import type { Balancer, BalancerView, PickContext } from './balancer';
 import {
-  resolveNow,
-  resolveRandom,
+  BALANCER_OPTIONS_PATH,
+  readNow,
+  readRandom,
   type BalancerBaseOptions,
   type ClockOption,
 } from './balancer-options';
@@ -44,10 +46,12 @@ export class WeightedBalancer implements Balancer {
   /** Time of the next ramp rebuild; Infinity when nothing ramps, so pick never reads the clock. */
   private rebuildAt = Infinity;
 
-  constructor(options: WeightedOptions = {}) {
-    this.random = resolveRandom(options.random);
-    this.now = resolveNow(options.now);
-    this.slowStart = SlowStart.fromBalancerOptions(options);
+  /** Validates `options`; ConfigErrors name `${path}.<option>`. */
+  constructor(options: WeightedOptions = {}, path = BALANCER_OPTIONS_PATH) {
+    const reader = OptionReader.lenient<WeightedOptions>(options, path);
+    this.random = readRandom(reader);
+    this.now = readNow(reader);
+    this.slowStart = SlowStart.fromBalancerOptions(reader);
     this.rampStepMs = (this.slowStart?.windowMs ?? 0) / RAMP_STEPS;
   }
 

@@ -1,12 +1,14 @@
+import { readLoggerOption, readMetricsOption } from '../config/observability-options';
 import type { MetricsOptions } from '../config/options';
+import { OptionReader } from '../config/option-reader';
+import type { KnownKeys } from '../config/option-reader';
 import { ConsulClient } from '../consul/consul-client';
 import type { ConsulConnectionOptions } from '../consul/consul-environment';
-import { ConfigError } from '../errors';
-import { silentLogger } from '../logger';
 import type { Logger } from '../logger';
 import { ExpressConsulMetrics } from '../metrics/express-consul-metrics';
 import { Discovery } from './discovery';
-import type { DiscoveryOptions } from './discovery';
+import { DISCOVERY_KEYS } from './discovery-options';
+import type { DiscoveryOptions } from './discovery-options';
 
 /** Options of a discovery used without an Express service (a worker, a CLI, a test). */
 export interface StandaloneDiscoveryOptions extends DiscoveryOptions {
@@ -18,18 +20,25 @@ export interface StandaloneDiscoveryOptions extends DiscoveryOptions {
   readonly logger?: Logger;
 }
 
+const STANDALONE_KEYS: KnownKeys<StandaloneDiscoveryOptions> = {
+  ...DISCOVERY_KEYS,
+  consul: true,
+  metrics: true,
+  logger: true,
+};
+
 /** Discovery and outbound calls without registering anything: `createDiscovery().fetch('http://payments/')`. */
 export function createDiscovery(options: StandaloneDiscoveryOptions = {}): Discovery {
-  const { consul, metrics, logger = silentLogger, ...discovery } = options;
-  if (
-    metrics !== undefined &&
-    metrics !== false &&
-    (typeof metrics !== 'object' || metrics === null)
-  ) {
-    throw new ConfigError('metrics', 'must be an object or false');
+  const reader = OptionReader.strict(options, '', STANDALONE_KEYS);
+  const metrics = readMetricsOption(reader);
+  const logger = readLoggerOption(reader);
+  // Only the discovery keys reach Discovery, which rejects any other.
+  const discovery: Record<string, unknown> = {};
+  for (const key of Object.keys(DISCOVERY_KEYS) as (keyof DiscoveryOptions)[]) {
+    if (options[key] !== undefined) discovery[key] = options[key];
   }
-  const client = new ConsulClient(consul ?? {});
+  const client = new ConsulClient(options.consul ?? {});
   const registryMetrics =
-    metrics === false ? undefined : new ExpressConsulMetrics(metrics?.registry, metrics?.prefix);
+    metrics === false ? undefined : new ExpressConsulMetrics(metrics.registry, metrics.prefix);
   return new Discovery(client, discovery, registryMetrics, logger, true);
 }

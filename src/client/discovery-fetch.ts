@@ -19,16 +19,17 @@ export function toServiceRequest(
   input: string | URL,
   init: DiscoveryFetchInit = {},
 ): { service: string; request: ServiceRequest } {
-  let url: URL;
+  const rule = 'a URL like http://SERVICE/path (the port comes from Consul)';
+  let url: URL | undefined;
   try {
     url = new URL(input);
   } catch {
-    throw new ConfigError('url', `'${String(input)}' is not a URL like http://SERVICE/path`);
+    url = undefined;
   }
-  if (url.protocol !== 'http:')
-    throw new ConfigError('url', 'only http://SERVICE/... URLs are supported');
-  if (url.port !== '')
-    throw new ConfigError('url', 'the host is a service name; the port comes from Consul');
+  if (url === undefined || url.protocol !== 'http:' || url.port !== '') {
+    // A URL may carry credentials: shown only when it holds no `@`.
+    throw new ConfigError('url', rule, String(input), { secret: String(input).includes('@') });
+  }
   const headers: Record<string, string> = {};
   new Headers(init.headers as ConstructorParameters<typeof Headers>[0]).forEach((value, name) => {
     headers[name] = value;

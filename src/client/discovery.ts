@@ -1,30 +1,17 @@
 import type { Response } from 'undici';
 import type { UpstreamStatus } from '../admin/status';
 import type { ConsulClient } from '../consul/consul-client';
-import type { WatcherRegistryOptions } from '../discovery/watcher-registry';
 import { WatcherRegistry } from '../discovery/watcher-registry';
-import { ClosedError, ConfigError } from '../errors';
+import { ClosedError } from '../errors';
 import type { Logger } from '../logger';
 import type { DiscoveryReadings, ExpressConsulMetrics } from '../metrics/express-consul-metrics';
+import { resolveDiscoveryOptions } from './discovery-options';
+import type { DiscoveryOptions } from './discovery-options';
 import { toFetchResponse, toServiceRequest } from './discovery-fetch';
 import type { DiscoveryFetchInit } from './discovery-fetch';
-import { RetryBudget, resolveRetryBudgetOptions } from './retry-budget';
-import type { RetryBudgetOptions } from './retry-budget';
+import { RetryBudget } from './retry-budget';
 import { ServiceClient } from './service-client';
-import { resolveServiceClientOptions } from './service-client-options';
-import type { ResolvedServiceClientOptions, ServiceClientOptions } from './service-client-options';
-
-/** How this process finds and calls other services. Every field is optional. */
-export interface DiscoveryOptions {
-  /** Settings of every Consul watch (waitMs, backoff, minUpdateIntervalMs). */
-  readonly watch?: Omit<WatcherRegistryOptions, 'logger' | 'random' | 'now' | 'delay'>;
-  /** Defaults of every service client. */
-  readonly client?: ServiceClientOptions;
-  /** Per-service settings, merged over `client`, keyed by service name. */
-  readonly services?: Readonly<Record<string, ServiceClientOptions>>;
-  /** Settings of each called service's own retry budget. Defaults: 20% of requests + 10/s. */
-  readonly retryBudget?: RetryBudgetOptions;
-}
+import type { ResolvedServiceClientOptions } from './service-client-options';
 
 /**
  * Finds services by name and calls them: one shared Consul watch per service, one client (balancer,
@@ -49,18 +36,10 @@ export class Discovery {
     /** Close `consul` with this object (when the caller made it for discovery alone). */
     private readonly ownsConsul = false,
   ) {
-    assertServiceNames(options.services);
-    // Every service's own budget follows the discovery-level settings unless it names its own.
-    const client = { retryBudget: options.retryBudget, ...options.client } as ServiceClientOptions;
-    this.defaults = resolveServiceClientOptions(client, 'discovery.client');
-    for (const [name, own] of Object.entries(options.services ?? {})) {
-      this.perService.set(
-        name.toLowerCase(),
-        resolveServiceClientOptions({ ...client, ...own }, `discovery.services.${name}`),
-      );
-    }
-    resolveRetryBudgetOptions(options.retryBudget ?? {}, 'discovery.retryBudget');
-    this.registry = new WatcherRegistry(consul, { ...options.watch, logger }, 'discovery.watch');
+    const resolved = resolveDiscoveryOptions(options);
+    this.defaults = resolved.defaults;
+    for (const [name, own] of resolved.services) this.perService.set(name, own);
+    this.registry = new WatcherRegistry(consul, { ...resolved.watch, logger }, 'discovery.watch');
     if (metrics) this.unsubscribers.push(metrics.addReadings(this.readings()));
   }
 
@@ -180,15 +159,5 @@ export class Discovery {
         }
       },
     };
-  }
-}
-
-/** Rejects a `services` setting that is not an object keyed by service name. */
-function assertServiceNames(services: unknown): void {
-  if (
-    services !== undefined &&
-    (typeof services !== 'object' || services === null || Array.isArray(services))
-  ) {
-    throw new ConfigError('discovery.services', 'must be an object keyed by service name');
   }
 }

@@ -1,5 +1,7 @@
 import type { ServiceInstance } from '../discovery/service-instance';
-import { ConfigError } from '../errors';
+import { DEFAULTS } from '../config/defaults';
+import { OptionReader } from '../config/option-reader';
+import type { KnownKeys } from '../config/option-reader';
 
 /** Options of an {@link OutlierDetector}; every field is optional. */
 export interface OutlierDetectorOptions {
@@ -57,6 +59,15 @@ interface InstanceState {
   ejectedUntil: number;
 }
 
+/** The keys of {@link OutlierDetectorOptions}; any other is rejected. */
+const OUTLIER_DETECTOR_KEYS: KnownKeys<OutlierDetectorOptions> = {
+  consecutiveFailures: true,
+  baseEjectionMs: true,
+  maxEjectionMs: true,
+  maxEjectionPercent: true,
+  panicThresholdPercent: true,
+};
+
 /**
  * Applies defaults and validates `options`, throwing a ConfigError whose path is `${path}.<field>`
  * (default path: `outlierDetection`), so a config loader can reject bad input before building
@@ -66,33 +77,30 @@ export function resolveOutlierDetectorOptions(
   options: OutlierDetectorOptions = {},
   path = 'outlierDetection',
 ): ResolvedOutlierDetectorOptions {
-  const resolved: ResolvedOutlierDetectorOptions = {
-    consecutiveFailures: options.consecutiveFailures ?? 5,
-    baseEjectionMs: options.baseEjectionMs ?? 30_000,
-    maxEjectionMs: options.maxEjectionMs ?? 300_000,
-    maxEjectionPercent: options.maxEjectionPercent ?? 50,
-    panicThresholdPercent: options.panicThresholdPercent ?? 50,
+  const defaults = DEFAULTS.discovery.client.outlierDetection;
+  const reader = OptionReader.strict(options, path, OUTLIER_DETECTOR_KEYS);
+  const [baseEjectionMs, maxEjectionMs] = reader.msPair(
+    'baseEjectionMs',
+    'maxEjectionMs',
+    { min: 0, minExclusive: true },
+    [defaults.baseEjectionMs, defaults.maxEjectionMs],
+  );
+  const percent = { min: 0, max: 100 };
+  return {
+    consecutiveFailures: reader.integer(
+      'consecutiveFailures',
+      { min: 1 },
+      defaults.consecutiveFailures,
+    ),
+    baseEjectionMs,
+    maxEjectionMs,
+    maxEjectionPercent: reader.number('maxEjectionPercent', percent, defaults.maxEjectionPercent),
+    panicThresholdPercent: reader.number(
+      'panicThresholdPercent',
+      percent,
+      defaults.panicThresholdPercent,
+    ),
   };
-  const fail = (field: keyof OutlierDetectorOptions, rule: string): never => {
-    throw new ConfigError(`${path}.${field}`, `${rule}, got ${String(resolved[field])}`);
-  };
-  if (!Number.isInteger(resolved.consecutiveFailures) || resolved.consecutiveFailures < 1) {
-    fail('consecutiveFailures', 'must be an integer >= 1');
-  }
-  if (!Number.isFinite(resolved.baseEjectionMs) || resolved.baseEjectionMs <= 0) {
-    fail('baseEjectionMs', 'must be a finite number > 0');
-  }
-  if (
-    !Number.isFinite(resolved.maxEjectionMs) ||
-    resolved.maxEjectionMs < resolved.baseEjectionMs
-  ) {
-    fail('maxEjectionMs', `must be a finite number >= baseEjectionMs (${resolved.baseEjectionMs})`);
-  }
-  for (const field of ['maxEjectionPercent', 'panicThresholdPercent'] as const) {
-    const value = resolved[field];
-    if (!Number.isFinite(value) || value < 0 || value > 100) fail(field, 'must be in [0, 100]');
-  }
-  return resolved;
 }
 
 /**

@@ -1,4 +1,6 @@
-import { ConfigError } from '../errors';
+import { DEFAULTS } from '../config/defaults';
+import { OptionReader } from '../config/option-reader';
+import type { KnownKeys } from '../config/option-reader';
 
 /** Options of a {@link RetryBudget}; every field is optional. */
 export interface RetryBudgetOptions {
@@ -19,33 +21,33 @@ const BUCKETS = 10;
 /** Absorbs the rounding of `ratio * requests` (0.1 * 3 is 0.30000000000000004). */
 const EPSILON = 1e-9;
 
+/** The keys of {@link RetryBudgetOptions}; any other is rejected. */
+const RETRY_BUDGET_KEYS: KnownKeys<RetryBudgetOptions> = {
+  ratio: true,
+  windowMs: true,
+  minRetriesPerSecond: true,
+};
+
 /**
  * Applies defaults and validates `options`, throwing a ConfigError whose path is `${path}.<field>`
  * (default path: `retry.budget`), so a config loader can reject bad input before building clients.
+ * Fields left out come from `defaults` (a per-service budget inherits the discovery-level one).
  */
 export function resolveRetryBudgetOptions(
   options: RetryBudgetOptions = {},
   path = 'retry.budget',
+  defaults: ResolvedRetryBudgetOptions = DEFAULTS.discovery.retryBudget,
 ): ResolvedRetryBudgetOptions {
-  const ratio = options.ratio ?? 0.2;
-  const windowMs = options.windowMs ?? 10_000;
-  const minRetriesPerSecond = options.minRetriesPerSecond ?? 10;
-  if (!Number.isFinite(ratio) || ratio < 0 || ratio > 1) {
-    throw new ConfigError(`${path}.ratio`, `must be a number in [0, 1], got ${String(ratio)}`);
-  }
-  if (!Number.isInteger(windowMs) || windowMs < 1000 || windowMs > 3_600_000) {
-    throw new ConfigError(
-      `${path}.windowMs`,
-      `must be an integer from 1000 to 3600000, got ${String(windowMs)}`,
-    );
-  }
-  if (!Number.isFinite(minRetriesPerSecond) || minRetriesPerSecond < 0) {
-    throw new ConfigError(
-      `${path}.minRetriesPerSecond`,
-      `must be a finite number >= 0, got ${String(minRetriesPerSecond)}`,
-    );
-  }
-  return { ratio, windowMs, minRetriesPerSecond };
+  const reader = OptionReader.strict(options, path, RETRY_BUDGET_KEYS);
+  return {
+    ratio: reader.number('ratio', { min: 0, max: 1 }, defaults.ratio),
+    windowMs: reader.integer('windowMs', { min: 1000, max: 3_600_000 }, defaults.windowMs),
+    minRetriesPerSecond: reader.number(
+      'minRetriesPerSecond',
+      { min: 0 },
+      defaults.minRetriesPerSecond,
+    ),
+  };
 }
 
 /**

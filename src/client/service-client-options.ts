@@ -2,12 +2,14 @@ import type { Balancer, BalancerName } from '../balancer/balancer';
 import { createBalancer } from '../balancer/create-balancer';
 import type { CreateBalancerOptions } from '../balancer/create-balancer';
 import type { ServiceQueryOptions } from '../discovery/service-watcher-options';
-import { resolveServiceQuery } from '../discovery/service-watcher-options';
-import { ConfigError } from '../errors';
+import { DEFAULTS } from '../config/defaults';
+import { OptionReader } from '../config/option-reader';
+import type { KnownKeys } from '../config/option-reader';
+import { readServiceQuery, SERVICE_QUERY_KEYS } from '../discovery/service-watcher-options';
 import { resolveOutlierDetectorOptions } from './outlier-detector';
+import type { OutlierDetectorOptions, ResolvedOutlierDetectorOptions } from './outlier-detector';
 import { resolveRetryBudgetOptions } from './retry-budget';
 import type { ResolvedRetryBudgetOptions, RetryBudgetOptions } from './retry-budget';
-import type { OutlierDetectorOptions, ResolvedOutlierDetectorOptions } from './outlier-detector';
 
 /** How calls to one service are routed and made resilient. Every field is optional. */
 export interface ServiceClientOptions extends ServiceQueryOptions {
@@ -33,26 +35,44 @@ export interface ServiceClientOptions extends ServiceQueryOptions {
   readonly keepAliveTimeoutMs?: number;
   /** Longest Retry-After (on 429/503) honoured before a retry, in ms. Default: 2000. */
   readonly maxRetryAfterMs?: number;
-  /** Jittered backoff between attempts, in ms. Default: { baseMs: 25, maxMs: 250 }. */
-  readonly retryBackoff?: { readonly baseMs?: number; readonly maxMs?: number };
-  /** This service's own retry budget. Default: the discovery-level `retryBudget`. */
+  /** Jittered delay between attempts, in ms; baseMs 0 retries at once. Default: `{ baseMs: 25, maxMs: 250 }`. */
+  readonly retryBackoff?: RetryBackoffOptions;
+  /** This service's own retry budget; fields left out come from `discovery.retryBudget`. Default: `discovery.retryBudget` (ratio 0.2, windowMs 10000, minRetriesPerSecond 10). */
   readonly retryBudget?: RetryBudgetOptions;
-  /** Services naming the same group share one retry budget. Default: none (own budget). */
+  /** Services naming the same group share one retry budget (the first one's settings). Default: none (own budget). */
   readonly retryBudgetGroup?: string;
-  /** Scheme to call instances with. Default: per instance, `https` when its meta says `scheme=https`. */
+  /** Scheme of calls to the instances; unset, an instance with Consul meta `scheme=https` is called over https, others over http. Default: per instance. */
   readonly scheme?: 'http' | 'https';
-  /** TLS settings for https instances. Default: Node's CAs, certificate verified. */
+  /** TLS of https calls to the instances (undici connect options). Default: Node's CAs, certificate verified. */
   readonly tls?: UpstreamTlsOptions;
 }
 
-/** TLS settings for calling https instances (passed to undici's connector). */
+/** Pacing of retries between attempts of one call. */
+export interface RetryBackoffOptions {
+  /** First delay, in ms, jittered; 0 disables the delay. Default: 25. */
+  readonly baseMs?: number;
+  /** Longest delay, in ms; >= baseMs. Default: 250 (raised to baseMs when that is longer). */
+  readonly maxMs?: number;
+}
+
+/** TLS towards https upstreams, as undici's connect options take it. */
 export interface UpstreamTlsOptions {
+  /** CA certificates (PEM) to trust instead of Node's bundle. Default: Node's bundle. */
   readonly ca?: string | Buffer | readonly (string | Buffer)[];
+  /** Client certificate (PEM) for mTLS; needs `key`. Default: none. */
   readonly cert?: string | Buffer;
+  /** Client private key (PEM) for mTLS; needs `cert`. Default: none. */
   readonly key?: string | Buffer;
+  /** Name sent in SNI and checked against the certificate. Default: the instance address. */
   readonly servername?: string;
+  /** Verify the instance's certificate. Default: true. */
   readonly rejectUnauthorized?: boolean;
 }
+
+/** {@link UpstreamTlsOptions} after validation: the same fields, `rejectUnauthorized` always set. */
+export type ResolvedUpstreamTls = Omit<UpstreamTlsOptions, 'rejectUnauthorized'> & {
+  readonly rejectUnauthorized: boolean;
+};
 
 /** ServiceClientOptions with defaults applied. */
 export interface ResolvedServiceClientOptions {
@@ -62,93 +82,165 @@ export interface ResolvedServiceClientOptions {
   readonly timeoutMs: number;
   readonly deadlineMs: number;
   readonly maxAttempts: number;
+  readonly retryBackoff: { readonly baseMs: number; readonly maxMs: number };
+  readonly retryBudget: ResolvedRetryBudgetOptions;
+  readonly retryBudgetGroup: string | undefined;
+  readonly scheme: 'http' | 'https' | undefined;
+  readonly tls: ResolvedUpstreamTls | undefined;
   readonly connectTimeoutMs: number;
   readonly readyTimeoutMs: number;
   readonly outlierDetection: ResolvedOutlierDetectorOptions | false;
   readonly connectionsPerInstance: number;
   readonly keepAliveTimeoutMs: number;
   readonly maxRetryAfterMs: number;
-  readonly retryBackoff: { readonly baseMs: number; readonly maxMs: number };
-  readonly retryBudget: ResolvedRetryBudgetOptions;
-  readonly retryBudgetGroup: string | undefined;
-  readonly scheme: 'http' | 'https' | undefined;
-  readonly tls: UpstreamTlsOptions | undefined;
 }
 
-function positive(path: string, value: unknown, fallback: number, integer = false): number {
-  const v = value ?? fallback;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || (integer && !Number.isInteger(v))) {
-    throw new ConfigError(
-      path,
-      `must be a positive ${integer ? 'integer' : 'number'} (got ${JSON.stringify(v)})`,
+/** The keys of {@link ServiceClientOptions}; any other is rejected. */
+export const SERVICE_CLIENT_KEYS: KnownKeys<ServiceClientOptions> = {
+  ...SERVICE_QUERY_KEYS,
+  balancer: true,
+  balancerOptions: true,
+  timeoutMs: true,
+  deadlineMs: true,
+  maxAttempts: true,
+  retryBackoff: true,
+  retryBudget: true,
+  retryBudgetGroup: true,
+  scheme: true,
+  tls: true,
+  connectTimeoutMs: true,
+  readyTimeoutMs: true,
+  outlierDetection: true,
+  connectionsPerInstance: true,
+  keepAliveTimeoutMs: true,
+  maxRetryAfterMs: true,
+};
+
+const RETRY_BACKOFF_KEYS: KnownKeys<RetryBackoffOptions> = { baseMs: true, maxMs: true };
+
+const UPSTREAM_TLS_KEYS: KnownKeys<UpstreamTlsOptions> = {
+  ca: true,
+  cert: true,
+  key: true,
+  servername: true,
+  rejectUnauthorized: true,
+};
+
+const POSITIVE = { min: 0, minExclusive: true } as const;
+
+function isPem(value: unknown): value is string | Buffer {
+  return (typeof value === 'string' && value.trim() !== '') || Buffer.isBuffer(value);
+}
+
+function readRetryBackoff(
+  reader: OptionReader<ServiceClientOptions>,
+): ResolvedServiceClientOptions['retryBackoff'] {
+  const defaults = DEFAULTS.discovery.client.retryBackoff;
+  const backoff = reader.section('retryBackoff', RETRY_BACKOFF_KEYS);
+  const [baseMs, maxMs] = backoff.msPair('baseMs', 'maxMs', { min: 0 }, [
+    defaults.baseMs,
+    defaults.maxMs,
+  ]);
+  return { baseMs, maxMs };
+}
+
+function readUpstreamTls(
+  reader: OptionReader<ServiceClientOptions>,
+): ResolvedUpstreamTls | undefined {
+  if (!reader.has('tls')) return undefined;
+  const tls = reader.section('tls', UPSTREAM_TLS_KEYS);
+  const pem = 'a PEM string or Buffer';
+  const ca = tls.raw('ca');
+  if (ca !== undefined && !isPem(ca) && !(Array.isArray(ca) && ca.length > 0 && ca.every(isPem))) {
+    tls.fail('ca', `${pem}, or a non-empty list of them`);
+  }
+  const cert = tls.raw('cert');
+  const key = tls.raw('key');
+  if (cert !== undefined && !isPem(cert)) tls.fail('cert', pem);
+  if (key !== undefined && !isPem(key)) tls.fail('key', pem);
+  if ((cert === undefined) !== (key === undefined)) {
+    tls.fail(
+      cert === undefined ? 'cert' : 'key',
+      'set together with its pair: a client certificate needs its key, and a key its certificate',
     );
   }
-  return v;
+  const servername = tls.string('servername');
+  return {
+    ...(ca !== undefined && {
+      ca: Array.isArray(ca) ? Object.freeze([...(ca as readonly (string | Buffer)[])]) : ca,
+    }),
+    ...(cert !== undefined && { cert }),
+    ...(key !== undefined && { key }),
+    ...(servername !== undefined && { servername }),
+    rejectUnauthorized: tls.boolean(
+      'rejectUnauthorized',
+      DEFAULTS.discovery.client.tls.rejectUnauthorized,
+    ),
+  } as ResolvedUpstreamTls;
 }
 
-/** Validates and completes client options; errors name the field under `path`. */
+function readOutlierDetection(
+  reader: OptionReader<ServiceClientOptions>,
+): ResolvedOutlierDetectorOptions | false {
+  const value = reader.raw('outlierDetection');
+  if (value === false) return false;
+  if (value !== undefined && (typeof value !== 'object' || value === null)) {
+    reader.fail('outlierDetection', 'an object or false');
+  }
+  return resolveOutlierDetectorOptions(value, reader.pathOf('outlierDetection'));
+}
+
+/**
+ * Validates and completes client options; errors name the field under `path`. `retryBudget`
+ * fields left out come from `inherited.retryBudget` (the discovery-level budget).
+ */
 export function resolveServiceClientOptions(
   options: ServiceClientOptions = {},
   path = 'client',
+  inherited: { readonly retryBudget: ResolvedRetryBudgetOptions } = {
+    retryBudget: DEFAULTS.discovery.retryBudget,
+  },
 ): ResolvedServiceClientOptions {
-  const timeoutMs = positive(`${path}.timeoutMs`, options.timeoutMs, 10_000);
-  const deadlineMs = positive(
-    `${path}.deadlineMs`,
-    options.deadlineMs,
-    Math.max(30_000, timeoutMs),
-  );
-  if (deadlineMs < timeoutMs) {
-    throw new ConfigError(
-      `${path}.deadlineMs`,
-      `must be at least ${path}.timeoutMs (${timeoutMs} ms)`,
-    );
-  }
-  const balancer = options.balancer ?? 'round-robin';
+  const defaults = DEFAULTS.discovery.client;
+  const reader = OptionReader.strict(options, path, SERVICE_CLIENT_KEYS);
+  const [timeoutMs, deadlineMs] = reader.msPair('timeoutMs', 'deadlineMs', POSITIVE, [
+    defaults.timeoutMs,
+    defaults.deadlineMs,
+  ]);
+  const balancer = reader.raw('balancer') ?? defaults.balancer;
   if (typeof balancer !== 'string' && typeof balancer !== 'function') {
-    throw new ConfigError(`${path}.balancer`, 'must be a balancer name or a factory function');
+    reader.fail('balancer', 'a balancer name or a factory function');
   }
+  const balancerOptions = (reader.raw('balancerOptions') ?? {}) as CreateBalancerOptions;
   if (typeof balancer === 'string') {
     // Build one now so a bad name or balancer option fails at start-up, not on the first call.
-    try {
-      createBalancer(balancer, options.balancerOptions ?? {});
-    } catch (error) {
-      if (error instanceof ConfigError) {
-        throw new ConfigError(
-          `${path}.${error.path}`,
-          error.message.replace(/^Invalid option [^:]+: /, ''),
-        );
-      }
-      throw error;
-    }
+    createBalancer(balancer as BalancerName, balancerOptions, path);
   }
   return {
-    query: resolveServiceQuery(options, path),
-    balancer,
-    balancerOptions: options.balancerOptions ?? {},
+    query: readServiceQuery(reader),
+    balancer: balancer as BalancerName | (() => Balancer),
+    balancerOptions,
     timeoutMs,
     deadlineMs,
-    maxAttempts: positive(`${path}.maxAttempts`, options.maxAttempts, 3, true),
-    connectTimeoutMs: positive(`${path}.connectTimeoutMs`, options.connectTimeoutMs, 1_000),
-    readyTimeoutMs: positive(`${path}.readyTimeoutMs`, options.readyTimeoutMs, 2_000),
-    outlierDetection:
-      options.outlierDetection === false
-        ? false
-        : resolveOutlierDetectorOptions(options.outlierDetection ?? {}, `${path}.outlierDetection`),
-    connectionsPerInstance: positive(
-      `${path}.connectionsPerInstance`,
-      options.connectionsPerInstance,
-      32,
-      true,
+    maxAttempts: reader.integer('maxAttempts', { min: 1 }, defaults.maxAttempts),
+    retryBackoff: readRetryBackoff(reader),
+    retryBudget: resolveRetryBudgetOptions(
+      options.retryBudget,
+      reader.pathOf('retryBudget'),
+      inherited.retryBudget,
     ),
-    keepAliveTimeoutMs: positive(`${path}.keepAliveTimeoutMs`, options.keepAliveTimeoutMs, 4_000),
-    maxRetryAfterMs: positive(`${path}.maxRetryAfterMs`, options.maxRetryAfterMs, 2_000),
-    retryBackoff: {
-      baseMs: options.retryBackoff?.baseMs ?? 25,
-      maxMs: options.retryBackoff?.maxMs ?? 250,
-    },
-    retryBudget: resolveRetryBudgetOptions(options.retryBudget ?? {}, `${path}.retryBudget`),
-    retryBudgetGroup: options.retryBudgetGroup,
-    scheme: options.scheme,
-    tls: options.tls,
+    retryBudgetGroup: reader.string('retryBudgetGroup'),
+    scheme: reader.oneOf('scheme', ['http', 'https'] as const),
+    tls: readUpstreamTls(reader),
+    connectTimeoutMs: reader.ms('connectTimeoutMs', POSITIVE, defaults.connectTimeoutMs),
+    readyTimeoutMs: reader.ms('readyTimeoutMs', POSITIVE, defaults.readyTimeoutMs),
+    outlierDetection: readOutlierDetection(reader),
+    connectionsPerInstance: reader.integer(
+      'connectionsPerInstance',
+      { min: 1 },
+      defaults.connectionsPerInstance,
+    ),
+    keepAliveTimeoutMs: reader.ms('keepAliveTimeoutMs', POSITIVE, defaults.keepAliveTimeoutMs),
+    maxRetryAfterMs: reader.ms('maxRetryAfterMs', POSITIVE, defaults.maxRetryAfterMs),
   };
 }

@@ -2,7 +2,7 @@ import type { Registry } from 'prom-client';
 import type { ConsulConnectionOptions } from '../consul/consul-environment';
 import type { Logger } from '../logger';
 import type { HealthIndicator } from '../health/health-indicator';
-import type { DiscoveryOptions } from '../client/discovery';
+import type { DiscoveryOptions } from '../client/discovery-options';
 
 /** What the caller passes to `expressConsul()`. Every field is optional except `service.name`. */
 export interface ExpressConsulOptions {
@@ -56,6 +56,12 @@ export interface CheckOptions {
   readonly successBeforePassing?: number;
   /** Consecutive failures before Consul marks it critical. Default: Consul's (0). */
   readonly failuresBeforeCritical?: number;
+  /** Scheme Consul calls the route with. Default: follows the server (https for a `tls.Server`, else http). */
+  readonly scheme?: 'http' | 'https';
+  /** Let Consul accept a certificate it cannot verify (Consul's TLSSkipVerify), e.g. a self-signed one. Default: false. */
+  readonly tlsSkipVerify?: boolean;
+  /** Name Consul sends in SNI and verifies the certificate against (Consul's TLSServerName). Default: the check's host. */
+  readonly tlsServerName?: string;
 }
 
 /** The health route. */

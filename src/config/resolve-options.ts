@@ -1,11 +1,25 @@
-import type { Registry } from 'prom-client';
+import { resolveDiscoveryOptions } from '../client/discovery-options';
+import type { ResolvedDiscoveryOptions } from '../client/discovery-options';
 import { resolveConsulConnection } from '../consul/consul-environment';
 import type { ResolvedConsulConnection } from '../consul/consul-environment';
 import { ConfigError } from '../errors';
 import type { HealthIndicator } from '../health/health-indicator';
-import { silentLogger } from '../logger';
 import type { Logger } from '../logger';
-import type { ExpressConsulOptions } from './options';
+import { DEFAULTS } from './defaults';
+import { readLoggerOption, readMetricsOption } from './observability-options';
+import type { ResolvedMetricsOptions } from './observability-options';
+import { OptionReader } from './option-reader';
+import type { KnownKeys } from './option-reader';
+import type {
+  CheckOptions,
+  ExpressConsulOptions,
+  HealthOptions,
+  RegistrationOptions,
+  ServiceOptions,
+  ShutdownOptions,
+} from './options';
+
+export { DEFAULTS } from './defaults';
 
 /** Options after defaults, the environment and validation: what the rest of the code reads. */
 export interface ResolvedOptions {
@@ -18,11 +32,16 @@ export interface ResolvedOptions {
     readonly meta: Readonly<Record<string, string>>;
     readonly weights: { readonly passing: number; readonly warning: number } | undefined;
     readonly check: {
+      readonly type: 'http';
       readonly intervalMs: number;
       readonly timeoutMs: number;
       readonly deregisterCriticalAfterMs: number;
       readonly successBeforePassing: number | undefined;
       readonly failuresBeforeCritical: number | undefined;
+      /** Undefined: follows the server (https for a `tls.Server`). */
+      readonly scheme: 'http' | 'https' | undefined;
+      readonly tlsSkipVerify: boolean;
+      readonly tlsServerName: string | undefined;
     };
   };
   readonly consul: ResolvedConsulConnection;
@@ -43,322 +62,256 @@ export interface ResolvedOptions {
     readonly retryBaseMs: number;
     readonly retryMaxMs: number;
   };
-  readonly metrics: { readonly registry: Registry | undefined; readonly prefix: string } | false;
+  readonly discovery: ResolvedDiscoveryOptions;
+  readonly metrics: ResolvedMetricsOptions;
   readonly logger: Logger;
 }
 
-/** Documented defaults, in one place. */
-export const DEFAULTS = {
-  checkIntervalMs: 10_000,
-  checkTimeoutMs: 5_000,
-  deregisterCriticalAfterMs: 300_000,
-  healthPath: '/health',
-  indicatorTimeoutMs: 2_000,
-  signals: ['SIGTERM', 'SIGINT'] as readonly NodeJS.Signals[],
-  propagationDelayMs: 2_000,
-  drainTimeoutMs: 15_000,
-  registrationWatchWaitMs: 30_000,
-  registrationRetryBaseMs: 250,
-  registrationRetryMaxMs: 4_000,
-  metricsPrefix: 'express_consul_',
-} as const;
+const TOP_KEYS: KnownKeys<ExpressConsulOptions> = {
+  service: true,
+  consul: true,
+  health: true,
+  shutdown: true,
+  registration: true,
+  discovery: true,
+  metrics: true,
+  logger: true,
+};
+
+const SERVICE_KEYS: KnownKeys<ServiceOptions> = {
+  name: true,
+  id: true,
+  address: true,
+  port: true,
+  tags: true,
+  meta: true,
+  weights: true,
+  check: true,
+};
+
+const WEIGHTS_KEYS: KnownKeys<NonNullable<ServiceOptions['weights']>> = {
+  passing: true,
+  warning: true,
+};
+
+const CHECK_KEYS: KnownKeys<CheckOptions> = {
+  type: true,
+  intervalMs: true,
+  timeoutMs: true,
+  deregisterCriticalAfterMs: true,
+  successBeforePassing: true,
+  failuresBeforeCritical: true,
+  scheme: true,
+  tlsSkipVerify: true,
+  tlsServerName: true,
+};
+
+const HEALTH_KEYS: KnownKeys<HealthOptions> = {
+  path: true,
+  indicators: true,
+  indicatorTimeoutMs: true,
+};
+
+const SHUTDOWN_KEYS: KnownKeys<ShutdownOptions> = {
+  handleSignals: true,
+  signals: true,
+  mode: true,
+  propagationDelayMs: true,
+  drainTimeoutMs: true,
+};
+
+const REGISTRATION_KEYS: KnownKeys<RegistrationOptions> = {
+  watchWaitMs: true,
+  retryBaseMs: true,
+  retryMaxMs: true,
+};
+
+/** Longest duration accepted by the top-level options, in ms: a day. */
+const DAY_MS = 86_400_000;
 
 // Consul accepts letters, digits, dashes, underscores and dots; anything else breaks its API paths.
 const SERVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
-const METRIC_PREFIX = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+// Consul's own rule for meta keys; it would reject the registration otherwise.
+const META_KEY = /^(?!consul-)[A-Za-z0-9_-]{1,128}$/;
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** An optional nested options object (absent means empty); anything but an object is refused. */
-function section(value: unknown, path: string): Record<string, unknown> {
-  const v = value ?? {};
-  if (!isPlainObject(v)) throw new ConfigError(path, 'must be an object');
-  return v;
-}
-
-/** Validators that name the option's path in the ConfigError they throw. */
-export const check = {
-  positiveMs(
-    path: string,
-    value: unknown,
-    fallback: number,
-    { min = 1, max = 86_400_000 } = {},
-  ): number {
-    const v = value ?? fallback;
-    if (typeof v !== 'number' || !Number.isFinite(v))
-      throw new ConfigError(path, 'must be a number of milliseconds');
-    if (v < min) throw new ConfigError(path, `must be at least ${min} ms (got ${v})`);
-    if (v > max) throw new ConfigError(path, `must be at most ${max} ms (got ${v})`);
-    return v;
-  },
-  integer(path: string, value: unknown, min: number, max: number): number {
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+function resolveService(root: OptionReader<ExpressConsulOptions>): ResolvedOptions['service'] {
+  if (!root.has('service')) root.fail('service', 'an object with at least a name');
+  const service = root.section('service', SERVICE_KEYS);
+  const name =
+    service.string('name', {
+      pattern: SERVICE_NAME,
+      rule: "a service name of letters, digits, '-', '_' and '.'",
+      maxLength: 128,
+    }) ?? service.fail('name', 'a non-empty service name');
+  let weights: ResolvedOptions['service']['weights'];
+  if (service.has('weights')) {
+    const w = service.section('weights', WEIGHTS_KEYS);
+    const range = { min: 0, max: 65_535 };
+    weights = {
+      passing:
+        w.integer('passing', { min: 1, max: 65_535 }) ??
+        w.fail('passing', 'an integer from 1 to 65535'),
+      warning: w.integer('warning', range, 1),
+    };
+  }
+  const meta = service.record('meta', (value, path, key) => {
+    if (!META_KEY.test(key)) {
       throw new ConfigError(
         path,
-        `must be an integer from ${min} to ${max} (got ${String(value)})`,
+        "under a key of 1-128 letters, digits, '-' or '_' not starting with 'consul-'",
+        key,
       );
     }
+    if (typeof value !== 'string') throw new ConfigError(path, 'a string', value);
     return value;
-  },
-  oneOf<T extends string>(path: string, value: unknown, allowed: readonly T[], fallback: T): T {
-    const v = value ?? fallback;
-    if (!allowed.includes(v as T)) {
-      throw new ConfigError(
-        path,
-        `must be one of ${allowed.map((a) => `'${a}'`).join(', ')} (got ${JSON.stringify(v)})`,
-      );
+  });
+  return {
+    name,
+    id: service.string('id', {
+      pattern: /^[^/\s]+$/,
+      rule: 'a non-empty id without slashes or spaces',
+    }),
+    address: service.string('address', { rule: 'a non-empty host or IP' }),
+    port: service.integer('port', { min: 1, max: 65_535 }),
+    tags: service.stringList('tags', {}, DEFAULTS.service.tags),
+    meta: Object.freeze(Object.fromEntries(meta)),
+    weights,
+    check: resolveCheck(service.section('check', CHECK_KEYS)),
+  };
+}
+
+function resolveCheck(check: OptionReader<CheckOptions>): ResolvedOptions['service']['check'] {
+  const defaults = DEFAULTS.service.check;
+  const intervalMs = check.ms('intervalMs', { min: 1_000, max: DAY_MS }, defaults.intervalMs);
+  const timeoutMs = check.ms(
+    'timeoutMs',
+    { min: 1, max: DAY_MS },
+    Math.min(defaults.timeoutMs, intervalMs),
+  );
+  if (timeoutMs > intervalMs) {
+    check.fail('timeoutMs', `at most ${check.pathOf('intervalMs')} (${intervalMs})`);
+  }
+  const flapDamping = { min: 0, max: 100 };
+  return {
+    type: check.oneOf('type', ['http'] as const, defaults.type),
+    intervalMs,
+    timeoutMs,
+    // Consul's reaper ignores anything under a minute.
+    deregisterCriticalAfterMs: check.ms(
+      'deregisterCriticalAfterMs',
+      { min: 60_000, max: DAY_MS },
+      defaults.deregisterCriticalAfterMs,
+    ),
+    successBeforePassing: check.integer('successBeforePassing', flapDamping),
+    failuresBeforeCritical: check.integer('failuresBeforeCritical', flapDamping),
+    scheme: check.oneOf('scheme', ['http', 'https'] as const),
+    tlsSkipVerify: check.boolean('tlsSkipVerify', defaults.tlsSkipVerify),
+    tlsServerName: check.string('tlsServerName'),
+  };
+}
+
+function resolveHealth(health: OptionReader<HealthOptions>): ResolvedOptions['health'] {
+  const indicators = health.raw('indicators') ?? [];
+  if (!Array.isArray(indicators)) health.fail('indicators', 'a list of health indicators');
+  indicators.forEach((indicator: unknown, i) => {
+    const path = `${health.pathOf('indicators')}[${i}]`;
+    const candidate = indicator as Partial<Record<keyof HealthIndicator, unknown>> | null;
+    if (
+      typeof candidate !== 'object' ||
+      candidate === null ||
+      typeof candidate.check !== 'function'
+    ) {
+      throw new ConfigError(path, '{ name, check: (signal) => Promise<...> }', indicator);
     }
-    return v as T;
-  },
-  boolean(path: string, value: unknown, fallback: boolean): boolean {
-    const v = value ?? fallback;
-    if (typeof v !== 'boolean') throw new ConfigError(path, 'must be true or false');
-    return v;
-  },
-  stringList(path: string, value: unknown): readonly string[] {
-    if (value === undefined) return [];
-    if (!Array.isArray(value) || !value.every((v) => typeof v === 'string' && v !== '')) {
-      throw new ConfigError(path, 'must be a list of non-empty strings');
+    if (typeof candidate.name !== 'string' || candidate.name.trim() === '') {
+      throw new ConfigError(`${path}.name`, 'a non-empty string', candidate.name);
     }
-    return Object.freeze([...(value as string[])]);
-  },
-};
+  });
+  return {
+    path: health.string(
+      'path',
+      {
+        pattern: /^\/[^?#\s]*$/,
+        rule: "a path starting with '/' without query, fragment or spaces",
+      },
+      DEFAULTS.health.path,
+    ),
+    indicators: Object.freeze([...(indicators as HealthIndicator[])]),
+    indicatorTimeoutMs: health.ms(
+      'indicatorTimeoutMs',
+      { min: 1, max: DAY_MS },
+      DEFAULTS.health.indicatorTimeoutMs,
+    ),
+  };
+}
+
+function resolveShutdown(shutdown: OptionReader<ShutdownOptions>): ResolvedOptions['shutdown'] {
+  const defaults = DEFAULTS.shutdown;
+  const propagationDelayMs = shutdown.ms(
+    'propagationDelayMs',
+    { min: 0, max: DAY_MS },
+    defaults.propagationDelayMs,
+  );
+  const drainTimeoutMs = shutdown.ms(
+    'drainTimeoutMs',
+    { min: 1, max: DAY_MS },
+    Math.max(defaults.drainTimeoutMs, propagationDelayMs + 1_000),
+  );
+  if (drainTimeoutMs <= propagationDelayMs) {
+    // In-flight requests need time after the propagation delay.
+    shutdown.fail(
+      'drainTimeoutMs',
+      `longer than ${shutdown.pathOf('propagationDelayMs')} (${propagationDelayMs})`,
+    );
+  }
+  return {
+    handleSignals: shutdown.boolean('handleSignals', defaults.handleSignals),
+    signals: shutdown.stringList(
+      'signals',
+      { pattern: /^SIG[A-Z0-9]+$/, rule: "signal names such as 'SIGTERM'" },
+      defaults.signals,
+    ) as readonly NodeJS.Signals[],
+    mode: shutdown.oneOf('mode', ['deregister', 'maintenance'] as const, defaults.mode),
+    propagationDelayMs,
+    drainTimeoutMs,
+  };
+}
+
+function resolveRegistration(
+  registration: OptionReader<RegistrationOptions>,
+): ResolvedOptions['registration'] {
+  const defaults = DEFAULTS.registration;
+  const [retryBaseMs, retryMaxMs] = registration.msPair(
+    'retryBaseMs',
+    'retryMaxMs',
+    { min: 1, max: DAY_MS },
+    [defaults.retryBaseMs, defaults.retryMaxMs],
+  );
+  return {
+    watchWaitMs: registration.ms('watchWaitMs', { min: 1_000, max: 600_000 }, defaults.watchWaitMs),
+    retryBaseMs,
+    retryMaxMs,
+  };
+}
 
 /**
  * Validates every option once, at construction, before anything touches Consul, and applies the
- * defaults and Consul's environment variables. Throws ConfigError naming the field.
+ * defaults ({@link DEFAULTS}) and Consul's environment variables. Throws a ConfigError naming the
+ * field's full path; an unknown key at any level is refused with the closest known one suggested.
  */
 export function resolveOptions(
   options: ExpressConsulOptions,
   env: NodeJS.ProcessEnv = process.env,
 ): ResolvedOptions {
-  if (!isPlainObject(options)) throw new ConfigError('options', 'must be an object');
-  const service = options.service as unknown;
-  if (!isPlainObject(service))
-    throw new ConfigError('service', 'must be an object with at least a name');
-
-  const name = service.name;
-  if (typeof name !== 'string' || name.trim() === '')
-    throw new ConfigError('service.name', 'must be a non-empty string');
-  if (!SERVICE_NAME.test(name)) {
-    throw new ConfigError(
-      'service.name',
-      `'${name}' may only hold letters, digits, '-', '_' and '.'`,
-    );
-  }
-  if (name.length > 128) throw new ConfigError('service.name', 'must be at most 128 characters');
-
-  const id = service.id;
-  if (id !== undefined && (typeof id !== 'string' || id === '' || /[/\s]/.test(id))) {
-    throw new ConfigError('service.id', 'must be a non-empty string without slashes or spaces');
-  }
-  const address = service.address;
-  if (address !== undefined && (typeof address !== 'string' || address === '')) {
-    throw new ConfigError('service.address', 'must be a non-empty host or IP');
-  }
-  const port =
-    service.port === undefined ? undefined : check.integer('service.port', service.port, 1, 65_535);
-
-  const meta = service.meta ?? {};
-  if (!isPlainObject(meta) || !Object.values(meta).every((v) => typeof v === 'string')) {
-    throw new ConfigError('service.meta', 'must be an object of string values');
-  }
-  for (const key of Object.keys(meta)) {
-    // Consul's own rule for meta keys; it would reject the registration otherwise.
-    if (!/^[A-Za-z0-9_-]{1,128}$/.test(key) || key.startsWith('consul-')) {
-      throw new ConfigError(
-        `service.meta.${key}`,
-        "keys are 1-128 letters, digits, '-' or '_', not 'consul-'",
-      );
-    }
-  }
-
-  let weights: ResolvedOptions['service']['weights'];
-  if (service.weights !== undefined) {
-    const w = service.weights as unknown;
-    if (!isPlainObject(w)) throw new ConfigError('service.weights', 'must be { passing, warning }');
-    weights = {
-      passing: check.integer('service.weights.passing', w.passing, 1, 65_535),
-      warning: check.integer('service.weights.warning', w.warning ?? 1, 0, 65_535),
-    };
-  }
-
-  const c = section(service.check, 'service.check');
-  check.oneOf('service.check.type', c.type, ['http'], 'http');
-  const intervalMs = check.positiveMs(
-    'service.check.intervalMs',
-    c.intervalMs,
-    DEFAULTS.checkIntervalMs,
-    { min: 1_000 },
-  );
-  const timeoutMs = check.positiveMs(
-    'service.check.timeoutMs',
-    c.timeoutMs,
-    Math.min(DEFAULTS.checkTimeoutMs, intervalMs),
-  );
-  if (timeoutMs > intervalMs) {
-    throw new ConfigError(
-      'service.check.timeoutMs',
-      `must not exceed service.check.intervalMs (${intervalMs} ms)`,
-    );
-  }
-  const deregisterCriticalAfterMs = check.positiveMs(
-    'service.check.deregisterCriticalAfterMs',
-    c.deregisterCriticalAfterMs,
-    DEFAULTS.deregisterCriticalAfterMs,
-    // Consul's reaper ignores anything under a minute.
-    { min: 60_000 },
-  );
-
-  const h = section(options.health, 'health');
-  const path = h.path ?? DEFAULTS.healthPath;
-  if (typeof path !== 'string' || !path.startsWith('/') || /[?#\s]/.test(path)) {
-    throw new ConfigError(
-      'health.path',
-      "must start with '/' and hold no query, fragment or spaces",
-    );
-  }
-  const indicators = h.indicators ?? [];
-  if (!Array.isArray(indicators)) throw new ConfigError('health.indicators', 'must be a list');
-  indicators.forEach((indicator: unknown, i) => {
-    if (!isPlainObject(indicator) || typeof indicator.check !== 'function') {
-      throw new ConfigError(
-        `health.indicators[${i}]`,
-        'must be { name, check: (signal) => Promise<...> }',
-      );
-    }
-    if (typeof indicator.name !== 'string' || indicator.name === '') {
-      throw new ConfigError(`health.indicators[${i}].name`, 'must be a non-empty string');
-    }
-  });
-
-  const s = section(options.shutdown, 'shutdown');
-  const propagationDelayMs = check.positiveMs(
-    'shutdown.propagationDelayMs',
-    s.propagationDelayMs,
-    DEFAULTS.propagationDelayMs,
-    { min: 0 },
-  );
-  const drainTimeoutMs = check.positiveMs(
-    'shutdown.drainTimeoutMs',
-    s.drainTimeoutMs,
-    Math.max(DEFAULTS.drainTimeoutMs, propagationDelayMs + 1_000),
-  );
-  if (drainTimeoutMs <= propagationDelayMs) {
-    throw new ConfigError(
-      'shutdown.drainTimeoutMs',
-      `must be longer than shutdown.propagationDelayMs (${propagationDelayMs} ms): in-flight requests need time after it`,
-    );
-  }
-  const signals = s.signals ?? DEFAULTS.signals;
-  if (
-    !Array.isArray(signals) ||
-    !signals.every((sig) => typeof sig === 'string' && sig.startsWith('SIG'))
-  ) {
-    throw new ConfigError('shutdown.signals', "must be a list of signal names such as 'SIGTERM'");
-  }
-
-  const r = section(options.registration, 'registration');
-  const retryBaseMs = check.positiveMs(
-    'registration.retryBaseMs',
-    r.retryBaseMs,
-    DEFAULTS.registrationRetryBaseMs,
-  );
-  const retryMaxMs = check.positiveMs(
-    'registration.retryMaxMs',
-    r.retryMaxMs,
-    DEFAULTS.registrationRetryMaxMs,
-  );
-  if (retryMaxMs < retryBaseMs) {
-    throw new ConfigError(
-      'registration.retryMaxMs',
-      `must be at least registration.retryBaseMs (${retryBaseMs} ms)`,
-    );
-  }
-
-  let metrics: ResolvedOptions['metrics'] = { registry: undefined, prefix: DEFAULTS.metricsPrefix };
-  if (options.metrics === false) metrics = false;
-  else if (options.metrics !== undefined) {
-    const m = options.metrics as unknown;
-    if (!isPlainObject(m)) throw new ConfigError('metrics', 'must be an object or false');
-    const prefix = m.prefix ?? DEFAULTS.metricsPrefix;
-    if (typeof prefix !== 'string' || (prefix !== '' && !METRIC_PREFIX.test(prefix))) {
-      throw new ConfigError('metrics.prefix', 'must be a valid Prometheus metric name prefix');
-    }
-    if (
-      m.registry !== undefined &&
-      (!isPlainObject(m.registry) || typeof m.registry.metrics !== 'function')
-    ) {
-      throw new ConfigError('metrics.registry', 'must be a prom-client Registry');
-    }
-    metrics = { registry: m.registry as Registry | undefined, prefix };
-  }
-
-  const logger = options.logger ?? silentLogger;
-  for (const level of ['debug', 'info', 'warn', 'error'] as const) {
-    if (typeof (logger as unknown as Record<string, unknown>)[level] !== 'function') {
-      throw new ConfigError('logger', `must have a ${level}(obj, msg) method (pino-shaped)`);
-    }
-  }
-
+  const root = OptionReader.strict(options, '', TOP_KEYS);
   return {
-    service: {
-      name,
-      id: id,
-      address: address,
-      port,
-      tags: check.stringList('service.tags', service.tags),
-      meta: Object.freeze({ ...(meta as Record<string, string>) }),
-      weights,
-      check: {
-        intervalMs,
-        timeoutMs,
-        deregisterCriticalAfterMs,
-        successBeforePassing:
-          c.successBeforePassing === undefined
-            ? undefined
-            : check.integer('service.check.successBeforePassing', c.successBeforePassing, 0, 100),
-        failuresBeforeCritical:
-          c.failuresBeforeCritical === undefined
-            ? undefined
-            : check.integer(
-                'service.check.failuresBeforeCritical',
-                c.failuresBeforeCritical,
-                0,
-                100,
-              ),
-      },
-    },
-    consul: resolveConsulConnection(options.consul ?? {}, env),
-    health: {
-      path,
-      indicators: indicators as HealthIndicator[],
-      indicatorTimeoutMs: check.positiveMs(
-        'health.indicatorTimeoutMs',
-        h.indicatorTimeoutMs,
-        DEFAULTS.indicatorTimeoutMs,
-      ),
-    },
-    shutdown: {
-      handleSignals: check.boolean('shutdown.handleSignals', s.handleSignals, true),
-      signals: Object.freeze([...(signals as NodeJS.Signals[])]),
-      mode: check.oneOf('shutdown.mode', s.mode, ['deregister', 'maintenance'], 'deregister'),
-      propagationDelayMs,
-      drainTimeoutMs,
-    },
-    registration: {
-      watchWaitMs: check.positiveMs(
-        'registration.watchWaitMs',
-        r.watchWaitMs,
-        DEFAULTS.registrationWatchWaitMs,
-        { min: 1_000, max: 600_000 },
-      ),
-      retryBaseMs,
-      retryMaxMs,
-    },
-    metrics,
-    logger,
+    service: resolveService(root),
+    consul: resolveConsulConnection(options.consul, env, root.pathOf('consul')),
+    health: resolveHealth(root.section('health', HEALTH_KEYS)),
+    shutdown: resolveShutdown(root.section('shutdown', SHUTDOWN_KEYS)),
+    registration: resolveRegistration(root.section('registration', REGISTRATION_KEYS)),
+    discovery: resolveDiscoveryOptions(options.discovery ?? {}, root.pathOf('discovery')),
+    metrics: readMetricsOption(root),
+    logger: readLoggerOption(root),
   };
 }

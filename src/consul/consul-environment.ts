@@ -1,4 +1,7 @@
 import { readFileSync } from 'node:fs';
+import { DEFAULTS } from '../config/defaults';
+import { OptionReader } from '../config/option-reader';
+import type { KnownKeys } from '../config/option-reader';
 import { ConfigError } from '../errors';
 
 /** Connection settings for the Consul HTTP API; every field falls back to Consul's own env variables. */
@@ -51,14 +54,33 @@ export interface ResolvedConsulConnection {
     | undefined;
 }
 
-const DEFAULT_ADDRESS = 'http://127.0.0.1:8500';
-const DEFAULT_REQUEST_TIMEOUT_MS = 5_000;
+/** The keys of {@link ConsulConnectionOptions}; any other is rejected. */
+const CONNECTION_KEYS: KnownKeys<ConsulConnectionOptions> = {
+  address: true,
+  token: true,
+  tokenFile: true,
+  tls: true,
+  datacenter: true,
+  requestTimeoutMs: true,
+};
 
-function readPem(path: string, field: string): string {
+/** The keys of {@link ConsulTlsOptions}; any other is rejected. */
+const TLS_KEYS: KnownKeys<ConsulTlsOptions> = {
+  ca: true,
+  caFile: true,
+  cert: true,
+  certFile: true,
+  key: true,
+  keyFile: true,
+  serverName: true,
+  verify: true,
+};
+
+function readPem(file: string, path: string): string {
   try {
-    return readFileSync(path, 'utf8');
+    return readFileSync(file, 'utf8');
   } catch (error) {
-    throw new ConfigError(field, `cannot read file '${path}': ${(error as Error).message}`);
+    throw new ConfigError(path, 'a readable file', file, { cause: error });
   }
 }
 
@@ -68,6 +90,42 @@ function isFalse(value: string | undefined): boolean {
 
 function isTrue(value: string | undefined): boolean {
   return value !== undefined && /^(1|true|yes)$/i.test(value.trim());
+}
+
+/** The agent's origin from `consul.address`, CONSUL_HTTP_ADDR and CONSUL_HTTP_SSL. */
+function readOrigin(reader: OptionReader<ConsulConnectionOptions>, env: NodeJS.ProcessEnv): URL {
+  const rule = 'an http(s)://host:port address without credentials (tokens go in token)';
+  const given = reader.raw('address');
+  if (given !== undefined && typeof given !== 'string') reader.fail('address', rule);
+  // An empty variable counts as unset, as in Consul's own CLI.
+  const rawAddress = (
+    given ??
+    (env.CONSUL_HTTP_ADDR || undefined) ??
+    DEFAULTS.consul.address
+  ).trim();
+  const withScheme = /^[a-z]+:\/\//i.test(rawAddress)
+    ? rawAddress
+    : `${isTrue(env.CONSUL_HTTP_SSL) ? 'https' : 'http'}://${rawAddress}`;
+  let url: URL | undefined;
+  try {
+    url = new URL(withScheme);
+  } catch {
+    url = undefined;
+  }
+  // Credentials in a URL end up in logs; Consul takes tokens in a header only. For the same
+  // reason an address holding `@` is not shown in the error.
+  if (
+    rawAddress === '' ||
+    url === undefined ||
+    (url.protocol !== 'http:' && url.protocol !== 'https:') ||
+    url.username !== '' ||
+    url.password !== ''
+  ) {
+    throw new ConfigError(reader.pathOf('address'), rule, rawAddress, {
+      secret: rawAddress.includes('@'),
+    });
+  }
+  return url;
 }
 
 /**
@@ -80,82 +138,57 @@ export function resolveConsulConnection(
   env: NodeJS.ProcessEnv = process.env,
   fieldPrefix = 'consul',
 ): ResolvedConsulConnection {
-  // An empty variable counts as unset, as in Consul's own CLI.
-  const rawAddress = (
-    options.address ??
-    (env.CONSUL_HTTP_ADDR || undefined) ??
-    DEFAULT_ADDRESS
-  ).trim();
-  if (rawAddress === '') throw new ConfigError(`${fieldPrefix}.address`, 'must not be empty');
-  if (rawAddress.startsWith('unix://')) {
-    throw new ConfigError(
-      `${fieldPrefix}.address`,
-      'unix sockets are not supported; use http(s)://',
-    );
-  }
-  const sslFromEnv = isTrue(env.CONSUL_HTTP_SSL);
-  const withScheme = /^[a-z]+:\/\//i.test(rawAddress)
-    ? rawAddress
-    : `${sslFromEnv ? 'https' : 'http'}://${rawAddress}`;
-  let url: URL;
-  try {
-    url = new URL(withScheme);
-  } catch {
-    throw new ConfigError(`${fieldPrefix}.address`, `'${rawAddress}' is not a valid address`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new ConfigError(`${fieldPrefix}.address`, `scheme ${url.protocol} is not http or https`);
-  }
-  if (url.username || url.password) {
-    // Credentials in a URL end up in logs; Consul takes tokens in a header only.
-    throw new ConfigError(`${fieldPrefix}.address`, 'must not carry credentials; use token');
-  }
+  const reader = OptionReader.strict(options, fieldPrefix, CONNECTION_KEYS);
+  const url = readOrigin(reader, env);
 
-  let token = options.token ?? env.CONSUL_HTTP_TOKEN;
-  const tokenFile = options.tokenFile ?? env.CONSUL_HTTP_TOKEN_FILE;
+  const tokenFile = reader.string('tokenFile') ?? (env.CONSUL_HTTP_TOKEN_FILE || undefined);
+  let token: unknown = reader.raw('token') ?? env.CONSUL_HTTP_TOKEN;
+  if (token !== undefined && typeof token !== 'string') reader.fail('token', 'a string');
   if ((token === undefined || token === '') && tokenFile) {
-    token = readPem(tokenFile, `${fieldPrefix}.tokenFile`).trim();
+    token = readPem(tokenFile, reader.pathOf('tokenFile')).trim();
   }
-  if (token !== undefined && /[\r\n]/.test(token)) {
-    throw new ConfigError(`${fieldPrefix}.token`, 'must be a single line');
-  }
-
-  const requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
-  if (!Number.isFinite(requestTimeoutMs) || requestTimeoutMs <= 0) {
-    throw new ConfigError(`${fieldPrefix}.requestTimeoutMs`, 'must be a positive number of ms');
+  if (typeof token === 'string' && /[\r\n]/.test(token)) {
+    reader.fail('token', 'a single line', token);
   }
 
   let tls: ResolvedConsulConnection['tls'];
+  const t = reader.section('tls', TLS_KEYS);
   if (url.protocol === 'https:') {
-    const t = options.tls ?? {};
-    const caFile = t.caFile ?? env.CONSUL_CACERT;
-    const certFile = t.certFile ?? env.CONSUL_CLIENT_CERT;
-    const keyFile = t.keyFile ?? env.CONSUL_CLIENT_KEY;
-    const ca = t.ca ?? (caFile ? readPem(caFile, `${fieldPrefix}.tls.caFile`) : undefined);
+    const caFile = t.string('caFile') ?? env.CONSUL_CACERT;
+    const certFile = t.string('certFile') ?? env.CONSUL_CLIENT_CERT;
+    const keyFile = t.string('keyFile') ?? env.CONSUL_CLIENT_KEY;
+    const ca = t.string('ca') ?? (caFile ? readPem(caFile, t.pathOf('caFile')) : undefined);
     const cert =
-      t.cert ?? (certFile ? readPem(certFile, `${fieldPrefix}.tls.certFile`) : undefined);
-    const key = t.key ?? (keyFile ? readPem(keyFile, `${fieldPrefix}.tls.keyFile`) : undefined);
+      t.string('cert') ?? (certFile ? readPem(certFile, t.pathOf('certFile')) : undefined);
+    const key = t.string('key') ?? (keyFile ? readPem(keyFile, t.pathOf('keyFile')) : undefined);
     if ((cert === undefined) !== (key === undefined)) {
-      throw new ConfigError(
-        `${fieldPrefix}.tls`,
-        'a client certificate needs its key, and a key its certificate',
+      t.fail(
+        cert === undefined ? 'cert' : 'key',
+        'set together with its pair: a client certificate needs its key, and a key its certificate',
       );
     }
-    const servername = t.serverName ?? env.CONSUL_TLS_SERVER_NAME;
+    const servername = t.string('serverName') ?? env.CONSUL_TLS_SERVER_NAME;
     tls = {
       ...(ca !== undefined && { ca }),
       ...(cert !== undefined && { cert }),
       ...(key !== undefined && { key }),
       ...(servername !== undefined && servername !== '' && { servername }),
-      rejectUnauthorized: t.verify ?? !isFalse(env.CONSUL_HTTP_SSL_VERIFY),
+      rejectUnauthorized: t.boolean(
+        'verify',
+        isFalse(env.CONSUL_HTTP_SSL_VERIFY) ? false : DEFAULTS.consul.tls.verify,
+      ),
     };
   }
 
   return {
     origin: url.origin,
-    token: token === '' ? undefined : token,
-    datacenter: options.datacenter,
-    requestTimeoutMs,
+    token: token === '' ? undefined : (token as string | undefined),
+    datacenter: reader.string('datacenter'),
+    requestTimeoutMs: reader.ms(
+      'requestTimeoutMs',
+      { min: 0, minExclusive: true },
+      DEFAULTS.consul.requestTimeoutMs,
+    ),
     tls,
   };
 }

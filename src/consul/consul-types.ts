@@ -24,6 +24,7 @@ export interface AgentCheckRegistration {
   DeregisterCriticalServiceAfter?: string;
   DisableRedirects?: boolean;
   TLSSkipVerify?: boolean;
+  TLSServerName?: string;
   SuccessBeforePassing?: number;
   FailuresBeforeCritical?: number;
   Status?: 'passing' | 'warning' | 'critical';

@@ -1,4 +1,7 @@
 import type { HealthServiceQuery } from '../consul/consul-types';
+import { DEFAULTS } from '../config/defaults';
+import { OptionReader } from '../config/option-reader';
+import type { KnownKeys } from '../config/option-reader';
 import { ConfigError } from '../errors';
 import { delay } from '../resilience/delay';
 import { silentLogger } from '../logger';
@@ -72,76 +75,102 @@ export interface ResolvedServiceWatcherOptions {
 
 /** Consul refuses a `wait` above 10 minutes. */
 export const MAX_WAIT_MS = 600_000;
-/** Default of `waitMs`, in ms. */
-export const DEFAULT_WAIT_MS = 60_000;
-/** Default of `backoff.baseMs`, in ms. */
-export const DEFAULT_BACKOFF_BASE_MS = 250;
-/** Default of `backoff.maxMs`, in ms. */
-export const DEFAULT_BACKOFF_MAX_MS = 10_000;
-/** Default of `minUpdateIntervalMs`, in ms. */
-export const DEFAULT_MIN_UPDATE_INTERVAL_MS = 100;
 
-function optionalBoolean(value: unknown, path: string, fallback: boolean): boolean {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'boolean') throw new ConfigError(path, 'must be true or false');
-  return value;
+/** The settings every watch of a registry shares (no query options, no injected functions). */
+export type WatchSettingsOptions = Pick<
+  ServiceWatcherOptions,
+  'waitMs' | 'backoff' | 'minUpdateIntervalMs'
+>;
+
+/** The keys of {@link WatchSettingsOptions}; any other is rejected. */
+export const WATCH_SETTINGS_KEYS: KnownKeys<WatchSettingsOptions> = {
+  waitMs: true,
+  backoff: true,
+  minUpdateIntervalMs: true,
+};
+
+/** The settings every watch of a registry shares, validated: see {@link resolveWatchSettings}. */
+export interface ResolvedWatchSettings {
+  readonly waitMs: number;
+  readonly backoff: { readonly baseMs: number; readonly maxMs: number };
+  readonly minUpdateIntervalMs: number;
 }
 
-function optionalText(value: unknown, path: string): string | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'string' || value.trim() === '') {
-    throw new ConfigError(path, 'must be a non-empty string when given');
-  }
-  return value;
-}
+/** The keys of {@link ServiceQueryOptions}. */
+export const SERVICE_QUERY_KEYS: KnownKeys<ServiceQueryOptions> = {
+  passingOnly: true,
+  tag: true,
+  datacenter: true,
+  filter: true,
+  stale: true,
+  cached: true,
+};
 
-function number(
-  value: unknown,
-  path: string,
-  fallback: number,
-  check: (n: number) => boolean,
-  rule: string,
-): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || !check(value)) {
-    throw new ConfigError(
-      path,
-      `must be ${rule}, got ${typeof value === 'number' ? value : typeof value}`,
-    );
-  }
-  return value;
-}
+/** The keys of {@link ServiceWatcherOptions}; any other is rejected. */
+const SERVICE_WATCHER_KEYS: KnownKeys<ServiceWatcherOptions> = {
+  ...SERVICE_QUERY_KEYS,
+  ...WATCH_SETTINGS_KEYS,
+  random: true,
+  now: true,
+  logger: true,
+  delay: true,
+};
 
-function optionalFunction<T>(value: T | undefined, path: string, fallback: T): T {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'function') throw new ConfigError(path, 'must be a function');
-  return value;
-}
+/** The keys of {@link WatchBackoffOptions}. */
+const BACKOFF_KEYS: KnownKeys<WatchBackoffOptions> = { baseMs: true, maxMs: true };
 
 /** Validates a service name to watch; `path` names the field in the error. */
 export function resolveServiceName(service: unknown, path = 'service'): string {
   if (typeof service !== 'string' || service.trim() === '') {
-    throw new ConfigError(path, 'must be a non-empty service name');
+    throw new ConfigError(path, 'a non-empty service name', service);
   }
   return service;
 }
 
-/** Validates the query-shaping options and turns them into Consul query parameters. */
-export function resolveServiceQuery(
-  options: ServiceQueryOptions = {},
-  fieldPrefix = 'watch',
+/** Reads the query-shaping options from `reader` (which may hold other keys too). */
+export function readServiceQuery(
+  reader: OptionReader<ServiceQueryOptions>,
 ): Readonly<HealthServiceQuery> {
-  const tag = optionalText(options.tag, `${fieldPrefix}.tag`);
-  const datacenter = optionalText(options.datacenter, `${fieldPrefix}.datacenter`);
-  const filter = optionalText(options.filter, `${fieldPrefix}.filter`);
+  const defaults = DEFAULTS.discovery.client;
+  const tag = reader.string('tag');
+  const datacenter = reader.string('datacenter');
+  const filter = reader.string('filter');
   return Object.freeze({
-    passingOnly: optionalBoolean(options.passingOnly, `${fieldPrefix}.passingOnly`, true),
-    stale: optionalBoolean(options.stale, `${fieldPrefix}.stale`, false),
-    cached: optionalBoolean(options.cached, `${fieldPrefix}.cached`, false),
+    passingOnly: reader.boolean('passingOnly', defaults.passingOnly),
+    stale: reader.boolean('stale', defaults.stale),
+    cached: reader.boolean('cached', defaults.cached),
     ...(tag !== undefined && { tag }),
     ...(datacenter !== undefined && { datacenter }),
     ...(filter !== undefined && { filter }),
   });
+}
+
+/**
+ * Validates the query-shaping options and turns them into Consul query parameters. Other keys of
+ * `options` are ignored: callers hand in larger option objects whose other keys they check.
+ */
+export function resolveServiceQuery(
+  options: ServiceQueryOptions = {},
+  fieldPrefix = 'watch',
+): Readonly<HealthServiceQuery> {
+  return readServiceQuery(OptionReader.lenient(options, fieldPrefix));
+}
+
+/** Reads `waitMs`, `backoff` and `minUpdateIntervalMs` from `reader`, applying their defaults. */
+export function resolveWatchSettings(
+  reader: OptionReader<WatchSettingsOptions>,
+): ResolvedWatchSettings {
+  const defaults = DEFAULTS.discovery.watch;
+  const backoff = reader.section('backoff', BACKOFF_KEYS);
+  const [baseMs, maxMs] = backoff.msPair('baseMs', 'maxMs', { min: 0, minExclusive: true }, [
+    defaults.backoff.baseMs,
+    defaults.backoff.maxMs,
+  ]);
+  return {
+    waitMs: reader.ms('waitMs', { min: 0, minExclusive: true, max: MAX_WAIT_MS }, defaults.waitMs),
+    backoff: { baseMs, maxMs },
+    minUpdateIntervalMs: reader.ms('minUpdateIntervalMs', { min: 0 }, defaults.minUpdateIntervalMs),
+  };
 }
 
 /**
@@ -165,48 +194,13 @@ export function resolveServiceWatcherOptions(
   options: ServiceWatcherOptions = {},
   fieldPrefix = 'watch',
 ): ResolvedServiceWatcherOptions {
-  const waitMs = number(
-    options.waitMs,
-    `${fieldPrefix}.waitMs`,
-    DEFAULT_WAIT_MS,
-    (n) => n > 0 && n <= MAX_WAIT_MS,
-    `a number of ms above 0 and at most ${MAX_WAIT_MS} (Consul's limit)`,
-  );
-  const baseMs = number(
-    options.backoff?.baseMs,
-    `${fieldPrefix}.backoff.baseMs`,
-    DEFAULT_BACKOFF_BASE_MS,
-    (n) => n > 0,
-    'a number of ms above 0',
-  );
-  const maxMs = number(
-    options.backoff?.maxMs,
-    `${fieldPrefix}.backoff.maxMs`,
-    Math.max(DEFAULT_BACKOFF_MAX_MS, baseMs),
-    (n) => n > 0,
-    'a number of ms above 0',
-  );
-  if (maxMs < baseMs) {
-    throw new ConfigError(
-      `${fieldPrefix}.backoff.maxMs`,
-      `cannot be shorter than backoff.baseMs (${maxMs} < ${baseMs})`,
-    );
-  }
-  const minUpdateIntervalMs = number(
-    options.minUpdateIntervalMs,
-    `${fieldPrefix}.minUpdateIntervalMs`,
-    DEFAULT_MIN_UPDATE_INTERVAL_MS,
-    (n) => n >= 0,
-    'a number of ms, 0 or more',
-  );
+  const reader = OptionReader.strict(options, fieldPrefix, SERVICE_WATCHER_KEYS);
   return {
-    query: resolveServiceQuery(options, fieldPrefix),
-    waitMs,
-    backoff: { baseMs, maxMs },
-    minUpdateIntervalMs,
-    random: optionalFunction(options.random, `${fieldPrefix}.random`, Math.random),
-    now: optionalFunction(options.now, `${fieldPrefix}.now`, Date.now),
-    delay: optionalFunction(options.delay, `${fieldPrefix}.delay`, delay),
+    query: readServiceQuery(reader),
+    ...resolveWatchSettings(reader),
+    random: reader.fn('random', Math.random, 'a function returning a number in [0, 1)'),
+    now: reader.fn('now', Date.now, 'a function returning ms since the epoch'),
+    delay: reader.fn('delay', delay, 'a function (ms, signal) returning a promise'),
     logger: options.logger ?? silentLogger,
   };
 }

@@ -1,25 +1,41 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { once } from 'node:events';
 import type { Socket } from 'node:net';
+import { Server as TlsServer } from 'node:tls';
+import { abortedPromise } from './aborted-promise';
 
 /** Outcome of a drain. */
 export interface DrainResult {
-  /** Requests still running at the deadline, whose sockets were destroyed. */
+  /** Requests still running when the signal aborted, whose sockets were destroyed. */
   readonly abandonedRequests: number;
 }
+
+/** How long sockets get to close after end() before they are destroyed, in ms. */
+const STRAGGLER_MS = 1_000;
 
 /**
  * Counts in-flight requests per socket so that a drain can stop accepting, close idle keep-alive
  * sockets at once, let running requests finish (answering them with `Connection: close`), and cut
- * whatever is left at a deadline.
+ * whatever is left when its signal aborts.
+ *
+ * On a TLS server (https.Server is one) requests see the TLSSocket of `'secureConnection'`, not the
+ * TCP socket of `'connection'`, so the in-flight count is kept on the former; the TCP sockets are
+ * kept apart only so that handshakes still in progress can be cut.
  */
 export class ConnectionTracker {
+  /** The sockets requests arrive on, with their number of requests in flight. */
   private readonly sockets = new Map<Socket, number>();
+  /** Every TCP connection, TLS handshakes in progress included. */
+  private readonly transports = new Set<Socket>();
   private readonly responses = new Set<ServerResponse>();
-  private draining = false;
+  private readonly requestSocketEvent: 'connection' | 'secureConnection';
+  private draining: Promise<DrainResult> | undefined;
   private onIdle: (() => void) | undefined;
 
   constructor(private readonly server: Server) {
-    server.on('connection', this.onConnection);
+    this.requestSocketEvent = server instanceof TlsServer ? 'secureConnection' : 'connection';
+    server.on('connection', this.onTransport);
+    server.on(this.requestSocketEvent, this.onConnection);
     // Prepended so the header is set before the app can answer synchronously.
     server.prependListener('request', this.onRequest);
   }
@@ -29,14 +45,28 @@ export class ConnectionTracker {
     return this.responses.size;
   }
 
-  /** Open client connections. */
+  /** Open client connections (TLS ones once their handshake is done). */
   get connections(): number {
     return this.sockets.size;
   }
 
-  /** Stops accepting, closes idle sockets, waits for in-flight requests until `deadlineMs` (epoch ms). */
-  async drain(deadlineMs: number): Promise<DrainResult> {
-    this.draining = true;
+  /**
+   * Stops accepting, closes idle sockets, and waits for in-flight requests; when `signal` aborts
+   * (the drain deadline) it destroys every socket left. Idempotent: later calls share the first.
+   */
+  drain(signal: AbortSignal): Promise<DrainResult> {
+    this.draining ??= this.run(signal);
+    return this.draining;
+  }
+
+  /** Stops tracking (the server is left as it is). */
+  detach(): void {
+    this.server.off('connection', this.onTransport);
+    this.server.off(this.requestSocketEvent, this.onConnection);
+    this.server.off('request', this.onRequest);
+  }
+
+  private async run(signal: AbortSignal): Promise<DrainResult> {
     // Responses still being prepared tell their client to reconnect elsewhere rather than reuse the socket.
     for (const response of this.responses) {
       if (!response.headersSent) response.setHeader('connection', 'close');
@@ -47,39 +77,46 @@ export class ConnectionTracker {
     });
     for (const [socket, count] of this.sockets) if (count === 0) socket.end();
 
-    let timer: NodeJS.Timeout | undefined;
+    const aborted = abortedPromise(signal);
     const idle = new Promise<void>((resolve) => {
       if (this.responses.size === 0) resolve();
       else this.onIdle = resolve;
     });
-    const deadline = new Promise<'deadline'>((resolve) => {
-      timer = setTimeout(() => resolve('deadline'), Math.max(0, deadlineMs - Date.now()));
-    });
-    const outcome = await Promise.race([idle.then(() => 'idle' as const), deadline]);
-    clearTimeout(timer);
+    await Promise.race([idle, aborted.promise]);
     this.onIdle = undefined;
 
-    const abandonedRequests = outcome === 'deadline' ? this.responses.size : 0;
-    for (const socket of this.sockets.keys()) {
-      if (outcome === 'deadline') socket.destroy();
-      else socket.end();
-    }
-    // Sockets that ignore end() (a client that never reads) must not hold the drain forever.
-    const straggler = setTimeout(() => {
-      for (const socket of this.sockets.keys()) socket.destroy();
-    }, 1_000);
-    straggler.unref();
-    await closed;
+    const abandonedRequests = signal.aborted ? this.responses.size : 0;
+    if (signal.aborted) this.destroyAll();
+    else for (const socket of this.sockets.keys()) socket.end();
+    // Sockets that ignore end() (a client that never reads) must not hold the drain past a second.
+    let straggler: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => {
+      straggler = setTimeout(resolve, STRAGGLER_MS);
+    });
+    await Promise.race([closed, late, aborted.promise]);
     clearTimeout(straggler);
+    aborted.dispose();
+    this.destroyAll();
+    await closed;
+    // A TLSSocket emits 'close' after its TCP socket, which is what server.close() waits for.
+    await Promise.all([...this.sockets.keys()].map((socket) => once(socket, 'close')));
     this.detach();
     return { abandonedRequests };
   }
 
-  /** Stops tracking (the server is left as it is). */
-  detach(): void {
-    this.server.off('connection', this.onConnection);
-    this.server.off('request', this.onRequest);
+  private destroyAll(): void {
+    for (const socket of this.sockets.keys()) socket.destroy();
+    for (const socket of this.transports) socket.destroy();
   }
+
+  private readonly onTransport = (socket: Socket): void => {
+    if (this.draining) {
+      socket.destroy();
+      return;
+    }
+    this.transports.add(socket);
+    socket.once('close', () => this.transports.delete(socket));
+  };
 
   private readonly onConnection = (socket: Socket): void => {
     if (this.draining) {
@@ -92,7 +129,10 @@ export class ConnectionTracker {
 
   private readonly onRequest = (request: IncomingMessage, response: ServerResponse): void => {
     const socket = request.socket;
-    this.sockets.set(socket, (this.sockets.get(socket) ?? 0) + 1);
+    const count = this.sockets.get(socket);
+    // A socket we never saw connect (attached to a server already serving) is counted from now on.
+    if (count === undefined) socket.once('close', () => this.sockets.delete(socket));
+    this.sockets.set(socket, (count ?? 0) + 1);
     this.responses.add(response);
     if (this.draining) response.setHeader('connection', 'close');
     response.once('close', () => {

@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Server as TlsServer } from 'node:tls';
 import type { Application } from 'express';
 import { resolveOptions } from '../config/resolve-options';
 import type { ResolvedOptions } from '../config/resolve-options';
@@ -15,15 +16,22 @@ import { ExpressConsulMetrics } from '../metrics/express-consul-metrics';
 import { metricsHandler } from '../metrics/metrics-handler';
 import { statusHandler } from '../admin/status-handler';
 import type { AdapterStatus } from '../admin/status';
-import { ClosedError, InvalidStateError } from '../errors';
+import { ClosedError, ConfigError, InvalidStateError } from '../errors';
 import { chooseServiceAddress } from '../registration/service-address';
 import { generateServiceId } from '../registration/service-id';
 import { dnsSafeServiceName, isDnsSafeServiceName } from '../registration/service-name';
-import { ServiceRegistration, errorSummary } from '../registration/service-registration';
+import { ServiceRegistration } from '../registration/service-registration';
 import { delay } from '../resilience/delay';
 import { ConnectionTracker } from './connection-tracker';
 import { healthRoute } from './health-route';
 import { installSignalHandlers } from './signal-handlers';
+import { runDrain } from './drain';
+import type { DrainPhase } from './drain';
+import { ShutdownHooks } from './shutdown-hooks';
+import type { ShutdownHook } from './shutdown-hooks';
+
+/** Time the process has to end after the drain deadline before the signal handler ends it, in ms. */
+const EXIT_GRACE_MS = 750;
 
 /** Lifecycle of the adapter. */
 export type ExpressConsulState = 'created' | 'starting' | 'running' | 'draining' | 'closed';
@@ -47,6 +55,7 @@ export class ExpressConsul {
   private tracker: ConnectionTracker | undefined;
   private removeSignalHandlers: (() => void) | undefined;
   private closing: Promise<void> | undefined;
+  private readonly hooks = new ShutdownHooks();
 
   constructor(
     private readonly app: Application,
@@ -169,13 +178,40 @@ export class ExpressConsul {
     return server;
   }
 
-  /** Registers a server the caller created; waits for it to listen first if needed. */
+  /**
+   * Registers a server the caller created (http or https); waits for it to listen first if needed.
+   * On any failure (listen error, no TCP address, registration refused) everything is undone: the
+   * state is `created` again, no listener stays on the server or the process, and it may be retried.
+   */
   async attach(server: Server): Promise<void> {
     this.assertUsable();
     if (this.server) throw new InvalidStateError('attach(): already attached to a server');
     this.server = server;
     this.lifecycle = 'starting';
     this.tracker = new ConnectionTracker(server);
+    try {
+      await this.start(server);
+    } catch (error) {
+      // A drain that began meanwhile owns the server and its tracker from here on.
+      if (!this.closing) this.rollBack();
+      throw error;
+    }
+    if (this.lifecycle === 'starting') this.setLifecycle('running');
+  }
+
+  /**
+   * Adds work to run during the drain, after in-flight requests have finished and before outbound
+   * connections close: hooks run one after another in the order they were added, each with a
+   * signal that aborts at the drain deadline. A hook that throws or overruns is logged and the
+   * drain goes on. Use this rather than a SIGTERM listener of your own. Returns the remover.
+   */
+  onShutdown(hook: ShutdownHook): () => void {
+    if (typeof hook !== 'function')
+      throw new ConfigError('onShutdown', 'a function (signal) => Promise<void> | void', hook);
+    return this.hooks.add(hook);
+  }
+
+  private async start(server: Server): Promise<void> {
     if (!server.listening) {
       // Both waits end together, so no listener (and no late rejection) outlives this call.
       const done = new AbortController();
@@ -190,38 +226,43 @@ export class ExpressConsul {
         done.abort();
       }
     }
+    if (this.closing) throw new ClosedError('ExpressConsul');
     const bound = server.address() as AddressInfo | null;
     if (!bound || typeof bound !== 'object')
-      throw new Error('express-consul: the server is not bound to a TCP port');
+      throw new InvalidStateError('attach(): the server is not bound to a TCP port');
+    const { service, shutdown, logger } = this.config;
     const endpoint = {
-      address: chooseServiceAddress(this.config.service.address, bound, this.consul.origin),
-      port: this.config.service.port ?? bound.port,
-    };
-    if (this.config.shutdown.handleSignals) {
+      address: chooseServiceAddress(service.address, bound, this.consul.origin),
+      port: service.port ?? bound.port,
+      // Consul must speak TLS to a TLS server (https.Server is a tls.Server), or its check fails.
+      scheme: service.check.scheme ?? (server instanceof TlsServer ? 'https' : 'http'),
+    } as const;
+    if (shutdown.handleSignals) {
       this.removeSignalHandlers = installSignalHandlers(
-        this.config.shutdown.signals,
+        shutdown.signals,
         () => this.close(),
-        this.config.logger,
+        logger,
+        { exitAfterMs: shutdown.drainTimeoutMs + EXIT_GRACE_MS },
       );
     }
-    try {
-      await this.registration.start(endpoint);
-    } catch (error) {
-      this.removeSignalHandlers?.();
-      this.removeSignalHandlers = undefined;
-      this.tracker.detach();
-      this.tracker = undefined;
-      this.server = undefined;
-      this.lifecycle = 'created';
-      throw error;
-    }
-    if (this.lifecycle === 'starting') this.setLifecycle('running');
+    await this.registration.start(endpoint);
+  }
+
+  private rollBack(): void {
+    this.removeSignalHandlers?.();
+    this.removeSignalHandlers = undefined;
+    this.tracker?.detach();
+    this.tracker = undefined;
+    this.server = undefined;
+    this.lifecycle = 'created';
   }
 
   /**
-   * Drains: leaves Consul (deregister or maintenance), waits the propagation delay so callers'
-   * watchers notice, stops accepting, lets in-flight requests finish until the drain deadline, closes
-   * idle keep-alive sockets, then releases every resource. Idempotent: later calls share the first.
+   * Drains in phases under one deadline (`shutdown.drainTimeoutMs` from now): leaves Consul
+   * (deregister or maintenance), waits the propagation delay so callers' watchers notice, stops
+   * accepting and lets in-flight requests finish (idle keep-alive sockets close at once), runs the
+   * onShutdown hooks, then closes outbound pools and the Consul client. If the deadline passes
+   * first, outbound pools are destroyed and sockets cut instead. Idempotent: later calls share the first.
    */
   close(): Promise<void> {
     this.closing ??= this.drain();
@@ -238,32 +279,67 @@ export class ExpressConsul {
     this.setLifecycle('draining');
     this.removeSignalHandlers?.();
     this.removeSignalHandlers = undefined;
+    const maintenance = shutdown.mode === 'maintenance';
+    const phases: DrainPhase[] = [
+      {
+        name: 'leave-consul',
+        run: () =>
+          maintenance && this.registration.state === 'registered'
+            ? this.registration.setMaintenance(true, 'draining for shutdown')
+            : this.registration.deregister(),
+      },
+      {
+        name: 'propagation-delay',
+        run: (signal) =>
+          delay(Math.max(0, startedAt + shutdown.propagationDelayMs - Date.now()), signal),
+      },
+      { name: 'in-flight-requests', run: (signal) => this.finishRequests(signal) },
+      { name: 'shutdown-hooks', run: (signal) => this.hooks.run(signal, logger) },
+      ...(maintenance ? [{ name: 'deregister', run: () => this.registration.deregister() }] : []),
+      {
+        name: 'close-outbound',
+        run: async () => {
+          try {
+            await this.discovery.close();
+          } finally {
+            await this.consul.close();
+          }
+        },
+      },
+    ];
     try {
-      if (shutdown.mode === 'maintenance' && this.registration.state === 'registered') {
-        await this.registration
-          .setMaintenance(true, 'draining for shutdown')
-          .catch((error: unknown) => {
-            logger.warn({ err: errorSummary(error) }, 'could not enter maintenance mode');
-          });
-      } else {
-        await this.registration.deregister();
-      }
-      if (this.server) {
-        await delay(Math.max(0, startedAt + shutdown.propagationDelayMs - Date.now()));
-        const result = await this.tracker!.drain(startedAt + shutdown.drainTimeoutMs);
-        if (result.abandonedRequests > 0) {
-          logger.warn(
-            { abandoned: result.abandonedRequests },
-            'drain deadline passed; cut in-flight requests',
-          );
-        }
-      }
-      if (shutdown.mode === 'maintenance') await this.registration.deregister();
+      const report = await runDrain(
+        {
+          timeoutMs: shutdown.drainTimeoutMs,
+          phases,
+          atDeadline: async (signal) => {
+            // Pools still closing wait for bodies nobody may ever read: destroy them, and cut sockets.
+            try {
+              await Promise.all([this.tracker?.drain(signal), this.discovery.destroy()]);
+            } finally {
+              await this.consul.close();
+            }
+          },
+        },
+        logger,
+      );
+      logger.info(
+        { drainMs: Date.now() - startedAt, deadlineReached: report.deadlineReached },
+        'drained and closed',
+      );
     } finally {
-      await this.discovery.close();
-      await this.consul.close();
       this.setLifecycle('closed');
-      logger.info({ drainMs: Date.now() - startedAt }, 'drained and closed');
+    }
+  }
+
+  private async finishRequests(signal: AbortSignal): Promise<void> {
+    if (!this.tracker) return;
+    const { abandonedRequests } = await this.tracker.drain(signal);
+    if (abandonedRequests > 0) {
+      this.config.logger.warn(
+        { abandoned: abandonedRequests },
+        'drain deadline passed; cut in-flight requests',
+      );
     }
   }
 

@@ -28,6 +28,8 @@ export interface RegistrationSpec {
 export interface AdvertisedEndpoint {
   readonly address: string;
   readonly port: number;
+  /** How Consul's check reaches the health route: `https` for a TLS server. Default: `http`. */
+  readonly scheme?: 'http' | 'https';
 }
 
 type Listener<T> = (value: T) => void;
@@ -233,6 +235,7 @@ export class ServiceRegistration {
   private buildBody(endpoint: AdvertisedEndpoint): AgentServiceRegistration {
     const host = endpoint.address.includes(':') ? `[${endpoint.address}]` : endpoint.address;
     const { check } = this.spec;
+    const scheme = endpoint.scheme ?? 'http';
     return {
       Name: this.spec.name,
       ID: this.spec.id,
@@ -246,13 +249,16 @@ export class ServiceRegistration {
       Check: {
         CheckID: `service:${this.spec.id}:http`,
         Name: `HTTP ${this.spec.healthPath}`,
-        HTTP: `http://${host}:${endpoint.port}${this.spec.healthPath}`,
+        HTTP: `${scheme}://${host}:${endpoint.port}${this.spec.healthPath}`,
         Method: 'GET',
         Interval: goDuration(check.intervalMs),
         Timeout: goDuration(check.timeoutMs),
         DeregisterCriticalServiceAfter: goDuration(check.deregisterCriticalAfterMs),
         // Redirects would let a compromised service steer the agent's requests (CVE-2022-29153).
         DisableRedirects: true,
+        ...(scheme === 'https' && check.tlsSkipVerify && { TLSSkipVerify: true }),
+        ...(scheme === 'https' &&
+          check.tlsServerName !== undefined && { TLSServerName: check.tlsServerName }),
         ...(check.successBeforePassing !== undefined && {
           SuccessBeforePassing: check.successBeforePassing,
         }),

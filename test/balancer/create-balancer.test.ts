@@ -46,7 +46,7 @@ describe('createBalancer', () => {
   it('rejects an unknown name with ConfigError("balancer")', () => {
     const error = configError(() => createBalancer('fastest' as BalancerName));
     expect(error.path).toBe('balancer');
-    expect(error.code).toBe('ERR_INVALID_OPTION');
+    expect(error.code).toBe('EXPRESS_CONSUL_INVALID_OPTION');
     expect(error.message).toContain('round-robin');
   });
 
@@ -66,26 +66,26 @@ describe('createBalancer', () => {
 
   it('rejects an option the chosen balancer would ignore', () => {
     expect(configError(() => createBalancer('round-robin', { slowStartMs: 1000 })).path).toBe(
-      'balancer.slowStartMs',
+      'balancerOptions.slowStartMs',
     );
     expect(configError(() => createBalancer('weighted', { peakEwma: { decayMs: 1 } })).path).toBe(
-      'balancer.peakEwma',
+      'balancerOptions.peakEwma',
     );
     expect(configError(() => createBalancer('random', { virtualNodes: 10 })).path).toBe(
-      'balancer.virtualNodes',
+      'balancerOptions.virtualNodes',
     );
   });
 
   it.each([
-    ['weighted', { slowStartMs: -1 }, 'balancer.slowStartMs'],
-    ['weighted', { slowStartMs: 100, slowStartFloor: 2 }, 'balancer.slowStartFloor'],
-    ['least-request', { peakEwma: { decayMs: Number.NaN } }, 'balancer.peakEwma.decayMs'],
-    ['least-request', { peakEwma: 5 }, 'balancer.peakEwma'],
-    ['consistent-hash', { virtualNodes: 0 }, 'balancer.virtualNodes'],
-    ['consistent-hash', { virtualNodes: 1.5 }, 'balancer.virtualNodes'],
-    ['consistent-hash', { scaleByWeight: 'yes' }, 'balancer.scaleByWeight'],
-    ['random', { random: 0.5 }, 'balancer.random'],
-    ['weighted', { now: 'later' }, 'balancer.now'],
+    ['weighted', { slowStartMs: -1 }, 'balancerOptions.slowStartMs'],
+    ['weighted', { slowStartMs: 100, slowStartFloor: 2 }, 'balancerOptions.slowStartFloor'],
+    ['least-request', { peakEwma: { decayMs: Number.NaN } }, 'balancerOptions.peakEwma.decayMs'],
+    ['least-request', { peakEwma: 5 }, 'balancerOptions.peakEwma'],
+    ['consistent-hash', { virtualNodes: 0 }, 'balancerOptions.virtualNodes'],
+    ['consistent-hash', { virtualNodes: 1.5 }, 'balancerOptions.virtualNodes'],
+    ['consistent-hash', { scaleByWeight: 'yes' }, 'balancerOptions.scaleByWeight'],
+    ['random', { random: 0.5 }, 'balancerOptions.random'],
+    ['weighted', { now: 'later' }, 'balancerOptions.now'],
   ])('rejects %s with %j at %s', (name, options, path) => {
     const error = configError(() => createBalancer(name as BalancerName, options as never));
     expect(error.path).toBe(path);

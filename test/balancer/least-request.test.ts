@@ -176,7 +176,7 @@ describe('LeastRequestBalancer', () => {
 
     it('rejects a non-positive decay', () => {
       expect(() => new LeastRequestBalancer({ peakEwma: { decayMs: 0 } })).toThrow(
-        'balancer.peakEwma.decayMs',
+        'balancerOptions.peakEwma.decayMs',
       );
     });
   });

@@ -414,7 +414,7 @@ describe('OutlierDetector', () => {
       const attempt = (): OutlierDetector => new OutlierDetector(options, () => 0);
       const error = thrownBy(attempt);
       expect(error).toBeInstanceOf(ConfigError);
-      expect(error).toMatchObject({ path, code: 'ERR_INVALID_OPTION' });
+      expect(error).toMatchObject({ path, code: 'EXPRESS_CONSUL_INVALID_OPTION' });
     });
 
     it('names fields under the given path', () => {

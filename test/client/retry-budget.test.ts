@@ -186,7 +186,7 @@ describe('RetryBudget', () => {
       const attempt = (): RetryBudget => new RetryBudget(options, clock().now);
       const error = thrownBy(attempt);
       expect(error).toBeInstanceOf(ConfigError);
-      expect(error).toMatchObject({ path, code: 'ERR_INVALID_OPTION' });
+      expect(error).toMatchObject({ path, code: 'EXPRESS_CONSUL_INVALID_OPTION' });
     });
 
     it('names fields under the given path', () => {

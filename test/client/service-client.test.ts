@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { Discovery } from '../../src/client/discovery';
-import type { DiscoveryOptions } from '../../src/client/discovery';
+import type { DiscoveryOptions } from '../../src/client/discovery-options';
 import type { HealthServiceEntry, HealthServiceQuery } from '../../src/consul/consul-types';
 import type { CallOptions, ConsulQueryResult } from '../../src/consul/consul-client';
 import type { ConsulClient } from '../../src/consul/consul-client';

@@ -1,7 +1,7 @@
 import express from 'express';
-import { expressConsul } from '../../src';
+import { DEFAULTS as PublicDefaults, expressConsul } from '../../src';
 import { ConfigError } from '../../src/errors';
-import { resolveOptions } from '../../src/config/resolve-options';
+import { DEFAULTS, resolveOptions } from '../../src/config/resolve-options';
 import type { ExpressConsulOptions } from '../../src/config/options';
 import { recordingLogger } from '../support/consul-reads';
 
@@ -82,7 +82,7 @@ describe('resolveOptions', () => {
       { service: { name: 'a', meta: { 'bad key': 'x' } } },
       'service.meta.bad key',
     ],
-    ['a non-string meta value', { service: { name: 'a', meta: { v: 2 } } }, 'service.meta'],
+    ['a non-string meta value', { service: { name: 'a', meta: { v: 2 } } }, 'service.meta.v'],
     [
       'bad weights',
       { service: { name: 'a', weights: { passing: 0, warning: 1 } } },
@@ -112,7 +112,7 @@ describe('resolveOptions', () => {
     ['a logger without methods', { service: { name: 'a' }, logger: {} }, 'logger'],
   ])('rejects %s with a ConfigError naming the field', (_what, options, path) => {
     const error = configErrorOf(options);
-    expect(error.code).toBe('ERR_INVALID_OPTION');
+    expect(error.code).toBe('EXPRESS_CONSUL_INVALID_OPTION');
     expect(error.path).toBe(path);
     expect(error.message).toContain(path);
   });
@@ -190,7 +190,7 @@ describe('discovery options', () => {
     [
       'a per-service balancer option the balancer ignores',
       { services: { payments: { balancer: 'round-robin', balancerOptions: { slowStartMs: 5 } } } },
-      'discovery.services.payments.balancer.slowStartMs',
+      'discovery.services.payments.balancerOptions.slowStartMs',
     ],
     [
       'a deadline shorter than the per-try timeout',
@@ -218,5 +218,237 @@ describe('discovery options', () => {
     }
     expect(caught).toBeInstanceOf(ConfigError);
     expect((caught as ConfigError).path).toBe(path);
+  });
+});
+
+describe('unknown options', () => {
+  it.each([
+    ['top level', { service: { name: 'a' }, servce: {} }, 'servce', 'service'],
+    ['service', { service: { nmae: 'a', name: 'a' } }, 'service.nmae', 'name'],
+    [
+      'service.check',
+      { service: { name: 'a', check: { intervalMS: 5000 } } },
+      'service.check.intervalMS',
+      'intervalMs',
+    ],
+    [
+      'shutdown',
+      { service: { name: 'a' }, shutdown: { drainTimeotMs: 5000 } },
+      'shutdown.drainTimeotMs',
+      'drainTimeoutMs',
+    ],
+    ['health', { service: { name: 'a' }, health: { pth: '/h' } }, 'health.pth', 'path'],
+    [
+      'registration',
+      { service: { name: 'a' }, registration: { retryMax: 1 } },
+      'registration.retryMax',
+      'retryMaxMs',
+    ],
+    ['metrics', { service: { name: 'a' }, metrics: { prefx: 'x_' } }, 'metrics.prefx', 'prefix'],
+    ['consul', { service: { name: 'a' }, consul: { tokn: 't' } }, 'consul.tokn', 'token'],
+    [
+      'consul.tls',
+      { service: { name: 'a' }, consul: { tls: { serverNme: 'x' } } },
+      'consul.tls.serverNme',
+      'serverName',
+    ],
+    [
+      'discovery',
+      { service: { name: 'a' }, discovery: { retryBuget: {} } },
+      'discovery.retryBuget',
+      'retryBudget',
+    ],
+    [
+      'discovery.watch',
+      { service: { name: 'a' }, discovery: { watch: { waitMS: 1 } } },
+      'discovery.watch.waitMS',
+      'waitMs',
+    ],
+    [
+      'discovery.watch.backoff',
+      { service: { name: 'a' }, discovery: { watch: { backoff: { max: 1 } } } },
+      'discovery.watch.backoff.max',
+      undefined,
+    ],
+    [
+      'discovery.client',
+      { service: { name: 'a' }, discovery: { client: { maxAttempt: 2 } } },
+      'discovery.client.maxAttempt',
+      'maxAttempts',
+    ],
+    [
+      'discovery.services.<name>',
+      { service: { name: 'a' }, discovery: { services: { payments: { timeotMs: 5 } } } },
+      'discovery.services.payments.timeotMs',
+      'timeoutMs',
+    ],
+    [
+      'discovery.retryBudget',
+      { service: { name: 'a' }, discovery: { retryBudget: { ration: 0.1 } } },
+      'discovery.retryBudget.ration',
+      'ratio',
+    ],
+    [
+      'outlierDetection',
+      { service: { name: 'a' }, discovery: { client: { outlierDetection: { baseEjectMs: 1 } } } },
+      'discovery.client.outlierDetection.baseEjectMs',
+      'baseEjectionMs',
+    ],
+    [
+      'balancerOptions',
+      {
+        service: { name: 'a' },
+        discovery: { client: { balancer: 'weighted', balancerOptions: { slowStrtMs: 1 } } },
+      },
+      'discovery.client.balancerOptions.slowStrtMs',
+      'slowStartMs',
+    ],
+    [
+      'peakEwma',
+      {
+        service: { name: 'a' },
+        discovery: {
+          client: { balancer: 'least-request', balancerOptions: { peakEwma: { decay: 1 } } },
+        },
+      },
+      'discovery.client.balancerOptions.peakEwma.decay',
+      'decayMs',
+    ],
+  ])('are refused in %s with the full path', (_level, options, path, suggestion) => {
+    const error = configErrorOf(options);
+    expect(error.path).toBe(path);
+    expect(error.message).toMatch(/^Invalid option \S+: must be one of the /);
+    if (suggestion === undefined) expect(error.message).not.toContain('did you mean');
+    else expect(error.message).toContain(`did you mean '${suggestion}'?`);
+  });
+
+  it('reads `service.nmae` as a typo of name', () => {
+    expect(configErrorOf({ service: { name: 'payments', nmae: 'payments' } }).message).toBe(
+      "Invalid option service.nmae: must be one of the options of service; did you mean 'name'? (got a string)",
+    );
+  });
+});
+
+describe('error messages', () => {
+  it('share one format across modules', () => {
+    const messages = [
+      configErrorOf({ service: { name: 'a', port: 70_000 } }).message,
+      configErrorOf({ service: { name: 'a' }, consul: { requestTimeoutMs: 0 } }).message,
+      configErrorOf({ service: { name: 'a' }, discovery: { client: { maxAttempts: 0 } } }).message,
+      configErrorOf({ service: { name: 'a' }, discovery: { retryBudget: { ratio: 2 } } }).message,
+      configErrorOf({ service: { name: 'a' }, discovery: { watch: { waitMs: -1 } } }).message,
+      configErrorOf({
+        service: { name: 'a' },
+        discovery: {
+          client: { balancer: 'consistent-hash', balancerOptions: { virtualNodes: 0 } },
+        },
+      }).message,
+      configErrorOf({
+        service: { name: 'a' },
+        discovery: { client: { outlierDetection: { maxEjectionPercent: 101 } } },
+      }).message,
+    ];
+    expect(messages).toEqual([
+      'Invalid option service.port: must be an integer from 1 to 65535 (got 70000)',
+      'Invalid option consul.requestTimeoutMs: must be a duration in ms > 0 and <= 2147483647 (got 0)',
+      'Invalid option discovery.client.maxAttempts: must be an integer >= 1 (got 0)',
+      'Invalid option discovery.retryBudget.ratio: must be a number from 0 to 1 (got 2)',
+      'Invalid option discovery.watch.waitMs: must be a duration in ms > 0 and <= 600000 (got -1)',
+      'Invalid option discovery.client.balancerOptions.virtualNodes: must be an integer from 1 to 10000 (got 0)',
+      'Invalid option discovery.client.outlierDetection.maxEjectionPercent: must be a number from 0 to 100 (got 101)',
+    ]);
+  });
+
+  it('never show a token', () => {
+    const token = 'c0ffee00-dead-beef-0000-secret-token';
+    const error = configErrorOf({ service: { name: 'a' }, consul: { token: `${token}\n` } });
+    expect(error.path).toBe('consul.token');
+    expect(error.message).not.toContain('c0ffee00');
+    const address = configErrorOf({
+      service: { name: 'a' },
+      consul: { address: `http://user:${token}@127.0.0.1:8500` },
+    });
+    expect(address.path).toBe('consul.address');
+    expect(address.message).not.toContain('c0ffee00');
+  });
+});
+
+describe('DEFAULTS', () => {
+  it('is what the resolvers apply when every option is left out', () => {
+    const resolved = resolveOptions({ service: { name: 'a' } }, env);
+    expect(resolved.service.check).toEqual({
+      ...DEFAULTS.service.check,
+      successBeforePassing: undefined,
+      failuresBeforeCritical: undefined,
+      scheme: undefined,
+      tlsServerName: undefined,
+    });
+    expect(resolved.service.tags).toEqual(DEFAULTS.service.tags);
+    expect(resolved.health).toEqual({ ...DEFAULTS.health, indicators: [] });
+    expect(resolved.shutdown).toEqual(DEFAULTS.shutdown);
+    expect(resolved.registration).toEqual(DEFAULTS.registration);
+    expect(resolved.metrics).toEqual({ registry: undefined, ...DEFAULTS.metrics });
+    expect(resolved.consul).toMatchObject({
+      origin: DEFAULTS.consul.address,
+      requestTimeoutMs: DEFAULTS.consul.requestTimeoutMs,
+    });
+    expect(resolved.discovery.watch).toEqual(DEFAULTS.discovery.watch);
+    expect(resolved.discovery.retryBudget).toEqual(DEFAULTS.discovery.retryBudget);
+    const client = DEFAULTS.discovery.client;
+    expect(resolved.discovery.defaults).toEqual({
+      query: { passingOnly: client.passingOnly, stale: client.stale, cached: client.cached },
+      balancer: client.balancer,
+      balancerOptions: {},
+      timeoutMs: client.timeoutMs,
+      deadlineMs: client.deadlineMs,
+      maxAttempts: client.maxAttempts,
+      retryBackoff: client.retryBackoff,
+      retryBudget: DEFAULTS.discovery.retryBudget,
+      retryBudgetGroup: undefined,
+      scheme: undefined,
+      tls: undefined,
+      connectTimeoutMs: client.connectTimeoutMs,
+      readyTimeoutMs: client.readyTimeoutMs,
+      outlierDetection: client.outlierDetection,
+      connectionsPerInstance: client.connectionsPerInstance,
+      keepAliveTimeoutMs: client.keepAliveTimeoutMs,
+      maxRetryAfterMs: client.maxRetryAfterMs,
+    });
+  });
+
+  it('is exported from the package and frozen all the way down', () => {
+    expect(PublicDefaults).toBe(DEFAULTS);
+    expect(Object.isFrozen(DEFAULTS.discovery.client.outlierDetection)).toBe(true);
+    expect(Object.isFrozen(DEFAULTS.shutdown.signals)).toBe(true);
+  });
+});
+
+describe('service.check TLS options', () => {
+  it('accepts scheme, tlsSkipVerify and tlsServerName', () => {
+    const resolved = resolveOptions(
+      {
+        service: {
+          name: 'a',
+          check: { scheme: 'https', tlsSkipVerify: true, tlsServerName: 'a.internal' },
+        },
+      },
+      env,
+    );
+    expect(resolved.service.check).toMatchObject({
+      type: 'http',
+      scheme: 'https',
+      tlsSkipVerify: true,
+      tlsServerName: 'a.internal',
+    });
+  });
+
+  it.each([
+    [{ scheme: 'ftp' }, 'service.check.scheme', "one of 'http', 'https'"],
+    [{ tlsSkipVerify: 'yes' }, 'service.check.tlsSkipVerify', 'true or false'],
+    [{ tlsServerName: '' }, 'service.check.tlsServerName', 'a non-empty string'],
+  ])('rejects %j', (check, path, rule) => {
+    const error = configErrorOf({ service: { name: 'a', check } });
+    expect(error.path).toBe(path);
+    expect(error.rule).toBe(rule);
   });
 });

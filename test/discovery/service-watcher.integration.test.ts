@@ -87,7 +87,7 @@ function watch(
   return { watcher, source, changes, errors };
 }
 
-const ids = (watcher: ServiceWatcher): string[] => watcher.instances().map((i) => i.id);
+const ids = (watcher: ServiceWatcher): string[] => watcher.instances().map((i) => i.serviceId);
 
 async function waitForIds(watcher: ServiceWatcher, expected: string[], timeoutMs = 10_000) {
   const want = [...expected].sort();
@@ -144,7 +144,7 @@ describe('ServiceWatcher against a real Consul agent', () => {
     await watcher.ready(AbortSignal.timeout(10_000));
     await waitForIds(watcher, [`${name}-1`, `${name}-2`]);
     expect(watcher.instances()[0]).toMatchObject({
-      id: `${name}-1`,
+      serviceId: `${name}-1`,
       service: name,
       address: '127.0.0.1',
       port: 9001,
@@ -162,8 +162,8 @@ describe('ServiceWatcher against a real Consul agent', () => {
     const latencyMs = performance.now() - started;
     measurements.push(`deregistration -> onChange: ${latencyMs.toFixed(1)} ms`);
 
-    expect(change.instances.map((i) => i.id)).toEqual([`${name}-1`]);
-    expect(change.previous.map((i) => i.id)).toEqual([`${name}-1`, `${name}-2`]);
+    expect(change.instances.map((i) => i.serviceId)).toEqual([`${name}-1`]);
+    expect(change.previous.map((i) => i.serviceId)).toEqual([`${name}-1`, `${name}-2`]);
     expect(latencyMs).toBeLessThan(1_000);
     expect(watcher.status()).toMatchObject({ stale: false, consecutiveErrors: 0, indexResets: 0 });
   });
@@ -195,7 +195,7 @@ describe('ServiceWatcher against a real Consul agent', () => {
     const all = watch(name, { passingOnly: false }).watcher;
     await waitForIds(passing, [`${name}-ok`, `${name}-plain`]);
     await waitForIds(all, [`${name}-ok`, `${name}-plain`, `${name}-warn`]);
-    expect(all.instances().find((i) => i.id === `${name}-warn`)).toMatchObject({
+    expect(all.instances().find((i) => i.serviceId === `${name}-warn`)).toMatchObject({
       status: 'warning',
       weight: 3,
     });
@@ -208,7 +208,7 @@ describe('ServiceWatcher against a real Consul agent', () => {
     await waitForIds(passing, [`${name}-ok`, `${name}-plain`]);
     await waitForIds(all, [`${name}-ok`, `${name}-plain`, `${name}-warn`]);
     // The warning instance stayed warning all along: its check really answers 429.
-    expect(all.instances().find((i) => i.id === `${name}-warn`)?.status).toBe('warning');
+    expect(all.instances().find((i) => i.serviceId === `${name}-warn`)?.status).toBe('warning');
   });
 
   it('filters by tag', async () => {

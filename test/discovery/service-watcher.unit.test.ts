@@ -28,7 +28,7 @@ const serverError = (): Error =>
     status: 500,
   });
 
-const ids = (watcher: ServiceWatcher): string[] => watcher.instances().map((i) => i.id);
+const ids = (watcher: ServiceWatcher): string[] => watcher.instances().map((i) => i.serviceId);
 
 /** A logger that keeps the objects of its warnings and drops everything else. */
 function warningLogger(): { warnings: object[]; logger: Logger } {
@@ -84,7 +84,7 @@ describe('ServiceWatcher: the blocking loop', () => {
     const { source, watcher, changes } = watch([answer(5, 'b', 'a')], { waitMs: 30_000 });
     await watcher.ready();
     const first = await changes.next();
-    expect(first.instances.map((i) => i.id)).toEqual(['a', 'b']);
+    expect(first.instances.map((i) => i.serviceId)).toEqual(['a', 'b']);
     expect(first.previous).toEqual([]);
     expect(first.index).toBe(5);
     expect(watcher.instances()).toBe(first.instances);
@@ -143,7 +143,7 @@ describe('ServiceWatcher: the blocking loop', () => {
     const first = await changes.next();
     const second = await changes.next();
     expect(second.previous).toBe(first.instances);
-    expect(second.instances.map((i) => i.id)).toEqual(['a']);
+    expect(second.instances.map((i) => i.serviceId)).toEqual(['a']);
     expect(second.index).toBe(9);
     expect(watcher.instances()).toBe(second.instances);
     expect(watcher.status().updates).toBe(2);
@@ -160,7 +160,7 @@ describe('ServiceWatcher: the blocking loop', () => {
     expect(afterReset.query.index).toBe(0);
     // The backwards answer is not trusted: only the fresh read after it is applied.
     const change = await changes.next();
-    expect(change.instances.map((i) => i.id)).toEqual(['a', 'b']);
+    expect(change.instances.map((i) => i.serviceId)).toEqual(['a', 'b']);
     expect(change.index).toBe(42);
     const next = await source.waitForCalls(4);
     expect(next.query.index).toBe(42);
@@ -189,7 +189,7 @@ describe('ServiceWatcher: the blocking loop', () => {
     const first = await changes.next();
     const second = await changes.next();
     expect(second.previous).toBe(first.instances);
-    expect(second.instances.map((i) => i.id)).toEqual(['a', 'b']);
+    expect(second.instances.map((i) => i.serviceId)).toEqual(['a', 'b']);
     expect(second.index).toBe(6);
     await source.waitForCalls(5);
     // Index 1 blocks like any index (index 0 would not): the loop cannot spin on Consul's bug.
@@ -205,7 +205,7 @@ describe('ServiceWatcher: the blocking loop', () => {
     const { source, watcher, changes, errors } = watch([answer(5, 'a'), answer(0, 'a', 'b')]);
     await changes.next();
     const change = await changes.next();
-    expect(change.instances.map((i) => i.id)).toEqual(['a', 'b']);
+    expect(change.instances.map((i) => i.serviceId)).toEqual(['a', 'b']);
     expect(change.index).toBe(1);
     expect((await source.waitForCalls(3)).query.index).toBe(1);
     expect(errors.seen).toHaveLength(0);
@@ -399,7 +399,7 @@ describe('ServiceWatcher: the blocking loop', () => {
     expect(warnings[2]).toMatchObject({
       service: 'web',
       consecutiveErrors: 3,
-      code: 'ERR_CONSUL_RESPONSE',
+      code: 'EXPRESS_CONSUL_CONSUL_RESPONSE',
       status: 400,
     });
   });

@@ -72,13 +72,13 @@ describe('a 3-server cluster that loses its quorum', () => {
     // blocking queries locally). The difference shows for a process that starts now: with `stale`
     // it discovers from the survivor, without it it gets only errors and an empty list.
     for (const watcher of running)
-      expect(watcher.instances().map((i) => i.id)).toEqual(['clustered-1']);
+      expect(watcher.instances().map((i) => i.serviceId)).toEqual(['clustered-1']);
     const freshStale = watch(reader, true);
     const freshDefault = watch(reader, false);
     const firstError = new Promise((resolve) => freshDefault.onError(resolve));
     freshDefault.start();
     await freshStale.ready();
-    expect(freshStale.instances().map((i) => i.id)).toEqual(['clustered-1']);
+    expect(freshStale.instances().map((i) => i.serviceId)).toEqual(['clustered-1']);
     await firstError;
     expect(freshDefault.status()).toMatchObject({ ready: false, stale: true });
     expect(freshDefault.instances()).toEqual([]);

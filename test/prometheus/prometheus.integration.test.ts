@@ -149,7 +149,7 @@ describe('Prometheus discovers express-consul services through Consul and scrape
     const attempts = await prom.query(
       `sum by (upstream_instance) (express_consul_client_attempts_total{consul_service="${caller}",service="${backend}",outcome="success"})`,
     );
-    expect(attempts.map((s) => s.metric.upstream_instance).sort()).toEqual(
+    expect(attempts.map((s) => s.metric.upstream_instance!.split('/')[1]).sort()).toEqual(
       [backendA, backendB].map((s) => s.registration.serviceId).sort(),
     );
     expect(attempts.reduce((sum, s) => sum + s.value, 0)).toBe(CALLS);

@@ -21,16 +21,18 @@ process.once('exit', () => {
 
 /** Starts `examples/NAME.ts` through ts-node with `env` added to the environment. */
 export function startExample(name: string, env: Record<string, string>): ChildService {
+  return startScript(`examples/${name}.ts`, env);
+}
+
+/** Starts the TypeScript file at `path` (relative to the repository) through ts-node, with `env` added. */
+export function startScript(path: string, env: Record<string, string>): ChildService {
   const root = resolve(__dirname, '../..');
-  const child = spawn(
-    process.execPath,
-    ['-r', 'ts-node/register/transpile-only', `examples/${name}.ts`],
-    {
-      cwd: root,
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  const name = path;
+  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', path], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   live.add(child);
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
