@@ -1,8 +1,8 @@
 import {
+  ConsulResponseError,
   isConfigError,
   isConsulAclError,
   isConsulUnavailableError,
-  isExpressConsulError,
 } from '../index';
 
 /** Exit codes of `express-consul`, stable so scripts can branch on them (documented in `--help`). */
@@ -33,13 +33,29 @@ export class CliError extends Error {
   }
 }
 
+/** The environment variable behind each connection option of ConsulClient. */
+const ENVIRONMENT_OF: Readonly<Record<string, string>> = {
+  'consul.address': 'CONSUL_HTTP_ADDR',
+  'consul.token': 'CONSUL_HTTP_TOKEN',
+  'consul.tokenFile': 'CONSUL_HTTP_TOKEN_FILE',
+  'consul.tls.caFile': 'CONSUL_CACERT',
+  'consul.tls.certFile': 'CONSUL_CLIENT_CERT',
+  'consul.tls.keyFile': 'CONSUL_CLIENT_KEY',
+  'consul.tls': 'CONSUL_CLIENT_CERT / CONSUL_CLIENT_KEY',
+};
+
 /**
  * Maps anything a command threw to a CliError. The library's messages never carry the ACL token
  * (it travels only in a header), so they are safe to print as they are.
  */
 export function toCliError(error: unknown): CliError {
   if (error instanceof CliError) return error;
-  if (isConfigError(error)) return new CliError(ExitCode.usage, error.message, { cause: error });
+  if (isConfigError(error)) {
+    // The CLI passes no options: a bad connection setting came from Consul's variables.
+    const variable = ENVIRONMENT_OF[error.path];
+    const message = variable ? `${variable}: ${error.message}` : error.message;
+    return new CliError(ExitCode.usage, message, { cause: error });
+  }
   if (isConsulAclError(error))
     return new CliError(
       ExitCode.aclDenied,
@@ -48,7 +64,7 @@ export function toCliError(error: unknown): CliError {
     );
   if (isConsulUnavailableError(error))
     return new CliError(ExitCode.unreachable, error.message, { cause: error });
-  if (isExpressConsulError(error, 'ERR_CONSUL_RESPONSE'))
+  if (error instanceof ConsulResponseError)
     return new CliError(ExitCode.garbage, error.message, { cause: error });
   const message = error instanceof Error ? error.message : String(error);
   return new CliError(ExitCode.garbage, `unexpected failure: ${message}`, { cause: error });

@@ -5,14 +5,19 @@ jest.setTimeout(120_000);
 
 describe('express-consul usage', () => {
   it('exits 1 with one line on stderr for bad usage or a bad Consul address', async () => {
-    const cases: [string[], Record<string, string>, RegExp][] = [
+    const cases: [string[], Record<string, string | undefined>, RegExp][] = [
       [[], {}, /no command given/],
       [['nonsense'], {}, /unknown command 'nonsense'/],
       [['instances'], {}, /usage: express-consul instances NAME \(missing argument\)/],
       [['services', 'extra'], {}, /too many arguments/],
       [['services', '--bogus'], {}, /--bogus/],
       [['status', 'ftp://127.0.0.1/status'], {}, /only http and https/],
-      [['services'], { CONSUL_HTTP_ADDR: 'ftp://127.0.0.1:1' }, /consul\.address: scheme ftp: /],
+      [['services'], { CONSUL_HTTP_ADDR: 'ftp://127.0.0.1:1' }, /: CONSUL_HTTP_ADDR: .*ftp:/],
+      [
+        ['instances', 'x'],
+        { CONSUL_HTTP_TOKEN: undefined, CONSUL_HTTP_TOKEN_FILE: '/nonexistent/token' },
+        /: CONSUL_HTTP_TOKEN_FILE: .*a readable file/,
+      ],
     ];
     const results = await Promise.all(cases.map(([args, env]) => runCli(args, env)));
     results.forEach((result, i) => {
@@ -20,6 +25,15 @@ describe('express-consul usage', () => {
       expect(result.stdout).toBe('');
       expectOneLineError(result, cases[i]![2]);
     });
+  });
+
+  it('names a malformed CONSUL_HTTP_TOKEN without printing it', async () => {
+    const secret = 'c0ffee-secret-part-one\nsecond-line';
+    const result = await runCli(['services'], { CONSUL_HTTP_TOKEN: secret });
+    expect(result.code).toBe(1);
+    expectOneLineError(result, /: CONSUL_HTTP_TOKEN: .*single line/);
+    expect(result.stderr).not.toContain('c0ffee-secret');
+    expect(result.stderr).not.toContain('second-line');
   });
 
   it('--help lists the commands, the environment and the exit codes', async () => {
