@@ -30,6 +30,7 @@ app.get('/', (_request, response, next) => {
 });
 
 app.get('/metrics', consul.metricsHandler());
+app.get('/status', consul.statusHandler());
 
 consul.listen(Number(process.env.PORT ?? 0), process.env.HOST ?? '127.0.0.1').then(
   (server) => {

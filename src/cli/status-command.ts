@@ -1,0 +1,89 @@
+import type { Command, Io } from './command';
+import { printJson } from './command';
+import { fetchStatusDocument, parseStatusUrl } from './read-status';
+import type { InstanceStatus, StatusDocument, UpstreamStatus } from './status-document';
+import { healthTone, paint, renderTable } from './table';
+import type { Cell } from './table';
+
+/** How long `status` waits for the service's answer, in ms. */
+const STATUS_TIMEOUT_MS = 5_000;
+
+const known = (value: number | null, unit = ''): string =>
+  value === null ? '-' : `${Math.round(value * 10) / 10}${unit}`;
+
+function instanceCells(instance: InstanceStatus): Cell[] {
+  const ejected = instance.ejectedForMs !== null && instance.ejectedForMs > 0;
+  return [
+    instance.id,
+    `${instance.address}:${instance.port}`,
+    { text: instance.health, tone: healthTone(instance.health) },
+    known(instance.weight),
+    known(instance.inFlight),
+    known(instance.latencyMs, ' ms'),
+    ejected ? { text: `${known(instance.ejectedForMs)} ms`, tone: 'red' } : '-',
+    instance.slowStartShare === null ? '-' : `${Math.round(instance.slowStartShare * 100)}%`,
+  ];
+}
+
+function upstreamHeadline(upstream: UpstreamStatus, colour: boolean): string {
+  const budget = upstream.retryBudget;
+  const stale =
+    upstream.stalenessMs !== null && upstream.stalenessMs > 0
+      ? paint(`stale for ${known(upstream.stalenessMs)} ms`, 'yellow', colour)
+      : 'fresh';
+  return [
+    paint(upstream.service, 'bold', colour),
+    upstream.ready ? paint('ready', 'green', colour) : paint('not ready', 'yellow', colour),
+    stale,
+    `balancer ${upstream.balancer}`,
+    `retry budget ${known(budget.available)} left (${known(budget.requests)} requests, ` +
+      `${known(budget.retries)} retries, ${known(budget.exhausted)} refused)`,
+    `ejected ${known(upstream.ejected)}`,
+  ].join('  ');
+}
+
+/** Prints a status document as a headline and one table per upstream. */
+export function printStatus(io: Io, document: StatusDocument): void {
+  const { service } = document;
+  const state = paint(service.state, service.state === 'running' ? 'green' : 'yellow', io.colour);
+  const registration = paint(
+    service.registration,
+    service.registration === 'registered' ? 'green' : 'yellow',
+    io.colour,
+  );
+  io.out(`${paint(service.name, 'bold', io.colour)} ${service.id}  ${state}  ${registration}`);
+  if (document.upstreams.length === 0) io.out('no upstreams called yet');
+  for (const upstream of document.upstreams) {
+    io.out('');
+    io.out(upstreamHeadline(upstream, io.colour));
+    const lines = renderTable(
+      [
+        { title: 'INSTANCE (NODE/ID)' },
+        { title: 'ADDRESS' },
+        { title: 'HEALTH' },
+        { title: 'WEIGHT', align: 'right' },
+        { title: 'IN-FLIGHT', align: 'right' },
+        { title: 'LATENCY', align: 'right' },
+        { title: 'EJECTED', align: 'right' },
+        { title: 'SLOW-START', align: 'right' },
+      ],
+      upstream.instances.map(instanceCells),
+      io.colour,
+    );
+    for (const line of lines) io.out(line);
+  }
+}
+
+/** `express-consul status URL`: reads a service's `consul.statusHandler()` answer and prints it. */
+export const statusCommand: Command = {
+  name: 'status',
+  usage: 'URL',
+  summary: "show a service's view of its upstreams, read from its status route",
+  arity: 1,
+  async run({ io, json, signal, args }) {
+    const url = parseStatusUrl(args[0]!);
+    const document = await fetchStatusDocument(url, { timeoutMs: STATUS_TIMEOUT_MS, signal });
+    if (json) printJson(io, document);
+    else printStatus(io, document);
+  },
+};

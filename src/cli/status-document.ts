@@ -1,0 +1,158 @@
+import type {
+  AdapterStatus,
+  ExpressConsulState,
+  InstanceStatus as ServedInstance,
+  RegistrationState,
+  UpstreamStatus as ServedUpstream,
+} from '../index';
+
+// The JSON that `consul.statusHandler()` answers, as the CLI and the demo read it: the library's
+// own types, loosened where another version of the service may answer differently (any number may
+// be null when the service does not know it, health is any string). This side only reads it: every
+// field is checked, so a wrong URL or an incompatible version fails with the path of the first
+// field that does not fit instead of printing `undefined`. Unknown fields are ignored so that newer
+// services still work with an older CLI.
+
+/** `T` with every number field also allowed to be null. */
+type MaybeKnown<T> = { readonly [K in keyof T]: T[K] extends number ? T[K] | null : T[K] };
+
+/** One instance of an upstream, as the calling service sees it. */
+export type InstanceStatus = MaybeKnown<Omit<ServedInstance, 'port' | 'health'>> & {
+  readonly port: number;
+  readonly health: string;
+};
+
+/** One service the calling service sends requests to. */
+export type UpstreamStatus = MaybeKnown<Omit<ServedUpstream, 'retryBudget' | 'instances'>> & {
+  readonly retryBudget: MaybeKnown<ServedUpstream['retryBudget']>;
+  readonly instances: readonly InstanceStatus[];
+};
+
+/** The whole answer of `consul.statusHandler()`, its states checked against the known ones. */
+export interface StatusDocument {
+  readonly service: AdapterStatus['service'] & {
+    readonly state: ExpressConsulState;
+    readonly registration: RegistrationState;
+  };
+  readonly upstreams: readonly UpstreamStatus[];
+}
+
+/** The status JSON did not have the expected shape; `path` names the first field that did not fit. */
+export class StatusDocumentError extends Error {
+  readonly path: string;
+
+  constructor(path: string, expected: string) {
+    super(`${path} is not ${expected}`);
+    this.path = path;
+    this.name = 'StatusDocumentError';
+  }
+}
+
+const SERVICE_STATES: readonly ExpressConsulState[] = [
+  'created',
+  'starting',
+  'running',
+  'draining',
+  'closed',
+];
+const REGISTRATION_STATES: readonly RegistrationState[] = [
+  'idle',
+  'registering',
+  'registered',
+  'deregistering',
+  'deregistered',
+];
+
+type Json = Record<string, unknown>;
+
+function object(value: unknown, path: string): Json {
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new StatusDocumentError(path, 'an object');
+  return value as Json;
+}
+
+function list(value: unknown, path: string): readonly unknown[] {
+  if (!Array.isArray(value)) throw new StatusDocumentError(path, 'an array');
+  return value;
+}
+
+function text(value: unknown, path: string): string {
+  if (typeof value !== 'string') throw new StatusDocumentError(path, 'a string');
+  return value;
+}
+
+function flag(value: unknown, path: string): boolean {
+  if (typeof value !== 'boolean') throw new StatusDocumentError(path, 'a boolean');
+  return value;
+}
+
+function count(value: unknown, path: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value))
+    throw new StatusDocumentError(path, 'a number');
+  return value;
+}
+
+function countOrNull(value: unknown, path: string): number | null {
+  return value === null ? null : count(value, path);
+}
+
+function oneOf<T extends string>(value: unknown, path: string, allowed: readonly T[]): T {
+  if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value))
+    throw new StatusDocumentError(path, `one of ${allowed.join('|')}`);
+  return value as T;
+}
+
+function readInstance(value: unknown, path: string): InstanceStatus {
+  const o = object(value, path);
+  return {
+    id: text(o.id, `${path}.id`),
+    serviceId: text(o.serviceId, `${path}.serviceId`),
+    node: text(o.node, `${path}.node`),
+    address: text(o.address, `${path}.address`),
+    port: count(o.port, `${path}.port`),
+    health: text(o.health, `${path}.health`),
+    weight: countOrNull(o.weight, `${path}.weight`),
+    inFlight: countOrNull(o.inFlight, `${path}.inFlight`),
+    latencyMs: countOrNull(o.latencyMs, `${path}.latencyMs`),
+    ejectedForMs: countOrNull(o.ejectedForMs, `${path}.ejectedForMs`),
+    slowStartShare: countOrNull(o.slowStartShare, `${path}.slowStartShare`),
+  };
+}
+
+function readUpstream(value: unknown, path: string): UpstreamStatus {
+  const o = object(value, path);
+  const budget = object(o.retryBudget, `${path}.retryBudget`);
+  return {
+    service: text(o.service, `${path}.service`),
+    ready: flag(o.ready, `${path}.ready`),
+    stalenessMs: countOrNull(o.stalenessMs, `${path}.stalenessMs`),
+    balancer: text(o.balancer, `${path}.balancer`),
+    retryBudget: {
+      available: countOrNull(budget.available, `${path}.retryBudget.available`),
+      requests: countOrNull(budget.requests, `${path}.retryBudget.requests`),
+      retries: countOrNull(budget.retries, `${path}.retryBudget.retries`),
+      exhausted: countOrNull(budget.exhausted, `${path}.retryBudget.exhausted`),
+    },
+    ejected: countOrNull(o.ejected, `${path}.ejected`),
+    instances: list(o.instances, `${path}.instances`).map((instance, i) =>
+      readInstance(instance, `${path}.instances[${i}]`),
+    ),
+  };
+}
+
+/** Checks parsed JSON against the status shape; throws StatusDocumentError naming the bad field. */
+export function readStatusDocument(value: unknown): StatusDocument {
+  const root = object(value, '$');
+  const service = object(root.service, '$.service');
+  return {
+    service: {
+      name: text(service.name, '$.service.name'),
+      id: text(service.id, '$.service.id'),
+      state: oneOf(service.state, '$.service.state', SERVICE_STATES),
+      registration: oneOf(service.registration, '$.service.registration', REGISTRATION_STATES),
+    },
+    upstreams: list(root.upstreams, '$.upstreams').map((upstream, i) =>
+      readUpstream(upstream, `$.upstreams[${i}]`),
+    ),
+  };
+}
