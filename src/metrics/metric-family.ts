@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram } from 'prom-client';
 import type { Registry } from 'prom-client';
+import { DeferredCounter } from './deferred-counter';
 import { MAX_INSTANCE_LABELS } from './instance-labels';
 import { ServiceSeries } from './service-metrics';
 import type { ClientMetricSet } from './service-metrics';
@@ -50,7 +51,10 @@ export function metricFamily(registry: Registry, prefix: string): MetricFamily {
   }
   const known = byPrefix.get(prefix);
   // registry.clear() drops the metrics from the registry; build them again, keeping the sources.
-  if (known && registry.getSingleMetric(prefix + 'client_requests_total') === known.requests) {
+  if (
+    known &&
+    registry.getSingleMetric(prefix + 'client_requests_total') === known.requests.counter
+  ) {
     return known;
   }
   const family = createFamily(registry, prefix, known?.readings ?? new Set());
@@ -164,8 +168,9 @@ function createFamily(
       'Times X-Consul-Index went backwards and the watch reset it to 0.',
       ['service'],
     ),
-    requests: counter(
-      'client_requests_total',
+    requests: new DeferredCounter(
+      registry,
+      `${prefix}client_requests_total`,
       'Outbound calls by service and outcome (retries are inside one call).',
       ['service', 'outcome'],
     ),
@@ -181,8 +186,9 @@ function createFamily(
           registers: [registry],
         }),
     ),
-    attempts: counter(
-      'client_attempts_total',
+    attempts: new DeferredCounter(
+      registry,
+      `${prefix}client_attempts_total`,
       `Attempts per instance and outcome; at most ${MAX_INSTANCE_LABELS} live instances per service have their own label, the others 'other'.`,
       ['service', 'upstream_instance', 'outcome'],
     ),

@@ -1,4 +1,5 @@
 import type { Counter, Histogram } from 'prom-client';
+import type { DeferredCounter } from './deferred-counter';
 import { InstanceLabels } from './instance-labels';
 
 /** Outcome label of an outbound request. */
@@ -38,9 +39,9 @@ export interface InstanceMetrics {
 
 /** The metrics a ServiceSeries binds children of; created once per registry. */
 export interface ClientMetricSet {
-  readonly requests: Counter<'service' | 'outcome'>;
+  readonly requests: DeferredCounter<'service' | 'outcome'>;
   readonly requestSeconds: Histogram<'service' | 'outcome'>;
-  readonly attempts: Counter<'service' | 'upstream_instance' | 'outcome'>;
+  readonly attempts: DeferredCounter<'service' | 'upstream_instance' | 'outcome'>;
   readonly retries: Counter<'service' | 'reason'>;
   readonly budgetExhausted: Counter<'service'>;
   readonly ejections: Counter<'service'>;
@@ -96,7 +97,7 @@ export class ServiceSeries {
   ) {
     this.labels = new InstanceLabels(maxInstanceLabels);
     this.requests = bindEach(REQUEST_OUTCOMES, (outcome) =>
-      metrics.requests.labels({ service, outcome }),
+      metrics.requests.child({ service, outcome }),
     );
     this.seconds = bindEach(REQUEST_OUTCOMES, (outcome) =>
       metrics.requestSeconds.labels({ service, outcome }),
@@ -125,7 +126,7 @@ export class ServiceSeries {
     let children = this.attemptChildren.get(label);
     if (!children) {
       children = bindEach(ATTEMPT_OUTCOMES, (outcome) =>
-        this.metrics.attempts.labels({ service: this.service, upstream_instance: label, outcome }),
+        this.metrics.attempts.child({ service: this.service, upstream_instance: label, outcome }),
       );
       this.attemptChildren.set(label, children);
     }
@@ -136,10 +137,10 @@ export class ServiceSeries {
   releaseInstance(identity: string): void {
     const label = this.labels.release(identity);
     if (label === undefined) return;
+    const children = this.attemptChildren.get(label);
     this.attemptChildren.delete(label);
-    for (const outcome of ATTEMPT_OUTCOMES) {
-      this.metrics.attempts.remove({ service: this.service, upstream_instance: label, outcome });
-    }
+    if (children === undefined) return;
+    for (const outcome of ATTEMPT_OUTCOMES) this.metrics.attempts.remove(children[outcome]);
   }
 }
 
