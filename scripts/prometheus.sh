@@ -10,9 +10,11 @@
 # Why v0.316.0: Prometheus tags its Go module v0.3xx.y for release 3.x.y (Go modules cannot carry the
 # v3 major without a /v3 path); this one is Apache-2.0 and discovers a Consul 1.16 agent's services.
 set -euo pipefail
+# shellcheck source=lib/go-tool-cache.sh
+source "$(dirname "$0")/lib/go-tool-cache.sh"
 
 PROMETHEUS_VERSION="${PROMETHEUS_VERSION:-v0.316.0}"
-cache_root="${EXPRESS_CONSUL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/express-consul}"
+cache_root=$(go_tool_cache_root)
 cache_dir="$cache_root/prometheus-$PROMETHEUS_VERSION"
 cached_bin="$cache_dir/prometheus"
 
@@ -30,11 +32,7 @@ if works "$cached_bin"; then
   exit 0
 fi
 
-# Go's default install location, for shells whose PATH lacks it.
-if ! command -v go >/dev/null 2>&1 && [ -x /usr/local/go/bin/go ]; then
-  PATH="/usr/local/go/bin:$PATH"
-fi
-if ! command -v go >/dev/null 2>&1; then
+if ! go_tool_find_go; then
   cat >&2 <<MSG
 [prometheus.sh] No cached Prometheus was found and Go is not installed, so it cannot be built here.
 Get Prometheus 3.x one of these ways, then run again:
@@ -44,10 +42,7 @@ MSG
   exit 1
 fi
 
-mkdir -p "$cache_dir"
-# One build at a time per cache, even when several shells ask at once.
-exec 9>"$cache_dir/.lock"
-if command -v flock >/dev/null 2>&1; then flock 9; fi
+go_tool_lock_cache "$cache_dir"
 if works "$cached_bin"; then
   printf '%s\n' "$cached_bin"
   exit 0
