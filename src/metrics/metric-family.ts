@@ -1,6 +1,7 @@
-import { Counter, Gauge, Histogram } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
 import type { Registry } from 'prom-client';
 import { DeferredCounter } from './deferred-counter';
+import { DeferredHistogram } from './deferred-histogram';
 import { MAX_INSTANCE_LABELS } from './instance-labels';
 import { ServiceSeries } from './service-metrics';
 import type { ClientMetricSet } from './service-metrics';
@@ -174,17 +175,11 @@ function createFamily(
       'Outbound calls by service and outcome (retries are inside one call).',
       ['service', 'outcome'],
     ),
-    requestSeconds: single(
+    requestSeconds: DeferredHistogram.in(
       registry,
       `${prefix}client_request_duration_seconds`,
-      () =>
-        new Histogram({
-          name: `${prefix}client_request_duration_seconds`,
-          help: 'Duration of outbound calls, retries included, in seconds.',
-          labelNames: ['service', 'outcome'],
-          buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-          registers: [registry],
-        }),
+      'Duration of outbound calls, retries included, in seconds.',
+      [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     ),
     attempts: new DeferredCounter(
       registry,

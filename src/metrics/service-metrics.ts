@@ -1,5 +1,6 @@
-import type { Counter, Histogram } from 'prom-client';
+import type { Counter } from 'prom-client';
 import type { DeferredCounter } from './deferred-counter';
+import type { DeferredHistogram } from './deferred-histogram';
 import { InstanceLabels } from './instance-labels';
 
 /** Outcome label of an outbound request. */
@@ -40,7 +41,7 @@ export interface InstanceMetrics {
 /** The metrics a ServiceSeries binds children of; created once per registry. */
 export interface ClientMetricSet {
   readonly requests: DeferredCounter<'service' | 'outcome'>;
-  readonly requestSeconds: Histogram<'service' | 'outcome'>;
+  readonly requestSeconds: DeferredHistogram<'service' | 'outcome'>;
   readonly attempts: DeferredCounter<'service' | 'upstream_instance' | 'outcome'>;
   readonly retries: Counter<'service' | 'reason'>;
   readonly budgetExhausted: Counter<'service'>;
@@ -100,7 +101,7 @@ export class ServiceSeries {
       metrics.requests.child({ service, outcome }),
     );
     this.seconds = bindEach(REQUEST_OUTCOMES, (outcome) =>
-      metrics.requestSeconds.labels({ service, outcome }),
+      metrics.requestSeconds.child({ service, outcome }),
     );
     this.budgetExhausted = metrics.budgetExhausted.labels({ service });
     this.ejected = metrics.ejections.labels({ service });
