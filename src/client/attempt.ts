@@ -46,12 +46,21 @@ export interface AttemptLoad {
 }
 
 /**
- * Sends one attempt through `pool`. The per-try limit is undici's own headers timeout and the
- * caller's signal reaches undici through its relay, so an attempt adds no timer and no listener of
- * its own: undici removes its abort listener when the body closes, which is what keeps a
- * long-lived signal shared by many calls from growing. `limitIsDeadline` says whether `headersTimeoutMs` is the
- * call's deadline (nearer than the per-try timeout), which decides how a timeout is reported.
- * With `load`, the end of the *body* is reported, so a request counts as in flight until then.
+ * Limits below this, in ms, get a timer of the attempt's own. undici's headers timeout runs on its
+ * fast timers, which tick about every 0.5 s: cheap and close enough for the default 10 s per-try
+ * timeout, but a 300 ms limit would give up anywhere up to a second late.
+ */
+export const COARSE_TIMER_MIN_MS = 10_000;
+
+/**
+ * Sends one attempt through `pool`. A long limit is undici's own headers timeout and the caller's
+ * signal reaches undici through its relay, so such an attempt adds no timer and no listener: undici
+ * removes its abort listener when the body closes, which keeps a long-lived signal shared by many
+ * calls from growing. A limit under COARSE_TIMER_MIN_MS gets a precise timer and a signal of its
+ * own, linked to the relay until the body closes. `limitIsDeadline` says whether
+ * `headersTimeoutMs` is the call's deadline (nearer than the per-try timeout), which decides how a
+ * timeout is reported. With `load`, the end of the *body* is reported, so a request counts as in
+ * flight until then.
  */
 export async function attempt(
   pool: Dispatcher,
@@ -61,6 +70,10 @@ export async function attempt(
   load: AttemptLoad | undefined,
 ): Promise<AttemptOutcome> {
   const startedAt = load === undefined ? 0 : performance.now();
+  const limit =
+    headersTimeoutMs < COARSE_TIMER_MIN_MS
+      ? new PreciseLimit(headersTimeoutMs, request.undiciSignal)
+      : undefined;
   load?.start();
   try {
     const options: Dispatcher.RequestOptions = {
@@ -68,17 +81,66 @@ export async function attempt(
       path: request.path,
       headers: request.headers as Record<string, string | string[]>,
       body: request.body,
-      signal: request.undiciSignal ?? null,
+      signal: limit?.signal ?? request.undiciSignal ?? null,
       // undici's timer starts once the request is written; queueing and connecting are bounded
       // by the pool's connect timeout and by the other requests' own limits.
       headersTimeout: Math.max(1, Math.ceil(headersTimeoutMs)),
     };
     const response = await pool.request(options);
+    limit?.answered(response.body);
     if (load !== undefined) reportBodyEnd(response, load, startedAt);
     return { kind: 'response', response };
   } catch (error) {
+    limit?.failed();
     load?.end(performance.now() - startedAt, false);
-    return { kind: failureKind(error, request.signal, limitIsDeadline), error };
+    const kind = limit?.expired
+      ? limitIsDeadline
+        ? 'deadline'
+        : 'try-timeout'
+      : failureKind(error, request.signal, limitIsDeadline);
+    return { kind, error };
+  }
+}
+
+/** A short limit's own timer and signal; the caller's relay is linked in until the body closes. */
+class PreciseLimit {
+  private readonly controller = new AbortController();
+  private readonly timer: NodeJS.Timeout;
+  private unlink: (() => void) | undefined;
+  expired = false;
+
+  constructor(ms: number, relay: AbortSignal | undefined) {
+    const controller = this.controller;
+    this.timer = setTimeout(
+      () => {
+        this.expired = true;
+        controller.abort();
+      },
+      Math.max(0, ms),
+    );
+    if (relay === undefined) return;
+    if (relay.aborted) {
+      controller.abort(relay.reason);
+      return;
+    }
+    const onAbort = (): void => controller.abort(relay.reason);
+    relay.addEventListener('abort', onAbort, { once: true });
+    this.unlink = () => relay.removeEventListener('abort', onAbort);
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  /** Headers arrived: the limit is met; the caller may still abort the body until it closes. */
+  answered(body: Dispatcher.ResponseData['body']): void {
+    clearTimeout(this.timer);
+    if (this.unlink !== undefined) body.once('close', this.unlink);
+  }
+
+  failed(): void {
+    clearTimeout(this.timer);
+    this.unlink?.();
   }
 }
 

@@ -238,6 +238,31 @@ describe('ServiceClient: least-request counts a call until its body ends, with i
   });
 });
 
+describe('ServiceClient: short per-try timeouts', () => {
+  it('gives up on a silent instance at its per-try timeout, not at the next tick of a coarse timer', async () => {
+    const silent = await upstream(() => undefined);
+    const answers = await upstream();
+    const d = discovery(
+      { quiet: [entry('quiet', 'silent', silent.port), entry('quiet', 'answers', answers.port)] },
+      { client: { timeoutMs: 150, retryBackoff: { baseMs: 0 }, outlierDetection: false } },
+    );
+    const client = d.service('quiet');
+    let retried = 0;
+    for (let i = 0; i < 4; i++) {
+      const started = performance.now();
+      const response = await client.request({ path: '/' });
+      await response.body.dump();
+      expect(response.instance.serviceId).toBe('answers');
+      if (response.attempts === 2) {
+        retried += 1;
+        // undici's own headers timeout ticks every ~0.5 s: with it alone this takes 0.5-1 s.
+        expect(performance.now() - started).toBeLessThan(450);
+      }
+    }
+    expect(retried).toBeGreaterThan(0);
+  });
+});
+
 describe('ServiceClient: retries', () => {
   it('waits a jittered backoff between attempts', async () => {
     const first = await upstream((_q, r) => r.writeHead(503).end());
