@@ -98,7 +98,7 @@ describe('discovery and routing against a real Consul agent', () => {
     const giveUpAt = Date.now() + 10_000;
     let sent = 0;
     while (
-      sent < 5_000 &&
+      sent < 50_000 &&
       Date.now() < giveUpAt &&
       (deregisteredAt === 0 || Date.now() < deregisteredAt + 1_500)
     ) {
