@@ -33,7 +33,7 @@ export interface AttemptRequest {
   readonly body: string | Uint8Array | Readable | null;
   /** The caller's signal: whether it fired decides an `aborted` outcome. */
   readonly signal: AbortSignal | undefined;
-  /** What undici listens to: the caller's signal through its relay (see signal-relay.ts). */
+  /** What undici and our own waits listen to: the caller's signal through its relay (signal-relay.ts). */
   readonly undiciSignal: AbortSignal | undefined;
 }
 

@@ -190,8 +190,10 @@ export class ServiceClient {
       const deadlineMs = request.deadlineMs ?? this.options.deadlineMs;
       const deadlineAt = startedAt + deadlineMs;
       const tryTimeoutMs = request.timeoutMs ?? this.options.timeoutMs;
-      if (!this.discoveryAnswered) await this.awaitFirstAnswer(deadlineAt, request.signal);
       const sent = toAttemptRequest(request);
+      // Everything of ours that waits on the caller's signal listens to its relay (one listener on
+      // the caller's signal, however many calls share it).
+      if (!this.discoveryAnswered) await this.awaitFirstAnswer(deadlineAt, sent);
       const budget = this.context.budget;
       budget.recordRequest();
 
@@ -254,7 +256,7 @@ export class ServiceClient {
         budget.tryWithdraw();
         this.metrics?.retried(retryLabel(decision.cause, status));
         (tried ??= new Set()).add(route.instance.id);
-        if (decision.delayMs > 0) await delay(decision.delayMs, request.signal);
+        if (decision.delayMs > 0) await delay(decision.delayMs, sent.undiciSignal);
         const next = this.table.pick(request.key, tried);
         if (next === undefined) {
           throw new RetriesExhaustedError(
@@ -367,10 +369,8 @@ export class ServiceClient {
     }
   }
 
-  private async awaitFirstAnswer(
-    deadlineAt: number,
-    signal: AbortSignal | undefined,
-  ): Promise<void> {
+  private async awaitFirstAnswer(deadlineAt: number, sent: AttemptRequest): Promise<void> {
+    const signal = sent.undiciSignal;
     if (this.watcher.status().ready) {
       this.discoveryAnswered = true;
       return;
@@ -387,7 +387,7 @@ export class ServiceClient {
       await this.watcher.ready(controller.signal);
       this.discoveryAnswered = true;
     } catch {
-      if (signal?.aborted) throw new AbortedError(`Call to '${this.service}' aborted`);
+      if (sent.signal?.aborted) throw new AbortedError(`Call to '${this.service}' aborted`);
       throw new NoHealthyInstancesError(
         this.service,
         `discovery has no answer from Consul after ${waitMs} ms`,

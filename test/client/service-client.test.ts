@@ -114,31 +114,25 @@ describe('ServiceClient: one long-lived AbortSignal shared by many calls', () =>
     const up = await upstream();
     const d = discovery({ api: [entry('api', 'a', up.port)] });
     const controller = new AbortController();
-    const warnings: Error[] = [];
-    const onWarning = (warning: Error): void => {
-      warnings.push(warning);
-    };
-    process.on('warning', onWarning);
+    const client = d.service('api');
     let most = 0;
-    try {
-      for (let batch = 0; batch < 20; batch++) {
-        await Promise.all(
-          Array.from({ length: 32 }, async () => {
-            const response = await d
-              .service('api')
-              .request({ path: '/', signal: controller.signal });
-            await response.body.text();
-          }),
-        );
-        most = Math.max(most, getEventListeners(controller.signal, 'abort').length);
-      }
-      // 640 calls, 32 at a time, and the app's signal carries one listener of ours: no growth
-      // per call, and no MaxListenersExceededWarning however many calls run at once.
-      expect(most).toBe(1);
-      expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([]);
-    } finally {
-      process.off('warning', onWarning);
+    const sample = (): void => {
+      most = Math.max(most, getEventListeners(controller.signal, 'abort').length);
+    };
+    // The first batch starts before discovery's first answer: those calls wait for it together.
+    for (let batch = 0; batch < 20; batch++) {
+      const calls = Array.from({ length: 32 }, async () => {
+        const response = await client.request({ path: '/', signal: controller.signal });
+        await response.body.text();
+      });
+      sample(); // while every call of the batch is under way
+      await Promise.all(calls);
+      sample();
     }
+    // 640 calls, 32 at a time, and the app's signal carries one listener of ours: no growth per
+    // call, and never the 11 that make Node print MaxListenersExceededWarning (which jest's
+    // sandbox hides from a test's own process.on('warning'); `npm run bench:signal` watches it).
+    expect(most).toBe(1);
   });
 
   it('still aborts an in-flight call through that signal', async () => {
