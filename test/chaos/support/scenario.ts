@@ -19,6 +19,8 @@ export interface Scenario {
   readonly discovery: Discovery;
   readonly client: ServiceClient;
   readonly naive: NaiveClient;
+  /** The proxy between the library (and the control) and the Consul agent, with `consulProxy`. */
+  readonly consulProxy: string | undefined;
   /** Retries and ejections of the service so far, from the library's metrics. */
   counters(): Promise<{ retried: number; ejected: number }>;
   /** Prints and stores the scenario's row (library counts, control failures). */
@@ -32,6 +34,8 @@ export async function startScenario(
   fleetOptions: FleetOptions,
   discoveryOptions: StandaloneDiscoveryOptions = {},
   naiveOptions = { lookupCacheMs: 1_000, timeoutMs: 5_000 },
+  /** Put a Toxiproxy proxy between both clients and the agent (the instances reach it directly). */
+  consulProxy = false,
 ): Promise<Scenario> {
   const stops: (() => Promise<void>)[] = [];
   const stop = async (): Promise<void> => {
@@ -42,14 +46,20 @@ export async function startScenario(
     stops.push(() => toxiproxy.stop());
     const fleet = await Fleet.start(toxiproxy, fleetOptions);
     stops.push(() => fleet.stop());
+    const agent = new URL(process.env.CONSUL_HTTP_ADDR!);
+    let consulAddress = agent.origin;
+    if (consulProxy) {
+      const proxy = await toxiproxy.createProxy('consul', agent.host);
+      consulAddress = `http://${proxy.listen}`;
+    }
     const registry = new Registry();
-    const discovery = createDiscovery({ ...discoveryOptions, metrics: { registry } });
+    const discovery = createDiscovery({
+      ...discoveryOptions,
+      consul: { ...discoveryOptions.consul, address: consulAddress },
+      metrics: { registry },
+    });
     stops.push(() => discovery.close());
-    const naive = new NaiveClient(
-      process.env.CONSUL_HTTP_ADDR!,
-      fleetOptions.service,
-      naiveOptions,
-    );
+    const naive = new NaiveClient(consulAddress, fleetOptions.service, naiveOptions);
     stops.push(() => naive.close());
     const client = discovery.service(fleetOptions.service);
     await waitFor(
@@ -68,6 +78,7 @@ export async function startScenario(
       discovery,
       client,
       naive,
+      consulProxy: consulProxy ? 'consul' : undefined,
       counters,
       async record(name, library, control) {
         const { retried, ejected } = await counters();
