@@ -54,6 +54,8 @@ export class NaiveClient {
         const targets = await this.targets();
         if (targets.length === 0) return { ok: false, error: 'no instances' };
         const target = targets[Math.floor(Math.random() * targets.length)]!;
+        // Whatever Consul (or a fault server) says, the suite's traffic stays on loopback.
+        if (!target.startsWith('127.')) return { ok: false, error: 'not a loopback address' };
         const response = await request(`http://${target}${call.path}`, {
           method: call.method ?? 'GET',
           dispatcher: this.agent,

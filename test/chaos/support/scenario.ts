@@ -36,6 +36,8 @@ export async function startScenario(
   naiveOptions = { lookupCacheMs: 1_000, timeoutMs: 5_000 },
   /** Put a Toxiproxy proxy between both clients and the agent (the instances reach it directly). */
   consulProxy = false,
+  /** Where both clients reach Consul instead of CONSUL_HTTP_ADDR (a fault server in front of it). */
+  consulAddressOverride?: string,
 ): Promise<Scenario> {
   const stops: (() => Promise<void>)[] = [];
   const stop = async (): Promise<void> => {
@@ -47,7 +49,7 @@ export async function startScenario(
     const fleet = await Fleet.start(toxiproxy, fleetOptions);
     stops.push(() => fleet.stop());
     const agent = new URL(process.env.CONSUL_HTTP_ADDR!);
-    let consulAddress = agent.origin;
+    let consulAddress = consulAddressOverride ?? agent.origin;
     if (consulProxy) {
       const proxy = await toxiproxy.createProxy('consul', agent.host);
       consulAddress = `http://${proxy.listen}`;
