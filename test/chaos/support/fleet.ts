@@ -36,14 +36,11 @@ const SCRIPT = 'test/chaos/support/chaos-service.ts';
 export class Fleet {
   readonly instances: FleetInstance[] = [];
 
-  private constructor(
-    private readonly toxiproxy: ToxiproxyServer,
-    private readonly options: FleetOptions,
-  ) {}
+  private constructor(private readonly options: FleetOptions) {}
 
   /** Starts `size` instances (proxies first) and waits until each has registered. */
   static async start(toxiproxy: ToxiproxyServer, options: FleetOptions): Promise<Fleet> {
-    const fleet = new Fleet(toxiproxy, options);
+    const fleet = new Fleet(options);
     const ports = await freePorts(options.size);
     try {
       for (let i = 0; i < options.size; i++) {

@@ -98,7 +98,11 @@ export async function runLoad<K extends string>(
   await Promise.all(inFlight);
   if (!actionStarted) throw new Error('the load ended before the action started');
   if (!actionDone) throw new Error(`the action did not settle within ${options.maxMs} ms`);
-  if (actionError !== undefined) throw actionError;
+  if (actionError !== undefined) {
+    throw actionError instanceof Error
+      ? actionError
+      : new Error('the action failed', { cause: actionError });
+  }
 
   const result = {} as Record<K, LoadCounts>;
   for (const name of names) {
