@@ -1,7 +1,8 @@
 // An instance for the chaos scenarios, run as its own process. It listens on PORT but registers
 // in Consul at ADVERTISE_PORT, the port of the Toxiproxy proxy in front of it, so every call (and
 // Consul's health check) crosses the proxy. Configured by env: SERVICE_NAME, INSTANCE_NAME, PORT,
-// ADVERTISE_PORT, CHECK_INTERVAL_MS, PROPAGATION_DELAY_MS, DRAIN_TIMEOUT_MS. Speaks JSON lines on
+// ADVERTISE_PORT, CHECK_INTERVAL_MS, FAILURES_BEFORE_CRITICAL, PROPAGATION_DELAY_MS,
+// DRAIN_TIMEOUT_MS. Speaks JSON lines on
 // stdout (see test/support/child-service.ts).
 import express from 'express';
 import { expressConsul } from '../../../src';
@@ -18,7 +19,13 @@ const consul = expressConsul(app, {
     name: env.SERVICE_NAME ?? 'chaos-service',
     port: Number(env.ADVERTISE_PORT),
     meta: { instance },
-    check: { intervalMs: Number(env.CHECK_INTERVAL_MS ?? 1_000) },
+    check: {
+      intervalMs: Number(env.CHECK_INTERVAL_MS ?? 1_000),
+      // Consul's flap damping: failed checks in a row before critical.
+      ...(env.FAILURES_BEFORE_CRITICAL !== undefined && {
+        failuresBeforeCritical: Number(env.FAILURES_BEFORE_CRITICAL),
+      }),
+    },
   },
   shutdown: {
     propagationDelayMs: Number(env.PROPAGATION_DELAY_MS ?? 300),

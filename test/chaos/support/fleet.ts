@@ -26,6 +26,8 @@ export interface FleetOptions {
   readonly size: number;
   /** Consul's check interval, in ms. Default 1000. */
   readonly checkIntervalMs?: number;
+  /** Failed checks in a row before Consul marks an instance critical. Default: Consul's (1). */
+  readonly failuresBeforeCritical?: number;
   /** The drain's wait between leaving Consul and closing, in ms. Default 300. */
   readonly propagationDelayMs?: number;
 }
@@ -104,6 +106,9 @@ export class Fleet {
       ADVERTISE_PORT: String(advertisedPort),
       CHECK_INTERVAL_MS: String(this.options.checkIntervalMs ?? 1_000),
       PROPAGATION_DELAY_MS: String(this.options.propagationDelayMs ?? 300),
+      ...(this.options.failuresBeforeCritical !== undefined && {
+        FAILURES_BEFORE_CRITICAL: String(this.options.failuresBeforeCritical),
+      }),
     });
   }
 }
