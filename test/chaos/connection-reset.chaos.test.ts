@@ -88,5 +88,5 @@ describe('chaos: connections reset', () => {
     expect(Object.keys(counts.post.errors)).toEqual(['EXPRESS_CONSUL_UPSTREAM']);
     expect(postRetries).toBe(0);
     expect(counts.control.failed).toBeGreaterThan(0);
-  });
+  }, 180_000);
 });

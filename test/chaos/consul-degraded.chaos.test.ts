@@ -79,5 +79,5 @@ describe('chaos: Consul slow or cut mid-answer', () => {
     expect(Math.min(...sizes)).toBe(3);
     expect(client.instances()).toHaveLength(3);
     expect(counts.control.failed).toBeGreaterThan(0);
-  });
+  }, 180_000);
 });

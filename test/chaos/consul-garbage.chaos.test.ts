@@ -90,5 +90,5 @@ describe('chaos: garbage from Consul', () => {
     expect(new Set(errors.map((e) => e.code))).toEqual(new Set(['EXPRESS_CONSUL_CONSUL_RESPONSE']));
     expect(watcher.status().indexResets).toBeGreaterThan(resetsBefore);
     expect(counts.control.failed).toBeGreaterThan(0);
-  });
+  }, 180_000);
 });

@@ -82,5 +82,5 @@ describe('chaos: Consul unreachable', () => {
     expect(await staleness()).toBe(0);
     expect(client.instances()).toHaveLength(2);
     expect(counts.control.failed).toBeGreaterThan(0);
-  });
+  }, 180_000);
 });

@@ -52,5 +52,5 @@ describe('chaos: kill -9 of an instance', () => {
     expect(retried - retriedBeforeKill).toBeLessThanOrEqual(EJECT_AFTER_FAILURES);
     expect(ejected).toBe(1);
     expect(counts.control.failed).toBeGreaterThan(0);
-  });
+  }, 180_000);
 });

@@ -42,5 +42,5 @@ describe('chaos: rolling restart', () => {
     expect(counts.library.errors).toEqual({});
     expect(counts.library.ok).toBe(counts.library.sent);
     expect(counts.control.failed).toBeGreaterThan(0);
-  });
+  }, 180_000);
 });

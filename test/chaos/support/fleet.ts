@@ -28,6 +28,8 @@ export interface FleetOptions {
   readonly checkIntervalMs?: number;
   /** Failed checks in a row before Consul marks an instance critical. Default: Consul's (1). */
   readonly failuresBeforeCritical?: number;
+  /** The Consul agent the instances register with. Default: CONSUL_HTTP_ADDR. */
+  readonly consulAddress?: string;
   /** The drain's wait between leaving Consul and closing, in ms. Default 300. */
   readonly propagationDelayMs?: number;
 }
@@ -106,6 +108,9 @@ export class Fleet {
       ADVERTISE_PORT: String(advertisedPort),
       CHECK_INTERVAL_MS: String(this.options.checkIntervalMs ?? 1_000),
       PROPAGATION_DELAY_MS: String(this.options.propagationDelayMs ?? 300),
+      ...(this.options.consulAddress !== undefined && {
+        CONSUL_HTTP_ADDR: this.options.consulAddress,
+      }),
       ...(this.options.failuresBeforeCritical !== undefined && {
         FAILURES_BEFORE_CRITICAL: String(this.options.failuresBeforeCritical),
       }),
