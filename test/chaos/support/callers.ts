@@ -14,15 +14,22 @@ export function libraryCaller(
 ): Caller {
   return async () => {
     try {
-      const response = await client.request(call);
-      await response.body.text();
-      return response.statusCode === expectStatus
-        ? { ok: true }
-        : { ok: false, error: `status ${response.statusCode}` };
+      return await readWhole(await client.request(call), expectStatus);
     } catch (error) {
       return { ok: false, error: errorName(error) };
     }
   };
+}
+
+/** Reads the whole body (a cut body throws) and checks the status. */
+async function readWhole(
+  response: { statusCode: number; body: { text(): Promise<string> } },
+  expectStatus: number,
+): Promise<CallResult> {
+  await response.body.text();
+  return response.statusCode === expectStatus
+    ? { ok: true }
+    : { ok: false, error: `status ${response.statusCode}` };
 }
 
 /** A stable label for a failure: the library's error code, else the error's own code. */
@@ -62,10 +69,7 @@ export class NaiveClient {
           headersTimeout: this.options.timeoutMs,
           bodyTimeout: this.options.timeoutMs,
         });
-        await response.body.text();
-        return response.statusCode === expectStatus
-          ? { ok: true }
-          : { ok: false, error: `status ${response.statusCode}` };
+        return await readWhole(response, expectStatus);
       } catch (error) {
         return { ok: false, error: errorName(error) };
       }

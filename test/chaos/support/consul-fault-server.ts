@@ -20,7 +20,16 @@ export type FaultMode =
   /** The real answer with X-Consul-Index 0 (a Consul bug the watcher must survive). */
   | 'index-zero'
   /** The real answer with X-Consul-Index 1, below any index seen before. */
-  | 'index-backwards';
+  | 'index-backwards'
+  /** 403 with Consul's permission-denied text. */
+  | 'acl-403'
+  /** 500 with Consul's no-leader text. */
+  | 'status-500';
+
+const STATUS: Partial<Record<FaultMode, [number, string]>> = {
+  'acl-403': [403, 'Permission denied: token lacks permission \'service:read\' on "svc"'],
+  'status-500': [500, 'rpc error making call: No cluster leader'],
+};
 
 const GARBAGE: Partial<Record<FaultMode, string>> = {
   'bad-json': '[{"Node":{"Node":"n1","Address":"127.0.0.1"},"Service":{"ID":"a',
@@ -41,6 +50,8 @@ export class ConsulFaultServer {
   mode: FaultMode = 'pass';
   /** Health queries of the watched service answered in each mode. */
   readonly answered = new Map<FaultMode, number>();
+  /** Every request received: its URL and the X-Consul-Token header it carried. */
+  readonly requests: { readonly url: string; readonly token: string | undefined }[] = [];
 
   private constructor(
     private readonly server: Server,
@@ -72,9 +83,17 @@ export class ConsulFaultServer {
   }
 
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const token = request.headers['x-consul-token'];
+    this.requests.push({ url: request.url ?? '', token: Array.isArray(token) ? token[0] : token });
     const watched = request.url?.startsWith(`/v1/health/service/${this.service}`) === true;
     const mode = watched ? this.mode : 'pass';
     if (watched) this.answered.set(mode, (this.answered.get(mode) ?? 0) + 1);
+    const status = STATUS[mode];
+    if (status !== undefined) {
+      response.writeHead(status[0], { 'content-type': 'text/plain' });
+      response.end(status[1]);
+      return;
+    }
     const garbage = GARBAGE[mode];
     if (garbage !== undefined) {
       // A plausible, rising index: only the body is wrong.
