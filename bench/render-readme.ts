@@ -45,7 +45,7 @@ function render(results: RequestBenchResults): string {
 }
 
 /** Lines of at most `width` characters, broken at spaces, like the README's hand-written prose. */
-function wrap(text: string, width: number): string[] {
+export function wrap(text: string, width: number): string[] {
   const lines: string[] = [];
   let line = '';
   for (const word of text.split(' ')) {
@@ -57,24 +57,38 @@ function wrap(text: string, width: number): string[] {
   return [...lines, line];
 }
 
+/**
+ * Replaces what lies between the README's `start` and `end` markers by `content`, formatted like
+ * the rest of the repository so that `prettier --check .` stays green.
+ */
+export async function replaceReadmeSection(
+  start: string,
+  end: string,
+  content: string,
+): Promise<void> {
+  const readme = readFileSync(README, 'utf8');
+  const from = readme.indexOf(start);
+  const to = readme.indexOf(end);
+  if (from < 0 || to < from) throw new Error(`README.md has no ${start} ... ${end} section`);
+  const updated = `${readme.slice(0, from + start.length)}\n\n${content}\n\n${readme.slice(to)}`;
+  const options = (await resolveConfig(README)) ?? {};
+  writeFileSync(README, await format(updated, { ...options, filepath: README }));
+}
+
 async function main(): Promise<void> {
   const results = JSON.parse(
     readFileSync(resolve(__dirname, '..', RESULTS_FILE), 'utf8'),
   ) as RequestBenchResults;
-  const readme = readFileSync(README, 'utf8');
-  const start = readme.indexOf(START);
-  const end = readme.indexOf(END);
-  if (start < 0 || end < start) throw new Error(`README.md has no ${START} ... ${END} section`);
-  const updated = `${readme.slice(0, start + START.length)}\n\n${render(results)}\n\n${readme.slice(end)}`;
-  // Formatted like the rest of the repository, so `prettier --check .` stays green.
-  const options = (await resolveConfig(README)) ?? {};
-  writeFileSync(README, await format(updated, { ...options, filepath: README }));
+  await replaceReadmeSection(START, END, render(results));
   process.stdout.write(`README.md: request-benchmark table updated from ${RESULTS_FILE}\n`);
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(
-    `bench:readme failed: ${error instanceof Error ? error.message : String(error)}\n`,
-  );
-  process.exitCode = 1;
-});
+// Imported by bench/render-chaos.ts for its helpers: only run as a script.
+if (require.main === module) {
+  main().catch((error: unknown) => {
+    process.stderr.write(
+      `bench:readme failed: ${error instanceof Error ? error.message : String(error)}\n`,
+    );
+    process.exitCode = 1;
+  });
+}

@@ -3,6 +3,7 @@ import type { MetricsOptions } from '../config/options';
 import { OptionReader } from '../config/option-reader';
 import type { KnownKeys } from '../config/option-reader';
 import { ConsulClient } from '../consul/consul-client';
+import { resolveConsulConnection } from '../consul/consul-environment';
 import type { ConsulConnectionOptions } from '../consul/consul-environment';
 import type { Logger } from '../logger';
 import { ExpressConsulMetrics } from '../metrics/express-consul-metrics';
@@ -37,7 +38,10 @@ export function createDiscovery(options: StandaloneDiscoveryOptions = {}): Disco
   for (const key of Object.keys(DISCOVERY_KEYS) as (keyof DiscoveryOptions)[]) {
     if (options[key] !== undefined) discovery[key] = options[key];
   }
-  const client = new ConsulClient(options.consul ?? {});
+  // Resolved here, at the edge, so a connection that is not an object is a ConfigError too.
+  const client = new ConsulClient(
+    resolveConsulConnection(options.consul, process.env, reader.pathOf('consul')),
+  );
   const registryMetrics =
     metrics === false ? undefined : new ExpressConsulMetrics(metrics.registry, metrics.prefix);
   return new Discovery(client, discovery, registryMetrics, logger, true);

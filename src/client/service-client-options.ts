@@ -225,7 +225,8 @@ export function resolveServiceClientOptions(
     maxAttempts: reader.integer('maxAttempts', { min: 1 }, defaults.maxAttempts),
     retryBackoff: readRetryBackoff(reader),
     retryBudget: resolveRetryBudgetOptions(
-      options.retryBudget,
+      // Through the reader: `options` may be null, which the reader reads as absent.
+      reader.raw('retryBudget') as RetryBudgetOptions | undefined,
       reader.pathOf('retryBudget'),
       inherited.retryBudget,
     ),

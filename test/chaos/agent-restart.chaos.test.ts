@@ -1,0 +1,96 @@
+// Scenario 9: the Consul agent (dev mode) restarted under load, losing every registration. Each
+// instance registers again by itself (the library heals its registration) and the watch follows
+// the agent afterwards. The naive control, which asks the agent, fails while it lists nothing.
+//
+// KNOWN BUG (reported to the lead): calls DO fail, with NoHealthyInstancesError, for the ~2 s
+// between the restart and the re-registrations. The restarted agent answers with a lower index
+// (the watch resets to 0) and an empty list, and the routing table takes that empty list as the
+// truth although it had three live instances a moment before. The 0-failed expectation is kept as
+// `it.failing`: it passes while the bug is there and turns red once it is fixed (then make it `it`).
+import { request } from 'undici';
+import { ConsulAgent } from '../support/consul-agent';
+import { waitFor } from '../support/wait-for';
+import { libraryCaller } from './support/callers';
+import { runLoad } from './support/load';
+import { startScenario } from './support/scenario';
+import type { Scenario } from './support/scenario';
+
+const SERVICE = 'chaos-agent-restart';
+
+describe('chaos: agent restart with lost state', () => {
+  let agent: ConsulAgent | undefined;
+  let scenario: Scenario | undefined;
+  let counts: Awaited<ReturnType<typeof runLoad<'library' | 'control'>>>;
+  let ids: string[] = [];
+  let registered: () => Promise<string[]>;
+
+  // The run itself: a failure here fails both tests below.
+  beforeAll(async () => {
+    agent = await ConsulAgent.start();
+    const own = agent;
+    scenario = await startScenario(
+      { service: SERVICE, size: 3, consulAddress: own.address },
+      {
+        consul: { requestTimeoutMs: 1_000 },
+        watch: { waitMs: 1_000, backoff: { baseMs: 100, maxMs: 1_000 } },
+      },
+      { lookupCacheMs: 200, timeoutMs: 1_000 },
+      false,
+      own.address,
+    );
+    const { fleet, client, naive } = scenario;
+    ids = fleet.instances.map((instance) => instance.serviceId).sort();
+    registered = async () => {
+      const response = await request(`${own.address}/v1/health/service/${SERVICE}?passing`);
+      const entries = (await response.body.json()) as { Service: { ID: string } }[];
+      return entries.map((entry) => entry.Service.ID).sort();
+    };
+    const gap = { restartMs: 0, reregisteredMs: 0 };
+    const resetsBefore = client.discovery.status().indexResets;
+
+    counts = await runLoad({
+      callers: { library: libraryCaller(client), control: naive.caller() },
+      ratePerSecond: 100,
+      maxMs: 120_000,
+      action: async () => {
+        const startedAt = Date.now();
+        await own.restart();
+        gap.restartMs = Date.now() - startedAt;
+        await waitFor(
+          'every instance registered and passing again',
+          async () => ((await registered()).join() === ids.join() ? true : undefined),
+          { timeoutMs: 60_000, intervalMs: 50 },
+        );
+        gap.reregisteredMs = Date.now() - startedAt;
+        await waitFor('the watch to follow the agent again', () =>
+          client.discovery.status().stale ? undefined : true,
+        );
+      },
+    });
+    await scenario.record('9 agent restart with lost state', counts.library, counts.control);
+    process.stdout.write(
+      `[chaos] agent back after ${gap.restartMs} ms; all 3 registered and passing after ${gap.reregisteredMs} ms; index resets ${client.discovery.status().indexResets - resetsBefore}\n`,
+    );
+  }, 180_000);
+
+  afterAll(async () => {
+    await scenario?.stop();
+    await agent?.stop();
+  });
+
+  it('every instance registers again by itself and the watch follows the agent', async () => {
+    expect(await registered()).toEqual(ids);
+    expect(
+      scenario!.client
+        .instances()
+        .map((i) => i.serviceId)
+        .sort(),
+    ).toEqual(ids);
+    expect(counts.control.failed).toBeGreaterThan(0);
+  });
+
+  it.failing('fails no call (known bug: the empty list of the restarted agent is trusted)', () => {
+    expect(counts.library.errors).toEqual({});
+    expect(counts.library.ok).toBe(counts.library.sent);
+  });
+});
