@@ -9,9 +9,11 @@
 # Why v2.5.0: it is MIT-licensed, its HTTP API (proxies, toxics, reset) is the one the chaos harness
 # speaks, and it builds from the module proxy in under a minute.
 set -euo pipefail
+# shellcheck source=lib/go-tool-cache.sh
+source "$(dirname "$0")/lib/go-tool-cache.sh"
 
 TOXIPROXY_VERSION="${TOXIPROXY_VERSION:-v2.5.0}"
-cache_root="${EXPRESS_CONSUL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/express-consul}"
+cache_root=$(go_tool_cache_root)
 cache_dir="$cache_root/toxiproxy-$TOXIPROXY_VERSION"
 cached_bin="$cache_dir/toxiproxy-server"
 
@@ -29,11 +31,7 @@ if works "$cached_bin"; then
   exit 0
 fi
 
-# Go's default install location, for shells whose PATH lacks it.
-if ! command -v go >/dev/null 2>&1 && [ -x /usr/local/go/bin/go ]; then
-  PATH="/usr/local/go/bin:$PATH"
-fi
-if ! command -v go >/dev/null 2>&1; then
+if ! go_tool_find_go; then
   cat >&2 <<MSG
 [toxiproxy.sh] No cached toxiproxy-server was found and Go is not installed, so it cannot be built here.
 Get Toxiproxy one of these ways, then run again:
@@ -43,10 +41,7 @@ MSG
   exit 1
 fi
 
-mkdir -p "$cache_dir"
-# One build at a time per cache, even when several shells ask at once.
-exec 9>"$cache_dir/.lock"
-if command -v flock >/dev/null 2>&1; then flock 9; fi
+go_tool_lock_cache "$cache_dir"
 if works "$cached_bin"; then
   printf '%s\n' "$cached_bin"
   exit 0
