@@ -76,6 +76,15 @@ type Listener<E> = (event: E) => void;
 
 const NO_INSTANCES: readonly ServiceInstance[] = Object.freeze([]);
 
+/**
+ * How long, after Consul's index went backwards, an empty list is held back when the last list
+ * had instances, in ms. A restarted dev agent or a server that lost its state answers "none"
+ * until the services register again (ours do within about a second) and pass their first check:
+ * trusting that answer would empty every caller's routing table, and fail every call, in between.
+ * An answer with instances ends the grace at once; a list still empty after it is applied.
+ */
+export const EMPTY_AFTER_RESET_GRACE_MS = 30_000;
+
 function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
 }
@@ -111,6 +120,10 @@ export class ServiceWatcher {
   private indexResets = 0;
   /** True while Consul's answers come with an index below 1 (only the first one is logged). */
   private indexBelowOne = false;
+  /** When Consul's index last went backwards (an agent or server restarted), until trusted again. */
+  private resetAt: number | undefined;
+  /** An empty answer is being held back after a reset; the last list is still served. */
+  private holdingEmpty = false;
   private updates = 0;
   private consecutiveErrors = 0;
   private lastError: Error | undefined;
@@ -304,10 +317,13 @@ export class ServiceWatcher {
         this.indexResets += 1;
         this.index = 0;
         this.queryIndex = 0;
+        this.resetAt = now();
         break;
       case 'unchanged':
         this.queryIndex = this.index;
-        this.recordSuccess();
+        // The grace ran out with no new answer: the empty list held back is the truth after all.
+        if (this.holdingEmpty && !this.inResetGrace()) this.accept(this.index, []);
+        else this.recordSuccess();
         break;
       case 'belowOne':
         // Consul's own bug: the data is still its current state, only the index is unusable.
@@ -330,12 +346,36 @@ export class ServiceWatcher {
     return this.rateLimit.pauseAfterAnswer(startedAt, now());
   }
 
-  /** Adopts `index` and the answer's list, announcing the list only when its content changed. */
+  /** Whether a recent index reset still makes an empty answer suspect. */
+  private inResetGrace(): boolean {
+    return (
+      this.resetAt !== undefined && this.options.now() - this.resetAt < EMPTY_AFTER_RESET_GRACE_MS
+    );
+  }
+
+  /**
+   * Adopts `index` and the answer's list, announcing the list only when its content changed.
+   * Right after an index reset, an empty list does not replace a non-empty one (see
+   * EMPTY_AFTER_RESET_GRACE_MS): the index is adopted, the list is held back.
+   */
   private accept(index: number, entries: readonly HealthServiceEntry[]): void {
     const next = toServiceInstances(entries);
     const previous = this.snapshot;
     this.index = index;
     this.queryIndex = index;
+    if (next.length === 0 && previous.length > 0 && this.inResetGrace()) {
+      if (!this.holdingEmpty) {
+        this.options.logger.warn(
+          { service: this.service, kept: previous.length, graceMs: EMPTY_AFTER_RESET_GRACE_MS },
+          `express-consul: Consul restarted and lists no '${this.service}' yet; keeping the last list while instances register again`,
+        );
+      }
+      this.holdingEmpty = true;
+      this.recordSuccess();
+      return;
+    }
+    this.holdingEmpty = false;
+    if (next.length > 0 || !this.inResetGrace()) this.resetAt = undefined;
     const changed = !contentEqual(previous, next);
     if (changed) this.snapshot = next;
     this.recordSuccess();

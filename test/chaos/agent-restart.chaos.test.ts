@@ -2,11 +2,9 @@
 // instance registers again by itself (the library heals its registration) and the watch follows
 // the agent afterwards. The naive control, which asks the agent, fails while it lists nothing.
 //
-// KNOWN BUG (reported to the lead): calls DO fail, with NoHealthyInstancesError, for the ~2 s
-// between the restart and the re-registrations. The restarted agent answers with a lower index
-// (the watch resets to 0) and an empty list, and the routing table takes that empty list as the
-// truth although it had three live instances a moment before. The 0-failed expectation is kept as
-// `it.failing`: it passes while the bug is there and turns red once it is fixed (then make it `it`).
+// The restarted agent answers with a lower index (the watch resets) and an empty list; the watcher
+// holds that empty list back while the instances register again (EMPTY_AFTER_RESET_GRACE_MS), so
+// the routing table keeps the instances that are still alive and no call fails.
 import { request } from 'undici';
 import { ConsulAgent } from '../support/consul-agent';
 import { waitFor } from '../support/wait-for';
@@ -89,7 +87,7 @@ describe('chaos: agent restart with lost state', () => {
     expect(counts.control.failed).toBeGreaterThan(0);
   });
 
-  it.failing('fails no call (known bug: the empty list of the restarted agent is trusted)', () => {
+  it('fails no call: the empty list of the restarted agent is held back while instances register again', () => {
     expect(counts.library.errors).toEqual({});
     expect(counts.library.ok).toBe(counts.library.sent);
   });

@@ -8,7 +8,9 @@ import type { HealthSource } from '../../src/discovery/service-watcher';
 export type Step =
   | { readonly answer: HealthServiceEntry[]; readonly index: number | undefined }
   | { readonly fail: Error }
-  | { readonly block: true };
+  | { readonly block: true }
+  /** Answers with the step `later` resolves to, when the test resolves it. */
+  | { readonly later: Promise<Step> };
 
 /** A query the watcher made, as the fake saw it. */
 export interface RecordedCall {
@@ -64,6 +66,15 @@ export class ScriptedHealthSource implements HealthSource {
     }
     this.beforeAnswer?.(this.calls.length);
     const step = this.steps.shift() ?? { block: true };
+    if ('later' in step) return step.later.then((next) => this.answerWith(next, options));
+    return this.answerWith(step, options);
+  }
+
+  private answerWith(
+    step: Step,
+    options: CallOptions,
+  ): Promise<ConsulQueryResult<HealthServiceEntry[]>> {
+    if ('later' in step) return Promise.reject(new Error('a later step cannot resolve to another'));
     if ('fail' in step) return Promise.reject(step.fail);
     if ('answer' in step) {
       return Promise.resolve({

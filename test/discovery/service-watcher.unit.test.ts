@@ -1,4 +1,4 @@
-import { ServiceWatcher } from '../../src/discovery/service-watcher';
+import { EMPTY_AFTER_RESET_GRACE_MS, ServiceWatcher } from '../../src/discovery/service-watcher';
 import type {
   ServiceChangeEvent,
   ServiceWatcherOptions,
@@ -166,6 +166,53 @@ describe('ServiceWatcher: the blocking loop', () => {
     expect(next.query.index).toBe(42);
     expect(watcher.status()).toMatchObject({ indexResets: 1, index: 42, stale: false });
     expect(errors.seen).toHaveLength(0);
+  });
+
+  it('holds back an empty list right after a reset: a restarted agent lists nothing until services register again', async () => {
+    const { warnings, logger } = warningLogger();
+    const { changes, watcher } = watch(
+      [answer(100, 'a', 'b'), answer(3), answer(4), answer(6, 'a')],
+      {
+        logger,
+      },
+    );
+    await changes.next();
+    // The restarted agent's empty answer (index 4) is not announced: the next change is the first
+    // list with instances again, not an empty one in between.
+    const change = await changes.next();
+    expect(change.instances.map((i) => i.serviceId)).toEqual(['a']);
+    expect(change.previous.map((i) => i.serviceId)).toEqual(['a', 'b']);
+    expect(change.index).toBe(6);
+    expect(ids(watcher)).toEqual(['a']);
+    expect(warnings).toHaveLength(1);
+  });
+
+  it('applies the empty list once the grace after a reset has run out', async () => {
+    let clock = 0;
+    let release!: (step: Step) => void;
+    const later = new Promise<Step>((resolve) => (release = resolve));
+    const { source, watcher, changes } = watch(
+      [answer(100, 'a'), answer(3), answer(4), { later }],
+      { now: () => clock },
+    );
+    await changes.next();
+    await source.waitForCalls(4);
+    // Held back: the last list still routes while the agent is fresh.
+    expect(ids(watcher)).toEqual(['a']);
+    clock += EMPTY_AFTER_RESET_GRACE_MS;
+    // The blocking query ends unchanged (index 4) after the grace: the empty list is current.
+    release(answer(4));
+    const change = await changes.next();
+    expect(change.instances).toEqual([]);
+    expect(ids(watcher)).toEqual([]);
+  });
+
+  it('applies an empty list at once when no reset came before it', async () => {
+    const { watcher, changes } = watch([answer(100, 'a'), answer(101)]);
+    await changes.next();
+    const change = await changes.next();
+    expect(change.instances).toEqual([]);
+    expect(ids(watcher)).toEqual([]);
   });
 
   it('does not announce after a reset when the fresh read has the same content', async () => {
