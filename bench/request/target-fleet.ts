@@ -3,25 +3,61 @@ import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { resolve } from 'node:path';
 
-/** Target servers, each in its own child process, listening on 127.0.0.1. */
+/** One listening target: its own loopback address and port (`host:port` is its `x-instance`). */
+export interface TargetInstance {
+  readonly host: string;
+  readonly port: number;
+  /** `http://host:port`. */
+  readonly url: string;
+  /** `host:port`, as the target names itself in `x-instance`. */
+  readonly id: string;
+}
+
+/** Target servers in child processes, on loopback addresses of their own (127.10.x.y). */
 export interface TargetFleet {
-  readonly ports: readonly number[];
+  /** Every instance, process by process. */
+  readonly instances: readonly TargetInstance[];
+  /** The instances of each process, in the order asked for. */
+  readonly byProcess: readonly (readonly TargetInstance[])[];
   /** Stops every child (SIGTERM, SIGKILL after 3 s) and waits for it to exit. Idempotent. */
   stop(): Promise<void>;
 }
 
+/** How one target process answers (see bench/targets/http-target.ts). */
+export interface TargetOptions {
+  /** Instances (loopback addresses) this process listens on. Default: 1. */
+  readonly instances?: number;
+  /** Every answer waits this long, in ms. Default: 0. */
+  readonly delayMs?: number;
+  /** This fraction of answers waits `slowMs` more. Default: 0. */
+  readonly slowFraction?: number;
+  readonly slowMs?: number;
+}
+
 const SCRIPT = resolve(__dirname, '../targets/http-target.ts');
 
-/** Starts `count` bench/targets/http-target.ts processes and resolves with their ports. */
-export async function startTargetFleet(count: number): Promise<TargetFleet> {
+/**
+ * Starts one bench/targets/http-target.ts process per entry of `targets` (a number: that many
+ * plain one-port processes) and resolves with their ports.
+ */
+export async function startTargetFleet(
+  targets: number | readonly TargetOptions[],
+): Promise<TargetFleet> {
+  const specs: readonly TargetOptions[] =
+    typeof targets === 'number' ? Array.from({ length: targets }, () => ({})) : targets;
   const children: ChildProcess[] = [];
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>
     (stopping ??= Promise.all(children.map(stopChild)).then(() => undefined));
   try {
-    const ports = await Promise.all(
-      Array.from({ length: count }, async () => {
-        const child = fork(SCRIPT, [], {
+    let next = 0;
+    const hostsByProcess = specs.map((spec) =>
+      Array.from({ length: spec.instances ?? 1 }, () => loopbackHost(next++)),
+    );
+    const byProcess = await Promise.all(
+      specs.map(async (spec, p) => {
+        const hosts = hostsByProcess[p]!;
+        const child = fork(SCRIPT, [`--hosts=${hosts.join(',')}`, ...targetArgs(spec)], {
           execArgv: ['-r', 'ts-node/register/transpile-only'],
           stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
         });
@@ -31,16 +67,32 @@ export async function startTargetFleet(count: number): Promise<TargetFleet> {
         });
         exited.catch(() => {});
         const [message] = (await Promise.race([once(child, 'message'), exited])) as [
-          { port: number },
+          { ports: number[] },
         ];
-        return message.port;
+        return message.ports.map((port, i) => {
+          const host = hosts[i]!;
+          return { host, port, url: `http://${host}:${port}`, id: `${host}:${port}` };
+        });
       }),
     );
-    return { ports, stop };
+    return { instances: byProcess.flat(), byProcess, stop };
   } catch (error) {
     await stop();
     throw error;
   }
+}
+
+function targetArgs(spec: TargetOptions): string[] {
+  return Object.entries({
+    'delay-ms': spec.delayMs,
+    'slow-fraction': spec.slowFraction,
+    'slow-ms': spec.slowMs,
+  }).flatMap(([name, value]) => (value === undefined ? [] : [`--${name}=${value}`]));
+}
+
+/** The i-th instance's address: 127.10.0.1 onwards, never a .0 or .255 host. */
+function loopbackHost(i: number): string {
+  return `127.10.${Math.floor(i / 250)}.${(i % 250) + 1}`;
 }
 
 async function stopChild(child: ChildProcess): Promise<void> {
