@@ -116,15 +116,22 @@ async function main(): Promise<void> {
     if (interrupted.signal.aborted) throw new Error('interrupted');
     // --only replaces its benchmarks' parts and keeps the others from the last run.
     const previous =
-      only && existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as BenchResults) : undefined;
+      only && existsSync(file)
+        ? (JSON.parse(readFileSync(file, 'utf8')) as BenchResults)
+        : undefined;
     const results: BenchResults = {
       date: new Date().toISOString(),
-      command: ['npm run bench', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' '),
+      command: [
+        'npm run bench',
+        ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : []),
+      ].join(' '),
       machine,
       suites: { ...previous?.suites, ...produced },
     };
     writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
-    process.stdout.write(`\nWrote ${RESULTS_FILE}; \`npm run bench:readme\` puts it in the README.\n`);
+    process.stdout.write(
+      `\nWrote ${RESULTS_FILE}; \`npm run bench:readme\` puts it in the README.\n`,
+    );
   } finally {
     await consul?.close();
     await agent?.stop();
@@ -134,6 +141,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.stderr.write(
+    `bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
   process.exitCode = interrupted.signal.aborted ? 130 : 1;
 });

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 if ! command -v haproxy >/dev/null 2>&1; then
   # Debian's HAProxy is the sidecar the throughput and propagation benchmarks compare with.
-  apt-get install -y haproxy >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends haproxy >/dev/null
 fi
 
 npm run bench -- --quick

@@ -18,7 +18,10 @@ export interface HaproxySidecar {
 /** `haproxy -v`'s version, or undefined when HAProxy is not installed. */
 export function haproxyVersion(): string | undefined {
   try {
-    const out = execFileSync('haproxy', ['-v'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    const out = execFileSync('haproxy', ['-v'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     return /version (\S+)/.exec(out)?.[1];
   } catch {
     return undefined;
@@ -102,7 +105,9 @@ export async function waitForBackends(
   const deadline = Date.now() + timeoutMs;
   while (instances.some((id) => !seen.has(id))) {
     if (Date.now() > deadline) {
-      throw new Error(`HAProxy reached ${seen.size} of ${instances.length} instances in ${timeoutMs} ms`);
+      throw new Error(
+        `HAProxy reached ${seen.size} of ${instances.length} instances in ${timeoutMs} ms`,
+      );
     }
     try {
       const res = await request(`${address}/`);

@@ -54,7 +54,12 @@ export function startLoad(
   const deadline = t0 + limits.maxMs;
   const maxRequests = limits.maxRequests ?? Number.POSITIVE_INFINITY;
   const worker = async (): Promise<void> => {
-    while (!stopped && !limits.signal.aborted && started < maxRequests && performance.now() < deadline) {
+    while (
+      !stopped &&
+      !limits.signal.aborted &&
+      started < maxRequests &&
+      performance.now() < deadline
+    ) {
       started += 1;
       const sent = performance.now();
       try {

@@ -14,7 +14,7 @@ export interface SuiteContext {
   /** Aborted on Ctrl-C: loops stop, suites clean up and return. */
   readonly signal: AbortSignal;
   /** A progress line on stderr (the tables go to stdout). */
-  log(line: string): void;
+  readonly log: (line: string) => void;
 }
 
 /** What one benchmark measured. */

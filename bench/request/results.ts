@@ -36,5 +36,9 @@ export interface ThroughputFigures {
     readonly warmupRounds: number;
   };
   readonly clients: readonly ClientResult[];
-  readonly goals: readonly { readonly goal: string; readonly ratio: number; readonly met: boolean }[];
+  readonly goals: readonly {
+    readonly goal: string;
+    readonly ratio: number;
+    readonly met: boolean;
+  }[];
 }

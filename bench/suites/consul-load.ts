@@ -49,7 +49,10 @@ export const consulLoadSuite: Suite = {
       const watchRequests = (): number =>
         proxy.requests.filter((r) => r.url.startsWith('/v1/health/service/')).length;
       const phases: Phase[] = [];
-      const measure = async (phase: string, during: (until: number) => Promise<void>): Promise<void> => {
+      const measure = async (
+        phase: string,
+        during: (until: number) => Promise<void>,
+      ): Promise<void> => {
         checkAborted(signal);
         const before = watchRequests();
         const started = Date.now();
@@ -76,7 +79,12 @@ export const consulLoadSuite: Suite = {
           await Promise.all(
             names.map((name) =>
               tick % 2 === 0
-                ? consul.registerService({ Name: name, ID: `${name}-extra`, Address: '127.0.0.3', Port: 9 })
+                ? consul.registerService({
+                    Name: name,
+                    ID: `${name}-extra`,
+                    Address: '127.0.0.3',
+                    Port: 9,
+                  })
                 : consul.deregisterService(`${name}-extra`),
             ),
           );
@@ -90,7 +98,12 @@ export const consulLoadSuite: Suite = {
           {
             title: `${SERVICES} watched services, blocking-query wait ${WAIT_MS / 1000} s, ${seconds} s per phase`,
             header: ['phase', 'requests', 'per minute', 'per service per minute'],
-            rows: phases.map((p) => [p.phase, String(p.requests), num(p.requestsPerMinute, 1), num(p.perServicePerMinute, 2)]),
+            rows: phases.map((p) => [
+              p.phase,
+              String(p.requests),
+              num(p.requestsPerMinute, 1),
+              num(p.perServicePerMinute, 2),
+            ]),
           },
         ],
         notes: [

@@ -84,7 +84,12 @@ export const expressAdapterSuite: Suite = {
               await res.body.text();
               return res.statusCode === 200;
             },
-            { workers: WORKERS, maxRequests: 200_000, maxMs: warmup ? Math.min(1_000, maxMs) : maxMs, signal },
+            {
+              workers: WORKERS,
+              maxRequests: 200_000,
+              maxMs: warmup ? Math.min(1_000, maxMs) : maxMs,
+              signal,
+            },
           );
           probing = false;
           await prober;
@@ -98,7 +103,9 @@ export const expressAdapterSuite: Suite = {
         },
         signal,
         (r, results) =>
-          log(`round ${r + 1}: ${[...results].map(([id, x]) => `${id} ${x.requestsPerSecond.toFixed(0)}/s`).join(', ')}`),
+          log(
+            `round ${r + 1}: ${[...results].map(([id, x]) => `${id} ${x.requestsPerSecond.toFixed(0)}/s`).join(', ')}`,
+          ),
       );
       const summary = entrants.map((e) => {
         const rs = measured.get(e.id)!;
@@ -117,7 +124,13 @@ export const expressAdapterSuite: Suite = {
       });
       const ratio = round(summary[1]!.requestsPerSecond / summary[0]!.requestsPerSecond, 2);
       return {
-        figures: { workers: WORKERS, rounds, maxMsPerRound: maxMs, ratioWithToWithout: ratio, apps: summary },
+        figures: {
+          workers: WORKERS,
+          rounds,
+          maxMsPerRound: maxMs,
+          ratioWithToWithout: ratio,
+          apps: summary,
+        },
         tables: [
           {
             title: `${WORKERS} concurrent requests to GET /, /health probed one at a time meanwhile; medians of ${rounds} rounds`,

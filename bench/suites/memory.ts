@@ -10,7 +10,13 @@ import { waitFor } from '../../tools/wait-for';
 import { collectGarbage } from '../lib/alternating';
 import { epochNow } from '../lib/load';
 import { pause, quantile, round } from '../lib/stats';
-import { checkAborted, deregisterAll, registerInstances, type Suite, type SuiteContext } from '../lib/suite';
+import {
+  checkAborted,
+  deregisterAll,
+  registerInstances,
+  type Suite,
+  type SuiteContext,
+} from '../lib/suite';
 import { num } from '../lib/table';
 
 interface Footprint {
@@ -39,10 +45,14 @@ async function footprint(
   perService: number,
   changes: number,
 ): Promise<Footprint & { applyMs?: { p50: number; p99: number; samples: number } }> {
-  const names = Array.from({ length: services }, (_, i) => `bench-mem-${services}x${perService}-${i}`);
+  const names = Array.from(
+    { length: services },
+    (_, i) => `bench-mem-${services}x${perService}-${i}`,
+  );
   const ids: string[] = [];
   try {
-    for (const name of names) ids.push(...(await registerInstances(consul, name, fakeTargets(perService))));
+    for (const name of names)
+      ids.push(...(await registerInstances(consul, name, fakeTargets(perService))));
     checkAborted(signal);
     const baseline = heapUsed();
     const discovery = createDiscovery({ consul: { address: agent.address } });
@@ -72,11 +82,20 @@ async function footprint(
           });
           const t0 = epochNow();
           if (adding) {
-            await consul.registerService({ Name: names[0]!, ID: id, Address: '127.20.99.1', Port: 8080 });
+            await consul.registerService({
+              Name: names[0]!,
+              ID: id,
+              Address: '127.20.99.1',
+              Port: 8080,
+            });
           } else await consul.deregisterService(id);
           samples.push((await seen) - t0);
         }
-        applyMs = { p50: round(quantile(samples, 0.5)), p99: round(quantile(samples, 0.99)), samples: samples.length };
+        applyMs = {
+          p50: round(quantile(samples, 0.5)),
+          p99: round(quantile(samples, 0.99)),
+          samples: samples.length,
+        };
       }
       return {
         services,
@@ -117,13 +136,16 @@ export const memorySuite: Suite = {
       figures: { exposedGc: gc, cases: results },
       tables: [
         {
-          title: 'heap used over the baseline after full GCs; change applied: Consul PUT to the new list',
+          title:
+            'heap used over the baseline after full GCs; change applied: Consul PUT to the new list',
           header: ['watched', 'heap MB', 'bytes/instance', 'change applied p50 / p99 ms'],
           rows: results.map((r) => [
             `${r.services} x ${num(r.instancesPerService)}`,
             num(r.heapOverBaselineMb, 2),
             num(r.bytesPerInstance),
-            r.applyMs ? `${num(r.applyMs.p50, 1)} / ${num(r.applyMs.p99, 1)} (${r.applyMs.samples})` : '-',
+            r.applyMs
+              ? `${num(r.applyMs.p50, 1)} / ${num(r.applyMs.p99, 1)} (${r.applyMs.samples})`
+              : '-',
           ]),
         },
       ],

@@ -22,7 +22,13 @@ import { startTargetFleet, type TargetInstance } from '../request/target-fleet';
 import { startHaproxy, waitForBackends, type HaproxySidecar } from '../lib/haproxy';
 import { epochNow, startLoad, type Answer, type RunningLoad } from '../lib/load';
 import { pause, quantile, round } from '../lib/stats';
-import { checkAborted, deregisterAll, registerInstances, type SuiteContext, type Suite } from '../lib/suite';
+import {
+  checkAborted,
+  deregisterAll,
+  registerInstances,
+  type SuiteContext,
+  type Suite,
+} from '../lib/suite';
 import { num } from '../lib/table';
 
 const WORKERS = 16;
@@ -60,11 +66,20 @@ interface SizeFigures {
   readonly visitIntervalMs: number;
   readonly helperRequestsPerSecond: number;
   readonly spaced: { readonly deregistration: ChangeFigures; readonly registration: ChangeFigures };
-  readonly backToBack: { readonly deregistration: ChangeFigures; readonly registration: ChangeFigures };
+  readonly backToBack: {
+    readonly deregistration: ChangeFigures;
+    readonly registration: ChangeFigures;
+  };
   readonly haproxy?: {
     readonly changes: number;
-    readonly deregistration: { readonly haproxyRequest: Percentiles; readonly helperRequest: Percentiles };
-    readonly registration: { readonly haproxyRequest: Percentiles; readonly helperRequest: Percentiles };
+    readonly deregistration: {
+      readonly haproxyRequest: Percentiles;
+      readonly helperRequest: Percentiles;
+    };
+    readonly registration: {
+      readonly haproxyRequest: Percentiles;
+      readonly helperRequest: Percentiles;
+    };
   };
 }
 
@@ -116,7 +131,11 @@ class ArrivalLog {
 }
 
 /** When the helper's watcher publishes a list with (or without) a Consul service id. */
-function viewChange(client: ServiceClient, serviceId: string, present: boolean): Promise<number | undefined> {
+function viewChange(
+  client: ServiceClient,
+  serviceId: string,
+  present: boolean,
+): Promise<number | undefined> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => {
       off();
@@ -174,7 +193,9 @@ async function measureSize(
   let ids: string[] = [];
   try {
     ids = await registerInstances(consul, service, fleet.instances);
-    const instanceOf = new Map<string, TargetInstance>(ids.map((id, i) => [id, fleet.instances[i]!]));
+    const instanceOf = new Map<string, TargetInstance>(
+      ids.map((id, i) => [id, fleet.instances[i]!]),
+    );
     const client = discovery.service(service);
     await client.ready();
     await waitFor(`the helper to list ${size} instances`, () =>
@@ -211,7 +232,12 @@ async function measureSize(
       const firstHelper = present ? helperLog.firstAfter(instance.id, t0) : undefined;
       const firstOther = present ? other?.firstAfter(instance.id, t0) : undefined;
       if (present) {
-        await consul.registerService({ Name: service, ID: id, Address: instance.host, Port: instance.port });
+        await consul.registerService({
+          Name: service,
+          ID: id,
+          Address: instance.host,
+          Port: instance.port,
+        });
       } else {
         await consul.deregisterService(id);
       }
@@ -241,11 +267,16 @@ async function measureSize(
     for (const id of victims(plan.changes, 0)) {
       checkAborted(signal);
       await pause(SPACING_MS);
-      await (await change('deregister', id, spacedOut))();
+      await (
+        await change('deregister', id, spacedOut)
+      )();
       await pause(SPACING_MS);
-      await (await change('register', id, spacedIn))();
+      await (
+        await change('register', id, spacedIn)
+      )();
     }
-    const helperRps = ((helperLog.answers - rateStart.answers) * 1000) / (performance.now() - rateStart.at);
+    const helperRps =
+      ((helperLog.answers - rateStart.answers) * 1000) / (performance.now() - rateStart.at);
     log(`${size} instances: ${plan.changes} spaced changes done (${helperRps.toFixed(0)} req/s)`);
 
     // Back-to-back: bursts of BURST changes, each sent as soon as the helper has the previous
@@ -259,7 +290,13 @@ async function measureSize(
         await pause(SPACING_MS);
         const finishes: (() => Promise<void>)[] = [];
         for (const [i, id] of burst.entries()) {
-          finishes.push(await change(kind, id, i === 0 ? emptySamples() : kind === 'register' ? burstIn : burstOut));
+          finishes.push(
+            await change(
+              kind,
+              id,
+              i === 0 ? emptySamples() : kind === 'register' ? burstIn : burstOut,
+            ),
+          );
         }
         for (const finish of finishes) await finish();
       }
@@ -268,7 +305,10 @@ async function measureSize(
     let haproxy: SizeFigures['haproxy'];
     if (plan.haproxyChanges > 0 && context.haproxy) {
       sidecar = await startHaproxy({ dnsPort: agent.dnsPort, service, slots: size });
-      await waitForBackends(sidecar.address, fleet.instances.map((i) => i.id));
+      await waitForBackends(
+        sidecar.address,
+        fleet.instances.map((i) => i.id),
+      );
       const sidecarPool = new Pool(sidecar.address, { connections: WORKERS });
       pool = sidecarPool;
       const haproxyLog = new ArrivalLog();
@@ -287,14 +327,24 @@ async function measureSize(
       for (const id of victims(plan.haproxyChanges, 1)) {
         checkAborted(signal);
         await pause(SPACING_MS);
-        await (await change('deregister', id, out, haproxyLog))();
+        await (
+          await change('deregister', id, out, haproxyLog)
+        )();
         await pause(SPACING_MS);
-        await (await change('register', id, into, haproxyLog))();
+        await (
+          await change('register', id, into, haproxyLog)
+        )();
       }
       haproxy = {
         changes: plan.haproxyChanges,
-        deregistration: { haproxyRequest: percentiles(out.other), helperRequest: percentiles(out.request) },
-        registration: { haproxyRequest: percentiles(into.other), helperRequest: percentiles(into.request) },
+        deregistration: {
+          haproxyRequest: percentiles(out.other),
+          helperRequest: percentiles(out.request),
+        },
+        registration: {
+          haproxyRequest: percentiles(into.other),
+          helperRequest: percentiles(into.request),
+        },
       };
     }
     const figures = (s: Samples): ChangeFigures => ({
@@ -333,12 +383,23 @@ export const propagationSuite: Suite = {
     const results: SizeFigures[] = [];
     for (const size of sizes) {
       checkAborted(context.signal);
-      results.push(await measureSize(context, size, { ...plan, haproxyChanges: size === 10 ? plan.haproxyChanges : 0 }));
+      results.push(
+        await measureSize(context, size, {
+          ...plan,
+          haproxyChanges: size === 10 ? plan.haproxyChanges : 0,
+        }),
+      );
     }
     const rows: string[][] = [];
     for (const r of results) {
       const add = (what: string, c: ChangeFigures): void => {
-        rows.push([`${num(r.instances)} ${what}`, ms(c.helperView), ms(c.helperRequest), String(c.helperRequest.samples), num(r.visitIntervalMs, 1)]);
+        rows.push([
+          `${num(r.instances)} ${what}`,
+          ms(c.helperView),
+          ms(c.helperRequest),
+          String(c.helperRequest.samples),
+          num(r.visitIntervalMs, 1),
+        ]);
       };
       add('deregister, spaced', r.spaced.deregistration);
       add('register, spaced', r.spaced.registration);
@@ -348,8 +409,18 @@ export const propagationSuite: Suite = {
     const haproxyRows = results.flatMap((r) =>
       r.haproxy
         ? [
-            [`${r.instances} deregister`, ms(r.haproxy.deregistration.helperRequest), ms(r.haproxy.deregistration.haproxyRequest), String(r.haproxy.changes)],
-            [`${r.instances} register`, ms(r.haproxy.registration.helperRequest), ms(r.haproxy.registration.haproxyRequest), String(r.haproxy.changes)],
+            [
+              `${r.instances} deregister`,
+              ms(r.haproxy.deregistration.helperRequest),
+              ms(r.haproxy.deregistration.haproxyRequest),
+              String(r.haproxy.changes),
+            ],
+            [
+              `${r.instances} register`,
+              ms(r.haproxy.registration.helperRequest),
+              ms(r.haproxy.registration.haproxyRequest),
+              String(r.haproxy.changes),
+            ],
           ]
         : [],
     );
@@ -382,13 +453,20 @@ export const propagationSuite: Suite = {
       tables: [
         {
           title: 'helper, ms from the Consul PUT (p50 / p99)',
-          header: ['instances, change', 'watcher view', 'request reaching', 'changes', 'RR visit ms'],
+          header: [
+            'instances, change',
+            'watcher view',
+            'request reaching',
+            'changes',
+            'RR visit ms',
+          ],
           rows,
         },
         ...(haproxyRows.length > 0
           ? [
               {
-                title: 'helper vs HAProxy DNS re-resolution, same changes, request reaching (p50 / p99 ms)',
+                title:
+                  'helper vs HAProxy DNS re-resolution, same changes, request reaching (p50 / p99 ms)',
                 header: ['instances, change', 'helper', 'HAProxy', 'changes'],
                 rows: haproxyRows,
               },

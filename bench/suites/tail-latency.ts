@@ -10,7 +10,13 @@ import { startTargetFleet, type TargetOptions } from '../request/target-fleet';
 import { alternatingRounds } from '../lib/alternating';
 import { startLoad } from '../lib/load';
 import { median, quantile, round } from '../lib/stats';
-import { checkAborted, deregisterAll, registerInstances, type Suite, type SuiteContext } from '../lib/suite';
+import {
+  checkAborted,
+  deregisterAll,
+  registerInstances,
+  type Suite,
+  type SuiteContext,
+} from '../lib/suite';
 import { num } from '../lib/table';
 
 const WORKERS = 32;

@@ -49,7 +49,12 @@ export const throughputSuite: Suite = {
       ids = await registerInstances(consul, SERVICE, fleet.instances);
       const urls = fleet.instances.map((instance) => instance.url);
       const helper = helperClient(agent.address, SERVICE);
-      clients.push(poolClient(urls), helper, fetchClient(urls), naiveClient(agent.address, SERVICE));
+      clients.push(
+        poolClient(urls),
+        helper,
+        fetchClient(urls),
+        naiveClient(agent.address, SERVICE),
+      );
       await helper.ready();
       if (haproxy) {
         sidecar = await startHaproxy({ dnsPort: agent.dnsPort, service: SERVICE, slots: TARGETS });
@@ -111,7 +116,14 @@ export const throughputSuite: Suite = {
         tables: [
           {
             title: `${TARGETS} targets, ${WORKERS} concurrent requests, ${rounds} rounds of ${maxMs} ms (medians)`,
-            header: ['client', 'req/s', 'vs Pool', 'client CPU µs/req', 'client+sidecar µs/req', 'errors'],
+            header: [
+              'client',
+              'req/s',
+              'vs Pool',
+              'client CPU µs/req',
+              'client+sidecar µs/req',
+              'errors',
+            ],
             rows: results.map((r) => [
               r.id,
               num(r.requestsPerSecond),
@@ -124,9 +136,12 @@ export const throughputSuite: Suite = {
         ],
         notes: [
           ...goals.map(
-            (g) => `goal ${g.goal}: ${g.met ? 'met' : 'MISSED'} (helper / other = ${g.ratio.toFixed(2)})`,
+            (g) =>
+              `goal ${g.goal}: ${g.met ? 'met' : 'MISSED'} (helper / other = ${g.ratio.toFixed(2)})`,
           ),
-          ...(haproxy ? [] : ['HAProxy is not installed: no sidecar row (scripts/ci-bench.sh installs it).']),
+          ...(haproxy
+            ? []
+            : ['HAProxy is not installed: no sidecar row (scripts/ci-bench.sh installs it).']),
           'HAProxy runs one thread; its CPU is read from /proc/PID/stat (10 ms ticks) around each round.',
         ],
       };
@@ -175,19 +190,17 @@ function summarise(
       totalCpuUsPerRequest: round(total),
       requestsPerSecondVsPool: round(rps / baseline.rps, 2),
       cpuVsPool: round(cpu / baseline.cpu, 2),
-      rounds: measured.get(client.id)!.map(
-        (r): RoundFigures => ({
-          requests: r.requests,
-          errors: r.errors,
-          ms: Math.round(r.ms),
-          cpuUs: Math.round(r.cpuUs),
-          requestsPerSecond: Math.round(rate(r)),
-          cpuUsPerRequest: round(perRequest(r.cpuUs, r)),
-          ...(client.id === 'haproxy' && {
-            sidecarCpuUsPerRequest: round(perRequest(r.sidecarCpuUs, r)),
-          }),
+      rounds: measured.get(client.id)!.map((r): RoundFigures => ({
+        requests: r.requests,
+        errors: r.errors,
+        ms: Math.round(r.ms),
+        cpuUs: Math.round(r.cpuUs),
+        requestsPerSecond: Math.round(rate(r)),
+        cpuUsPerRequest: round(perRequest(r.cpuUs, r)),
+        ...(client.id === 'haproxy' && {
+          sidecarCpuUsPerRequest: round(perRequest(r.sidecarCpuUs, r)),
         }),
-      ),
+      })),
     };
   });
 }

@@ -22,7 +22,9 @@ function numberArg(name: string, fallback: number): number {
   return arg === undefined ? fallback : Number(arg.slice(name.length + 3));
 }
 
-const HOSTS = (process.argv.find((a) => a.startsWith('--hosts='))?.slice(8) ?? '127.0.0.1').split(',');
+const HOSTS = (process.argv.find((a) => a.startsWith('--hosts='))?.slice(8) ?? '127.0.0.1').split(
+  ',',
+);
 const DELAY_MS = numberArg('delay-ms', 0);
 const SLOW_FRACTION = numberArg('slow-fraction', 0);
 const SLOW_MS = numberArg('slow-ms', 0);
