@@ -1,10 +1,10 @@
 import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../tools/free-port';
+import { stopProcess } from './child-process';
 
 /** An HAProxy sidecar on loopback that finds a service's instances through Consul DNS SRV. */
 export interface HaproxySidecar {
@@ -76,13 +76,7 @@ export async function startHaproxy(options: {
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
-      if (child.exitCode === null && child.signalCode === null) {
-        const exited = once(child, 'exit');
-        child.kill('SIGTERM');
-        const killer = setTimeout(() => child.kill('SIGKILL'), 3_000);
-        await exited;
-        clearTimeout(killer);
-      }
+      await stopProcess(child, 3_000);
       rmSync(dir, { recursive: true, force: true });
     })());
   process.once('exit', () => child.kill('SIGKILL'));

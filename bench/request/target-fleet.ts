@@ -1,7 +1,6 @@
-import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { resolve } from 'node:path';
+import { forkScript, stopProcess } from '../lib/child-process';
 
 /** One listening target: its own loopback address and port (`host:port` is its `x-instance`). */
 export interface TargetInstance {
@@ -48,7 +47,7 @@ export async function startTargetFleet(
   const children: ChildProcess[] = [];
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>
-    (stopping ??= Promise.all(children.map(stopChild)).then(() => undefined));
+    (stopping ??= Promise.all(children.map((c) => stopProcess(c, 3_000))).then(() => undefined));
   try {
     let next = 0;
     const hostsByProcess = specs.map((spec) =>
@@ -57,18 +56,12 @@ export async function startTargetFleet(
     const byProcess = await Promise.all(
       specs.map(async (spec, p) => {
         const hosts = hostsByProcess[p]!;
-        const child = fork(SCRIPT, [`--hosts=${hosts.join(',')}`, ...targetArgs(spec)], {
-          execArgv: ['-r', 'ts-node/register/transpile-only'],
-          stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-        });
+        const { child, ready } = forkScript<{ ports: number[] }>(SCRIPT, [
+          `--hosts=${hosts.join(',')}`,
+          ...targetArgs(spec),
+        ]);
         children.push(child);
-        const exited = once(child, 'exit').then(([code]) => {
-          throw new Error(`bench target exited during start-up (code ${String(code)})`);
-        });
-        exited.catch(() => {});
-        const [message] = (await Promise.race([once(child, 'message'), exited])) as [
-          { ports: number[] },
-        ];
+        const message = await ready;
         return message.ports.map((port, i) => {
           const host = hosts[i]!;
           return { host, port, url: `http://${host}:${port}`, id: `${host}:${port}` };
@@ -93,13 +86,4 @@ function targetArgs(spec: TargetOptions): string[] {
 /** The i-th instance's address: 127.10.0.1 onwards, never a .0 or .255 host. */
 function loopbackHost(i: number): string {
   return `127.10.${Math.floor(i / 250)}.${(i % 250) + 1}`;
-}
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, 'exit');
-  child.kill('SIGTERM');
-  const killer = setTimeout(() => child.kill('SIGKILL'), 3_000);
-  await exited;
-  clearTimeout(killer);
 }

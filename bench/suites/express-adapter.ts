@@ -5,40 +5,18 @@
  * /health one request after another, and its p99 says whether a saturated app still answers
  * Consul's check in time. Figures: req/s, the ratio, /health p50/p99; medians over rounds.
  */
-import { fork, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
+import type { ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import { Pool } from 'undici';
 import { closedLoop } from '../request/closed-loop';
 import { alternatingRounds } from '../lib/alternating';
+import { forkScript, stopProcess } from '../lib/child-process';
 import { median, pause, quantile, round } from '../lib/stats';
 import { checkAborted, type Suite } from '../lib/suite';
 import { num } from '../lib/table';
 
 const SCRIPT = resolve(__dirname, '../targets/express-app.ts');
 const WORKERS = 32;
-
-async function startApp(args: string[]): Promise<{ child: ChildProcess; port: number }> {
-  const child = fork(SCRIPT, args, {
-    execArgv: ['-r', 'ts-node/register/transpile-only'],
-    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-  });
-  const exited = once(child, 'exit').then(([code]) => {
-    throw new Error(`express app exited during start-up (code ${String(code)})`);
-  });
-  exited.catch(() => {});
-  const [message] = (await Promise.race([once(child, 'message'), exited])) as [{ port: number }];
-  return { child, port: message.port };
-}
-
-async function stopApp(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, 'exit');
-  child.kill('SIGTERM');
-  const killer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-  await exited;
-  clearTimeout(killer);
-}
 
 export const expressAdapterSuite: Suite = {
   id: 'express-adapter',
@@ -54,8 +32,9 @@ export const expressAdapterSuite: Suite = {
           { id: 'plain express', args: [] },
           { id: 'with expressConsul()', args: [`--consul=${agent.address}`] },
         ].map(async (e) => {
-          const { child, port } = await startApp(e.args);
+          const { child, ready } = forkScript<{ port: number }>(SCRIPT, e.args);
           apps.push(child);
+          const { port } = await ready;
           const load = new Pool(`http://127.0.0.1:${port}`, { connections: WORKERS });
           const probe = new Pool(`http://127.0.0.1:${port}`, { connections: 1 });
           pools.push(load, probe);
@@ -150,7 +129,7 @@ export const expressAdapterSuite: Suite = {
       };
     } finally {
       await Promise.allSettled(pools.map((p) => p.close()));
-      await Promise.all(apps.map(stopApp));
+      await Promise.all(apps.map((app) => stopProcess(app, 5_000)));
     }
   },
 };
