@@ -262,19 +262,29 @@ async function measureSize(
     const victims = (count: number, offset: number): string[] =>
       Array.from({ length: count }, (_, i) => ids[(offset + i * 7) % ids.length]!);
 
-    const spacedOut = emptySamples();
-    const spacedIn = emptySamples();
-    for (const id of victims(plan.changes, 0)) {
-      checkAborted(signal);
-      await pause(SPACING_MS);
-      await (
-        await change('deregister', id, spacedOut)
-      )();
-      await pause(SPACING_MS);
-      await (
-        await change('register', id, spacedIn)
-      )();
-    }
+    /** Each victim deregistered then registered again, every change after a quiet period. */
+    const spacedChanges = async (
+      count: number,
+      offset: number,
+      other?: ArrivalLog,
+    ): Promise<{ out: Samples; into: Samples }> => {
+      const out = emptySamples();
+      const into = emptySamples();
+      for (const id of victims(count, offset)) {
+        checkAborted(signal);
+        await pause(SPACING_MS);
+        await (
+          await change('deregister', id, out, other)
+        )();
+        await pause(SPACING_MS);
+        await (
+          await change('register', id, into, other)
+        )();
+      }
+      return { out, into };
+    };
+
+    const { out: spacedOut, into: spacedIn } = await spacedChanges(plan.changes, 0);
     const helperRps =
       ((helperLog.answers - rateStart.answers) * 1000) / (performance.now() - rateStart.at);
     log(`${size} instances: ${plan.changes} spaced changes done (${helperRps.toFixed(0)} req/s)`);
@@ -322,19 +332,7 @@ async function measureSize(
           { workers: WORKERS, maxMs: 600_000, signal, onAnswer: haproxyLog.record },
         ),
       );
-      const out = emptySamples();
-      const into = emptySamples();
-      for (const id of victims(plan.haproxyChanges, 1)) {
-        checkAborted(signal);
-        await pause(SPACING_MS);
-        await (
-          await change('deregister', id, out, haproxyLog)
-        )();
-        await pause(SPACING_MS);
-        await (
-          await change('register', id, into, haproxyLog)
-        )();
-      }
+      const { out, into } = await spacedChanges(plan.haproxyChanges, 1, haproxyLog);
       haproxy = {
         changes: plan.haproxyChanges,
         deregistration: {
@@ -430,18 +428,32 @@ export const propagationSuite: Suite = {
         ['deregistration', r.spaced.deregistration],
         ['registration', r.spaced.registration],
       ] as const) {
-        const met = c.helperRequest.p99 <= GOAL_P99_MS && c.helperRequest.timedOut === 0;
+        // Requests sample an instance once per round-robin visit: when a visit takes a good part
+        // of the goal, a deregistration can look instant at the request level while the helper
+        // still routes to the instance, so the helper's own view is judged too.
+        const coarse = r.visitIntervalMs > GOAL_P99_MS / 4;
+        const worst = Math.max(c.helperRequest.p99, coarse ? c.helperView.p99 : 0);
+        const met = worst <= GOAL_P99_MS && c.helperRequest.timedOut === 0;
+        const why = met
+          ? ''
+          : `; the watcher itself published the list after p50 ${num(c.helperView.p50, 1)} ms, p99 ` +
+            `${num(c.helperView.p99, 1)} ms (receiving and applying Consul's ${num(r.instances)}-instance ` +
+            `answer beside ${WORKERS} concurrent requests on a loaded machine)` +
+            (what === 'registration'
+              ? `, and round robin reaches a new instance within one visit, ${num(r.visitIntervalMs, 1)} ms here`
+              : '');
         notes.push(
           `goal p99 <= ${GOAL_P99_MS} ms, ${num(r.instances)} instances, spaced ${what}: ` +
             `${met ? 'met' : 'MISSED'} (request p99 ${num(c.helperRequest.p99, 1)} ms, view p99 ${num(c.helperView.p99, 1)} ms` +
-            `${what === 'registration' ? `; a new instance waits up to one round-robin visit, ${num(r.visitIntervalMs, 1)} ms here` : ''})`,
+            `${coarse ? `; one round-robin visit takes ${num(r.visitIntervalMs, 1)} ms, so the view is judged too` : ''})${why}`,
         );
       }
       const b = r.backToBack.deregistration.helperView;
       notes.push(
-        `${num(r.instances)} instances, back-to-back (each change sent as soon as the helper saw the previous one): ` +
-          `seen after p50 ${num(b.p50, 1)} ms, p99 ${num(b.p99, 1)} ms; the watcher spaces queries within a burst by ` +
-          'minUpdateIntervalMs (100 ms by default), so the goal is not expected there',
+        `${num(r.instances)} instances, back-to-back (bursts of ${BURST}, each change sent as soon as the helper saw ` +
+          `the previous one; all but the first measured): seen after p50 ${num(b.p50, 1)} ms, p99 ${num(b.p99, 1)} ms. ` +
+          'Within a burst the watcher starts queries minUpdateIntervalMs (100 ms by default) apart, so a change that ' +
+          'follows a quick answer waits up to that long: the goal is for spaced changes',
       );
     }
     notes.push(
