@@ -13,6 +13,7 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { format, resolveConfig } from 'prettier';
 import { ConsulClient } from '../src';
 import { ConsulAgent } from '../tools/consul-agent';
 import { describeMachine, loadAverage } from './lib/machine';
@@ -128,7 +129,9 @@ async function main(): Promise<void> {
       machine,
       suites: { ...previous?.suites, ...produced },
     };
-    writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+    // Formatted like the rest of the repository, so `prettier --check .` stays green.
+    const options = (await resolveConfig(file)) ?? {};
+    writeFileSync(file, await format(JSON.stringify(results), { ...options, filepath: file }));
     process.stdout.write(
       `\nWrote ${RESULTS_FILE}; \`npm run bench:readme\` puts it in the README.\n`,
     );
