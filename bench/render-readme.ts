@@ -41,7 +41,8 @@ function renderSuite(suite: SuiteResult): string[] {
     `### ${suite.title}`,
     '',
     ...wrap(
-      `Measured ${suite.date.slice(0, 16).replace('T', ' ')} UTC in ${Math.round(suite.durationMs / 1000)} s` +
+      `Measured by \`${suite.command}\` ${suite.date.slice(0, 16).replace('T', ' ')} UTC in ` +
+        `${Math.round(suite.durationMs / 1000)} s` +
         `${suite.quick ? ' (--quick: small samples, for CI)' : ''}; load average (1, 5, 15 min) ` +
         `${load(suite.loadAverage.before)} before, ${load(suite.loadAverage.after)} after.`,
       100,
@@ -56,7 +57,7 @@ function renderSuite(suite: SuiteResult): string[] {
 function render(results: BenchResults): string {
   const { machine } = results;
   const intro =
-    `Last run ${results.date.slice(0, 10)} with \`${results.command}\` on ${machine.cpu}, ` +
+    `Measured with \`npm run bench\` on ${machine.cpu}, ` +
     `${machine.cores} cores (${machine.platform}), Node ${machine.node}, Consul ${machine.consul}, ` +
     `HAProxy ${machine.haproxy}. The machine was shared with other work while it ran (see each load ` +
     'average): absolute figures move with that load; compare the rows of one table, measured side ' +

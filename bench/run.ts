@@ -70,6 +70,10 @@ async function main(): Promise<void> {
   process.on('SIGTERM', onSignal);
   const file = resolve(__dirname, '..', RESULTS_FILE);
   const haproxy = haproxyVersion();
+  const command = [
+    'npm run bench',
+    ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : []),
+  ].join(' ');
   let agent: ConsulAgent | undefined;
   let consul: ConsulClient | undefined;
   const produced: Record<string, SuiteResult> = {};
@@ -105,6 +109,7 @@ async function main(): Promise<void> {
       );
       produced[suite.id] = {
         title: suite.title,
+        command,
         date: new Date().toISOString(),
         loadAverage: { before, after },
         durationMs: Date.now() - started,
@@ -122,10 +127,7 @@ async function main(): Promise<void> {
         : undefined;
     const results: BenchResults = {
       date: new Date().toISOString(),
-      command: [
-        'npm run bench',
-        ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : []),
-      ].join(' '),
+      command,
       machine,
       suites: { ...previous?.suites, ...produced },
     };
