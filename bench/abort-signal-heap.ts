@@ -31,8 +31,8 @@ async function main(): Promise<void> {
     await consul.registerService({
       Name: 'signal-target',
       ID: 'signal-target-0',
-      Address: '127.0.0.1',
-      Port: fleet.ports[0]!,
+      Address: fleet.instances[0]!.host,
+      Port: fleet.instances[0]!.port,
     });
     await consul.close();
     const client = discovery.service('signal-target');

@@ -1,7 +1,8 @@
 /**
  * Micro-benchmark of `pick()` for every built-in balancer at 3, 100 and 10,000 instances, each
  * next to a naive baseline timed in the same run (machines are noisy; the ratio is what to
- * compare between runs). Not a test. Run: `npx ts-node --transpile-only bench/balancer-bench.ts`.
+ * compare between runs). Not a test. `npm run bench` runs it (bench/suites/pick.ts) and writes its
+ * figures to bench/results.json; alone: `npx ts-node --transpile-only bench/balancer-bench.ts`.
  */
 import {
   ConsistentHashBalancer,
@@ -19,9 +20,15 @@ type Pick = () => ServiceInstance | undefined;
 
 const SIZES = [3, 100, 10_000];
 const MAX_PICKS = 1_000_000;
-const MAX_NS = 1_000_000_000n;
 const WARMUP_PICKS = 100_000;
-const WARMUP_NS = 200_000_000n;
+
+/** Time limits of one measurement, in ns: the measured run and its warm-up. */
+export interface PickLimits {
+  readonly maxNs: bigint;
+  readonly warmupNs: bigint;
+}
+
+const STANDALONE: PickLimits = { maxNs: 1_000_000_000n, warmupNs: 200_000_000n };
 // The clock is read once per batch so its own cost stays out of the per-pick figure.
 const BATCH = 1000;
 
@@ -40,10 +47,10 @@ function runFor(pick: Pick, maxPicks: number, maxNs: bigint): { picks: number; n
   return { picks, ns: Number(process.hrtime.bigint() - start) };
 }
 
-/** ns per call of `pick` after a warm-up, over at most MAX_PICKS calls or MAX_NS, whichever first. */
-function measure(pick: Pick): { nsPerPick: number; picks: number } {
-  runFor(pick, WARMUP_PICKS, WARMUP_NS);
-  const { picks, ns } = runFor(pick, MAX_PICKS, MAX_NS);
+/** ns per call of `pick` after a warm-up, over at most MAX_PICKS calls or maxNs, whichever first. */
+function measure(pick: Pick, limits: PickLimits): { nsPerPick: number; picks: number } {
+  runFor(pick, WARMUP_PICKS, limits.warmupNs);
+  const { picks, ns } = runFor(pick, MAX_PICKS, limits.maxNs);
   return { nsPerPick: ns / picks, picks };
 }
 
@@ -186,6 +193,45 @@ function format(ns: number): string {
   return ns < 10 ? ns.toFixed(2) : ns < 1000 ? ns.toFixed(1) : ns.toFixed(0);
 }
 
+/** One balancer at one size beside its naive baseline, measured in the same run. */
+export interface PickRow {
+  readonly balancer: string;
+  readonly instances: number;
+  readonly nsPerPick: number;
+  readonly baseline: string;
+  readonly baselineNsPerPick: number;
+  readonly ratio: number;
+}
+
+/** Measures every case at every size; `onRow` sees each row as soon as it is measured. */
+export function runPickBench(limits: PickLimits, onRow?: (row: PickRow) => void): PickRow[] {
+  const rows: PickRow[] = [];
+  for (const benchCase of CASES) {
+    for (const size of SIZES) {
+      const { ours, naive } = benchCase.setup(makeInstances(size));
+      // Alternate the order per size so neither side always runs on a colder or hotter CPU.
+      const [a, b] =
+        size === 100
+          ? [measure(naive, limits), measure(ours, limits)]
+          : [measure(ours, limits), measure(naive, limits)];
+      const [mine, theirs] = size === 100 ? [b, a] : [a, b];
+      const row: PickRow = {
+        balancer: benchCase.balancer,
+        instances: size,
+        nsPerPick: Math.round(mine.nsPerPick * 100) / 100,
+        baseline: benchCase.baseline,
+        baselineNsPerPick: Math.round(theirs.nsPerPick * 100) / 100,
+        ratio: Math.round((mine.nsPerPick / theirs.nsPerPick) * 100) / 100,
+      };
+      rows.push(row);
+      onRow?.(row);
+    }
+  }
+  // Printed so the JIT cannot drop the calls whose ports were summed.
+  if (sink === -1) process.stdout.write(String(sink));
+  return rows;
+}
+
 function main(): void {
   console.log(
     `Node ${process.version}, ${process.platform}/${process.arch}; per case: warm-up, then` +
@@ -195,21 +241,13 @@ function main(): void {
     '| balancer | instances | ours ns/pick | naive baseline | baseline ns/pick | ours / baseline |',
   );
   console.log('|---|--:|--:|---|--:|--:|');
-  for (const benchCase of CASES) {
-    for (const size of SIZES) {
-      const { ours, naive } = benchCase.setup(makeInstances(size));
-      // Alternate the order per size so neither side always runs on a colder or hotter CPU.
-      const [a, b] =
-        size === 100 ? [measure(naive), measure(ours)] : [measure(ours), measure(naive)];
-      const [mine, theirs] = size === 100 ? [b, a] : [a, b];
-      console.log(
-        `| ${benchCase.balancer} | ${size.toLocaleString('en-US')} | ${format(mine.nsPerPick)} |` +
-          ` ${benchCase.baseline} | ${format(theirs.nsPerPick)} |` +
-          ` ${(mine.nsPerPick / theirs.nsPerPick).toFixed(2)} |`,
-      );
-    }
-  }
+  runPickBench(STANDALONE, (row) =>
+    console.log(
+      `| ${row.balancer} | ${row.instances.toLocaleString('en-US')} | ${format(row.nsPerPick)} |` +
+        ` ${row.baseline} | ${format(row.baselineNsPerPick)} | ${row.ratio.toFixed(2)} |`,
+    ),
+  );
   console.log(`\n(checksum ${sink})`);
 }
 
-main();
+if (require.main === module) main();

@@ -1,47 +1,78 @@
 /**
- * Rewrites the README's request-benchmark table, between `<!-- request-bench:start -->` and
- * `<!-- request-bench:end -->`, from bench/request-results.json, so the figures in the README are
- * always the last measured ones and never typed by hand. Run: `npm run bench:readme`.
+ * Rewrites the README's Performance figures, between `<!-- perf:start -->` and `<!-- perf:end -->`,
+ * from bench/results.json, so the figures in the README are always the last measured ones and
+ * never typed by hand: one table per benchmark, its load average, and its notes (goals met or
+ * missed, and why). Run: `npm run bench:readme` after `npm run bench`.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { format, resolveConfig } from 'prettier';
-import { RESULTS_FILE, type RequestBenchResults } from './request/results';
+import { RESULTS_FILE, type BenchResults, type SuiteResult } from './lib/results';
+import type { Table } from './lib/table';
 
 const README = resolve(__dirname, '../README.md');
-const START = '<!-- request-bench:start -->';
-const END = '<!-- request-bench:end -->';
+const START = '<!-- perf:start -->';
+const END = '<!-- perf:end -->';
+/** The order of the README, which is the order of `npm run bench`. */
+const ORDER = [
+  'throughput',
+  'propagation',
+  'tail-latency',
+  'consul-load',
+  'memory',
+  'express-adapter',
+  'pick',
+];
 
-function render(results: RequestBenchResults): string {
-  const { machine, setup } = results;
-  const number = (n: number): string => Math.round(n).toLocaleString('en-US');
-  const rows = results.clients.map((client) => {
-    const rates = client.rounds.map((round) => round.requestsPerSecond);
-    const errors = client.rounds.reduce((sum, round) => sum + round.errors, 0);
-    return [
-      client.label,
-      number(client.requestsPerSecond),
-      `${client.requestsPerSecondVsPool.toFixed(2)}×`,
-      client.cpuUsPerRequest.toFixed(1),
-      `${client.cpuVsPool.toFixed(2)}×`,
-      `${number(Math.min(...rates))}–${number(Math.max(...rates))}`,
-      String(errors),
-    ];
-  });
-  const summary =
-    `Last run ${results.date.slice(0, 10)}: ${machine.cpu}, ${machine.cores} cores, Node ` +
-    `${machine.node}, Consul ${machine.consul}; 1-minute load average ${machine.loadAverage.before.toFixed(1)} ` +
-    `before and ${machine.loadAverage.after.toFixed(1)} after the run. ${setup.targets} targets, ` +
-    `${setup.workers} workers, at most ${number(setup.maxRequestsPerRound)} requests or ` +
-    `${setup.maxMsPerRound / 1000} s per round, ${setup.warmupRounds} warm-up + ${setup.rounds} rounds ` +
-    'per client; medians over rounds.';
+function markdownTable(table: Table): string[] {
+  const escape = (cell: string): string => cell.replace(/\|/g, '\\|');
   return [
-    ...wrap(summary, 100),
+    `${table.title}:`,
     '',
-    '| client | requests/s | vs Pool | client CPU µs/request | vs Pool | requests/s per round | errors |',
-    '| --- | --: | --: | --: | --: | --: | --: |',
-    ...rows.map((cells) => `| ${cells.join(' | ')} |`),
-  ].join('\n');
+    `| ${table.header.map(escape).join(' | ')} |`,
+    `| ${table.header.map((_, i) => (i === 0 ? '---' : '--:')).join(' | ')} |`,
+    ...table.rows.map((row) => `| ${row.map(escape).join(' | ')} |`),
+  ];
+}
+
+function renderSuite(suite: SuiteResult): string[] {
+  const load = (l: readonly number[]): string => l.map((n) => n.toFixed(1)).join(', ');
+  return [
+    `### ${suite.title}`,
+    '',
+    ...wrap(
+      `Measured by \`${suite.command}\` ${suite.date.slice(0, 16).replace('T', ' ')} UTC in ` +
+        `${Math.round(suite.durationMs / 1000)} s` +
+        `${suite.quick ? ' (--quick: small samples, for CI)' : ''}; load average (1, 5, 15 min) ` +
+        `${load(suite.loadAverage.before)} before, ${load(suite.loadAverage.after)} after.`,
+      100,
+    ),
+    '',
+    ...suite.tables.flatMap((table) => [...markdownTable(table), '']),
+    ...suite.notes.map((note) => `- ${note}`),
+    '',
+  ];
+}
+
+function render(results: BenchResults): string {
+  const { machine } = results;
+  const intro =
+    `Measured with \`npm run bench\` on ${machine.cpu}, ` +
+    `${machine.cores} cores (${machine.platform}), Node ${machine.node}, Consul ${machine.consul}, ` +
+    `HAProxy ${machine.haproxy}. The machine was shared with other work while it ran (see each load ` +
+    'average): absolute figures move with that load; compare the rows of one table, measured side ' +
+    'by side in the same run.';
+  const ids = [...ORDER, ...Object.keys(results.suites).filter((id) => !ORDER.includes(id))];
+  return [
+    ...wrap(intro, 100),
+    '',
+    ...ids.flatMap((id) => {
+      const suite = results.suites[id];
+      return suite ? renderSuite(suite) : [];
+    }),
+  ]
+    .join('\n')
+    .trimEnd();
 }
 
 /** Lines of at most `width` characters, broken at spaces, like the README's hand-written prose. */
@@ -78,9 +109,9 @@ export async function replaceReadmeSection(
 async function main(): Promise<void> {
   const results = JSON.parse(
     readFileSync(resolve(__dirname, '..', RESULTS_FILE), 'utf8'),
-  ) as RequestBenchResults;
+  ) as BenchResults;
   await replaceReadmeSection(START, END, render(results));
-  process.stdout.write(`README.md: request-benchmark table updated from ${RESULTS_FILE}\n`);
+  process.stdout.write(`README.md: Performance section updated from ${RESULTS_FILE}\n`);
 }
 
 // Imported by bench/render-chaos.ts for its helpers: only run as a script.

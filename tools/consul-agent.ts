@@ -113,6 +113,11 @@ export class ConsulAgent {
     return this.ports.http;
   }
 
+  /** UDP/TCP port of the agent's DNS interface (SRV lookups for HAProxy in the benchmarks). */
+  get dnsPort(): number {
+    return this.ports.dns;
+  }
+
   /** `https://127.0.0.1:PORT` when started with `tls`. */
   get httpsAddress(): string {
     return `https://127.0.0.1:${this.ports.https}`;

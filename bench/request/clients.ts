@@ -91,3 +91,18 @@ export function naiveClient(consulAddress: string, service: string): BenchClient
     close: () => Promise.resolve(),
   };
 }
+
+/** An HAProxy sidecar on loopback (it finds the instances through Consul DNS): one undici Pool to it. */
+export function sidecarClient(address: string): BenchClient {
+  const pool = new Pool(address, { connections: CONNECTIONS_PER_INSTANCE });
+  return {
+    id: 'haproxy',
+    label: 'HAProxy sidecar (Consul DNS SRV), undici `Pool` to it',
+    async call() {
+      const res = await pool.request({ method: 'GET', path: '/' });
+      await res.body.text();
+      return res.statusCode === 200;
+    },
+    close: () => pool.close(),
+  };
+}

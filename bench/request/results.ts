@@ -1,12 +1,11 @@
 import type { RoundResult } from './closed-loop';
 
-/** Where `npm run bench:request` writes its figures and `npm run bench:readme` reads them. */
-export const RESULTS_FILE = 'bench/request-results.json';
-
 /** One measured round with its derived figures. */
 export interface RoundFigures extends RoundResult {
   readonly requestsPerSecond: number;
   readonly cpuUsPerRequest: number;
+  /** CPU of the sidecar over the round per completed request, in µs (HAProxy only). */
+  readonly sidecarCpuUsPerRequest?: number;
 }
 
 /** One client's figures over the measured rounds (the warm-up round is not in them). */
@@ -17,6 +16,8 @@ export interface ClientResult {
   readonly requestsPerSecond: number;
   /** Median over rounds of client CPU (user + system) per completed request, in µs. */
   readonly cpuUsPerRequest: number;
+  /** Median over rounds of client + sidecar CPU per completed request, in µs (= client CPU without a sidecar). */
+  readonly totalCpuUsPerRequest: number;
   /** requestsPerSecond divided by the undici Pool's. */
   readonly requestsPerSecondVsPool: number;
   /** cpuUsPerRequest divided by the undici Pool's. */
@@ -24,18 +25,8 @@ export interface ClientResult {
   readonly rounds: readonly RoundFigures[];
 }
 
-/** The whole JSON file. */
-export interface RequestBenchResults {
-  readonly date: string;
-  readonly machine: {
-    readonly cpu: string;
-    readonly cores: number;
-    readonly node: string;
-    readonly consul: string;
-    readonly platform: string;
-    /** 1-minute load average before and after the run: on a shared machine it says how loaded it was. */
-    readonly loadAverage: { readonly before: number; readonly after: number };
-  };
+/** The throughput benchmark's figures in results.json. */
+export interface ThroughputFigures {
   readonly setup: {
     readonly targets: number;
     readonly workers: number;
@@ -45,11 +36,9 @@ export interface RequestBenchResults {
     readonly warmupRounds: number;
   };
   readonly clients: readonly ClientResult[];
-}
-
-/** Median of a non-empty list (mean of the middle two for an even length). */
-export function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+  readonly goals: readonly {
+    readonly goal: string;
+    readonly ratio: number;
+    readonly met: boolean;
+  }[];
 }
