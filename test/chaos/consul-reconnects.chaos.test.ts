@@ -9,6 +9,7 @@ import { Socket } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { libraryCaller } from './support/callers';
+import { blackholeConsul } from './support/consul-outage';
 import { runLoad } from './support/load';
 import { startScenario } from './support/scenario';
 import type { Scenario } from './support/scenario';
@@ -49,7 +50,7 @@ describe('chaos: Consul unreachable 30 s, then 100 forced reconnects', () => {
       undefined,
       true,
     );
-    const { toxiproxy, client, registry } = scenario;
+    const { toxiproxy, client } = scenario;
     const proxy = scenario.consulProxy!;
     const watcher = client.discovery;
     // The watcher's own shutdown signal: every query in flight hangs an abort listener on it.
@@ -65,17 +66,11 @@ describe('chaos: Consul unreachable 30 s, then 100 forced reconnects', () => {
         abortListeners: getEventListeners(shutdownSignal, 'abort').length,
       };
     };
-    const staleness = async (): Promise<number> => {
-      const metric = await registry
-        .getSingleMetric('express_consul_discovery_staleness_seconds')
-        ?.get();
-      return metric?.values.find((v) => v.labels.service === client.service)?.value ?? 0;
-    };
     let errors = 0;
     const offError = watcher.onError(() => {
       errors += 1;
     });
-    const stalenessSamples: number[] = [];
+    let stalenessSamples: number[] = [];
     let before: Sample | undefined;
     let after: Sample | undefined;
     let reconnects = 0;
@@ -85,24 +80,7 @@ describe('chaos: Consul unreachable 30 s, then 100 forced reconnects', () => {
       ratePerSecond: 50,
       maxMs: 240_000,
       action: async () => {
-        await toxiproxy.addToxic(proxy, 'down', { type: 'timeout', attributes: { timeout: 0 } });
-        const downAt = Date.now();
-        await waitFor('the watch to report staleness', async () =>
-          (await staleness()) > 0 ? true : undefined,
-        );
-        while (Date.now() - downAt < OUTAGE_MS) {
-          stalenessSamples.push(await staleness());
-          await new Promise((resolve) => setTimeout(resolve, 2_000));
-        }
-        stalenessSamples.push(await staleness());
-        await toxiproxy.removeToxic(proxy, 'down');
-        await waitFor(
-          'the watch to answer again',
-          () => (watcher.status().stale ? undefined : true),
-          {
-            timeoutMs: 20_000,
-          },
-        );
+        stalenessSamples = await blackholeConsul(scenario!, OUTAGE_MS, 2_000);
 
         before = sample();
         for (let i = 0; i < RECONNECTS; i += 1) {
