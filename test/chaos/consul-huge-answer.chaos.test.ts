@@ -3,33 +3,25 @@
 // There is no size cap in the library, so the truth to assert is that it applies the answer:
 // the routing table holds every entry, calls keep succeeding, nothing throws, the table is never
 // emptied, and it returns to the 3 real instances once the fault server passes answers through.
-import { ConsulFaultServer, HUGE_ENTRIES } from './support/consul-fault-server';
+import { HUGE_ENTRIES } from './support/consul-fault-server';
 import { libraryCaller } from './support/callers';
 import { runLoad } from './support/load';
-import { startScenario } from './support/scenario';
-import type { Scenario } from './support/scenario';
+import { startFaultScenario } from './support/fault-scenario';
+import type { FaultScenario } from './support/fault-scenario';
 import { waitFor } from '../support/wait-for';
 
 const SERVICE = 'chaos-huge';
 
 describe('chaos: a 50,000-entry answer from Consul', () => {
-  let scenario: Scenario | undefined;
-  let fault: ConsulFaultServer | undefined;
+  let started: FaultScenario | undefined;
 
   afterAll(async () => {
-    await scenario?.stop();
-    await fault?.stop();
+    await started?.stop();
   });
 
   it('applies it without crashing and never empties the routing table', async () => {
-    fault = await ConsulFaultServer.start(process.env.CONSUL_HTTP_ADDR!, SERVICE);
-    scenario = await startScenario(
-      { service: SERVICE, size: 3 },
-      { watch: { waitMs: 1_000, backoff: { baseMs: 100, maxMs: 500 } } },
-      { lookupCacheMs: 200, timeoutMs: 2_000 },
-      false,
-      fault.address,
-    );
+    started = await startFaultScenario(SERVICE);
+    const { scenario, fault } = started;
     const { client } = scenario;
     const watcher = client.discovery;
     const sizes: number[] = [];
@@ -37,8 +29,8 @@ describe('chaos: a 50,000-entry answer from Consul', () => {
     const errors: string[] = [];
     const offChange = watcher.onChange((event) => {
       sizes.push(event.instances.length);
-      if (event.instances.length === HUGE_ENTRIES && fault!.hugeSentAt !== undefined)
-        applyMs.push(performance.now() - fault!.hugeSentAt);
+      if (event.instances.length === HUGE_ENTRIES && fault.hugeSentAt !== undefined)
+        applyMs.push(performance.now() - fault.hugeSentAt);
     });
     const offError = watcher.onError((event) => {
       errors.push((event.error as { code?: string }).code ?? event.error.name);
@@ -49,7 +41,7 @@ describe('chaos: a 50,000-entry answer from Consul', () => {
       ratePerSecond: 50,
       maxMs: 90_000,
       action: async () => {
-        fault!.mode = 'huge';
+        fault.mode = 'huge';
         await waitFor(
           'the huge answer in the routing table',
           () => (client.instances().length === HUGE_ENTRIES ? true : undefined),
@@ -58,10 +50,10 @@ describe('chaos: a 50,000-entry answer from Consul', () => {
         // Two more huge answers with a rising index, then the real list again.
         await waitFor(
           'three huge answers',
-          () => ((fault!.answered.get('huge') ?? 0) >= 3 ? true : undefined),
+          () => ((fault.answered.get('huge') ?? 0) >= 3 ? true : undefined),
           { timeoutMs: 30_000 },
         );
-        fault!.mode = 'pass';
+        fault.mode = 'pass';
         await waitFor(
           'the 3 real instances again',
           () => (client.instances().length === 3 ? true : undefined),
