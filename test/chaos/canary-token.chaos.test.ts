@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from '../../src';
 import type { FaultMode } from './support/consul-fault-server';
 import { ConsulFaultServer } from './support/consul-fault-server';
+import { errorText } from './support/error-text';
 import { libraryCaller } from './support/callers';
 import { runLoad } from './support/load';
 import { startScenario } from './support/scenario';
@@ -14,20 +15,6 @@ import { waitFor } from '../support/wait-for';
 
 const SERVICE = 'chaos-canary';
 const MODES: FaultMode[] = ['bad-json', 'acl-403', 'status-500', 'wrong-types'];
-
-/** Everything an error carries, causes included, as text. */
-function errorText(error: unknown, depth = 0): string {
-  if (depth > 5 || error === null || error === undefined) return '';
-  if (!(error instanceof Error)) return JSON.stringify(error) ?? typeof error;
-  const fields = Object.fromEntries(Object.entries(error).filter(([key]) => key !== 'cause'));
-  return [
-    error.name,
-    error.message,
-    error.stack ?? '',
-    JSON.stringify(fields),
-    errorText((error as { cause?: unknown }).cause, depth + 1),
-  ].join('\n');
-}
 
 describe('chaos: canary token', () => {
   let scenario: Scenario | undefined;

@@ -4,42 +4,31 @@
 // good list is kept (calls keep succeeding), an index going backwards is counted as a reset. The
 // naive control, which parses whatever Consul sends, fails.
 import type { FaultMode } from './support/consul-fault-server';
-import { ConsulFaultServer } from './support/consul-fault-server';
 import { libraryCaller } from './support/callers';
 import { runLoad } from './support/load';
-import { startScenario } from './support/scenario';
-import type { Scenario } from './support/scenario';
+import { startFaultScenario } from './support/fault-scenario';
+import type { FaultScenario } from './support/fault-scenario';
 import { waitFor } from '../support/wait-for';
 
 const SERVICE = 'chaos-garbage';
 const GARBAGE_MODES: FaultMode[] = ['bad-json', 'wrong-types', 'missing-fields', 'not-a-list'];
 
 describe('chaos: garbage from Consul', () => {
-  let scenario: Scenario | undefined;
-  let fault: ConsulFaultServer | undefined;
+  let started: FaultScenario | undefined;
 
   afterAll(async () => {
-    await scenario?.stop();
-    await fault?.stop();
+    await started?.stop();
   });
 
   it('reports typed errors, keeps the last good list, and counts index resets', async () => {
-    fault = await ConsulFaultServer.start(process.env.CONSUL_HTTP_ADDR!, SERVICE);
-    // The clients (library and control) read Consul through the fault server; the instances
-    // register with the agent directly.
-    scenario = await startScenario(
-      { service: SERVICE, size: 3 },
-      { watch: { waitMs: 1_000, backoff: { baseMs: 100, maxMs: 500 } } },
-      { lookupCacheMs: 200, timeoutMs: 2_000 },
-      false,
-      fault.address,
-    );
+    started = await startFaultScenario(SERVICE);
+    const { scenario, fault } = started;
     const { client, naive } = scenario;
     const watcher = client.discovery;
     const errors: { mode: FaultMode; code: string }[] = [];
     const unsubscribe = watcher.onError((event) => {
       errors.push({
-        mode: fault!.mode,
+        mode: fault.mode,
         code: (event.error as { code?: string }).code ?? event.error.name,
       });
     });
@@ -52,7 +41,7 @@ describe('chaos: garbage from Consul', () => {
       maxMs: 90_000,
       action: async () => {
         for (const mode of GARBAGE_MODES) {
-          fault!.mode = mode;
+          fault.mode = mode;
           // The in-flight blocking query ends within waitMs; then the garbage arrives.
           await waitFor(
             `two errors in mode ${mode}`,
@@ -63,15 +52,15 @@ describe('chaos: garbage from Consul', () => {
         }
         // Backwards first: from the real index; after index 0 the watch waits from 1, which is not above.
         for (const mode of ['index-backwards', 'index-zero'] as const) {
-          fault!.mode = mode;
+          fault.mode = mode;
           await waitFor(
             `three answers in mode ${mode}`,
-            () => ((fault!.answered.get(mode) ?? 0) >= 3 ? true : undefined),
+            () => ((fault.answered.get(mode) ?? 0) >= 3 ? true : undefined),
             { timeoutMs: 15_000 },
           );
           sizes.push(client.instances().length);
         }
-        fault!.mode = 'pass';
+        fault.mode = 'pass';
         await waitFor('the watch to answer cleanly again', () =>
           watcher.status().stale ? undefined : true,
         );

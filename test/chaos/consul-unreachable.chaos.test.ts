@@ -4,6 +4,7 @@
 // and the watch resumes afterwards: a deregistration made after it reaches the routing table.
 // The naive control, which must ask Consul, fails.
 import { libraryCaller } from './support/callers';
+import { blackholeConsul, stalenessSeconds } from './support/consul-outage';
 import { runLoad } from './support/load';
 import { startScenario } from './support/scenario';
 import type { Scenario } from './support/scenario';
@@ -28,14 +29,8 @@ describe('chaos: Consul unreachable', () => {
       { lookupCacheMs: 1_000, timeoutMs: 2_000 },
       true,
     );
-    const { toxiproxy, fleet, client, naive, registry } = scenario;
-    const staleness = async (): Promise<number> => {
-      const metric = await registry
-        .getSingleMetric('express_consul_discovery_staleness_seconds')
-        ?.get();
-      return metric?.values.find((v) => v.labels.service === client.service)?.value ?? 0;
-    };
-    const samples: number[] = [];
+    const { fleet, client, naive } = scenario;
+    let samples: number[] = [];
     const leaving = fleet.instances[2]!;
 
     const counts = await runLoad({
@@ -43,25 +38,7 @@ describe('chaos: Consul unreachable', () => {
       ratePerSecond: 100,
       maxMs: 90_000,
       action: async () => {
-        await toxiproxy.addToxic(scenario!.consulProxy!, 'down', {
-          type: 'timeout',
-          attributes: { timeout: 0 },
-        });
-        const downAt = Date.now();
-        await waitFor('the watch to report staleness', async () =>
-          (await staleness()) > 0 ? true : undefined,
-        );
-        while (Date.now() - downAt < OUTAGE_MS) {
-          samples.push(await staleness());
-          await new Promise((resolve) => setTimeout(resolve, 1_000));
-        }
-        samples.push(await staleness());
-        await toxiproxy.removeToxic(scenario!.consulProxy!, 'down');
-        await waitFor(
-          'the watch to answer again',
-          async () => ((await staleness()) === 0 ? true : undefined),
-          { timeoutMs: 20_000 },
-        );
+        samples = await blackholeConsul(scenario!, OUTAGE_MS, 1_000);
         // A change made after the outage reaches the routing table through the resumed watch.
         await fleet.drain(leaving);
         await waitFor(
@@ -79,7 +56,7 @@ describe('chaos: Consul unreachable', () => {
     expect(counts.library.ok).toBe(counts.library.sent);
     expect(samples.length).toBeGreaterThanOrEqual(2);
     expect(samples.at(-1)!).toBeGreaterThan(samples[0]!);
-    expect(await staleness()).toBe(0);
+    expect(await stalenessSeconds(scenario)).toBe(0);
     expect(client.instances()).toHaveLength(2);
     expect(counts.control.failed).toBeGreaterThan(0);
   }, 180_000);

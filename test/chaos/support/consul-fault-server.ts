@@ -24,7 +24,15 @@ export type FaultMode =
   /** 403 with Consul's permission-denied text. */
   | 'acl-403'
   /** 500 with Consul's no-leader text. */
-  | 'status-500';
+  | 'status-500'
+  /**
+   * Valid JSON with {@link HUGE_ENTRIES} entries: the real ones, then copies of them under new
+   * service IDs (same addresses, so every entry is reachable), with a rising index.
+   */
+  | 'huge';
+
+/** Entries of a `huge` answer. */
+export const HUGE_ENTRIES = 50_000;
 
 const STATUS: Partial<Record<FaultMode, [number, string]>> = {
   'acl-403': [403, 'Permission denied: token lacks permission \'service:read\' on "svc"'],
@@ -52,6 +60,8 @@ export class ConsulFaultServer {
   readonly answered = new Map<FaultMode, number>();
   /** Every request received: its URL and the X-Consul-Token header it carried. */
   readonly requests: { readonly url: string; readonly token: string | undefined }[] = [];
+  /** When the last `huge` answer was written out (performance.now()). */
+  hugeSentAt: number | undefined;
 
   private constructor(
     private readonly server: Server,
@@ -111,10 +121,30 @@ export class ConsulFaultServer {
       body: request.method === 'GET' || request.method === 'HEAD' ? null : request,
     });
     const headers = { ...upstream.headers };
+    if (mode === 'huge' && upstream.statusCode === 200) {
+      const body = hugeAnswer((await upstream.body.json()) as { Service: { ID: string } }[]);
+      headers['x-consul-index'] = String(2_000_000 + (this.answered.get(mode) ?? 0));
+      delete headers['content-length'];
+      delete headers['transfer-encoding'];
+      response.writeHead(200, headers);
+      response.end(body, () => (this.hugeSentAt = performance.now()));
+      return;
+    }
     if (mode === 'index-zero') headers['x-consul-index'] = '0';
     if (mode === 'index-backwards') headers['x-consul-index'] = '1';
     response.writeHead(upstream.statusCode, headers);
     for await (const chunk of upstream.body) response.write(chunk);
     response.end();
   }
+}
+
+/** {@link HUGE_ENTRIES} entries as JSON: `real` first, then copies of them under new service IDs. */
+function hugeAnswer(real: { Service: { ID: string } }[]): string {
+  if (real.length === 0) return '[]';
+  const entries: unknown[] = [...real];
+  for (let i = entries.length; i < HUGE_ENTRIES; i += 1) {
+    const model = real[i % real.length]!;
+    entries.push({ ...model, Service: { ...model.Service, ID: `${model.Service.ID}-copy-${i}` } });
+  }
+  return JSON.stringify(entries);
 }
