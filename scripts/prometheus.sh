@@ -54,11 +54,7 @@ work=$(mktemp -d "$cache_dir/build.XXXXXX")
 ( while sleep 30; do log "still building... $(( $(date +%s) - started ))s"; done ) &
 ticker=$!
 trap 'kill $ticker 2>/dev/null || true; rm -rf "$work"' EXIT
-# Installed into a scratch directory first so a half-written binary never sits at the cached path.
-# Niced: these machines are shared and the build saturates every core for minutes.
-if ! CGO_ENABLED=0 GOBIN="$work" nice -n 10 go install -trimpath -ldflags "-s -w" \
-  "github.com/prometheus/prometheus/cmd/prometheus@$PROMETHEUS_VERSION" >"$work/go-install.log" 2>&1; then
-  grep -v '^go: downloading' "$work/go-install.log" | sed 's/^/[go install] /' >&2
+if ! go_tool_install "github.com/prometheus/prometheus/cmd/prometheus@$PROMETHEUS_VERSION" "$work" prometheus.sh; then
   log "go install failed"
   exit 1
 fi

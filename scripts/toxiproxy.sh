@@ -51,11 +51,7 @@ started=$(date +%s)
 log "building Toxiproxy $TOXIPROXY_VERSION from its Go module (under a minute on 2 cores)"
 work=$(mktemp -d "$cache_dir/build.XXXXXX")
 trap 'rm -rf "$work"' EXIT
-# Installed into a scratch directory first so a half-written binary never sits at the cached path.
-# Niced: these machines are shared.
-if ! CGO_ENABLED=0 GOBIN="$work" nice -n 10 go install -trimpath -ldflags "-s -w" \
-  "github.com/Shopify/toxiproxy/v2/cmd/server@$TOXIPROXY_VERSION" >"$work/go-install.log" 2>&1; then
-  grep -v '^go: downloading' "$work/go-install.log" | sed 's/^/[go install] /' >&2
+if ! go_tool_install "github.com/Shopify/toxiproxy/v2/cmd/server@$TOXIPROXY_VERSION" "$work" toxiproxy.sh; then
   log "go install failed"
   exit 1
 fi

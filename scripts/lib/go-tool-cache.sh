@@ -21,3 +21,14 @@ go_tool_lock_cache() {
   exec 9>"$1/.lock"
   if command -v flock >/dev/null 2>&1; then flock 9; fi
 }
+
+# `go install`s package $1 (PATH@VERSION) into scratch dir $2, niced, stripped, without cgo; on
+# failure prints go's own lines (not the download chatter) with prefix $3 and fails. A scratch dir
+# first, so a half-written binary never sits at the cached path; niced, as these machines are shared.
+go_tool_install() {
+  if ! CGO_ENABLED=0 GOBIN="$2" nice -n 10 go install -trimpath -ldflags "-s -w" "$1" \
+    >"$2/go-install.log" 2>&1; then
+    grep -v '^go: downloading' "$2/go-install.log" | sed "s/^/[$3 go install] /" >&2
+    return 1
+  fi
+}
