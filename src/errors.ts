@@ -115,27 +115,40 @@ export class NoHealthyInstancesError extends ExpressConsulError {
   }
 }
 
+/** What a failed outbound call says about delivery; every failure of a service call carries it. */
+export interface DeliveryOptions {
+  /**
+   * False only when no attempt can have reached a server (nothing sent, or no connection made);
+   * true when one may have: the upstream may have acted on it, so retrying a non-idempotent
+   * call yourself may apply it twice. Default: true (the safe assumption).
+   */
+  readonly mayHaveBeenProcessed?: boolean;
+}
+
 /** Every attempt of an outbound request failed, or the retry budget refused another one. */
 export class RetriesExhaustedError extends ExpressConsulError {
   readonly service: string;
   readonly attempts: number;
   /** HTTP status of the last attempt, when it got a response. */
   readonly lastStatus: number | undefined;
+  /** Whether an attempt may have reached the upstream (see {@link DeliveryOptions}). */
+  readonly mayHaveBeenProcessed: boolean;
 
   constructor(
     service: string,
     attempts: number,
     reason: string,
-    options?: { lastStatus?: number; cause?: unknown },
+    options?: { lastStatus?: number; cause?: unknown } & DeliveryOptions,
   ) {
     super(
       'EXPRESS_CONSUL_RETRIES_EXHAUSTED',
       `Service '${service}': gave up after ${attempts} attempt(s): ${reason}`,
-      options,
+      causeOnly(options),
     );
     this.service = service;
     this.attempts = attempts;
     this.lastStatus = options?.lastStatus;
+    this.mayHaveBeenProcessed = options?.mayHaveBeenProcessed ?? true;
   }
 }
 
@@ -143,39 +156,74 @@ export class RetriesExhaustedError extends ExpressConsulError {
 export class RequestTimeoutError extends ExpressConsulError {
   readonly service: string;
   readonly timeoutMs: number;
+  /** Whether an attempt may have reached the upstream (see {@link DeliveryOptions}). */
+  readonly mayHaveBeenProcessed: boolean;
 
-  constructor(service: string, timeoutMs: number, what: 'try' | 'deadline') {
+  constructor(
+    service: string,
+    timeoutMs: number,
+    what: 'try' | 'deadline',
+    options?: { cause?: unknown } & DeliveryOptions,
+  ) {
     super(
       'EXPRESS_CONSUL_REQUEST_TIMEOUT',
       `Service '${service}': ${what === 'try' ? 'attempt' : 'request deadline'} exceeded ${timeoutMs} ms`,
+      causeOnly(options),
     );
     this.service = service;
     this.timeoutMs = timeoutMs;
+    this.mayHaveBeenProcessed = options?.mayHaveBeenProcessed ?? true;
   }
 }
 
-/** An attempt failed without a response (connection reset, refused...) and could not be retried. */
+/**
+ * An attempt failed without a usable response (connection reset, refused, a status outside
+ * 200-599...) and could not be retried.
+ */
 export class UpstreamError extends ExpressConsulError {
   readonly service: string;
   /** Id of the instance that failed. */
   readonly instance: string;
+  /** Whether an attempt may have reached the upstream (see {@link DeliveryOptions}). */
+  readonly mayHaveBeenProcessed: boolean;
 
-  constructor(service: string, instance: string, reason: string, options?: { cause?: unknown }) {
+  constructor(
+    service: string,
+    instance: string,
+    reason: string,
+    options?: { cause?: unknown } & DeliveryOptions,
+  ) {
     super(
       'EXPRESS_CONSUL_UPSTREAM',
-      `Service '${service}' instance '${instance}': ${reason}`,
-      options,
+      // Instance ids are Consul data: shown JSON-quoted so a CR/LF in one cannot forge log lines.
+      `Service '${service}' instance ${JSON.stringify(instance)}: ${reason}`,
+      causeOnly(options),
     );
     this.service = service;
     this.instance = instance;
+    this.mayHaveBeenProcessed = options?.mayHaveBeenProcessed ?? true;
   }
 }
 
 /** The caller's AbortSignal fired. */
 export class AbortedError extends ExpressConsulError {
-  constructor(message = 'The operation was aborted', options?: { cause?: unknown }) {
-    super('EXPRESS_CONSUL_ABORTED', message, options);
+  /**
+   * For a service call, whether an attempt may have reached the upstream (see
+   * {@link DeliveryOptions}); undefined for other operations (Consul reads, waits).
+   */
+  readonly mayHaveBeenProcessed: boolean | undefined;
+
+  constructor(
+    message = 'The operation was aborted',
+    options?: { cause?: unknown } & DeliveryOptions,
+  ) {
+    super('EXPRESS_CONSUL_ABORTED', message, causeOnly(options));
+    this.mayHaveBeenProcessed = options?.mayHaveBeenProcessed;
   }
+}
+
+function causeOnly(options: { cause?: unknown } | undefined): { cause?: unknown } | undefined {
+  return options?.cause === undefined ? undefined : { cause: options.cause };
 }
 
 /** A method was called when the object cannot honour it (e.g. `attach()` twice). */

@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
+import { isSaturated } from './pool-saturation';
 import { classifyNetworkError } from './retry-policy';
 
 /** How one attempt ended; the retry decision and the outlier detector read only this. */
@@ -56,11 +57,11 @@ export const COARSE_TIMER_MIN_MS = 10_000;
  * Sends one attempt through `pool`. A long limit is undici's own headers timeout and the caller's
  * signal reaches undici through its relay, so such an attempt adds no timer and no listener: undici
  * removes its abort listener when the body closes, which keeps a long-lived signal shared by many
- * calls from growing. A limit under COARSE_TIMER_MIN_MS gets a precise timer and a signal of its
- * own, linked to the relay until the body closes. `limitIsDeadline` says whether
- * `headersTimeoutMs` is the call's deadline (nearer than the per-try timeout), which decides how a
- * timeout is reported. With `load`, the end of the *body* is reported, so a request counts as in
- * flight until then.
+ * calls from growing. A limit under COARSE_TIMER_MIN_MS, or any limit when the pool is saturated,
+ * gets a precise timer and a signal of its own, linked to the relay until the body closes.
+ * `limitIsDeadline` says whether `headersTimeoutMs` is the call's deadline (nearer than the per-try
+ * timeout), which decides how a timeout is reported. With `load`, the end of the *body* is
+ * reported, so a request counts as in flight until then.
  */
 export async function attempt(
   pool: Dispatcher,
@@ -70,8 +71,12 @@ export async function attempt(
   load: AttemptLoad | undefined,
 ): Promise<AttemptOutcome> {
   const startedAt = load === undefined ? 0 : performance.now();
+  // undici's headers timer starts only once the request is written, and a request waiting in the
+  // pool's queue for a connection ignores its signal until it is dispatched (undici just notes the
+  // reason): with every connection held by a long body, neither the deadline nor the caller's
+  // signal would end the wait. So a saturated pool's attempt races its own limit.
   const limit =
-    headersTimeoutMs < COARSE_TIMER_MIN_MS
+    headersTimeoutMs < COARSE_TIMER_MIN_MS || isSaturated(pool)
       ? new PreciseLimit(headersTimeoutMs, request.undiciSignal)
       : undefined;
   load?.start();
@@ -82,11 +87,10 @@ export async function attempt(
       headers: request.headers as Record<string, string | string[]>,
       body: request.body,
       signal: limit?.signal ?? request.undiciSignal ?? null,
-      // undici's timer starts once the request is written; queueing and connecting are bounded
-      // by the pool's connect timeout and by the other requests' own limits.
       headersTimeout: Math.max(1, Math.ceil(headersTimeoutMs)),
     };
-    const response = await pool.request(options);
+    const sent = pool.request(options);
+    const response = limit === undefined ? await sent : await limit.race(sent);
     limit?.answered(response.body);
     if (load !== undefined) reportBodyEnd(response, load, startedAt);
     return { kind: 'response', response };
@@ -102,28 +106,38 @@ export async function attempt(
   }
 }
 
-/** A short limit's own timer and signal; the caller's relay is linked in until the body closes. */
+/**
+ * A limit's own timer and signal; the caller's relay is linked in until the body closes. Its
+ * `race` ends the attempt itself when the timer or the caller's signal fires, whether or not undici
+ * has dispatched the request yet; aborting the signal makes undici drop a request still queued
+ * when its turn comes, so a call given up on is never sent later.
+ */
 class PreciseLimit {
   private readonly controller = new AbortController();
   private readonly timer: NodeJS.Timeout;
   private unlink: (() => void) | undefined;
+  private giveUp: ((reason: unknown) => void) | undefined;
+  /** Headers arrived or the attempt failed: from then on only the signal matters. */
+  private settled = false;
+  /** The limit or the caller's signal fired before the answer. */
+  private gaveUp = false;
   expired = false;
 
   constructor(ms: number, relay: AbortSignal | undefined) {
-    const controller = this.controller;
     this.timer = setTimeout(
       () => {
         this.expired = true;
-        controller.abort();
+        this.stop(new Error(`limit of ${ms} ms passed`));
       },
-      Math.max(0, ms),
+      // Node fires a longer timer at once; a call that long is not waiting for its limit anyway.
+      Math.min(Math.max(0, ms), 2_147_483_647),
     );
     if (relay === undefined) return;
     if (relay.aborted) {
-      controller.abort(relay.reason);
+      this.stop(relay.reason);
       return;
     }
-    const onAbort = (): void => controller.abort(relay.reason);
+    const onAbort = (): void => this.stop(relay.reason);
     relay.addEventListener('abort', onAbort, { once: true });
     this.unlink = () => relay.removeEventListener('abort', onAbort);
   }
@@ -132,15 +146,46 @@ class PreciseLimit {
     return this.controller.signal;
   }
 
+  /** `sent`, or a rejection as soon as the limit or the caller's signal fires. */
+  race(sent: Promise<Dispatcher.ResponseData>): Promise<Dispatcher.ResponseData> {
+    // A response that arrives after we gave up is nobody's: free its connection.
+    sent.then(
+      (late) => {
+        if (this.gaveUp) void late.body.dump().catch(() => undefined);
+      },
+      () => undefined,
+    );
+    if (this.gaveUp) return Promise.reject(this.controller.signal.reason as Error);
+    return Promise.race([
+      sent,
+      new Promise<never>((_resolve, reject) => {
+        this.giveUp = reject;
+      }),
+    ]);
+  }
+
   /** Headers arrived: the limit is met; the caller may still abort the body until it closes. */
   answered(body: Dispatcher.ResponseData['body']): void {
-    clearTimeout(this.timer);
+    this.settle();
     if (this.unlink !== undefined) body.once('close', this.unlink);
   }
 
   failed(): void {
-    clearTimeout(this.timer);
+    this.settle();
     this.unlink?.();
+  }
+
+  private settle(): void {
+    clearTimeout(this.timer);
+    this.settled = true;
+    this.giveUp = undefined;
+  }
+
+  private stop(reason: unknown): void {
+    this.controller.abort(reason);
+    if (this.settled) return;
+    this.gaveUp = true;
+    this.giveUp?.(reason);
   }
 }
 

@@ -8,6 +8,8 @@ export interface InstancePoolSettings {
   readonly connections: number;
   readonly keepAliveTimeoutMs: number;
   readonly connectTimeoutMs: number;
+  /** Longest silence in the middle of a response body, in ms (undici's bodyTimeout). */
+  readonly bodyTimeoutMs: number;
   /** Scheme for every instance, or undefined to read each instance's `scheme` meta. */
   readonly scheme: 'http' | 'https' | undefined;
   /** TLS settings for https instances. */
@@ -28,8 +30,19 @@ export class InstancePools {
   private readonly pools = new Map<string, Entry>();
   /** Pools closing gracefully: kept so that a drain deadline can still destroy them. */
   private readonly closing = new Map<Pool, Promise<void>>();
+  /**
+   * Settles when destroy() has cut everything. undici's `pool.close()` never settles when
+   * `destroy()` empties a pool whose queue still held requests (calls waiting for a connection):
+   * a graceful close waits on this too, so a drain's deadline cannot hang on it.
+   */
+  private readonly destroyed: Promise<void>;
+  private markDestroyed!: () => void;
 
-  constructor(private readonly settings: InstancePoolSettings) {}
+  constructor(private readonly settings: InstancePoolSettings) {
+    this.destroyed = new Promise((resolve) => {
+      this.markDestroyed = resolve;
+    });
+  }
 
   /** The pool for `instance`, created if needed. */
   poolFor(instance: ServiceInstance): Pool {
@@ -37,7 +50,7 @@ export class InstancePools {
     const origin = this.originOf(instance);
     if (entry !== undefined && entry.origin === origin) return entry.pool;
     if (entry !== undefined) this.retire(entry.pool);
-    const { connections, keepAliveTimeoutMs, connectTimeoutMs, tls } = this.settings;
+    const { connections, keepAliveTimeoutMs, connectTimeoutMs, bodyTimeoutMs, tls } = this.settings;
     const pool = new Pool(origin, {
       connections,
       keepAliveTimeout: keepAliveTimeoutMs,
@@ -46,9 +59,9 @@ export class InstancePools {
         timeout: connectTimeoutMs,
         ...(origin.startsWith('https:') && tls !== undefined && (tls as object)),
       },
-      // Each attempt sets its own headers timeout; reading the body is the caller's business,
-      // and a drain's deadline destroys what a caller never finished reading.
-      bodyTimeout: 0,
+      // Each attempt sets its own headers timeout. An instance silent mid-body would otherwise
+      // hold its connection forever (and with it, at saturation, every call queued behind it).
+      bodyTimeout: bodyTimeoutMs,
     });
     this.pools.set(instance.id, { origin, pool });
     return pool;
@@ -84,16 +97,18 @@ export class InstancePools {
     const pools = [...[...this.pools.values()].map((entry) => entry.pool), ...this.closing.keys()];
     this.pools.clear();
     await Promise.all(pools.map((pool) => pool.destroy().catch(() => undefined)));
+    this.markDestroyed();
     await Promise.all(this.closing.values());
   }
 
   private originOf(instance: ServiceInstance): string {
+    // Consul data may only upgrade: meta `scheme=https` turns https on, nothing turns it off.
     const scheme = this.settings.scheme ?? (instance.meta.scheme === 'https' ? 'https' : 'http');
     return `${scheme}://${instanceAuthority(instance)}`;
   }
 
   private retire(pool: Pool): void {
-    const settled = pool.close().catch(() => undefined);
+    const settled = Promise.race([pool.close().catch(() => undefined), this.destroyed]);
     this.closing.set(pool, settled);
     void settled.then(() => this.closing.delete(pool));
   }

@@ -33,6 +33,13 @@ export interface ServiceClientOptions extends ServiceQueryOptions {
   readonly connectionsPerInstance?: number;
   /** Idle keep-alive sockets are closed after this, in ms; keep it under the servers' own (Node: 5000). Default: 4000. */
   readonly keepAliveTimeoutMs?: number;
+  /**
+   * Longest silence of an instance in the middle of a response body, in ms: past it the body fails
+   * with undici's `UND_ERR_BODY_TIMEOUT` and its connection is freed, so an upstream that stops
+   * sending cannot hold a pooled connection forever. undici's timer ticks about every 0.5 s and
+   * does not run while the body is paused because the caller does not read it. Default: 30000.
+   */
+  readonly bodyTimeoutMs?: number;
   /** Longest Retry-After (on 429/503) honoured before a retry, in ms. Default: 2000. */
   readonly maxRetryAfterMs?: number;
   /** Jittered delay between attempts, in ms; baseMs 0 retries at once. Default: `{ baseMs: 25, maxMs: 250 }`. */
@@ -41,9 +48,14 @@ export interface ServiceClientOptions extends ServiceQueryOptions {
   readonly retryBudget?: RetryBudgetOptions;
   /** Services naming the same group share one retry budget (the first one's settings). Default: none (own budget). */
   readonly retryBudgetGroup?: string;
-  /** Scheme of calls to the instances; unset, an instance with Consul meta `scheme=https` is called over https, others over http. Default: per instance. */
+  /**
+   * Scheme of calls to the instances; unset, an instance with Consul meta `scheme=https` is called
+   * over https, others over http (Consul data may only upgrade). With `tls` set, every call is https
+   * and `scheme: 'http'` is refused: a registration cannot downgrade configured TLS. Default: per
+   * instance, or https when `tls` is set.
+   */
   readonly scheme?: 'http' | 'https';
-  /** TLS of https calls to the instances (undici connect options). Default: Node's CAs, certificate verified. */
+  /** TLS of https calls to the instances (undici connect options); implies `scheme: 'https'`. Default: Node's CAs, certificate verified. */
   readonly tls?: UpstreamTlsOptions;
 }
 
@@ -92,6 +104,7 @@ export interface ResolvedServiceClientOptions {
   readonly outlierDetection: ResolvedOutlierDetectorOptions | false;
   readonly connectionsPerInstance: number;
   readonly keepAliveTimeoutMs: number;
+  readonly bodyTimeoutMs: number;
   readonly maxRetryAfterMs: number;
 }
 
@@ -113,6 +126,7 @@ export const SERVICE_CLIENT_KEYS: KnownKeys<ServiceClientOptions> = {
   outlierDetection: true,
   connectionsPerInstance: true,
   keepAliveTimeoutMs: true,
+  bodyTimeoutMs: true,
   maxRetryAfterMs: true,
 };
 
@@ -216,6 +230,14 @@ export function resolveServiceClientOptions(
     // Build one now so a bad name or balancer option fails at start-up, not on the first call.
     createBalancer(balancer as BalancerName, balancerOptions, path);
   }
+  const tls = readUpstreamTls(reader);
+  const scheme = reader.oneOf('scheme', ['http', 'https'] as const);
+  if (tls !== undefined && scheme === 'http') {
+    reader.fail(
+      'scheme',
+      "'https' or unset when tls is set (configured TLS is never downgraded to plain http)",
+    );
+  }
   return {
     query: readServiceQuery(reader),
     balancer: balancer as BalancerName | (() => Balancer),
@@ -231,8 +253,9 @@ export function resolveServiceClientOptions(
       inherited.retryBudget,
     ),
     retryBudgetGroup: reader.string('retryBudgetGroup'),
-    scheme: reader.oneOf('scheme', ['http', 'https'] as const),
-    tls: readUpstreamTls(reader),
+    // TLS settings mean https: a registration without `scheme=https` meta must not turn them off.
+    scheme: tls === undefined ? scheme : 'https',
+    tls,
     connectTimeoutMs: reader.ms('connectTimeoutMs', POSITIVE, defaults.connectTimeoutMs),
     readyTimeoutMs: reader.ms('readyTimeoutMs', POSITIVE, defaults.readyTimeoutMs),
     outlierDetection: readOutlierDetection(reader),
@@ -242,6 +265,7 @@ export function resolveServiceClientOptions(
       defaults.connectionsPerInstance,
     ),
     keepAliveTimeoutMs: reader.ms('keepAliveTimeoutMs', POSITIVE, defaults.keepAliveTimeoutMs),
+    bodyTimeoutMs: reader.ms('bodyTimeoutMs', POSITIVE, defaults.bodyTimeoutMs),
     maxRetryAfterMs: reader.ms('maxRetryAfterMs', POSITIVE, defaults.maxRetryAfterMs),
   };
 }

@@ -26,6 +26,7 @@ import type { RetryBudget } from './retry-budget';
 import { decideRetry } from './retry-decision';
 import type { FailReason, RetryCause } from './retry-decision';
 import { parseRetryAfterMs, retryableStatus } from './retry-policy';
+import { checkRequestInput } from './request-input';
 import { RoutingTable } from './routing-table';
 import { relayOf } from './signal-relay';
 import type { Route } from './routing-table';
@@ -105,6 +106,7 @@ export class ServiceClient {
     this.pools = new InstancePools({
       connections: options.connectionsPerInstance,
       keepAliveTimeoutMs: options.keepAliveTimeoutMs,
+      bodyTimeoutMs: options.bodyTimeoutMs,
       connectTimeoutMs: options.connectTimeoutMs,
       scheme: options.scheme,
       tls: options.tls,
@@ -178,12 +180,14 @@ export class ServiceClient {
   }
 
   /**
-   * Makes the call. Resolves with the first acceptable response; rejects with
-   * NoHealthyInstancesError (at once), RequestTimeoutError, RetriesExhaustedError, UpstreamError or
-   * AbortedError, never with a raw socket error.
+   * Makes the call. Resolves with the first acceptable response; rejects with ConfigError (bad
+   * input, before anything is sent), NoHealthyInstancesError (at once), RequestTimeoutError,
+   * RetriesExhaustedError, UpstreamError or AbortedError, never with a raw socket error. The
+   * errors after a send carry `mayHaveBeenProcessed`.
    */
   async request(request: ServiceRequest = {}): Promise<ServiceResponse> {
     if (this.closing) throw new ClosedError(`ServiceClient(${this.service})`);
+    checkRequestInput(request, 'request');
     // One async frame for the whole call: the hot path pays for no wrapper around the loop.
     const startedAt = performance.now();
     try {
@@ -200,6 +204,8 @@ export class ServiceClient {
       let route = this.table.pick(request.key, undefined);
       if (route === undefined) throw new NoHealthyInstancesError(this.service);
       let attempts = 0;
+      /** Whether some attempt may have reached an instance: what a failure tells the caller. */
+      let reached = false;
       let tried: Set<string> | undefined;
       let backoff: Backoff | undefined;
       for (;;) {
@@ -213,6 +219,7 @@ export class ServiceClient {
           route.load,
         );
         this.table.report(route, outcome);
+        if (!reached) reached = mayHaveReached(outcome);
         // The rule's first step, taken without building its input: a plain answer goes back.
         if (outcome.kind === 'response' && !retryableStatus(outcome.response.statusCode)) {
           return this.answered(outcome.response, route, attempts, startedAt);
@@ -251,18 +258,26 @@ export class ServiceClient {
             budget.tryWithdraw(); // counted as a refusal
             this.metrics?.retryBudgetExhausted();
           }
-          throw this.failure(reason, outcome, route, attempts, deadlineMs, tryTimeoutMs);
+          throw this.failure(reason, outcome, route, attempts, deadlineMs, tryTimeoutMs, reached);
         }
         budget.tryWithdraw();
         this.metrics?.retried(retryLabel(decision.cause, status));
         (tried ??= new Set()).add(route.instance.id);
-        if (decision.delayMs > 0) await delay(decision.delayMs, sent.undiciSignal);
+        if (decision.delayMs > 0) {
+          await delay(decision.delayMs, sent.undiciSignal).catch((error: unknown) => {
+            throw new AbortedError(`Call to '${this.service}' aborted`, {
+              cause: (error as { cause?: unknown }).cause,
+              mayHaveBeenProcessed: reached,
+            });
+          });
+        }
         const next = this.table.pick(request.key, tried);
         if (next === undefined) {
           throw new RetriesExhaustedError(
             this.service,
             attempts,
             'no healthy instance left to try',
+            { mayHaveBeenProcessed: reached },
           );
         }
         route = next;
@@ -301,6 +316,17 @@ export class ServiceClient {
     attempts: number,
     startedAt: number,
   ): ServiceResponse {
+    const status = response.statusCode;
+    if (status < 200 || status > 599) {
+      // Not an HTTP answer anyone can use (a WHATWG Response refuses it): the request was sent.
+      void response.body.dump().catch(() => undefined);
+      throw new UpstreamError(
+        this.service,
+        route.instance.id,
+        `answered with status ${status}, outside 200-599`,
+        { mayHaveBeenProcessed: true },
+      );
+    }
     this.metrics?.requestFinished(
       response.statusCode >= 500 ? 'http_error' : 'success',
       (performance.now() - startedAt) / 1000,
@@ -322,6 +348,7 @@ export class ServiceClient {
     attempts: number,
     deadlineMs: number,
     tryTimeoutMs: number,
+    mayHaveBeenProcessed: boolean,
   ): Error {
     const cause = outcome.kind === 'response' ? undefined : outcome.error;
     const lastStatus = outcome.kind === 'response' ? outcome.response.statusCode : undefined;
@@ -334,12 +361,18 @@ export class ServiceClient {
     const details = {
       ...(lastStatus !== undefined && { lastStatus }),
       ...(cause !== undefined && { cause }),
+      mayHaveBeenProcessed,
     };
     switch (reason) {
       case 'aborted':
-        return new AbortedError(`Call to '${this.service}' aborted`, { cause });
+        return new AbortedError(`Call to '${this.service}' aborted`, {
+          cause,
+          mayHaveBeenProcessed,
+        });
       case 'deadline':
-        return new RequestTimeoutError(this.service, deadlineMs, 'deadline');
+        return new RequestTimeoutError(this.service, deadlineMs, 'deadline', {
+          mayHaveBeenProcessed,
+        });
       case 'max-attempts':
         return new RetriesExhaustedError(
           this.service,
@@ -363,9 +396,14 @@ export class ServiceClient {
         );
       default:
         if (outcome.kind === 'try-timeout') {
-          return new RequestTimeoutError(this.service, tryTimeoutMs, 'try');
+          return new RequestTimeoutError(this.service, tryTimeoutMs, 'try', {
+            mayHaveBeenProcessed,
+          });
         }
-        return new UpstreamError(this.service, route.instance.id, what, { cause });
+        return new UpstreamError(this.service, route.instance.id, what, {
+          cause,
+          mayHaveBeenProcessed,
+        });
     }
   }
 
@@ -387,7 +425,11 @@ export class ServiceClient {
       await this.watcher.ready(controller.signal);
       this.discoveryAnswered = true;
     } catch {
-      if (sent.signal?.aborted) throw new AbortedError(`Call to '${this.service}' aborted`);
+      if (sent.signal?.aborted) {
+        throw new AbortedError(`Call to '${this.service}' aborted`, {
+          mayHaveBeenProcessed: false,
+        });
+      }
       throw new NoHealthyInstancesError(
         this.service,
         `discovery has no answer from Consul after ${waitMs} ms`,
@@ -414,6 +456,17 @@ function toAttemptRequest(request: ServiceRequest): AttemptRequest {
     signal: request.signal,
     undiciSignal: request.signal === undefined ? undefined : relayOf(request.signal),
   };
+}
+
+/**
+ * Whether an attempt that ended so may have reached the instance: only a failed connection, or a
+ * request undici refused before sending it, surely did not. A request abandoned while queued for a
+ * connection counts as reached: nothing tells whether undici had just dispatched it.
+ */
+function mayHaveReached(outcome: AttemptOutcome): boolean {
+  if (outcome.kind === 'connect-error') return false;
+  if (outcome.kind !== 'error') return true;
+  return (outcome.error as { code?: unknown } | null)?.code !== 'UND_ERR_INVALID_ARG';
 }
 
 function isReplayable(body: AttemptRequest['body']): boolean {

@@ -85,6 +85,7 @@ export const DEFAULTS = deepFreeze({
       },
       connectionsPerInstance: 32,
       keepAliveTimeoutMs: 4_000,
+      bodyTimeoutMs: 30_000,
       maxRetryAfterMs: 2_000,
       tls: { rejectUnauthorized: true },
     },
