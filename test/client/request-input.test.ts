@@ -65,7 +65,7 @@ describe('request(): caller input', () => {
 
   it('sends good input unchanged', async () => {
     const { up, d } = await setup();
-    let seen: { url?: string; method?: string; idem?: unknown } = {};
+    let seen: { url?: string | undefined; method?: string | undefined; idem?: unknown } = {};
     up.handler = (request, response) => {
       seen = {
         url: request.url,
