@@ -8,7 +8,10 @@ import {
   ExpressConsulError,
   RequestTimeoutError,
 } from '../../src/errors';
+import { Pool } from 'undici';
+import { isSaturated, readsSaturationFlag } from '../../src/client/pool-saturation';
 import type { ServiceResponse } from '../../src/client/service-client';
+import { resolveServiceClientOptions } from '../../src/client/service-client-options';
 import { waitFor } from '../support/wait-for';
 import { entry, fixedDiscovery, stopAll, upstream } from './fixed-discovery';
 
@@ -52,6 +55,25 @@ async function elapsedOf(call: Promise<unknown>): Promise<{ ms: number; error: u
 async function saturate(service: { request: () => Promise<ServiceResponse> }): Promise<void> {
   await Promise.all([service.request(), service.request()]);
 }
+
+describe('isSaturated', () => {
+  it("reads undici's own flag (an undici upgrade that renames it fails here, not in production)", async () => {
+    const stall = stallingHandler();
+    const up = await upstream(stall.handler);
+    const pool = new Pool(`http://127.0.0.1:${up.port}`, { connections: 1 });
+    try {
+      expect(readsSaturationFlag(pool)).toBe(true);
+      expect(isSaturated(pool)).toBe(false);
+      const held = await pool.request({ method: 'GET', path: '/' });
+      expect(isSaturated(pool)).toBe(true);
+      stall.release();
+      await held.body.dump();
+      await waitFor('the connection to free up', () => (isSaturated(pool) ? undefined : true));
+    } finally {
+      await pool.destroy();
+    }
+  });
+});
 
 describe('ServiceClient: a saturated pool', () => {
   it('holds the call deadline while queued for a connection, and never sends the request later', async () => {
@@ -177,11 +199,19 @@ describe('ServiceClient: a saturated pool', () => {
       pay.request({ timeoutMs: 2000 }).then((r) => r.body.text()),
     );
     expect(error).toBeUndefined();
-    expect(ms).toBeLessThanOrEqual(300 + 600); // undici's body timer ticks every ~0.5 s
+    // Served only once the stalled body gave up its connection: not before bodyTimeoutMs, and at
+    // most about a second after it (undici's fast timers tick every 0.5 s and fire on the 2nd tick).
+    expect(ms).toBeGreaterThanOrEqual(300 - 5);
+    expect(ms).toBeLessThanOrEqual(300 + 1500);
     expect(await waitFor('the stalled body to fail', () => broken)).toMatchObject({
       code: 'UND_ERR_BODY_TIMEOUT',
     });
     stall.release();
+  });
+
+  it('takes bodyTimeoutMs, 30 s by default', () => {
+    expect(resolveServiceClientOptions({ bodyTimeoutMs: 1000 }).bodyTimeoutMs).toBe(1000);
+    expect(resolveServiceClientOptions({}).bodyTimeoutMs).toBe(30_000);
   });
 
   it.each([0, -1, Number.NaN, 'soon'])('refuses bodyTimeoutMs %p naming the field', (value) => {
