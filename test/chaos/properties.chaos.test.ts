@@ -38,6 +38,7 @@ const CLIENT: Shape = {
   },
   connectionsPerInstance: 'leaf',
   keepAliveTimeoutMs: 'leaf',
+  bodyTimeoutMs: 'leaf',
   maxRetryAfterMs: 'leaf',
   retryBackoff: TIMING,
   retryBudget: { ratio: 'leaf', windowMs: 'leaf', minRetriesPerSecond: 'leaf' },

@@ -412,6 +412,7 @@ describe('DEFAULTS', () => {
       outlierDetection: client.outlierDetection,
       connectionsPerInstance: client.connectionsPerInstance,
       keepAliveTimeoutMs: client.keepAliveTimeoutMs,
+      bodyTimeoutMs: client.bodyTimeoutMs,
       maxRetryAfterMs: client.maxRetryAfterMs,
     });
   });
