@@ -24,6 +24,7 @@ import { ServiceRegistration } from '../registration/service-registration';
 import { delay } from '../resilience/delay';
 import { ConnectionTracker } from './connection-tracker';
 import { healthRoute } from './health-route';
+import { HealthEvaluator } from '../health/health-evaluator';
 import { installSignalHandlers } from './signal-handlers';
 import { runDrain } from './drain';
 import type { DrainPhase } from './drain';
@@ -98,7 +99,10 @@ export class ExpressConsul {
     this.followForMetrics(service.name);
     this.app.get(
       health.path,
-      healthRoute(health.indicators, health.indicatorTimeoutMs, () => this.isDraining),
+      healthRoute(
+        new HealthEvaluator(health.indicators, health.indicatorTimeoutMs, logger),
+        () => this.isDraining,
+      ),
     );
   }
 
