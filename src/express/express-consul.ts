@@ -281,8 +281,6 @@ export class ExpressConsul {
     const { shutdown, logger } = this.config;
     const startedAt = Date.now();
     this.setLifecycle('draining');
-    this.removeSignalHandlers?.();
-    this.removeSignalHandlers = undefined;
     const maintenance = shutdown.mode === 'maintenance';
     const phases: DrainPhase[] = [
       {
@@ -333,6 +331,10 @@ export class ExpressConsul {
       );
     } finally {
       this.setLifecycle('closed');
+      // Kept until now so that a signal during a close() of the app's waits for this drain, then
+      // ends the process; after a signal they stay until the process ends (signal-handlers.ts).
+      this.removeSignalHandlers?.();
+      this.removeSignalHandlers = undefined;
     }
   }
 
