@@ -15,6 +15,7 @@ jest.setTimeout(120_000);
 /** Clear screen, set the window title, CR/LF with a forged line, a bidi override, a C1 CSI, DEL. */
 const EVIL = '\x1b[2J\x1b]0;pwned\x07\r\nFAKE-LINE\u202e\u2066\x9b31m\x7f';
 /** Every character of EVIL a terminal would act on. */
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
 const CONTROLS = /[\x00-\x08\x0a-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/;
 
 function expectTerminalSafe(result: CliResult): void {
