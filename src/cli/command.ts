@@ -1,4 +1,5 @@
 import { ConsulClient } from '../index';
+import { terminalSafeJson } from './terminal-safe';
 
 /** Where a command writes: one call per line, colours only when `colour` is on. */
 export interface Io {
@@ -43,7 +44,7 @@ export async function withConsul<T>(body: (consul: ConsulClient) => Promise<T>):
   }
 }
 
-/** Prints `value` as one line of JSON. */
+/** Prints `value` as one line of exact JSON whose bytes hold no terminal control (terminal-safe.ts). */
 export function printJson(io: Io, value: unknown): void {
-  io.out(JSON.stringify(value));
+  io.out(terminalSafeJson(value));
 }

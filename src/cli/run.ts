@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import type { Command, Io } from './command';
 import { CliError, ExitCode, toCliError } from './exit-codes';
 import { helpText } from './help';
+import { terminalSafe } from './terminal-safe';
 import { instancesCommand } from './instances-command';
 import { servicesCommand } from './services-command';
 import { statusCommand } from './status-command';
@@ -75,7 +76,8 @@ export async function run(argv: readonly string[], io: Io, signal: AbortSignal):
       return INTERRUPTED;
     }
     const failure = toCliError(error);
-    io.err(`express-consul: ${failure.message}`);
+    // Messages may quote Consul's or the status URL's answer, and the arguments as typed.
+    io.err(`express-consul: ${terminalSafe(failure.message)}`);
     return failure.exitCode;
   }
 }

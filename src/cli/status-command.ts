@@ -4,6 +4,7 @@ import { fetchStatusDocument, parseStatusUrl } from './read-status';
 import type { InstanceStatus, StatusDocument, UpstreamStatus } from './status-document';
 import { healthTone, paint, renderTable } from './table';
 import type { Cell } from './table';
+import { terminalSafe } from './terminal-safe';
 
 /** How long `status` waits for the service's answer, in ms. */
 const STATUS_TIMEOUT_MS = 5_000;
@@ -35,7 +36,7 @@ function upstreamHeadline(upstream: UpstreamStatus, colour: boolean): string {
     paint(upstream.service, 'bold', colour),
     upstream.ready ? paint('ready', 'green', colour) : paint('not ready', 'yellow', colour),
     stale,
-    `balancer ${upstream.balancer}`,
+    `balancer ${terminalSafe(upstream.balancer)}`,
     `retry budget ${known(budget.available)} left (${known(budget.requests)} requests, ` +
       `${known(budget.retries)} retries, ${known(budget.exhausted)} refused)`,
     `ejected ${known(upstream.ejected)}`,
@@ -51,7 +52,9 @@ export function printStatus(io: Io, document: StatusDocument): void {
     service.registration === 'registered' ? 'green' : 'yellow',
     io.colour,
   );
-  io.out(`${paint(service.name, 'bold', io.colour)} ${service.id}  ${state}  ${registration}`);
+  io.out(
+    `${paint(service.name, 'bold', io.colour)} ${terminalSafe(service.id)}  ${state}  ${registration}`,
+  );
   if (document.upstreams.length === 0) io.out('no upstreams called yet');
   for (const upstream of document.upstreams) {
     io.out('');

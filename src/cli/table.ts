@@ -1,3 +1,5 @@
+import { terminalSafe } from './terminal-safe';
+
 /** Tones a cell may be painted in; plain text when colours are off. */
 export type Tone = 'green' | 'yellow' | 'red' | 'dim' | 'bold';
 
@@ -18,9 +20,13 @@ const SGR: Record<Tone, string> = {
   bold: '\x1b[1m',
 };
 
-/** `text` wrapped in the ANSI codes of `tone` when `colour` is on. */
+/**
+ * `text`, made terminal-safe, wrapped in the ANSI codes of `tone` when `colour` is on: the only
+ * escape sequences the CLI writes are these.
+ */
 export function paint(text: string, tone: Tone | undefined, colour: boolean): string {
-  return colour && tone !== undefined ? `${SGR[tone]}${text}\x1b[0m` : text;
+  const safe = terminalSafe(text);
+  return colour && tone !== undefined ? `${SGR[tone]}${safe}\x1b[0m` : safe;
 }
 
 /** True when output to `stream` should be coloured: a TTY, and `NO_COLOR` unset (no-color.org). */
@@ -41,7 +47,8 @@ export function healthTone(health: string): Tone | undefined {
 
 /**
  * Renders rows under a header line, columns padded to their widest cell and separated by two
- * spaces. Padding is computed on the plain text, so colours never shift the columns.
+ * spaces. Cells are made terminal-safe first and padding is computed on that text, so neither
+ * hostile data nor colours shift the columns.
  */
 export function renderTable(
   columns: readonly Column[],
@@ -49,7 +56,7 @@ export function renderTable(
   colour: boolean,
 ): string[] {
   const text = (cell: Cell | undefined): string =>
-    cell === undefined ? '' : typeof cell === 'string' ? cell : cell.text;
+    terminalSafe(cell === undefined ? '' : typeof cell === 'string' ? cell : cell.text);
   const widths = columns.map((column, i) =>
     Math.max(column.title.length, ...rows.map((row) => text(row[i]).length)),
   );

@@ -4,6 +4,7 @@ import type { Command, CommandContext } from './command';
 import { printJson, withConsul } from './command';
 import { readInstances } from './consul-reads';
 import { healthTone, paint } from './table';
+import { terminalSafe } from './terminal-safe';
 
 /** What changed between two lists of instances, by identity. */
 interface Difference {
@@ -27,7 +28,7 @@ function difference(event: ServiceChangeEvent): Difference {
 
 function describeInstance(instance: ServiceInstance, colour: boolean): string {
   const health = paint(instance.status, healthTone(instance.status), colour);
-  return `${instance.id} ${instance.address}:${instance.port} ${health} weight ${instance.weight}`;
+  return `${terminalSafe(`${instance.id} ${instance.address}:${instance.port}`)} ${health} weight ${instance.weight}`;
 }
 
 function printChange(context: CommandContext, event: ServiceChangeEvent): void {
@@ -52,7 +53,7 @@ function printChange(context: CommandContext, event: ServiceChangeEvent): void {
     ...diff.changed.map((c) => `~ ${describeInstance(c.after, io.colour)}`),
   ];
   io.out(
-    `${paint(time, 'dim', io.colour)} ${event.service} index ${event.index}: ` +
+    `${paint(time, 'dim', io.colour)} ${terminalSafe(event.service)} index ${event.index}: ` +
       `${event.instances.length} passing or warning | ${parts.join(' | ')}`,
   );
 }
@@ -78,7 +79,9 @@ export const watchCommand: Command = {
         watcher.onChange((event) => printChange(context, event));
         watcher.onError((event) =>
           io.err(
-            `watch of '${service}' failed (${event.consecutiveErrors} in a row, retrying in ${event.retryInMs} ms): ${event.error.message}`,
+            terminalSafe(
+              `watch of '${service}' failed (${event.consecutiveErrors} in a row, retrying in ${event.retryInMs} ms): ${event.error.message}`,
+            ),
           ),
         );
         watcher.start();

@@ -13,6 +13,12 @@ export interface DrainResult {
 /** How long sockets get to close after end() before they are destroyed, in ms. */
 const STRAGGLER_MS = 1_000;
 
+/** How often a drain asks the server to close connections accepted before attach() once idle, in ms. */
+const UNTRACKED_POLL_MS = 50;
+
+/** How long sockets cut at the deadline get to emit 'close' before the drain returns, in ms. */
+const CUT_GRACE_MS = 100;
+
 /**
  * Counts in-flight requests per socket so that a drain can stop accepting, close idle keep-alive
  * sockets at once, let running requests finish (answering them with `Connection: close`), and cut
@@ -21,6 +27,11 @@ const STRAGGLER_MS = 1_000;
  * On a TLS server (https.Server is one) requests see the TLSSocket of `'secureConnection'`, not the
  * TCP socket of `'connection'`, so the in-flight count is kept on the former; the TCP sockets are
  * kept apart only so that handshakes still in progress can be cut.
+ *
+ * Connections the server accepted before the tracker existed (attach() to a server already
+ * serving) are counted from their next request; until then the drain reaches them through the
+ * server itself: idle ones are closed as soon as they are idle, and at the deadline
+ * `closeAllConnections()` cuts whatever the server still holds, so the deadline always holds.
  */
 export class ConnectionTracker {
   /** The sockets requests arrive on, with their number of requests in flight. */
@@ -71,40 +82,73 @@ export class ConnectionTracker {
     for (const response of this.responses) {
       if (!response.headersSent) response.setHeader('connection', 'close');
     }
+    // server.close() also closes idle connections (Node >= 19), those accepted before attach() too.
     const closed = new Promise<void>((resolve) => {
       if (!this.server.listening) resolve();
       else this.server.close(() => resolve());
     });
     for (const [socket, count] of this.sockets) if (count === 0) socket.end();
+    // A connection accepted before attach() is invisible to us until its next request; if its
+    // request is running now, nothing tells us when it ends. Node can close it once it is idle.
+    const untracked = setInterval(() => this.server.closeIdleConnections(), UNTRACKED_POLL_MS);
+    untracked.unref();
 
     const aborted = abortedPromise(signal);
-    const idle = new Promise<void>((resolve) => {
-      if (this.responses.size === 0) resolve();
-      else this.onIdle = resolve;
-    });
-    await Promise.race([idle, aborted.promise]);
-    this.onIdle = undefined;
+    try {
+      const idle = new Promise<void>((resolve) => {
+        if (this.responses.size === 0) resolve();
+        else this.onIdle = resolve;
+      });
+      await Promise.race([idle, aborted.promise]);
+      this.onIdle = undefined;
 
-    const abandonedRequests = signal.aborted ? this.responses.size : 0;
-    if (signal.aborted) this.destroyAll();
-    else for (const socket of this.sockets.keys()) socket.end();
-    // Sockets that ignore end() (a client that never reads) must not hold the drain past a second.
-    let straggler: NodeJS.Timeout | undefined;
-    const late = new Promise<void>((resolve) => {
-      straggler = setTimeout(resolve, STRAGGLER_MS);
-    });
-    await Promise.race([closed, late, aborted.promise]);
-    clearTimeout(straggler);
-    aborted.dispose();
-    this.destroyAll();
-    await closed;
-    // A TLSSocket emits 'close' after its TCP socket, which is what server.close() waits for.
-    await Promise.all([...this.sockets.keys()].map((socket) => once(socket, 'close')));
-    this.detach();
-    return { abandonedRequests };
+      const abandonedRequests = signal.aborted ? this.responses.size : 0;
+      if (signal.aborted) this.cutAll();
+      else for (const socket of this.sockets.keys()) socket.end();
+      // Sockets that ignore end() (a client that never reads) must not hold the drain past a second.
+      let straggler: NodeJS.Timeout | undefined;
+      const late = new Promise<void>((resolve) => {
+        straggler = setTimeout(resolve, STRAGGLER_MS);
+      });
+      await Promise.race([closed, late, aborted.promise]);
+      clearTimeout(straggler);
+      this.destroyTracked();
+      // What keeps the server open now is untracked: requests from before attach() get until the
+      // deadline, then everything the server knows of is cut.
+      await Promise.race([closed, aborted.promise]);
+      if (signal.aborted) await this.cutAtDeadline(closed);
+      // A TLSSocket emits 'close' after its TCP socket, which is what server.close() waits for.
+      await Promise.all([...this.sockets.keys()].map((socket) => once(socket, 'close')));
+      return { abandonedRequests };
+    } finally {
+      clearInterval(untracked);
+      aborted.dispose();
+      this.detach();
+    }
   }
 
-  private destroyAll(): void {
+  /**
+   * Cuts every connection, ours and the server's, and gives them a moment to close: a TLS
+   * handshake begun before attach() is known to neither of us and is left to its own timeout
+   * rather than holding the drain past its deadline.
+   */
+  private async cutAtDeadline(closed: Promise<void>): Promise<void> {
+    this.cutAll();
+    let grace: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => {
+      grace = setTimeout(resolve, CUT_GRACE_MS);
+    });
+    await Promise.race([closed, late]);
+    clearTimeout(grace);
+  }
+
+  private cutAll(): void {
+    this.destroyTracked();
+    // Every connection the HTTP server parses, those accepted before attach() included.
+    this.server.closeAllConnections();
+  }
+
+  private destroyTracked(): void {
     for (const socket of this.sockets.keys()) socket.destroy();
     for (const socket of this.transports) socket.destroy();
   }

@@ -24,6 +24,7 @@ import { ServiceRegistration } from '../registration/service-registration';
 import { delay } from '../resilience/delay';
 import { ConnectionTracker } from './connection-tracker';
 import { healthRoute } from './health-route';
+import { HealthEvaluator } from '../health/health-evaluator';
 import { installSignalHandlers } from './signal-handlers';
 import { runDrain } from './drain';
 import type { DrainPhase } from './drain';
@@ -98,7 +99,10 @@ export class ExpressConsul {
     this.followForMetrics(service.name);
     this.app.get(
       health.path,
-      healthRoute(health.indicators, health.indicatorTimeoutMs, () => this.isDraining),
+      healthRoute(
+        new HealthEvaluator(health.indicators, health.indicatorTimeoutMs, logger),
+        () => this.isDraining,
+      ),
     );
   }
 
@@ -277,8 +281,6 @@ export class ExpressConsul {
     const { shutdown, logger } = this.config;
     const startedAt = Date.now();
     this.setLifecycle('draining');
-    this.removeSignalHandlers?.();
-    this.removeSignalHandlers = undefined;
     const maintenance = shutdown.mode === 'maintenance';
     const phases: DrainPhase[] = [
       {
@@ -329,6 +331,10 @@ export class ExpressConsul {
       );
     } finally {
       this.setLifecycle('closed');
+      // Kept until now so that a signal during a close() of the app's waits for this drain, then
+      // ends the process; after a signal they stay until the process ends (signal-handlers.ts).
+      this.removeSignalHandlers?.();
+      this.removeSignalHandlers = undefined;
     }
   }
 

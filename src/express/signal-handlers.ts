@@ -5,19 +5,36 @@ import { errorSummary } from '../registration/service-registration';
 /** How the handlers end the process. */
 export interface SignalHandlerOptions {
   /**
-   * After this long from the signal, in ms, the process exits even if the drain has not finished
-   * (a backstop; the drain's own deadline should come first).
+   * After this long from the signal, in ms, the process exits even if the drain (or the app's own
+   * signal listener) has not finished: a backstop; the drain's own deadline should come first.
    */
   readonly exitAfterMs: number;
 }
 
+/** The handlers of every adapter in this process whose drain is done, waiting for the process to end. */
+const finished = new Map<unknown, () => void>();
+
+/** What a shell reports for a process that died of `signal` (143 for SIGTERM, 130 for SIGINT). */
+function exitCodeOf(signal: NodeJS.Signals): number {
+  return 128 + (constants.signals[signal] ?? 0);
+}
+
 /**
- * Installs handlers that call `drain` on the first of `signals`, then re-raise that signal so the
- * process ends the way its supervisor expects; a second signal during the drain ends it at once.
- * When the app listens to the signal too, Node does not apply the default action to the re-raised
- * signal, so the process would live on: then, once the app's listeners have heard it, the process
- * exits with 128 + the signal's number (143 for SIGTERM), the code a shell reports for that death.
- * Returns the function that removes the handlers. Only the Express adapter calls this.
+ * Installs handlers that call `drain` on the first of `signals`, then end the process the way its
+ * supervisor expects. The contract:
+ *
+ * - Node calls every listener of a signal once. When ours are the only ones left, we re-raise the
+ *   signal after the drain: the default action ends the process, dead by that signal.
+ * - When the app (or another library) listens too, it has already heard this signal and may be
+ *   cleaning up. Re-raising would call it a second time, so we do not: the process ends on its
+ *   own once the app lets go of the event loop, with exit code 128 + the signal's number (unless
+ *   the app set `process.exitCode`), or at the backstop, `exitAfterMs` after the signal, with that
+ *   code. An app whose listener calls `process.exit()` itself ends the drain where it stands:
+ *   `onShutdown` hooks are the place for cleanup that must run inside the drain.
+ * - A second signal during the drain, or while waiting for the app, ends the process at once.
+ *
+ * Returns the function that removes the handlers; once a signal is being handled they stay until
+ * the process ends (so that a second signal still ends it). Only the Express adapter calls this.
  */
 export function installSignalHandlers(
   signals: readonly NodeJS.Signals[],
@@ -25,44 +42,62 @@ export function installSignalHandlers(
   logger: Logger,
   options: SignalHandlerOptions,
 ): () => void {
-  let draining = false;
-  const remove = (): void => {
+  let handling = false;
+  let backstop: NodeJS.Timeout | undefined;
+  const detach = (): void => {
+    finished.delete(handler);
     for (const signal of signals) process.off(signal, handler);
   };
-  const reRaise = (signal: NodeJS.Signals): void => {
-    remove();
-    if (process.listenerCount(signal) > 0) {
-      // Registered last, so it runs after the app's own listeners in the same emit.
-      process.once(signal, () => {
-        setImmediate(() => process.exit(128 + (constants.signals[signal] ?? 0)));
-      });
-    }
-    process.kill(process.pid, signal);
-  };
-  function handler(signal: NodeJS.Signals): void {
-    if (draining) {
-      logger.warn({ signal }, 'second signal during drain; exiting now');
-      reRaise(signal);
+  /** Ends the process now: the default action when nobody else listens, else exit with its code. */
+  const endNow = (signal: NodeJS.Signals): void => {
+    clearTimeout(backstop);
+    detach();
+    if (process.listenerCount(signal) === 0) {
+      process.kill(process.pid, signal);
       return;
     }
-    draining = true;
+    // Called from within the signal's emit: the listeners after ours still hear this one.
+    setImmediate(() => process.exit(exitCodeOf(signal)));
+  };
+  const drained = (signal: NodeJS.Signals): void => {
+    // Handlers of other adapters whose drain is done count as nobody: they only wait for the end.
+    const others = process
+      .listeners(signal)
+      .filter((listener) => listener !== handler && !finished.has(listener));
+    if (others.length === 0) {
+      clearTimeout(backstop);
+      for (const detachFinished of [...finished.values()]) detachFinished();
+      detach();
+      process.kill(process.pid, signal);
+      return;
+    }
+    process.exitCode ??= exitCodeOf(signal);
+    finished.set(handler, detach);
+  };
+  function handler(signal: NodeJS.Signals): void {
+    if (handling) {
+      logger.warn({ signal }, 'second signal during shutdown; exiting now');
+      endNow(signal);
+      return;
+    }
+    handling = true;
     logger.info({ signal }, 'signal received; draining');
-    const backstop = setTimeout(() => {
-      logger.error({ signal }, 'drain overran its deadline; exiting now');
-      reRaise(signal);
+    backstop = setTimeout(() => {
+      logger.error({ signal }, 'shutdown overran its deadline; exiting now');
+      endNow(signal);
     }, options.exitAfterMs);
+    // The drain holds the event loop open itself; once it is done, only the app's handles should.
+    backstop.unref();
     drain().then(
-      () => {
-        clearTimeout(backstop);
-        reRaise(signal);
-      },
+      () => drained(signal),
       (error: unknown) => {
-        clearTimeout(backstop);
         logger.error({ err: errorSummary(error) }, 'drain failed');
-        reRaise(signal);
+        drained(signal);
       },
     );
   }
   for (const signal of signals) process.on(signal, handler);
-  return remove;
+  return () => {
+    if (!handling) detach();
+  };
 }
