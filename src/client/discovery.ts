@@ -3,7 +3,7 @@ import type { UpstreamStatus } from '../admin/status';
 import type { ConsulClient } from '../consul/consul-client';
 import type { WatcherLease } from '../discovery/watcher-registry';
 import { WatcherRegistry } from '../discovery/watcher-registry';
-import { ClosedError, ServiceNotAllowedError, TooManyServicesError } from '../errors';
+import { ClosedError, ConfigError, ServiceNotAllowedError, TooManyServicesError } from '../errors';
 import type { Logger } from '../logger';
 import type {
   DiscoveryReadings,
@@ -29,6 +29,9 @@ interface Called {
   readonly ownBudget: string | undefined;
   readonly unsubscribers: readonly (() => void)[];
 }
+
+/** Longest service name a call may bring in, in characters: a DNS name's longest. */
+const MAX_SERVICE_NAME_CHARS = 253;
 
 /** Longest pause between two sweeps for idle services, in ms. */
 const MAX_SWEEP_INTERVAL_MS = 60_000;
@@ -87,7 +90,7 @@ export class Discovery {
    * ServiceNotAllowedError or TooManyServicesError (nothing sent to Consul), ClosedError.
    */
   service(name: string): ServiceClient {
-    const slot = this.slotOf(name);
+    const slot = this.slotOf(name, 'service');
     this.called.pin(slot);
     return slot.value.client;
   }
@@ -99,7 +102,7 @@ export class Discovery {
    */
   async fetch(input: string | URL, init?: DiscoveryFetchInit): Promise<Response> {
     const { service, request } = toServiceRequest(input, init);
-    const slot = this.slotOf(service);
+    const slot = this.slotOf(service, 'url');
     // Counted from here, synchronously, so no sweep can release the client under this call.
     this.called.begin(slot);
     try {
@@ -109,9 +112,24 @@ export class Discovery {
     }
   }
 
-  /** The slot of `name`: found, or made (after the allowlist and the cap) with a new client. */
-  private slotOf(name: string): WatchSlot<Called> {
+  /**
+   * The slot of `name`: found, or made (after the length rule, the allowlist and the cap) with a
+   * new client. `path` names where the name came from in a ConfigError.
+   */
+  private slotOf(name: string, path: 'url' | 'service'): WatchSlot<Called> {
     if (this.closing) throw new ClosedError('Discovery');
+    // A URL host may be any length; held as a map key, a metric label and a Consul path for as
+    // long as it is watched, so no longer than a DNS name can be.
+    if (typeof name !== 'string') throw new ConfigError(path, 'a service name', name);
+    if (name.length > MAX_SERVICE_NAME_CHARS) {
+      throw new ConfigError(
+        path,
+        path === 'url'
+          ? `a URL whose host (the service name) has at most ${MAX_SERVICE_NAME_CHARS} characters`
+          : `a service name of at most ${MAX_SERVICE_NAME_CHARS} characters`,
+        name,
+      );
+    }
     // Consul matches service names without regard to case, and URL hosts arrive lower-cased.
     const key = name.toLowerCase();
     const found = this.called.get(key);
@@ -136,11 +154,20 @@ export class Discovery {
     const lease = this.registry.acquire(name, options.query);
     const metrics = this.metrics?.forService(name);
     const ownBudget = options.retryBudgetGroup === undefined ? `service:${key}` : undefined;
-    const client = new ServiceClient(lease, options, {
-      budget: this.budgetFor(key, options),
-      metrics,
-      logger: this.logger,
-    });
+    let client: ServiceClient;
+    try {
+      client = new ServiceClient(lease, options, {
+        budget: this.budgetFor(key, options),
+        metrics,
+        logger: this.logger,
+      });
+    } catch (error) {
+      // Nothing may stay behind a client that was never handed out.
+      void lease.release();
+      metrics?.release();
+      if (ownBudget !== undefined) this.budgets.delete(ownBudget);
+      throw error;
+    }
     return { client, lease, metrics, ownBudget, unsubscribers: this.followWatch(client, metrics) };
   }
 

@@ -12,6 +12,7 @@ import { createDiscovery } from '../../src/client/create-discovery';
 import type { Discovery } from '../../src/client/discovery';
 import type { StandaloneDiscoveryOptions } from '../../src/client/create-discovery';
 import {
+  ConfigError,
   isExpressConsulError,
   ServiceNotAllowedError,
   TooManyServicesError,
@@ -229,6 +230,36 @@ describe('a bounded watch set', () => {
       );
       expect(proxy.requests.some((r) => r.url.includes('evil-host'))).toBe(false);
       expect(watchers(discovery)).toBe(2);
+    } finally {
+      await Promise.all(discoveries.splice(0).map((discovery) => discovery.close()));
+      await proxy.close();
+    }
+  });
+
+  it('refuses a host longer than a DNS name (253 characters) before anything reaches Consul', async () => {
+    const proxy = await startRecordingProxy(process.env.CONSUL_HTTP_ADDR!);
+    try {
+      const registry = new Registry();
+      const discovery = discoveryWith({
+        consul: { address: proxy.address },
+        metrics: { registry },
+      });
+      // A URL host may be 100,000 characters long; it would be a metric label value, a Consul path
+      // and a map key for as long as the service is watched.
+      const long = `ws-${'a'.repeat(100_000)}`;
+      const refused = await discovery.fetch(`http://${long}/`).catch((error: unknown) => error);
+      expect(refused).toBeInstanceOf(ConfigError);
+      expect(refused).toMatchObject({ code: 'EXPRESS_CONSUL_INVALID_OPTION', path: 'url' });
+      expect((refused as Error).message.length).toBeLessThan(300);
+      expect(() => discovery.service(long.slice(0, 254))).toThrow(ConfigError);
+      expect(() => discovery.service(undefined as unknown as string)).toThrow(ConfigError);
+      const longest = `ws-${'b'.repeat(250)}`;
+      expect(longest).toHaveLength(253);
+      expect(await rejectionCode(discovery.fetch(`http://${longest}/`))).toBe(
+        'EXPRESS_CONSUL_NO_HEALTHY_INSTANCES',
+      );
+      expect(proxy.requests.some((r) => r.url.includes('aaaa'))).toBe(false);
+      expect(watchers(discovery)).toBe(1);
     } finally {
       await Promise.all(discoveries.splice(0).map((discovery) => discovery.close()));
       await proxy.close();
