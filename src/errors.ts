@@ -12,7 +12,9 @@ export type ExpressConsulErrorCode =
   | 'EXPRESS_CONSUL_UPSTREAM'
   | 'EXPRESS_CONSUL_ABORTED'
   | 'EXPRESS_CONSUL_INVALID_STATE'
-  | 'EXPRESS_CONSUL_CLOSED';
+  | 'EXPRESS_CONSUL_CLOSED'
+  | 'EXPRESS_CONSUL_TOO_MANY_SERVICES'
+  | 'EXPRESS_CONSUL_SERVICE_NOT_ALLOWED';
 
 /** Base class of every error thrown by express-consul; `code` never changes between versions. */
 export class ExpressConsulError extends Error {
@@ -237,6 +239,48 @@ export class InvalidStateError extends ExpressConsulError {
 export class ClosedError extends ExpressConsulError {
   constructor(what: string) {
     super('EXPRESS_CONSUL_CLOSED', `${what} is closed`);
+  }
+}
+
+/**
+ * A call named a service the watch set has no room for: `maxServices` services are watched and
+ * none of them can be released (each is configured, held by a `service()` caller or has a call in
+ * flight). Raised before anything reaches Consul; the name is shown short and quoted, since URL
+ * hosts often come from the app's own callers.
+ */
+export class TooManyServicesError extends ExpressConsulError {
+  /** The refused service name. */
+  readonly service: string;
+  /** The option that sets the cap: `discovery.maxServices`. */
+  readonly option: string;
+  /** The cap in force. */
+  readonly limit: number;
+
+  constructor(service: string, limit: number, option = 'discovery.maxServices') {
+    super(
+      'EXPRESS_CONSUL_TOO_MANY_SERVICES',
+      `Service ${describeValue(service)} refused: ${limit} services are watched already and none is idle (${option})`,
+    );
+    this.service = service;
+    this.option = option;
+    this.limit = limit;
+  }
+}
+
+/** A call named a service outside `discovery.allowedServices`; raised before anything reaches Consul. */
+export class ServiceNotAllowedError extends ExpressConsulError {
+  /** The refused service name. */
+  readonly service: string;
+  /** The option that lists the allowed services: `discovery.allowedServices`. */
+  readonly option: string;
+
+  constructor(service: string, option = 'discovery.allowedServices') {
+    super(
+      'EXPRESS_CONSUL_SERVICE_NOT_ALLOWED',
+      `Service ${describeValue(service)} refused: not in ${option}`,
+    );
+    this.service = service;
+    this.option = option;
   }
 }
 

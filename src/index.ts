@@ -68,6 +68,8 @@ export {
   AbortedError,
   InvalidStateError,
   ClosedError,
+  TooManyServicesError,
+  ServiceNotAllowedError,
   isExpressConsulError,
   isConfigError,
   isNoHealthyInstancesError,

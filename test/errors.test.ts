@@ -11,6 +11,8 @@ import {
   NoHealthyInstancesError,
   RequestTimeoutError,
   RetriesExhaustedError,
+  ServiceNotAllowedError,
+  TooManyServicesError,
   UpstreamError,
 } from '../src/errors';
 
@@ -27,6 +29,8 @@ describe('error codes', () => {
     new AbortedError(),
     new InvalidStateError('attached twice'),
     new ClosedError('Discovery'),
+    new TooManyServicesError('payments', 256),
+    new ServiceNotAllowedError('payments'),
   ];
 
   it('covers every exported error class', () => {

@@ -5,6 +5,7 @@ import type {
   ResolvedWatchSettings,
   WatchSettingsOptions,
 } from '../discovery/service-watcher-options';
+import { DEFAULTS } from '../config/defaults';
 import { ConfigError } from '../errors';
 import { resolveRetryBudgetOptions } from './retry-budget';
 import type { ResolvedRetryBudgetOptions, RetryBudgetOptions } from './retry-budget';
@@ -24,6 +25,23 @@ export interface DiscoveryOptions {
   readonly services?: Readonly<Record<string, ServiceClientOptions>>;
   /** Retry budget of each called service unless it sets its own. Defaults: ratio 0.2, windowMs 10000, minRetriesPerSecond 10. */
   readonly retryBudget?: RetryBudgetOptions;
+  /**
+   * A service called through `fetch()` and then by nobody for this long is released (its client,
+   * watch and metric series), in ms; 0 keeps it for good. Services in `services` and clients
+   * handed out by `service(name)` are never released. Default: 600000 (10 min).
+   */
+  readonly idleTimeoutMs?: number;
+  /**
+   * Most services watched at once, those in `services` not counted: beyond it the least recently
+   * used idle `fetch()` service is released to make room, or, when none is idle, the call fails
+   * with TooManyServicesError before anything reaches Consul. Default: 256.
+   */
+  readonly maxServices?: number;
+  /**
+   * The only services this process may call (ignoring case), besides those in `services`; any
+   * other fails with ServiceNotAllowedError before anything reaches Consul. Default: none (any name).
+   */
+  readonly allowedServices?: readonly string[];
 }
 
 /** DiscoveryOptions after validation, with every default applied. */
@@ -36,6 +54,12 @@ export interface ResolvedDiscoveryOptions {
   readonly services: ReadonlyMap<string, ResolvedServiceClientOptions>;
   /** The discovery-level retry budget, the default of every service's own. */
   readonly retryBudget: ResolvedRetryBudgetOptions;
+  /** Idle time before a `fetch()` service is released, in ms; 0: never. */
+  readonly idleTimeoutMs: number;
+  /** Most services watched at once, configured ones not counted. */
+  readonly maxServices: number;
+  /** Lower-cased names callable besides the configured ones; undefined: any name. */
+  readonly allowedServices: ReadonlySet<string> | undefined;
 }
 
 /** The keys of {@link DiscoveryOptions}; any other is rejected. */
@@ -44,6 +68,9 @@ export const DISCOVERY_KEYS: KnownKeys<DiscoveryOptions> = {
   client: true,
   services: true,
   retryBudget: true,
+  idleTimeoutMs: true,
+  maxServices: true,
+  allowedServices: true,
 };
 
 /**
@@ -86,5 +113,30 @@ export function resolveDiscoveryOptions(
     defaults,
     services,
     retryBudget,
+    ...resolveWatchSetOptions(reader),
   };
+}
+
+/** Shortest idle timeout other than 0, in ms: the sweep runs a fraction of it apart. */
+const MIN_IDLE_TIMEOUT_MS = 100;
+/** Largest `maxServices`: beyond it the cap bounds nothing a process could hold. */
+const MAX_MAX_SERVICES = 100_000;
+
+function resolveWatchSetOptions(
+  reader: OptionReader<DiscoveryOptions>,
+): Pick<ResolvedDiscoveryOptions, 'idleTimeoutMs' | 'maxServices' | 'allowedServices'> {
+  const defaults = DEFAULTS.discovery;
+  const idleTimeoutMs = reader.ms('idleTimeoutMs', { min: 0 }, defaults.idleTimeoutMs);
+  if (idleTimeoutMs > 0 && idleTimeoutMs < MIN_IDLE_TIMEOUT_MS) {
+    reader.fail('idleTimeoutMs', `0 (never) or a duration in ms >= ${MIN_IDLE_TIMEOUT_MS}`);
+  }
+  const maxServices = reader.integer(
+    'maxServices',
+    { min: 1, max: MAX_MAX_SERVICES },
+    defaults.maxServices,
+  );
+  const allowed = reader.has('allowedServices')
+    ? new Set(reader.stringList('allowedServices').map((name) => name.toLowerCase()))
+    : undefined;
+  return { idleTimeoutMs, maxServices, allowedServices: allowed };
 }

@@ -1,10 +1,15 @@
 import type { Response } from 'undici';
 import type { UpstreamStatus } from '../admin/status';
 import type { ConsulClient } from '../consul/consul-client';
+import type { WatcherLease } from '../discovery/watcher-registry';
 import { WatcherRegistry } from '../discovery/watcher-registry';
-import { ClosedError } from '../errors';
+import { ClosedError, ConfigError, ServiceNotAllowedError, TooManyServicesError } from '../errors';
 import type { Logger } from '../logger';
-import type { DiscoveryReadings, ExpressConsulMetrics } from '../metrics/express-consul-metrics';
+import type {
+  DiscoveryReadings,
+  ExpressConsulMetrics,
+  ServiceMetrics,
+} from '../metrics/express-consul-metrics';
 import { resolveDiscoveryOptions } from './discovery-options';
 import type { DiscoveryOptions } from './discovery-options';
 import { toFetchResponse, toServiceRequest } from './discovery-fetch';
@@ -12,19 +17,47 @@ import type { DiscoveryFetchInit } from './discovery-fetch';
 import { RetryBudget } from './retry-budget';
 import { ServiceClient } from './service-client';
 import type { ResolvedServiceClientOptions } from './service-client-options';
+import { WatchSet } from './watch-set';
+import type { WatchSlot } from './watch-set';
+
+/** What Discovery holds for one called service, and gives back when it is released. */
+interface Called {
+  readonly client: ServiceClient;
+  readonly lease: WatcherLease;
+  readonly metrics: ServiceMetrics | undefined;
+  /** The key of its own retry budget in `budgets`; undefined when it shares a group's. */
+  readonly ownBudget: string | undefined;
+  readonly unsubscribers: readonly (() => void)[];
+}
+
+/** Longest service name a call may bring in, in characters: a DNS name's longest. */
+const MAX_SERVICE_NAME_CHARS = 253;
+
+/** Longest pause between two sweeps for idle services, in ms. */
+const MAX_SWEEP_INTERVAL_MS = 60_000;
 
 /**
  * Finds services by name and calls them: one shared Consul watch per service, one client (balancer,
- * pools, outlier detection, retry budget) per service.
+ * pools, outlier detection, retry budget) per service. The set of called services is bounded
+ * (`maxServices`, `allowedServices`) and services only `fetch()` used are released once idle
+ * (`idleTimeoutMs`), since URL hosts often come from the app's own callers.
  */
 export class Discovery {
   private readonly registry: WatcherRegistry;
   /** Retry budgets by `service:NAME` or `group:NAME`. */
   private readonly budgets = new Map<string, RetryBudget>();
-  private readonly clients = new Map<string, ServiceClient>();
+  private readonly called: WatchSet<Called>;
+  /** Released clients whose pools still drain (a caller reading a body): destroy() cuts them too. */
+  private readonly releasing = new Set<ServiceClient>();
   private readonly defaults: ResolvedServiceClientOptions;
   private readonly perService = new Map<string, ResolvedServiceClientOptions>();
+  private readonly allowed: ReadonlySet<string> | undefined;
+  private readonly maxServices: number;
+  private readonly idleTimeoutMs: number;
   private readonly unsubscribers: (() => void)[] = [];
+  private sweeper: NodeJS.Timeout | undefined;
+  /** Refusal reasons already logged: one line each, the metric counts the rest. */
+  private readonly refusalsLogged = new Set<string>();
   private closing: Promise<void> | undefined;
 
   /** Validates every option at once (ConfigError names the field under `discovery.`). */
@@ -39,37 +72,164 @@ export class Discovery {
     const resolved = resolveDiscoveryOptions(options);
     this.defaults = resolved.defaults;
     for (const [name, own] of resolved.services) this.perService.set(name, own);
+    this.allowed = resolved.allowedServices;
+    this.maxServices = resolved.maxServices;
+    this.idleTimeoutMs = resolved.idleTimeoutMs;
+    this.called = new WatchSet({
+      maxServices: resolved.maxServices,
+      idleTimeoutMs: resolved.idleTimeoutMs,
+      now: () => performance.now(),
+    });
     this.registry = new WatcherRegistry(consul, { ...resolved.watch, logger }, 'discovery.watch');
     if (metrics) this.unsubscribers.push(metrics.addReadings(this.readings()));
   }
 
-  /** The client of `name`, created on first use and shared afterwards. */
+  /**
+   * The client of `name`, created on first use and shared afterwards. The caller may keep it, so
+   * it stays for the life of this Discovery (it counts against `maxServices`). Throws
+   * ServiceNotAllowedError or TooManyServicesError (nothing sent to Consul), ClosedError.
+   */
   service(name: string): ServiceClient {
-    if (this.closing) throw new ClosedError('Discovery');
-    // Consul matches service names without regard to case, and URL hosts arrive lower-cased.
-    const key = name.toLowerCase();
-    let client = this.clients.get(key);
-    if (!client) {
-      const options = this.perService.get(key) ?? this.defaults;
-      const lease = this.registry.acquire(name, options.query);
-      client = new ServiceClient(lease, options, {
-        budget: this.budgetFor(key, options),
-        metrics: this.metrics?.forService(name),
-        logger: this.logger,
-      });
-      this.clients.set(key, client);
-      this.followWatch(client);
-    }
-    return client;
+    const slot = this.slotOf(name, 'service');
+    this.called.pin(slot);
+    return slot.value.client;
   }
 
   /**
    * fetch() with a service name as host: `discovery.fetch('http://payments/charge', { method: 'POST' })`.
-   * Resolves with a WHATWG Response; rejects with the typed errors of ServiceClient.request.
+   * Resolves with a WHATWG Response; rejects with the typed errors of ServiceClient.request, or
+   * ServiceNotAllowedError / TooManyServicesError before anything reaches Consul.
    */
   async fetch(input: string | URL, init?: DiscoveryFetchInit): Promise<Response> {
     const { service, request } = toServiceRequest(input, init);
-    return toFetchResponse(await this.service(service).request(request));
+    const slot = this.slotOf(service, 'url');
+    // Counted from here, synchronously, so no sweep can release the client under this call.
+    this.called.begin(slot);
+    try {
+      return toFetchResponse(await slot.value.client.request(request));
+    } finally {
+      this.called.end(slot);
+    }
+  }
+
+  /**
+   * The slot of `name`: found, or made (after the length rule, the allowlist and the cap) with a
+   * new client. `path` names where the name came from in a ConfigError.
+   */
+  private slotOf(name: string, path: 'url' | 'service'): WatchSlot<Called> {
+    if (this.closing) throw new ClosedError('Discovery');
+    // A URL host may be any length; held as a map key, a metric label and a Consul path for as
+    // long as it is watched, so no longer than a DNS name can be.
+    if (typeof name !== 'string') throw new ConfigError(path, 'a service name', name);
+    if (name.length > MAX_SERVICE_NAME_CHARS) {
+      throw new ConfigError(
+        path,
+        path === 'url'
+          ? `a URL whose host (the service name) has at most ${MAX_SERVICE_NAME_CHARS} characters`
+          : `a service name of at most ${MAX_SERVICE_NAME_CHARS} characters`,
+        name,
+      );
+    }
+    // Consul matches service names without regard to case, and URL hosts arrive lower-cased.
+    const key = name.toLowerCase();
+    const found = this.called.get(key);
+    if (found) return found;
+    const own = this.perService.get(key);
+    if (own === undefined && this.allowed !== undefined && !this.allowed.has(key)) {
+      throw this.refuse(new ServiceNotAllowedError(name), 'not_allowed');
+    }
+    const room = own === undefined ? this.called.makeRoom() : undefined;
+    if (room?.kind === 'full') {
+      throw this.refuse(new TooManyServicesError(name, this.maxServices), 'too_many_services');
+    }
+    const called = this.create(key, name, own ?? this.defaults);
+    // Released only once the new client exists: a name the registry refuses evicts nothing.
+    if (room?.kind === 'evict') this.release(room.slot);
+    const slot = this.called.add(key, called, own === undefined ? 'on-demand' : 'configured');
+    if (slot.residency === 'on-demand') this.startSweeping();
+    return slot;
+  }
+
+  private create(key: string, name: string, options: ResolvedServiceClientOptions): Called {
+    const lease = this.registry.acquire(name, options.query);
+    const metrics = this.metrics?.forService(name);
+    const ownBudget = options.retryBudgetGroup === undefined ? `service:${key}` : undefined;
+    let client: ServiceClient;
+    try {
+      client = new ServiceClient(lease, options, {
+        budget: this.budgetFor(key, options),
+        metrics,
+        logger: this.logger,
+      });
+    } catch (error) {
+      // Nothing may stay behind a client that was never handed out.
+      void lease.release();
+      metrics?.release();
+      if (ownBudget !== undefined) this.budgets.delete(ownBudget);
+      throw error;
+    }
+    return { client, lease, metrics, ownBudget, unsubscribers: this.followWatch(client, metrics) };
+  }
+
+  /**
+   * Lets go of a service: gone from the set at once (the next call makes a new client), its watch
+   * lease, metric series and own retry budget given back now; its pools close once the bodies
+   * callers still read are done, so a slow reader keeps a pool, never the watch or the series.
+   */
+  private release(slot: WatchSlot<Called>): void {
+    this.called.delete(slot);
+    const { client, lease, metrics, ownBudget, unsubscribers } = slot.value;
+    for (const unsubscribe of unsubscribers) unsubscribe();
+    if (ownBudget !== undefined) this.budgets.delete(ownBudget);
+    this.releasing.add(client);
+    const closed = client.close();
+    // After close() began: the routing table no longer follows the watcher it is about to lose.
+    void lease.release();
+    metrics?.release();
+    closed
+      .catch((error: unknown) => {
+        this.logger.warn(
+          { service: client.service, err: error },
+          'closing a released client failed',
+        );
+      })
+      .finally(() => this.releasing.delete(client));
+  }
+
+  /** Releases the services idle for `idleTimeoutMs`; stops the sweep when none is left to watch. */
+  private sweep(): void {
+    for (const slot of this.called.idle()) this.release(slot);
+    if (!this.called.hasReleasable) this.stopSweeping();
+  }
+
+  // One timer for the whole set, never one per call; released within a quarter of the timeout late.
+  private startSweeping(): void {
+    if (this.sweeper !== undefined || this.idleTimeoutMs === 0) return;
+    const everyMs = Math.min(Math.max(this.idleTimeoutMs / 4, 25), MAX_SWEEP_INTERVAL_MS);
+    this.sweeper = setInterval(() => this.sweep(), everyMs);
+    this.sweeper.unref();
+  }
+
+  private stopSweeping(): void {
+    if (this.sweeper === undefined) return;
+    clearInterval(this.sweeper);
+    this.sweeper = undefined;
+  }
+
+  /** Counts a refusal, logs the first of each kind (a flood of names must not flood the log). */
+  private refuse<E extends ServiceNotAllowedError | TooManyServicesError>(
+    error: E,
+    reason: 'too_many_services' | 'not_allowed',
+  ): E {
+    this.metrics?.serviceRefused(reason);
+    if (!this.refusalsLogged.has(reason)) {
+      this.refusalsLogged.add(reason);
+      this.logger.warn(
+        { option: error.option, err: error },
+        `service refused (${reason}); later refusals are only counted in discovery_refused_total`,
+      );
+    }
+    return error;
   }
 
   /**
@@ -89,17 +249,26 @@ export class Discovery {
     return budget;
   }
 
-  /** The admin view of every service this process calls. */
+  /** The admin view of every service this process calls now (released ones are not listed). */
   status(): UpstreamStatus[] {
-    return [...this.clients.values()].map((client) => client.status());
+    return [...this.called.values()].map((slot) => slot.value.client.status());
   }
 
   /** Closes every client and watch; idempotent. */
   close(): Promise<void> {
     this.closing ??= (async () => {
+      this.stopSweeping();
       for (const unsubscribe of this.unsubscribers) unsubscribe();
-      await Promise.all([...this.clients.values()].map((client) => client.close()));
-      this.clients.clear();
+      const slots = [...this.called.values()];
+      this.called.clear();
+      for (const { value } of slots) {
+        for (const unsubscribe of value.unsubscribers) unsubscribe();
+        value.metrics?.release();
+      }
+      await Promise.all([
+        ...slots.map(({ value }) => value.client.close()),
+        ...[...this.releasing].map((client) => client.close()),
+      ]);
       await this.registry.close();
       if (this.ownsConsul) await this.consul.close();
     })();
@@ -111,8 +280,10 @@ export class Discovery {
    * drain does when its deadline passes while upstream bodies are still open.
    */
   async destroy(): Promise<void> {
+    const clients = [...this.called.values()].map((slot) => slot.value.client);
+    clients.push(...this.releasing);
     const closing = this.close();
-    await Promise.all([...this.clients.values()].map((client) => client.destroy()));
+    await Promise.all(clients.map((client) => client.destroy()));
     await closing;
   }
 
@@ -120,33 +291,33 @@ export class Discovery {
     await this.close();
   }
 
-  private followWatch(client: ServiceClient): void {
-    const metrics = this.metrics;
-    if (!metrics) return;
+  private followWatch(client: ServiceClient, metrics: ServiceMetrics | undefined): (() => void)[] {
+    if (!metrics) return [];
     const watcher = client.discovery;
     let resetsSeen = watcher.status().indexResets;
     const countResets = (): void => {
       const resets = watcher.status().indexResets;
-      if (resets > resetsSeen) metrics.indexReset(client.service, resets - resetsSeen);
+      if (resets > resetsSeen) metrics.indexReset(resets - resetsSeen);
       resetsSeen = resets;
     };
-    this.unsubscribers.push(
+    return [
       watcher.onChange(() => {
-        metrics.watchUpdated(client.service);
+        metrics.watchUpdated();
         countResets();
       }),
       watcher.onError(() => {
-        metrics.watchFailed(client.service);
+        metrics.watchFailed();
         countResets();
       }),
-    );
+    ];
   }
 
   private readings(): DiscoveryReadings {
-    const clients = this.clients;
+    const called = this.called;
     return {
       *services() {
-        for (const client of clients.values()) {
+        for (const { value } of called.values()) {
+          const client = value.client;
           const instances = client.instances();
           const warning = instances.filter((instance) => instance.status === 'warning').length;
           yield {

@@ -89,6 +89,10 @@ export const DEFAULTS = deepFreeze({
       maxRetryAfterMs: 2_000,
       tls: { rejectUnauthorized: true },
     },
+    /** A `fetch()` service nobody called this long is released; 0: never. */
+    idleTimeoutMs: 600_000,
+    /** Services watched at once, those in `discovery.services` not counted. */
+    maxServices: 256,
     /** Also each service's own budget unless it sets `retryBudget`. */
     retryBudget: {
       ratio: 0.2,

@@ -42,12 +42,18 @@ export class ExpressConsulMetrics {
 
   /**
    * The metrics of calls to `service`, with children bound once, for one client: call it once per
-   * client and keep the result. Its `instance(identity)` gives the same object until `release()`;
+   * client, keep the result and `release()` it when the client goes (the last release of a service
+   * removes its series). Its `instance(identity)` gives the same object until `release()`;
    * at most 50 live instances per service (across every client on this registry) have a label of
    * their own, the others count as `other`.
    */
   forService(service: string): ServiceMetrics {
     return serviceMetrics(this.family.series(service));
+  }
+
+  /** A call refused by the watch set (no room, or a name outside the allowlist). */
+  serviceRefused(reason: 'too_many_services' | 'not_allowed'): void {
+    this.family.refusals.inc({ reason });
   }
 
   watchUpdated(service: string): void {

@@ -28,15 +28,17 @@ export interface DiscoveryReadings {
  * (registry, prefix) and every ExpressConsulMetrics on them uses it.
  */
 export interface MetricFamily extends ClientMetricSet {
-  readonly watchUpdates: Counter<'service'>;
-  readonly watchErrors: Counter<'service'>;
-  readonly indexResets: Counter<'service'>;
+  /** Calls refused by the watch set, by reason (`too_many_services`, `not_allowed`); no service label. */
+  readonly refusals: Counter<'reason'>;
   readonly registrationState: Gauge<'service' | 'state'>;
   readonly reregistrations: Counter<'service'>;
   readonly drainState: Gauge<'service' | 'state'>;
   /** Sources read at each scrape, from every live ExpressConsulMetrics of the registry. */
   readonly readings: Set<DiscoveryReadings>;
-  /** The series of a called service, created on first use. */
+  /**
+   * The series of a called service, created on first use and shared until its last holder lets
+   * go (then removed, and created afresh by the next call).
+   */
   series(service: string): ServiceSeries;
 }
 
@@ -216,10 +218,17 @@ function createFamily(
       '1 for the current lifecycle state (running, draining, closed), 0 for the others.',
       ['service', 'state'],
     ),
+    refusals: counter(
+      'discovery_refused_total',
+      'Calls refused before reaching Consul: too_many_services (discovery.maxServices) or not_allowed (discovery.allowedServices).',
+      ['reason'],
+    ),
     series(service: string): ServiceSeries {
       let found = series.get(service);
       if (!found) {
-        found = new ServiceSeries(family, service);
+        found = new ServiceSeries(family, service, undefined, (released) => {
+          if (series.get(service) === released) series.delete(service);
+        });
         series.set(service, found);
       }
       return found;
