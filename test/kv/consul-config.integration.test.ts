@@ -6,7 +6,7 @@ import { KvConfigError } from '../../src/errors';
 import type { Logger } from '../../src/logger';
 import { ConsulAgent } from '../support/consul-agent';
 import { waitFor } from '../support/wait-for';
-import { kvDelete, kvPut } from './kv-cli';
+import { kvPut } from './kv-cli';
 
 const address = (): string => process.env.CONSUL_HTTP_ADDR!;
 let unique = 0;
