@@ -227,8 +227,8 @@ export class ConsulLock {
    * Confirms the lock with blocking queries until it is lost. The lease is trusted until
    * `confirmedAt + lockDelay - margin`, where `confirmedAt` is when the last query that saw our
    * session was sent: had Consul invalidated the session after that, nobody could take the lock
-   * before the lock delay ran out from then. Queries block for a third of the lock delay, so a
-   * reachable Consul renews that trust well before it ends.
+   * before the lock delay ran out from then. Queries block for a third of that trust, so a
+   * reachable Consul renews it well before it ends.
    */
   private async holdWatch(
     lease: LockLease,
@@ -239,7 +239,9 @@ export class ConsulLock {
     const { lockDelayMs } = this.options;
     const marginMs = Math.min(1_000, Math.max(50, lockDelayMs / 5));
     const trustMs = Math.max(0, lockDelayMs - marginMs);
-    const waitMs = Math.max(1_000, Math.floor(lockDelayMs / 3));
+    // The next confirmation comes up to two waits (plus Consul's wait/16 jitter) after the send
+    // time it renews from: a third of the trust keeps that inside it, with room for a slow loop.
+    const waitMs = Math.max(50, Math.floor(trustMs / 3));
     const watch = AbortSignal.any([stop, lease.signal]);
     let trustTimer: NodeJS.Timeout | undefined;
     const trustUntil = (confirmedAt: number): void => {
@@ -259,7 +261,7 @@ export class ConsulLock {
         try {
           const { data, meta } = await this.client.kvGet(
             this.key,
-            index > 0 ? { index, waitMs: Math.min(waitMs, trustMs || waitMs) } : {},
+            index > 0 ? { index, waitMs } : {},
             { signal: watch },
           );
           if (watch.aborted) break;

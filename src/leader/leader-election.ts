@@ -14,7 +14,7 @@ export interface LeaderOptions {
    * and contends again after a backoff.
    */
   readonly onElected: (signal: AbortSignal) => void | Promise<void>;
-  /** Consul's LockDelay, in ms (0 to 60000). Default: 15000. */
+  /** Consul's LockDelay, in ms (1000 to 60000). Default: 15000. */
   readonly lockDelayMs?: number;
 }
 

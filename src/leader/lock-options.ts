@@ -5,9 +5,9 @@ import type { KnownKeys } from '../config/option-reader';
 /** Options of `consul.lock(key, options)`. */
 export interface LockOptions {
   /**
-   * Consul's LockDelay, in ms (0 to 60000): after the session is invalidated (check critical,
+   * Consul's LockDelay, in ms (1000 to 60000): after the session is invalidated (check critical,
    * node gone) nobody may take the lock for this long. It is also how long a holder that cannot
-   * reach Consul keeps believing it holds the lock (a little less). Default: 15000.
+   * reach Consul keeps believing it holds the lock (a little less), so it cannot be 0. Default: 15000.
    */
   readonly lockDelayMs?: number;
 }
@@ -45,7 +45,7 @@ export function readLockOptions(
   const reader = OptionReader.strict<LockOptions>(options, path, LOCK_KEYS);
   return {
     key: checkedKey,
-    lockDelayMs: reader.ms('lockDelayMs', { min: 0, max: 60_000 }, DEFAULTS.leader.lockDelayMs),
+    lockDelayMs: reader.ms('lockDelayMs', { min: 1_000, max: 60_000 }, DEFAULTS.leader.lockDelayMs),
   };
 }
 
