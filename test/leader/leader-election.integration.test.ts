@@ -80,7 +80,7 @@ describe('leader election among 4 processes', () => {
       samples += 1;
       if (leaders().length > 1) doubleLeader += 1;
     }, 10);
-  }, 60_000);
+  }, 150_000);
 
   afterAll(async () => {
     clearInterval(sampler);
@@ -144,5 +144,5 @@ describe('leader election among 4 processes', () => {
     );
     expect(samples).toBeGreaterThan(100);
     expect(doubleLeader).toBe(0);
-  }, 90_000);
+  }, 120_000);
 });
