@@ -14,7 +14,8 @@ export type ExpressConsulErrorCode =
   | 'EXPRESS_CONSUL_INVALID_STATE'
   | 'EXPRESS_CONSUL_CLOSED'
   | 'EXPRESS_CONSUL_KV_CONFIG'
-  | 'EXPRESS_CONSUL_LOCK_HELD';
+  | 'EXPRESS_CONSUL_LOCK_HELD'
+  | 'EXPRESS_CONSUL_LEASE_LOST';
 
 /** Base class of every error thrown by express-consul; `code` never changes between versions. */
 export class ExpressConsulError extends Error {

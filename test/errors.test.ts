@@ -12,7 +12,10 @@ import {
   RequestTimeoutError,
   RetriesExhaustedError,
   UpstreamError,
+  KvConfigError,
+  LockHeldError,
 } from '../src/errors';
+import { LeaseLostError } from '../src/leader/consul-lock';
 
 describe('error codes', () => {
   const errors: ExpressConsulError[] = [
@@ -27,6 +30,9 @@ describe('error codes', () => {
     new AbortedError(),
     new InvalidStateError('attached twice'),
     new ClosedError('Discovery'),
+    new KvConfigError('app/config', 'invalid', 'refused', { path: 'limit' }),
+    new LockHeldError('jobs/nightly', 'session-1'),
+    new LeaseLostError('jobs/nightly', 'released', 'released by its holder'),
   ];
 
   it('covers every exported error class', () => {

@@ -25,7 +25,7 @@ export class LeaseLostError extends ExpressConsulError {
   readonly reason: 'released' | 'session-invalidated' | 'consul-unreachable' | 'closed';
 
   constructor(key: string, reason: LeaseLostError['reason'], detail: string) {
-    super('EXPRESS_CONSUL_ABORTED', `Consul lock '${key}' lost: ${detail}`);
+    super('EXPRESS_CONSUL_LEASE_LOST', `Consul lock '${key}' lost: ${detail}`);
     this.key = key;
     this.reason = reason;
   }
