@@ -79,7 +79,7 @@ const at = (ms: number | null): string => (ms === null ? '-' : new Date(ms).toIS
 
 /** One line per KV configuration and per leader election. */
 function printControlPlane(io: Io, document: StatusDocument): void {
-  for (const config of document.configs) {
+  for (const config of document.configs ?? []) {
     const refused = config.lastRefused
       ? paint(
           `refused ${config.refused} (last: ${config.lastRefused.problem}${config.lastRefused.path ? ` at ${config.lastRefused.path}` : ''})`,
@@ -92,7 +92,7 @@ function printControlPlane(io: Io, document: StatusDocument): void {
       `config ${paint(config.key, 'bold', io.colour)}  index ${config.index}  last good ${at(config.lastGoodAt)}  ${freshness}  ${refused}`,
     );
   }
-  for (const leader of document.leaders) {
+  for (const leader of document.leaders ?? []) {
     const role = leader.leader
       ? paint(`leader since ${at(leader.since)}`, 'green', io.colour)
       : 'follower';

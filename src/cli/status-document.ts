@@ -35,10 +35,10 @@ export interface StatusDocument {
     readonly registration: RegistrationState;
   };
   readonly upstreams: readonly UpstreamStatus[];
-  /** Configurations from Consul KV; empty when the service follows none (or is older). */
-  readonly configs: readonly ConfigLine[];
-  /** Leader elections; empty when the service runs none (or is older). */
-  readonly leaders: readonly LeaderLine[];
+  /** Configurations from Consul KV; absent when the service follows none (or is older). */
+  readonly configs?: readonly ConfigLine[];
+  /** Leader elections; absent when the service runs none (or is older). */
+  readonly leaders?: readonly LeaderLine[];
 }
 
 /** One `consul.config()` of the service, as the CLI prints it. */
@@ -203,11 +203,15 @@ export function readStatusDocument(value: unknown): StatusDocument {
     upstreams: list(root.upstreams, '$.upstreams').map((upstream, i) =>
       readUpstream(upstream, `$.upstreams[${i}]`),
     ),
-    configs: list(root.configs ?? [], '$.configs').map((config, i) =>
-      readConfigLine(config, `$.configs[${i}]`),
-    ),
-    leaders: list(root.leaders ?? [], '$.leaders').map((leader, i) =>
-      readLeaderLine(leader, `$.leaders[${i}]`),
-    ),
+    ...(root.configs !== undefined && {
+      configs: list(root.configs, '$.configs').map((config, i) =>
+        readConfigLine(config, `$.configs[${i}]`),
+      ),
+    }),
+    ...(root.leaders !== undefined && {
+      leaders: list(root.leaders, '$.leaders').map((leader, i) =>
+        readLeaderLine(leader, `$.leaders[${i}]`),
+      ),
+    }),
   };
 }
