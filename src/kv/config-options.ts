@@ -1,6 +1,7 @@
 import { DEFAULTS } from '../config/defaults';
 import { OptionReader } from '../config/option-reader';
 import type { KnownKeys } from '../config/option-reader';
+import { KV_KEY_RULE } from './kv-key';
 import { ConfigError } from '../errors';
 import type { ConfigFormat } from './parse-config';
 import { isStandardSchema } from './standard-schema';
@@ -55,13 +56,6 @@ export const CONFIG_KEYS: KnownKeys<ConsulConfigOptions> = {
   signal: true,
 };
 
-const KEY_RULE = {
-  // Consul keys are any UTF-8 text, but a leading '/' or a '..' segment is always a mistake here.
-  pattern: /^(?!\/)(?!.*(?:^|\/)\.\.(?:\/|$))[^\u0000-\u001f]+$/,
-  rule: 'a Consul KV key (no leading /, no .. segment, no control characters)',
-  maxLength: 512,
-};
-
 /** Validates the key and options of a configuration watch once, naming the option path in errors. */
 export function resolveConsulConfigOptions<T>(
   key: unknown,
@@ -69,7 +63,8 @@ export function resolveConsulConfigOptions<T>(
   path = 'config',
 ): ResolvedConsulConfigOptions<T> {
   const top = OptionReader.lenient<{ key: unknown }>({ key }, path);
-  const checkedKey: string = top.string('key', KEY_RULE) ?? top.fail('key', KEY_RULE.rule);
+  const checkedKey: string =
+    top.string('key', KV_KEY_RULE) ?? top.fail('key', KV_KEY_RULE.rule ?? 'a Consul KV key');
   const reader = OptionReader.strict<ConsulConfigOptions<T>>(options, path, CONFIG_KEYS);
   const defaults = DEFAULTS.kvConfig;
   const schema = reader.raw('schema');

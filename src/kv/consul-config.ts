@@ -156,7 +156,7 @@ export class ConsulConfig<T> {
       await Promise.race([
         this.firstValue,
         new Promise<never>((_, reject) => {
-          onAbort = () => reject(stop.reason);
+          onAbort = () => reject(new AbortedError('the wait for a first value ended'));
           stop.addEventListener('abort', onAbort, { once: true });
         }),
       ]);

@@ -41,10 +41,14 @@ export function createConfig<T = unknown>(
   const reader = OptionReader.strict(options, 'config', STANDALONE_KEYS);
   const metrics = readMetricsOption(reader);
   const logger = readLoggerOption(reader);
-  const { consul, metrics: _metrics, logger: _logger, ...own } = options;
+  // Only the watch's own keys reach its resolver, which refuses any other.
+  const own: Record<string, unknown> = {};
+  for (const name of Object.keys(CONFIG_KEYS) as (keyof ConsulConfigOptions<T>)[]) {
+    if (options[name] !== undefined) own[name] = options[name];
+  }
   const resolved = resolveConsulConfigOptions<T>(key, own, 'config');
   const client = new ConsulClient(
-    resolveConsulConnection(consul, process.env, reader.pathOf('consul')),
+    resolveConsulConnection(options.consul, process.env, reader.pathOf('consul')),
   );
   const config = new ConsulConfig<T>(
     client,

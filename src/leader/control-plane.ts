@@ -10,6 +10,7 @@ import { controlPlaneMetrics } from '../kv/kv-metrics';
 import type { ControlPlaneMetrics } from '../kv/kv-metrics';
 import type { Logger } from '../logger';
 import { ConfigError } from '../errors';
+import { OptionReader } from '../config/option-reader';
 import { ConsulLock } from './consul-lock';
 import { LeaderElection } from './leader-election';
 import type { LeaderOptions, LeaderStatus } from './leader-election';
@@ -72,7 +73,11 @@ export class ControlPlane {
         options?.onElected,
       );
     }
-    const { onElected: _onElected, ...lockOptions } = options;
+    const reader = OptionReader.strict<LeaderOptions>(options, 'leader', {
+      onElected: true,
+      lockDelayMs: true,
+    });
+    const lockOptions = reader.has('lockDelayMs') ? { lockDelayMs: options.lockDelayMs } : {};
     const key = `${DEFAULTS.leader.keyPrefix}/${this.context.serviceName}/leader/${name}`;
     if (this.elections.has(key))
       throw new ConfigError('leader.name', 'a name not already in use', name);

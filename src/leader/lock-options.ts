@@ -1,6 +1,7 @@
 import { DEFAULTS } from '../config/defaults';
 import { OptionReader } from '../config/option-reader';
 import type { KnownKeys } from '../config/option-reader';
+import { KV_KEY_RULE } from '../kv/kv-key';
 
 /** Options of `consul.lock(key, options)`. */
 export interface LockOptions {
@@ -28,12 +29,6 @@ export interface ResolvedLockOptions {
 
 export const LOCK_KEYS: KnownKeys<LockOptions> = { lockDelayMs: true };
 
-const KEY_RULE = {
-  pattern: /^(?!\/)(?!.*(?:^|\/)\.\.(?:\/|$))[^\u0000-\u001f]+$/,
-  rule: 'a Consul KV key (no leading /, no .. segment, no control characters)',
-  maxLength: 512,
-};
-
 /** Validates a lock's key and options once (`path` names them in errors). */
 export function readLockOptions(
   key: unknown,
@@ -41,7 +36,8 @@ export function readLockOptions(
   path: string,
 ): { key: string; lockDelayMs: number } {
   const top = OptionReader.lenient<{ key: unknown }>({ key }, path);
-  const checkedKey: string = top.string('key', KEY_RULE) ?? top.fail('key', KEY_RULE.rule);
+  const checkedKey: string =
+    top.string('key', KV_KEY_RULE) ?? top.fail('key', KV_KEY_RULE.rule ?? 'a Consul KV key');
   const reader = OptionReader.strict<LockOptions>(options, path, LOCK_KEYS);
   return {
     key: checkedKey,

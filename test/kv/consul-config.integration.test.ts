@@ -188,9 +188,7 @@ describe('a configuration from Consul KV', () => {
     expect(await lenient.ready()).toEqual({ limit: 1 });
     expect(lenient.status().usingDefault).toBe(true);
     await kvPut(address(), key, '{"limit": 2}');
-    await waitFor('the first real value', () =>
-      (lenient.get() as { limit: number }).limit === 2 ? true : undefined,
-    );
+    await waitFor('the first real value', () => (lenient.get().limit === 2 ? true : undefined));
     expect(lenient.status().usingDefault).toBe(false);
   });
 
