@@ -256,6 +256,10 @@ async function runLoad(
 
 let status: StatusDocument | undefined;
 let statusError: string | undefined;
+/** Service id of the `my_service` instance holding the `jobs` leadership (its KV lock), if any. */
+let leaderId: string | undefined;
+/** The key `consul.leader('jobs')` of my_service contends for. */
+const LEADER_KEY = 'service/my_service/leader/jobs';
 let phase = 'starting';
 
 function frame(addresses: Addresses | undefined, node: string): string[] {
@@ -288,6 +292,9 @@ function frame(addresses: Addresses | undefined, node: string): string[] {
         child.label,
         child.id === undefined ? '-' : `${node}/${child.id}`,
         { text: child.fate, tone: fateTone },
+        child.id !== undefined && child.id === leaderId
+          ? { text: 'leader', tone: 'green' as const }
+          : '-',
         health,
         seen?.weight === undefined ? '-' : String(seen.weight),
         seen?.inFlight === undefined ? '-' : String(seen.inFlight),
@@ -302,6 +309,7 @@ function frame(addresses: Addresses | undefined, node: string): string[] {
       { title: 'INSTANCE' },
       { title: 'ID (NODE/SERVICE ID)' },
       { title: 'PROCESS' },
+      { title: 'JOBS' },
       { title: 'HEALTH' },
       { title: 'WEIGHT', align: 'right' },
       { title: 'IN-FLIGHT', align: 'right' },
@@ -459,6 +467,12 @@ async function main(): Promise<number> {
     try {
       status = await fetchStatusDocument(statusUrl, { timeoutMs: 2_000, signal: stop.signal });
       statusError = undefined;
+      // Who holds the lock: its value names the holder, its Session says it is held now.
+      const [lock] = (await consul.kvGet(LEADER_KEY, {}, { signal: stop.signal })).data;
+      leaderId =
+        lock?.Session !== undefined && lock.Value !== null
+          ? (JSON.parse(lock.Value) as { id?: string }).id
+          : undefined;
     } catch (error) {
       if (!stop.signal.aborted) statusError = (error as Error).message;
     }

@@ -28,6 +28,16 @@ const consul = expressConsul(app, {
   },
 });
 
+// One instance at a time runs the jobs: the leader of 'jobs' among the my_service instances. The
+// drain resigns first, so another instance takes over at once; a killed one within the lock delay.
+consul.leader('jobs', {
+  lockDelayMs: Number(process.env.LOCK_DELAY_MS ?? 5_000),
+  onElected(signal) {
+    const timer = setInterval(() => undefined, 1_000); // stands for the leader-only work
+    signal.addEventListener('abort', () => clearInterval(timer), { once: true });
+  },
+});
+
 app.get('/', (_request, response) => {
   response.json({ message: `Hello from ${instanceName}`, id: consul.registration.serviceId });
 });

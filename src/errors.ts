@@ -14,7 +14,10 @@ export type ExpressConsulErrorCode =
   | 'EXPRESS_CONSUL_INVALID_STATE'
   | 'EXPRESS_CONSUL_CLOSED'
   | 'EXPRESS_CONSUL_TOO_MANY_SERVICES'
-  | 'EXPRESS_CONSUL_SERVICE_NOT_ALLOWED';
+  | 'EXPRESS_CONSUL_SERVICE_NOT_ALLOWED'
+  | 'EXPRESS_CONSUL_KV_CONFIG'
+  | 'EXPRESS_CONSUL_LOCK_HELD'
+  | 'EXPRESS_CONSUL_LEASE_LOST';
 
 /** Base class of every error thrown by express-consul; `code` never changes between versions. */
 export class ExpressConsulError extends Error {
@@ -303,3 +306,55 @@ export const isConsulUnavailableError = (error: unknown): error is ConsulUnavail
 /** True for a {@link ConsulAclError}. */
 export const isConsulAclError = (error: unknown): error is ConsulAclError =>
   error instanceof ConsulAclError;
+
+// --- KV configuration and locks (src/kv, src/leader) ---
+
+/** Why a KV configuration value was refused: no key, a document that does not parse, a schema failure. */
+export type KvConfigProblem = 'missing' | 'unparsable' | 'invalid';
+
+/**
+ * A configuration value from Consul KV was refused, or there was none when it was needed. Carries
+ * the key and, for a schema failure, the first bad path; never the value itself (it may be secret).
+ */
+export class KvConfigError extends ExpressConsulError {
+  /** The KV key or prefix watched. */
+  readonly key: string;
+  readonly problem: KvConfigProblem;
+  /** First path the schema refused (`limits.max`), or '' for the whole value. */
+  readonly path: string;
+
+  constructor(
+    key: string,
+    problem: KvConfigProblem,
+    detail: string,
+    options?: { path?: string; cause?: unknown },
+  ) {
+    super('EXPRESS_CONSUL_KV_CONFIG', `Consul KV '${key}': ${detail}`, options);
+    this.key = key;
+    this.problem = problem;
+    this.path = options?.path ?? '';
+  }
+}
+
+/** A lock's key is held by another Consul session (or is in its lock delay). */
+export class LockHeldError extends ExpressConsulError {
+  readonly key: string;
+  /** Session holding the key, when Consul says (undefined during a lock delay). */
+  readonly holder: string | undefined;
+
+  constructor(key: string, holder: string | undefined) {
+    super(
+      'EXPRESS_CONSUL_LOCK_HELD',
+      `Consul lock '${key}' is held by ${holder === undefined ? 'no session (lock delay)' : `session ${holder}`}`,
+    );
+    this.key = key;
+    this.holder = holder;
+  }
+}
+
+/** True for a {@link KvConfigError}. */
+export const isKvConfigError = (error: unknown): error is KvConfigError =>
+  error instanceof KvConfigError;
+/** True for a {@link LockHeldError}. */
+export const isLockHeldError = (error: unknown): error is LockHeldError =>
+  error instanceof LockHeldError;

@@ -55,6 +55,23 @@ export type { RegistrationState } from './registration/service-registration';
 export type { HealthIndicator, HealthReport, HealthState } from './health/health-indicator';
 export type { Logger } from './logger';
 export type { AdapterStatus, UpstreamStatus, InstanceStatus } from './admin/status';
+export { createConfig } from './kv/create-config';
+export type { StandaloneConfigOptions } from './kv/create-config';
+export { ConsulConfig } from './kv/consul-config';
+export type { ConfigChangeEvent, ConfigRefusedEvent, ConfigStatus } from './kv/consul-config';
+export type { ConsulConfigOptions } from './kv/config-options';
+export type { ConfigFormat } from './kv/parse-config';
+export type {
+  StandardSchemaV1,
+  StandardSchemaIssue,
+  StandardSchemaResult,
+  InferSchemaOutput,
+} from './kv/standard-schema';
+export { LeaderElection } from './leader/leader-election';
+export type { LeaderOptions, LeaderStatus } from './leader/leader-election';
+export { ConsulLock, LockLease, LeaseLostError } from './leader/consul-lock';
+export type { AcquireOptions } from './leader/consul-lock';
+export type { LockOptions } from './leader/lock-options';
 export {
   ExpressConsulError,
   ConfigError,
@@ -75,5 +92,9 @@ export {
   isNoHealthyInstancesError,
   isConsulUnavailableError,
   isConsulAclError,
+  KvConfigError,
+  LockHeldError,
+  isKvConfigError,
+  isLockHeldError,
 } from './errors';
-export type { ExpressConsulErrorCode } from './errors';
+export type { ExpressConsulErrorCode, KvConfigProblem } from './errors';

@@ -14,7 +14,10 @@ import {
   ServiceNotAllowedError,
   TooManyServicesError,
   UpstreamError,
+  KvConfigError,
+  LockHeldError,
 } from '../src/errors';
+import { LeaseLostError } from '../src/leader/consul-lock';
 
 describe('error codes', () => {
   const errors: ExpressConsulError[] = [
@@ -31,6 +34,9 @@ describe('error codes', () => {
     new ClosedError('Discovery'),
     new TooManyServicesError('payments', 256),
     new ServiceNotAllowedError('payments'),
+    new KvConfigError('app/config', 'invalid', 'refused', { path: 'limit' }),
+    new LockHeldError('jobs/nightly', 'session-1'),
+    new LeaseLostError('jobs/nightly', 'released', 'released by its holder'),
   ];
 
   it('covers every exported error class', () => {

@@ -1,6 +1,9 @@
 // The shape of the admin view (`consul.statusHandler()`): what this process's balancers see of
 // each called service, like Envoy's /clusters. Plain data: safe to serialise; never a token.
 
+import type { ConfigStatus } from '../kv/consul-config';
+import type { LeaderStatus } from '../leader/leader-election';
+
 /** One instance of a called service, as routing sees it now. */
 export interface InstanceStatus {
   /** Identity, `NODE/SERVICE_ID`. */
@@ -51,4 +54,8 @@ export interface AdapterStatus {
     readonly registration: string;
   };
   readonly upstreams: readonly UpstreamStatus[];
+  /** Configurations followed from Consul KV (`consul.config()`): key, index, last good at, refusals. */
+  readonly configs?: readonly ConfigStatus[];
+  /** Leader elections (`consul.leader()`): held or not, since when. */
+  readonly leaders?: readonly LeaderStatus[];
 }

@@ -75,6 +75,32 @@ export function printStatus(io: Io, document: StatusDocument): void {
     );
     for (const line of lines) io.out(line);
   }
+  printControlPlane(io, document);
+}
+
+const at = (ms: number | null): string => (ms === null ? '-' : new Date(ms).toISOString());
+
+/** One line per KV configuration and per leader election. */
+function printControlPlane(io: Io, document: StatusDocument): void {
+  for (const config of document.configs ?? []) {
+    const refused = config.lastRefused
+      ? paint(
+          `refused ${config.refused} (last: ${config.lastRefused.problem}${config.lastRefused.path ? ` at ${config.lastRefused.path}` : ''})`,
+          'yellow',
+          io.colour,
+        )
+      : `refused ${config.refused}`;
+    const freshness = config.stale ? paint('stale', 'yellow', io.colour) : 'fresh';
+    io.out(
+      `config ${paint(config.key, 'bold', io.colour)}  index ${config.index}  last good ${at(config.lastGoodAt)}  ${freshness}  ${refused}`,
+    );
+  }
+  for (const leader of document.leaders ?? []) {
+    const role = leader.leader
+      ? paint(`leader since ${at(leader.since)}`, 'green', io.colour)
+      : 'follower';
+    io.out(`election ${paint(leader.name, 'bold', io.colour)}  ${role}`);
+  }
 }
 
 /** `express-consul status URL`: reads a service's `consul.statusHandler()` answer and prints it. */

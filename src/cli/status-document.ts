@@ -35,6 +35,27 @@ export interface StatusDocument {
     readonly registration: RegistrationState;
   };
   readonly upstreams: readonly UpstreamStatus[];
+  /** Configurations from Consul KV; absent when the service follows none (or is older). */
+  readonly configs?: readonly ConfigLine[];
+  /** Leader elections; absent when the service runs none (or is older). */
+  readonly leaders?: readonly LeaderLine[];
+}
+
+/** One `consul.config()` of the service, as the CLI prints it. */
+export interface ConfigLine {
+  readonly key: string;
+  readonly index: number;
+  readonly lastGoodAt: number | null;
+  readonly stale: boolean;
+  readonly refused: number;
+  readonly lastRefused: { readonly problem: string; readonly path: string } | null;
+}
+
+/** One `consul.leader()` of the service, as the CLI prints it. */
+export interface LeaderLine {
+  readonly name: string;
+  readonly leader: boolean;
+  readonly since: number | null;
 }
 
 /** The status JSON did not have the expected shape; `path` names the first field that did not fit. */
@@ -140,6 +161,34 @@ function readUpstream(value: unknown, path: string): UpstreamStatus {
   };
 }
 
+function readConfigLine(value: unknown, path: string): ConfigLine {
+  const o = object(value, path);
+  const refused =
+    o.lastRefused === undefined || o.lastRefused === null
+      ? null
+      : object(o.lastRefused, `${path}.lastRefused`);
+  return {
+    key: text(o.key, `${path}.key`),
+    index: count(o.index, `${path}.index`),
+    lastGoodAt: o.lastGoodAt === undefined ? null : countOrNull(o.lastGoodAt, `${path}.lastGoodAt`),
+    stale: flag(o.stale, `${path}.stale`),
+    refused: count(o.refused, `${path}.refused`),
+    lastRefused: refused && {
+      problem: text(refused.problem, `${path}.lastRefused.problem`),
+      path: typeof refused.path === 'string' ? refused.path : '',
+    },
+  };
+}
+
+function readLeaderLine(value: unknown, path: string): LeaderLine {
+  const o = object(value, path);
+  return {
+    name: text(o.name, `${path}.name`),
+    leader: flag(o.leader, `${path}.leader`),
+    since: o.since === undefined ? null : countOrNull(o.since, `${path}.since`),
+  };
+}
+
 /** Checks parsed JSON against the status shape; throws StatusDocumentError naming the bad field. */
 export function readStatusDocument(value: unknown): StatusDocument {
   const root = object(value, '$');
@@ -154,5 +203,15 @@ export function readStatusDocument(value: unknown): StatusDocument {
     upstreams: list(root.upstreams, '$.upstreams').map((upstream, i) =>
       readUpstream(upstream, `$.upstreams[${i}]`),
     ),
+    ...(root.configs !== undefined && {
+      configs: list(root.configs, '$.configs').map((config, i) =>
+        readConfigLine(config, `$.configs[${i}]`),
+      ),
+    }),
+    ...(root.leaders !== undefined && {
+      leaders: list(root.leaders, '$.leaders').map((leader, i) =>
+        readLeaderLine(leader, `$.leaders[${i}]`),
+      ),
+    }),
   };
 }

@@ -100,4 +100,23 @@ export const DEFAULTS = deepFreeze({
       minRetriesPerSecond: 10,
     },
   },
+  /** `consul.config(key, ...)` and `createConfig()`. */
+  kvConfig: {
+    format: 'json',
+    /** How long `ready()` waits for a first good value before the default or an error. */
+    readyTimeoutMs: 5_000,
+    waitMs: 60_000,
+    backoff: { baseMs: 250, maxMs: 10_000 },
+    minUpdateIntervalMs: 100,
+    stale: false,
+  },
+  /** `consul.leader(name, ...)` and `consul.lock(key)`. */
+  leader: {
+    /** Consul's LockDelay: after a session is invalidated, nobody may take its locks for this long. */
+    lockDelayMs: 15_000,
+    /** KV prefix of leader keys: `service/NAME/leader/ELECTION`. */
+    keyPrefix: 'service',
+    /** Wait before contending again after a failure (jittered, doubled up to maxMs). */
+    retry: { baseMs: 250, maxMs: 4_000 },
+  },
 } as const);

@@ -16,6 +16,7 @@ import type {
   HealthServiceEntry,
   HealthServiceQuery,
 } from './consul-types';
+import type { KvEntry, KvQuery, SessionCreateRequest, SessionInfo } from './kv-types';
 
 /** Per-call options of every ConsulClient method. */
 export interface CallOptions {
@@ -303,6 +304,167 @@ export class ConsulClient {
       spec.signal?.removeEventListener('abort', onCallerAbort);
     }
   }
+
+  // --- KV and sessions (src/kv, src/leader) ---
+
+  /**
+   * `GET /v1/kv/:key` (with `recurse`, every key under a prefix), optionally blocking (`index` +
+   * `waitMs`). A key Consul does not have is an empty list, not an error: Consul answers 404 with
+   * an index, and a blocking query on it waits for the key to appear. Values come decoded to UTF-8.
+   */
+  async kvGet(
+    key: string,
+    query: KvQuery = {},
+    options: CallOptions = {},
+  ): Promise<ConsulQueryResult<KvEntry[]>> {
+    const path = `/v1/kv/${encodeKvKey(key)}`;
+    const waitMs = query.index !== undefined && query.index > 0 ? query.waitMs : undefined;
+    const answer = await this.call({
+      method: 'GET',
+      path,
+      query: {
+        recurse: query.recurse ? '' : undefined,
+        dc: this.datacenter,
+        stale: query.stale ? '' : undefined,
+        index: waitMs !== undefined ? String(query.index) : undefined,
+        wait: waitMs !== undefined ? `${Math.ceil(waitMs)}ms` : undefined,
+      },
+      timeoutMs:
+        waitMs !== undefined
+          ? blockingDeadlineMs(waitMs) + this.requestTimeoutMs
+          : this.requestTimeoutMs,
+      signal: options.signal,
+      allowStatus: [404],
+    });
+    const meta = queryMeta(answer.headers);
+    if (answer.status === 404) return { data: [], meta };
+    const body = this.parseJson(path, answer);
+    if (!Array.isArray(body) || !body.every(isRawKvEntry)) {
+      throw new ConsulResponseError(`GET ${path}`, answer.status, 'answer is not a list of keys');
+    }
+    return { data: body.map(toKvEntry), meta };
+  }
+
+  /**
+   * `PUT /v1/kv/:key?acquire=SESSION`: takes the key's lock for `session`, writing `value` (JSON).
+   * Resolves true when the session holds the lock now, false when another session does (or the
+   * key is in its lock delay).
+   */
+  async kvAcquire(
+    key: string,
+    session: string,
+    value: unknown,
+    options: CallOptions = {},
+  ): Promise<boolean> {
+    return this.kvLockCall(key, { acquire: session }, value, options);
+  }
+
+  /** `PUT /v1/kv/:key?release=SESSION`: gives the lock up (no lock delay); true when released. */
+  async kvRelease(key: string, session: string, options: CallOptions = {}): Promise<boolean> {
+    return this.kvLockCall(key, { release: session }, undefined, options);
+  }
+
+  /** `PUT /v1/session/create` on the local agent's node; resolves with the session id. */
+  async sessionCreate(request: SessionCreateRequest, options: CallOptions = {}): Promise<string> {
+    const path = '/v1/session/create';
+    const answer = await this.call({
+      method: 'PUT',
+      path,
+      query: { dc: this.datacenter },
+      body: request,
+      signal: options.signal,
+    });
+    const body = this.parseJson(path, answer);
+    if (!isRecord(body) || typeof body.ID !== 'string') {
+      throw new ConsulResponseError(`PUT ${path}`, answer.status, 'answer has no session ID');
+    }
+    return body.ID;
+  }
+
+  /** `PUT /v1/session/destroy/:id`; an unknown session is not an error. */
+  async sessionDestroy(session: string, options: CallOptions = {}): Promise<void> {
+    await this.call({
+      method: 'PUT',
+      path: `/v1/session/destroy/${encodeURIComponent(session)}`,
+      query: { dc: this.datacenter },
+      signal: options.signal,
+    });
+  }
+
+  /** `GET /v1/session/info/:id`: the session, or undefined once Consul invalidated it. */
+  async sessionInfo(session: string, options: CallOptions = {}): Promise<SessionInfo | undefined> {
+    const path = `/v1/session/info/${encodeURIComponent(session)}`;
+    const answer = await this.call({
+      method: 'GET',
+      path,
+      query: { dc: this.datacenter },
+      signal: options.signal,
+    });
+    const body = this.parseJson(path, answer);
+    if (body === null) return undefined;
+    if (!Array.isArray(body)) {
+      throw new ConsulResponseError(`GET ${path}`, answer.status, 'answer is not a list');
+    }
+    const first: unknown = body[0];
+    return isRecord(first) && typeof first.ID === 'string'
+      ? (first as unknown as SessionInfo)
+      : undefined;
+  }
+
+  private async kvLockCall(
+    key: string,
+    query: Record<string, string>,
+    value: unknown,
+    options: CallOptions,
+  ): Promise<boolean> {
+    const path = `/v1/kv/${encodeKvKey(key)}`;
+    const answer = await this.call({
+      method: 'PUT',
+      path,
+      query: { ...query, dc: this.datacenter },
+      body: value,
+      signal: options.signal,
+    });
+    const body = this.parseJson(path, answer);
+    if (typeof body !== 'boolean') {
+      throw new ConsulResponseError(`PUT ${path}`, answer.status, 'answer is not true or false');
+    }
+    return body;
+  }
+}
+
+/** A KV key in a path: each segment encoded, the `/` between them kept (Consul's key hierarchy). */
+function encodeKvKey(key: string): string {
+  return key.split('/').map(encodeURIComponent).join('/');
+}
+
+interface RawKvEntry {
+  Key: string;
+  Value: string | null;
+  Flags?: number;
+  Session?: string;
+  ModifyIndex: number;
+  LockIndex?: number;
+}
+
+function isRawKvEntry(value: unknown): value is RawKvEntry {
+  return (
+    isRecord(value) &&
+    typeof value.Key === 'string' &&
+    (value.Value === null || typeof value.Value === 'string') &&
+    typeof value.ModifyIndex === 'number'
+  );
+}
+
+function toKvEntry(raw: RawKvEntry): KvEntry {
+  return {
+    Key: raw.Key,
+    Value: raw.Value === null ? null : Buffer.from(raw.Value, 'base64').toString('utf8'),
+    Flags: raw.Flags ?? 0,
+    Session: typeof raw.Session === 'string' && raw.Session !== '' ? raw.Session : undefined,
+    ModifyIndex: raw.ModifyIndex,
+    LockIndex: raw.LockIndex ?? 0,
+  };
 }
 
 /** How long a blocking query may take before we call it lost: wait + Consul's wait/16 jitter + margin. */

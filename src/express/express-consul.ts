@@ -30,6 +30,12 @@ import { runDrain } from './drain';
 import type { DrainPhase } from './drain';
 import { ShutdownHooks } from './shutdown-hooks';
 import type { ShutdownHook } from './shutdown-hooks';
+import { ControlPlane } from '../leader/control-plane';
+import type { ConsulConfig } from '../kv/consul-config';
+import type { ConsulConfigOptions } from '../kv/config-options';
+import type { ConsulLock } from '../leader/consul-lock';
+import type { LockOptions } from '../leader/lock-options';
+import type { LeaderElection, LeaderOptions } from '../leader/leader-election';
 
 /** Time the process has to end after the drain deadline before the signal handler ends it, in ms. */
 const EXIT_GRACE_MS = 750;
@@ -50,31 +56,32 @@ export class ExpressConsul {
   readonly discovery: Discovery;
   /** The metrics, or undefined when `metrics: false`. */
   readonly metrics: ExpressConsulMetrics | undefined;
-  private readonly config: ResolvedOptions;
+  private readonly settings: ResolvedOptions;
   private lifecycle: ExpressConsulState = 'created';
   private server: Server | undefined;
   private tracker: ConnectionTracker | undefined;
   private removeSignalHandlers: (() => void) | undefined;
   private closing: Promise<void> | undefined;
   private readonly hooks = new ShutdownHooks();
+  private readonly controlPlane: ControlPlane;
 
   constructor(
     private readonly app: Application,
     options: ExpressConsulOptions,
   ) {
-    this.config = resolveOptions(options);
-    const { service, health, logger } = this.config;
+    this.settings = resolveOptions(options);
+    const { service, health, logger } = this.settings;
     if (!isDnsSafeServiceName(service.name)) {
       logger.warn(
         { service: service.name, dnsSafe: dnsSafeServiceName(service.name) },
         `service name '${service.name}' cannot be resolved through Consul DNS; '${dnsSafeServiceName(service.name)}' could`,
       );
     }
-    this.consul = new ConsulClient(this.config.consul);
+    this.consul = new ConsulClient(this.settings.consul);
     this.metrics =
-      this.config.metrics === false
+      this.settings.metrics === false
         ? undefined
-        : new ExpressConsulMetrics(this.config.metrics.registry, this.config.metrics.prefix);
+        : new ExpressConsulMetrics(this.settings.metrics.registry, this.settings.metrics.prefix);
     try {
       this.discovery = new Discovery(this.consul, options.discovery ?? {}, this.metrics, logger);
     } catch (error) {
@@ -92,11 +99,17 @@ export class ExpressConsul {
         weights: service.weights,
         healthPath: health.path,
         check: service.check,
-        ...this.config.registration,
+        ...this.settings.registration,
       },
       logger,
     );
     this.followForMetrics(service.name);
+    this.controlPlane = new ControlPlane(this.consul, {
+      serviceName: service.name,
+      serviceId: () => this.registration.serviceId,
+      metrics: this.settings.metrics === false ? undefined : this.settings.metrics,
+      logger,
+    });
     this.app.get(
       health.path,
       healthRoute(
@@ -152,13 +165,45 @@ export class ExpressConsul {
   status(): AdapterStatus {
     return {
       service: {
-        name: this.config.service.name,
+        name: this.settings.service.name,
         id: this.registration.serviceId,
         state: this.lifecycle,
         registration: this.registration.state,
       },
       upstreams: this.discovery.status(),
+      ...this.controlPlane.status(),
     };
+  }
+
+  // --- Consul as the control plane: KV configuration, leader election, locks ---
+
+  /**
+   * A typed configuration value following Consul KV (`key`: a JSON/YAML document, or a prefix with
+   * `format: 'tree'`), validated by `schema` (any Standard Schema). Starts at once; await `ready()`.
+   * Closed by the drain. Needs `key:read` on the key.
+   */
+  config<T = unknown>(key: string, options?: ConsulConfigOptions<T>): ConsulConfig<T> {
+    this.assertUsable();
+    return this.controlPlane.config(key, options);
+  }
+
+  /**
+   * Leader election among this service's instances on the key `service/NAME/leader/ELECTION`,
+   * through a session bound to this instance's health check and its node's `serfHealth`.
+   * `onElected(signal)` runs on election; `signal` aborts as soon as leadership may be lost. The
+   * drain resigns first (before deregistering), so another instance takes over at once. Contending
+   * starts at once (retried until the service is registered and passing). Needs `session:write`
+   * and `key:write` on the key.
+   */
+  leader(name: string, options: LeaderOptions): LeaderElection {
+    this.assertUsable();
+    return this.controlPlane.leader(name, options);
+  }
+
+  /** A lock on `key` held through a session bound to this instance's health; released by the drain. */
+  lock(key: string, options?: LockOptions): ConsulLock {
+    this.assertUsable();
+    return this.controlPlane.lock(key, options);
   }
 
   private get isDraining(): boolean {
@@ -234,7 +279,7 @@ export class ExpressConsul {
     const bound = server.address() as AddressInfo | null;
     if (!bound || typeof bound !== 'object')
       throw new InvalidStateError('attach(): the server is not bound to a TCP port');
-    const { service, shutdown, logger } = this.config;
+    const { service, shutdown, logger } = this.settings;
     const endpoint = {
       address: chooseServiceAddress(service.address, bound, this.consul.origin),
       port: service.port ?? bound.port,
@@ -278,11 +323,14 @@ export class ExpressConsul {
   }
 
   private async drain(): Promise<void> {
-    const { shutdown, logger } = this.config;
+    const { shutdown, logger } = this.settings;
     const startedAt = Date.now();
     this.setLifecycle('draining');
     const maintenance = shutdown.mode === 'maintenance';
     const phases: DrainPhase[] = [
+      // First: deregistering invalidates the sessions bound to our check, and Consul then keeps
+      // their locks for the lock delay; released before, another instance takes over at once.
+      { name: 'release-leadership', run: () => this.controlPlane.close() },
       {
         name: 'leave-consul',
         run: () =>
@@ -342,7 +390,7 @@ export class ExpressConsul {
     if (!this.tracker) return;
     const { abandonedRequests } = await this.tracker.drain(signal);
     if (abandonedRequests > 0) {
-      this.config.logger.warn(
+      this.settings.logger.warn(
         { abandoned: abandonedRequests },
         'drain deadline passed; cut in-flight requests',
       );
@@ -352,7 +400,7 @@ export class ExpressConsul {
   private setLifecycle(state: ExpressConsulState): void {
     this.lifecycle = state;
     if (state === 'running' || state === 'draining' || state === 'closed') {
-      this.metrics?.drainChanged(this.config.service.name, state);
+      this.metrics?.drainChanged(this.settings.service.name, state);
     }
   }
 
