@@ -1,0 +1,183 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+
+/** Registers `count` services `PREFIX-0..` on the agent, each with one passing TTL check. */
+export async function registerServices(
+  address: string,
+  prefix: string,
+  count: number,
+  instancesEach = 1,
+): Promise<string[]> {
+  const names = Array.from({ length: count }, (_, i) => `${prefix}-${i}`);
+  // A few at a time: the agent's own connection limit counts this helper too.
+  const queue = names.flatMap((name) =>
+    Array.from({ length: instancesEach }, (_, k) => ({
+      name,
+      id: `${name}-${k}`,
+      port: 20_000 + k,
+    })),
+  );
+  const workers = Array.from({ length: 4 }, async () => {
+    for (let item = queue.shift(); item; item = queue.shift()) {
+      await registerInstance(address, item.name, item.id, item.port);
+    }
+  });
+  await Promise.all(workers);
+  return names;
+}
+
+/** Registers one instance with a passing TTL check (Consul never calls it). */
+export async function registerInstance(
+  address: string,
+  name: string,
+  id: string,
+  port: number,
+): Promise<void> {
+  const response = await fetch(`${address}/v1/agent/service/register`, {
+    method: 'PUT',
+    body: JSON.stringify({
+      Name: name,
+      ID: id,
+      Address: '127.0.0.1',
+      Port: port,
+      Check: { CheckID: `ttl-${id}`, TTL: '1h', Status: 'passing' },
+    }),
+  });
+  if (!response.ok) throw new Error(`register ${id}: ${response.status} ${await response.text()}`);
+}
+
+/** Sets the TTL check of instance `id` (registered by registerInstance) to `status`. */
+export async function setCheck(
+  address: string,
+  id: string,
+  status: 'pass' | 'fail',
+): Promise<void> {
+  const response = await fetch(`${address}/v1/agent/check/${status}/ttl-${id}`, { method: 'PUT' });
+  if (!response.ok) throw new Error(`check ${id}: ${response.status} ${await response.text()}`);
+}
+
+/**
+ * ESTABLISHED TCP connections of process `pid` to `port` on loopback: the socket inodes of its
+ * fds matched against /proc/net/tcp (so sockets of other processes, the agent's included, are not
+ * counted).
+ */
+export function socketsTo(port: number, pid: number | 'self' = 'self'): number {
+  const inodes = new Set<string>();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const target = readlinkSync(`/proc/${pid}/fd/${fd}`);
+      const match = /^socket:\[(\d+)\]$/.exec(target);
+      if (match) inodes.add(match[1]!);
+    } catch {
+      // The fd closed while we looked.
+    }
+  }
+  const portHex = port.toString(16).toUpperCase().padStart(4, '0');
+  let count = 0;
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      // fields: sl local rem st ... inode (index 9)
+      if (fields.length < 10) continue;
+      const remote = fields[2]!;
+      if (fields[3] !== '01' || !remote.endsWith(`:${portHex}`)) continue;
+      if (inodes.has(fields[9]!)) count += 1;
+    }
+  }
+  return count;
+}
+
+/** Samples `read()` every `intervalMs` and keeps the maximum; `stop()` returns it. */
+export function sampleMax(read: () => number, intervalMs = 25): { stop(): number } {
+  let max = read();
+  const timer = setInterval(() => {
+    max = Math.max(max, read());
+  }, intervalMs);
+  return {
+    stop() {
+      clearInterval(timer);
+      return Math.max(max, read());
+    },
+  };
+}
+
+/**
+ * Another Consul client on the same address (the CLI, a sidecar): a child process that reads
+ * `/v1/agent/self` every 50 ms over a fresh connection each time, as a CLI would, and counts
+ * the answers by status.
+ */
+export class ProbeClient {
+  private readonly child: ChildProcess;
+  private readonly statuses = new Map<number, number>();
+  private readonly done: Promise<void>;
+
+  constructor(address: string) {
+    const script = `
+      const http = require('node:http');
+      const url = new URL('/v1/agent/self', ${JSON.stringify(address)});
+      let stopping = false;
+      process.stdin.on('data', () => { stopping = true; });
+      (async () => {
+        // Bounded: at most 10 minutes of probing, whatever happens to the parent.
+        for (let i = 0; i < 12000 && !stopping; i++) {
+          const status = await new Promise((resolve) => {
+            const req = http.get(url, { agent: false }, (res) => { res.resume(); res.on('end', () => resolve(res.statusCode)); });
+            req.on('error', () => resolve(0));
+            req.setTimeout(5000, () => { req.destroy(); });
+          });
+          process.stdout.write(status + '\\n');
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        process.exit(0);
+      })();
+    `;
+    this.child = spawn(process.execPath, ['-e', script], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const lines = createInterface({ input: this.child.stdout! });
+    lines.on('line', (line) => {
+      const status = Number(line);
+      this.statuses.set(status, (this.statuses.get(status) ?? 0) + 1);
+    });
+    this.done = new Promise((resolve) => this.child.once('exit', () => resolve()));
+  }
+
+  /** Answers by status so far (0: connection error). */
+  counts(): ReadonlyMap<number, number> {
+    return this.statuses;
+  }
+
+  /** Answers other than 200 so far. */
+  refused(): number {
+    let refused = 0;
+    for (const [status, count] of this.statuses) if (status !== 200) refused += count;
+    return refused;
+  }
+
+  total(): number {
+    let total = 0;
+    for (const count of this.statuses.values()) total += count;
+    return total;
+  }
+
+  async stop(): Promise<void> {
+    this.child.stdin?.end('stop\n');
+    const killer = setTimeout(() => this.child.kill('SIGKILL'), 6_000);
+    await this.done;
+    clearTimeout(killer);
+  }
+}
+
+/** The p-th percentile (0-100) of `values`, nearest rank; NaN for none. */
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[rank]!;
+}
