@@ -48,6 +48,8 @@ export const DEFAULTS = deepFreeze({
     /** Used when neither `address` nor CONSUL_HTTP_ADDR is set. */
     address: 'http://127.0.0.1:8500',
     requestTimeoutMs: 5_000,
+    /** Or EXPRESS_CONSUL_MAX_CONNECTIONS; see ConnectionBudget for the split. */
+    maxConnections: 32,
     tls: { verify: true },
   },
   discovery: {

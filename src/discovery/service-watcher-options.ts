@@ -42,9 +42,9 @@ export interface ServiceWatcherOptions extends ServiceQueryOptions {
   readonly backoff?: WatchBackoffOptions;
   /**
    * Rate limit for a churning service, in ms, so the loop cannot become a busy poll; 0 disables.
-   * Leading-edge: the first answer after `minUpdateIntervalMs` without any is followed by the next
-   * query at once (a lone change is seen without delay); within a burst of quick answers, queries
-   * start at least this far apart. Default: 100.
+   * A token bucket of 2 (Consul's guidance), refilled with one token every `minUpdateIntervalMs`:
+   * after a quiet period two changes in a row are both followed at once; a sustained burst costs
+   * one query per interval (10 per second at the default). Default: 100.
    */
   readonly minUpdateIntervalMs?: number;
   /** Source of randomness in [0, 1) for backoff jitter. Default: Math.random. */

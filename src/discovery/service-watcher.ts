@@ -10,7 +10,7 @@ import type {
   ServiceWatcherOptions,
 } from './service-watcher-options';
 import { toServiceInstances } from './to-service-instance';
-import { UpdateRateLimit } from './update-rate-limit';
+import { TokenBucket } from './token-bucket';
 
 export type {
   ServiceQueryOptions,
@@ -85,6 +85,9 @@ const NO_INSTANCES: readonly ServiceInstance[] = Object.freeze([]);
  */
 export const EMPTY_AFTER_RESET_GRACE_MS = 30_000;
 
+/** Queries a watch may start back to back before `minUpdateIntervalMs` spaces them (Consul's guidance). */
+export const UPDATE_BURST = 2;
+
 function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
 }
@@ -99,15 +102,15 @@ function asError(error: unknown): Error {
  * The loop runs until `close()`; it never gives up, and reports every failure to `onError`
  * listeners and the logger. After a failure the next query is non-blocking (index 0), so a
  * restarted agent with a lower index is noticed at once instead of after a full `waitMs`. The rate
- * limit is leading-edge (UpdateRateLimit): after a quiet period the next query starts at once;
- * within a burst of quick answers, queries start `minUpdateIntervalMs` apart.
+ * limit is a token bucket (burst 2, one token per `minUpdateIntervalMs`): after a quiet period two
+ * changes in a row are both followed at once; a sustained burst costs one query per interval.
  */
 export class ServiceWatcher {
   /** Name of the watched service. */
   readonly service: string;
   private readonly options: ResolvedServiceWatcherOptions;
   private readonly backoff: Backoff;
-  private readonly rateLimit: UpdateRateLimit;
+  private readonly rateLimit: TokenBucket;
   private readonly abort = new AbortController();
   private readonly changeListeners = new Set<Listener<ServiceChangeEvent>>();
   private readonly errorListeners = new Set<Listener<WatchErrorEvent>>();
@@ -145,7 +148,7 @@ export class ServiceWatcher {
     this.service = resolveServiceName(service);
     this.options = resolveServiceWatcherOptions(options);
     this.backoff = new Backoff(this.options.backoff, this.options.random);
-    this.rateLimit = new UpdateRateLimit(this.options.minUpdateIntervalMs);
+    this.rateLimit = new TokenBucket(UPDATE_BURST, this.options.minUpdateIntervalMs);
     this.readyGate = new Promise<void>((resolve, reject) => {
       this.resolveReady = resolve;
       this.rejectReady = reject;
@@ -286,7 +289,8 @@ export class ServiceWatcher {
   /** The loop: never rejects; ends only when the abort signal fired. */
   private async run(): Promise<void> {
     const { signal } = this.abort;
-    let pauseMs = 0;
+    // The first query spends a token too, so that a burst is `UPDATE_BURST` queries from the start.
+    let pauseMs = this.rateLimit.take(this.options.now());
     while (!signal.aborted) {
       try {
         if (pauseMs > 0) await this.options.delay(pauseMs, signal);
@@ -301,7 +305,6 @@ export class ServiceWatcher {
   /** Runs one query and applies its answer; returns the pause before the next one, in ms. */
   private async queryOnce(signal: AbortSignal): Promise<number> {
     const { now, waitMs, query } = this.options;
-    const startedAt = now();
     const request: HealthServiceQuery = { ...query, index: this.queryIndex, waitMs };
     const answer = await this.source.healthService(this.service, request, { signal });
     // Closed while the answer was on its way: publish nothing more.
@@ -343,7 +346,8 @@ export class ServiceWatcher {
         this.accept(decision.nextIndex, answer.data);
         break;
     }
-    return this.rateLimit.pauseAfterAnswer(startedAt, now());
+    // The token of the next query, taken now: its wait is the pause before it.
+    return this.rateLimit.take(now());
   }
 
   /** Whether a recent index reset still makes an empty answer suspect. */
