@@ -58,6 +58,8 @@ export const DEFAULTS = deepFreeze({
       /** maxMs is raised to baseMs when that is longer. */
       backoff: { baseMs: 250, maxMs: 10_000 },
       minUpdateIntervalMs: 100,
+      pollRatePerSecond: 200,
+      pollRefreshMs: 30_000,
     },
     client: {
       passingOnly: true,

@@ -11,6 +11,8 @@ import type {
 } from './service-watcher-options';
 import { toServiceInstances } from './to-service-instance';
 import { TokenBucket } from './token-bucket';
+import { ALWAYS_BLOCKING } from './watch-ticket';
+import type { ReadTurn, WatchTicket } from './watch-ticket';
 
 export type {
   ServiceQueryOptions,
@@ -128,6 +130,8 @@ export class ServiceWatcher {
   /** An empty answer is being held back after a reset; the last list is still served. */
   private holdingEmpty = false;
   private updates = 0;
+  private uses = 0;
+  private ticket: WatchTicket = ALWAYS_BLOCKING;
   private consecutiveErrors = 0;
   private lastError: Error | undefined;
   private lastSuccessAt: number | undefined;
@@ -155,6 +159,33 @@ export class ServiceWatcher {
     });
     // Closing before the first answer rejects the gate; nobody may be waiting on it.
     this.readyGate.catch(() => {});
+  }
+
+  /**
+   * Counts one call that used this watch's list: a WatchScheduler gives its blocking slots to the
+   * most called services. A counter increment, nothing more (it runs once per outbound request).
+   */
+  noteUse(): void {
+    this.uses += 1;
+  }
+
+  /** Calls counted by `noteUse()` so far. */
+  get useCount(): number {
+    return this.uses;
+  }
+
+  /** X-Consul-Index of the last accepted answer (0 before the first). */
+  get lastIndex(): number {
+    return this.index;
+  }
+
+  /**
+   * Puts the watch under a scheduler (before `start()`): it then blocks only while the ticket holds
+   * a slot, and otherwise reads once each time the ticket says its service changed.
+   */
+  schedule(ticket: WatchTicket): void {
+    if (this.loop) throw new Error(`ServiceWatcher '${this.service}' is already started`);
+    this.ticket = ticket;
   }
 
   /** Starts the watch loop; later calls do nothing. Throws ClosedError after `close()`. */
@@ -251,6 +282,7 @@ export class ServiceWatcher {
     this.abort.abort(closed);
     if (!this.isReady) this.rejectReady(closed);
     await this.loop;
+    this.ticket.release();
     this.changeListeners.clear();
     this.errorListeners.clear();
   }
@@ -292,21 +324,35 @@ export class ServiceWatcher {
     // The first query spends a token too, so that a burst is `UPDATE_BURST` queries from the start.
     let pauseMs = this.rateLimit.take(this.options.now());
     while (!signal.aborted) {
+      let turn: ReadTurn | undefined;
       try {
         if (pauseMs > 0) await this.options.delay(pauseMs, signal);
-        pauseMs = await this.queryOnce(signal);
+        turn = await this.ticket.nextTurn(signal);
+        pauseMs = await this.queryOnce(signal, turn);
       } catch (error) {
         if (signal.aborted) break;
-        pauseMs = this.recordFailure(error);
+        // The scheduler gave the slot to a busier service: not a failure, read again as told.
+        if (turn?.slotLost?.aborted) pauseMs = 0;
+        else pauseMs = this.recordFailure(error);
+      } finally {
+        turn?.done();
       }
     }
   }
 
   /** Runs one query and applies its answer; returns the pause before the next one, in ms. */
-  private async queryOnce(signal: AbortSignal): Promise<number> {
+  private async queryOnce(signal: AbortSignal, turn: ReadTurn): Promise<number> {
     const { now, waitMs, query } = this.options;
-    const request: HealthServiceQuery = { ...query, index: this.queryIndex, waitMs };
-    const answer = await this.source.healthService(this.service, request, { signal });
+    // Without a slot, one non-blocking read: the index rules below still judge its answer.
+    const request: HealthServiceQuery = {
+      ...query,
+      index: turn.blocking ? this.queryIndex : 0,
+      waitMs,
+    };
+    const querySignal = turn.slotLost ? AbortSignal.any([signal, turn.slotLost]) : signal;
+    const answer = await this.source.healthService(this.service, request, {
+      signal: querySignal,
+    });
     // Closed while the answer was on its way: publish nothing more.
     if (signal.aborted) return 0;
 

@@ -1,7 +1,33 @@
 import { spawn } from 'node:child_process';
+import { request } from 'node:http';
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+
+/**
+ * One HTTP call on a connection of its own, closed after it (so that the socket counts of the
+ * tests see only the connections of the code under test): resolves with status and body.
+ */
+export function agentCall(
+  address: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(new URL(path, address), { method, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString() }),
+      );
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.setTimeout(10_000, () => req.destroy(new Error(`${method} ${path}: no answer in 10 s`)));
+    req.end(body === undefined ? undefined : JSON.stringify(body));
+  });
+}
 
 /** Registers `count` services `PREFIX-0..` on the agent, each with one passing TTL check. */
 export async function registerServices(
@@ -35,17 +61,14 @@ export async function registerInstance(
   id: string,
   port: number,
 ): Promise<void> {
-  const response = await fetch(`${address}/v1/agent/service/register`, {
-    method: 'PUT',
-    body: JSON.stringify({
-      Name: name,
-      ID: id,
-      Address: '127.0.0.1',
-      Port: port,
-      Check: { CheckID: `ttl-${id}`, TTL: '1h', Status: 'passing' },
-    }),
+  const answer = await agentCall(address, 'PUT', '/v1/agent/service/register', {
+    Name: name,
+    ID: id,
+    Address: '127.0.0.1',
+    Port: port,
+    Check: { CheckID: `ttl-${id}`, TTL: '1h', Status: 'passing' },
   });
-  if (!response.ok) throw new Error(`register ${id}: ${response.status} ${await response.text()}`);
+  if (answer.status !== 200) throw new Error(`register ${id}: ${answer.status} ${answer.text}`);
 }
 
 /** Sets the TTL check of instance `id` (registered by registerInstance) to `status`. */
@@ -54,8 +77,8 @@ export async function setCheck(
   id: string,
   status: 'pass' | 'fail',
 ): Promise<void> {
-  const response = await fetch(`${address}/v1/agent/check/${status}/ttl-${id}`, { method: 'PUT' });
-  if (!response.ok) throw new Error(`check ${id}: ${response.status} ${await response.text()}`);
+  const answer = await agentCall(address, 'PUT', `/v1/agent/check/${status}/ttl-${id}`);
+  if (answer.status !== 200) throw new Error(`check ${id}: ${answer.status} ${answer.text}`);
 }
 
 /**
