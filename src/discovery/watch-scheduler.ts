@@ -1,5 +1,4 @@
 import type { ConsulClient } from '../consul/consul-client';
-import type { HealthCheck } from '../consul/consul-types';
 import { AbortedError } from '../errors';
 import type { Logger } from '../logger';
 import { Backoff } from '../resilience/backoff';
@@ -384,7 +383,7 @@ export class WatchScheduler {
           { signal },
         );
         this.counts.checkWatchAnswers += 1;
-        const next = summarizeChecks(answer.data as readonly HealthCheck[]);
+        const next = summarizeChecks(answer.data);
         this.markChanged(datacenter, summaries, next);
         summaries = next;
         const answered = answer.meta.index;
