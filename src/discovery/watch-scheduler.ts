@@ -374,6 +374,9 @@ export class WatchScheduler {
     const rate = new TokenBucket(2, this.options.minUpdateIntervalMs);
     let index = 0;
     let summaries: Map<string, CheckSummary> | undefined;
+    // After a failure every service is read again (changes may have been missed); not at the start,
+    // when those not read yet are due anyway and those read already are judged by their index.
+    let missedChanges = false;
     let pauseMs = 0;
     while (!signal.aborted) {
       try {
@@ -384,7 +387,8 @@ export class WatchScheduler {
         );
         this.counts.checkWatchAnswers += 1;
         const next = summarizeChecks(answer.data);
-        this.markChanged(datacenter, summaries, next);
+        this.markChanged(datacenter, summaries, next, missedChanges);
+        missedChanges = false;
         summaries = next;
         const answered = answer.meta.index;
         // Consul's index rules: backwards resets to 0, below 1 (a Consul bug) waits from 1.
@@ -395,8 +399,7 @@ export class WatchScheduler {
       } catch (error) {
         if (signal.aborted) break;
         if (error instanceof Error) this.noteFailure(error);
-        // Changes may have been missed meanwhile: every service is read again after recovery.
-        summaries = undefined;
+        missedChanges = true;
         index = 0;
         pauseMs = backoff.nextDelayMs();
         this.options.logger.warn(
@@ -411,15 +414,17 @@ export class WatchScheduler {
     datacenter: string,
     previous: ReadonlyMap<string, CheckSummary> | undefined,
     next: ReadonlyMap<string, CheckSummary>,
+    missedChanges: boolean,
   ): void {
+    // Without a previous answer (the first), services are judged by their index alone.
     const changed = previous ? changedServices(previous, next) : undefined;
-    const everyone = changed === undefined || changed.has(NODE_CHECKS);
+    const everyone = missedChanges || (changed?.has(NODE_CHECKS) ?? false);
     for (const ticket of this.tickets) {
       if (ticket.slotted || ticket.datacenter !== datacenter) continue;
       const summary = next.get(ticket.key);
       // A check newer than the last read: covers a change between a read and the first answer.
       const newer = summary !== undefined && summary.maxIndex > ticket.lastIndex();
-      if (everyone || newer || changed.has(ticket.key)) this.markDirty(ticket);
+      if (everyone || newer || changed?.has(ticket.key)) this.markDirty(ticket);
     }
   }
 }
