@@ -43,7 +43,7 @@ function startWorker(address: string): Worker {
     },
   );
   const lines: object[] = [];
-  createInterface({ input: child.stdout! }).on('line', (line) => {
+  createInterface({ input: child.stdout }).on('line', (line) => {
     lines.push(JSON.parse(line) as object);
   });
   return { child, lines };
@@ -78,7 +78,7 @@ test(`${SERVICES} services x ${WORKERS} processes, default limit 200: all ready,
     const samplers = workers.map((worker) =>
       sampleMax(() => {
         try {
-          return socketsTo(agent.httpPort, worker.child.pid!);
+          return socketsTo(agent.httpPort, worker.child.pid);
         } catch {
           return 0;
         }
