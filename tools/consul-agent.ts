@@ -25,6 +25,8 @@ export interface ConsulAgentOptions {
   };
   /** Also serve the API over HTTPS with these PEM files (see `createTlsFiles`). */
   readonly tls?: { readonly caFile: string; readonly certFile: string; readonly keyFile: string };
+  /** More `-hcl` lines, e.g. `limits { http_max_conns_per_client = 50 }`. */
+  readonly hcl?: readonly string[];
 }
 
 /** PEM files of a throwaway CA and a server certificate (SANs: localhost, 127.0.0.1), made by `consul tls`. */
@@ -159,6 +161,7 @@ export class ConsulAgent {
 
   private async launch(): Promise<void> {
     const hcl = ['ports { grpc = -1, grpc_tls = -1 }', 'enable_script_checks = false'];
+    hcl.push(...(this.options.hcl ?? []));
     if (this.options.tls) {
       const { caFile, certFile, keyFile } = this.options.tls;
       hcl.push(

@@ -200,6 +200,7 @@ export class ServiceClient {
       if (!this.discoveryAnswered) await this.awaitFirstAnswer(deadlineAt, sent);
       const budget = this.context.budget;
       budget.recordRequest();
+      this.watcher.noteUse();
 
       let route = this.table.pick(request.key, undefined);
       if (route === undefined) throw new NoHealthyInstancesError(this.service);

@@ -48,6 +48,8 @@ export const DEFAULTS = deepFreeze({
     /** Used when neither `address` nor CONSUL_HTTP_ADDR is set. */
     address: 'http://127.0.0.1:8500',
     requestTimeoutMs: 5_000,
+    /** Or EXPRESS_CONSUL_MAX_CONNECTIONS; see ConnectionBudget for the split. */
+    maxConnections: 32,
     tls: { verify: true },
   },
   discovery: {
@@ -56,6 +58,8 @@ export const DEFAULTS = deepFreeze({
       /** maxMs is raised to baseMs when that is longer. */
       backoff: { baseMs: 250, maxMs: 10_000 },
       minUpdateIntervalMs: 100,
+      pollRatePerSecond: 200,
+      pollRefreshMs: 30_000,
     },
     client: {
       passingOnly: true,

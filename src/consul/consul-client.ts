@@ -7,14 +7,19 @@ import {
   ConsulResponseError,
   ConsulUnavailableError,
 } from '../errors';
+import { connectionBudget } from './connection-budget';
+import type { ConnectionBudget } from './connection-budget';
 import { resolveConsulConnection } from './consul-environment';
+import { parseJsonIncrementally } from './incremental-json';
 import type { ConsulConnectionOptions, ResolvedConsulConnection } from './consul-environment';
 import type {
   AgentService,
   AgentServiceRegistration,
   ConsulQueryMeta,
+  HealthCheck,
   HealthServiceEntry,
   HealthServiceQuery,
+  HealthStateQuery,
 } from './consul-types';
 import type { KvEntry, KvQuery, SessionCreateRequest, SessionInfo } from './kv-types';
 
@@ -41,6 +46,8 @@ interface CallSpec {
   readonly signal?: AbortSignal | undefined;
   /** Statuses handed back to the caller instead of thrown (e.g. 404 for "not registered"). */
   readonly allowStatus?: readonly number[];
+  /** Which pool carries the call: `watch` for the watches' reads, `short` (default) for the rest. */
+  readonly lane?: 'watch' | 'short';
 }
 
 interface RawAnswer {
@@ -57,7 +64,12 @@ function header(headers: RawAnswer['headers'], name: string): string | undefined
 }
 
 /**
- * Typed client for the few Consul HTTP endpoints express-consul needs, over one undici pool.
+ * Typed client for the few Consul HTTP endpoints express-consul needs, within a connection budget
+ * (`maxConnections`): Consul refuses a client IP more than `limits.http_max_conns_per_client`
+ * (200) concurrent connections with 429, and every blocking query holds one. Two undici pools
+ * share the budget: the `watch` lane for health reads (the watch scheduler keeps its blocking
+ * queries within `connectionBudget.watch`), and a few connections of the `short` lane for
+ * everything else (registration, its follow loop, the CLI's reads), so no watch can starve them.
  * The ACL token travels only in the `X-Consul-Token` header and is never logged or put in a URL.
  */
 export class ConsulClient {
@@ -67,6 +79,9 @@ export class ConsulClient {
   private readonly token: string | undefined;
   private readonly requestTimeoutMs: number;
   private readonly pool: Pool;
+  private readonly watchPool: Pool;
+  /** How the connection budget is split between the lanes (see ConnectionBudget). */
+  readonly connectionBudget: ConnectionBudget;
   private closed = false;
 
   constructor(options: ConsulConnectionOptions | ResolvedConsulConnection = {}) {
@@ -75,15 +90,24 @@ export class ConsulClient {
     this.datacenter = resolved.datacenter;
     this.token = resolved.token;
     this.requestTimeoutMs = resolved.requestTimeoutMs;
-    this.pool = new Pool(resolved.origin, {
-      // Blocking queries hold a connection each; the agent is local, so no cap is needed.
-      connections: null,
+    this.connectionBudget = connectionBudget(resolved.maxConnections);
+    const poolOptions = {
       pipelining: 1,
       keepAliveTimeout: 30_000,
       // Our own per-call deadline governs; undici's defaults (300 s) would outlive it anyway.
       headersTimeout: 0,
       bodyTimeout: 0,
       ...(resolved.tls && { connect: { ...resolved.tls } }),
+    };
+    // Never more sockets than the lane's share: a call beyond it waits in undici's queue instead of
+    // opening a connection Consul would refuse (and count against every other client on the host).
+    this.pool = new Pool(resolved.origin, {
+      ...poolOptions,
+      connections: this.connectionBudget.short,
+    });
+    this.watchPool = new Pool(resolved.origin, {
+      ...poolOptions,
+      connections: this.connectionBudget.watch,
     });
   }
 
@@ -194,14 +218,49 @@ export class ConsulClient {
           ? blockingDeadlineMs(waitMs) + this.requestTimeoutMs
           : this.requestTimeoutMs,
       signal: options.signal,
+      lane: 'watch',
     });
-    const body = this.parseJson(path, answer);
+    const body = await this.parseLargeJson(path, answer, options.signal);
     if (!Array.isArray(body) || !body.every(isHealthEntry)) {
       throw new ConsulResponseError(
         `GET ${path}`,
         answer.status,
         'answer is not a list of health entries',
       );
+    }
+    return { data: body, meta: queryMeta(answer.headers) };
+  }
+
+  /**
+   * `GET /v1/health/state/any`: every check of the datacenter, optionally as a blocking query that
+   * returns on any check change (a registration or deregistration included: its checks come or go).
+   * One such query tells which services changed, so that they alone need a read. Watch lane.
+   */
+  async healthStateAny(
+    query: HealthStateQuery = {},
+    options: CallOptions = {},
+  ): Promise<ConsulQueryResult<HealthCheck[]>> {
+    const path = '/v1/health/state/any';
+    const waitMs = query.index !== undefined && query.index > 0 ? query.waitMs : undefined;
+    const answer = await this.call({
+      method: 'GET',
+      path,
+      query: {
+        dc: query.datacenter ?? this.datacenter,
+        stale: query.stale ? '' : undefined,
+        index: waitMs !== undefined ? String(query.index) : undefined,
+        wait: waitMs !== undefined ? `${Math.ceil(waitMs)}ms` : undefined,
+      },
+      timeoutMs:
+        waitMs !== undefined
+          ? blockingDeadlineMs(waitMs) + this.requestTimeoutMs
+          : this.requestTimeoutMs,
+      signal: options.signal,
+      lane: 'watch',
+    });
+    const body = await this.parseLargeJson(path, answer, options.signal);
+    if (!Array.isArray(body) || !body.every(isHealthCheck)) {
+      throw new ConsulResponseError(`GET ${path}`, answer.status, 'answer is not a list of checks');
     }
     return { data: body, meta: queryMeta(answer.headers) };
   }
@@ -231,11 +290,11 @@ export class ConsulClient {
     return body;
   }
 
-  /** Closes the connection pool; idempotent. In-flight blocking queries are aborted. */
+  /** Closes the connection pools; idempotent. In-flight blocking queries are aborted. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.pool.destroy();
+    await Promise.all([this.pool.destroy(), this.watchPool.destroy()]);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -246,6 +305,22 @@ export class ConsulClient {
     try {
       return JSON.parse(answer.text) as unknown;
     } catch (error) {
+      throw new ConsulResponseError(`GET ${path}`, answer.status, 'answer is not JSON', {
+        cause: error,
+      });
+    }
+  }
+
+  /** parseJson for answers that may be large: yields to the event loop while it parses. */
+  private async parseLargeJson(
+    path: string,
+    answer: RawAnswer,
+    signal: AbortSignal | undefined,
+  ): Promise<unknown> {
+    try {
+      return await parseJsonIncrementally(answer.text, signal ? { signal } : {});
+    } catch (error) {
+      if (signal?.aborted) throw new AbortedError(`GET ${path} aborted`, { cause: signal.reason });
       throw new ConsulResponseError(`GET ${path}`, answer.status, 'answer is not JSON', {
         cause: error,
       });
@@ -286,7 +361,8 @@ export class ConsulClient {
     }
 
     try {
-      const response = await this.pool.request(request);
+      const pool = spec.lane === 'watch' ? this.watchPool : this.pool;
+      const response = await pool.request(request);
       const text = await response.body.text();
       const answer: RawAnswer = { status: response.statusCode, text, headers: response.headers };
       if (answer.status < 300 || spec.allowStatus?.includes(answer.status)) return answer;
@@ -539,5 +615,15 @@ function isHealthEntry(value: unknown): value is HealthServiceEntry {
     typeof service.Address === 'string' &&
     typeof value.Node.Address === 'string' &&
     Array.isArray(value.Checks)
+  );
+}
+
+function isHealthCheck(value: unknown): value is HealthCheck {
+  return (
+    isRecord(value) &&
+    typeof value.Node === 'string' &&
+    typeof value.CheckID === 'string' &&
+    typeof value.Status === 'string' &&
+    typeof value.ServiceName === 'string'
   );
 }

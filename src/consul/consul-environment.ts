@@ -3,6 +3,7 @@ import { DEFAULTS } from '../config/defaults';
 import { OptionReader } from '../config/option-reader';
 import type { KnownKeys } from '../config/option-reader';
 import { ConfigError } from '../errors';
+import { MIN_CONNECTIONS } from './connection-budget';
 
 /** Connection settings for the Consul HTTP API; every field falls back to Consul's own env variables. */
 export interface ConsulConnectionOptions {
@@ -18,6 +19,12 @@ export interface ConsulConnectionOptions {
   readonly datacenter?: string;
   /** Timeout of a non-blocking call to Consul, in ms. Default: 5000. */
   readonly requestTimeoutMs?: number;
+  /**
+   * Most TCP connections this process opens to the agent (watches, registration and every other
+   * call together), an integer >= 4. Keep (workers per host) x maxConnections under the agent's
+   * `limits.http_max_conns_per_client` (200). Default: `EXPRESS_CONSUL_MAX_CONNECTIONS`, else 32.
+   */
+  readonly maxConnections?: number;
 }
 
 /** TLS to Consul, following Consul's CLI conventions. */
@@ -43,6 +50,8 @@ export interface ResolvedConsulConnection {
   readonly token: string | undefined;
   readonly datacenter: string | undefined;
   readonly requestTimeoutMs: number;
+  /** Connection budget towards the agent (see ConnectionBudget). */
+  readonly maxConnections: number;
   readonly tls:
     | {
         readonly ca?: string;
@@ -62,6 +71,7 @@ const CONNECTION_KEYS: KnownKeys<ConsulConnectionOptions> = {
   tls: true,
   datacenter: true,
   requestTimeoutMs: true,
+  maxConnections: true,
 };
 
 /** The keys of {@link ConsulTlsOptions}; any other is rejected. */
@@ -189,6 +199,31 @@ export function resolveConsulConnection(
       { min: 0, minExclusive: true },
       DEFAULTS.consul.requestTimeoutMs,
     ),
+    maxConnections: readMaxConnections(reader, env),
     tls,
   };
+}
+
+/**
+ * `maxConnections`, else EXPRESS_CONSUL_MAX_CONNECTIONS (how a process manager gives each of its N
+ * workers its share of the agent's per-IP limit), else the default.
+ */
+function readMaxConnections(
+  reader: OptionReader<ConsulConnectionOptions>,
+  env: NodeJS.ProcessEnv,
+): number {
+  const rule = { min: MIN_CONNECTIONS };
+  const given = reader.integer('maxConnections', rule);
+  if (given !== undefined) return given;
+  const fromEnv = env.EXPRESS_CONSUL_MAX_CONNECTIONS?.trim();
+  if (fromEnv === undefined || fromEnv === '') return DEFAULTS.consul.maxConnections;
+  const value = Number(fromEnv);
+  if (!/^\d+$/.test(fromEnv) || value < MIN_CONNECTIONS) {
+    throw new ConfigError(
+      'EXPRESS_CONSUL_MAX_CONNECTIONS',
+      `an integer >= ${MIN_CONNECTIONS}`,
+      fromEnv,
+    );
+  }
+  return value;
 }

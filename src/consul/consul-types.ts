@@ -55,6 +55,8 @@ export interface HealthCheck {
   ServiceName: string;
   Output?: string;
   Notes?: string;
+  /** Raft index of the check's last change (listed by `/v1/health/state/*`). */
+  ModifyIndex?: number;
 }
 
 /** One element of `GET /v1/health/service/:name`. */
@@ -84,6 +86,16 @@ export interface HealthServiceQuery {
   stale?: boolean;
   /** Answer from the local agent's cache (`cached`): cheaper, survives short server outages. */
   cached?: boolean;
+  /** Blocking-query index from the previous answer; 0 or absent answers at once. */
+  index?: number;
+  /** How long Consul may hold the query open, in milliseconds. */
+  waitMs?: number;
+}
+
+/** Query parameters of `GET /v1/health/state/any`, blocking-query ones included. */
+export interface HealthStateQuery {
+  datacenter?: string;
+  stale?: boolean;
   /** Blocking-query index from the previous answer; 0 or absent answers at once. */
   index?: number;
   /** How long Consul may hold the query open, in milliseconds. */

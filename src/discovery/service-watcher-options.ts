@@ -42,11 +42,21 @@ export interface ServiceWatcherOptions extends ServiceQueryOptions {
   readonly backoff?: WatchBackoffOptions;
   /**
    * Rate limit for a churning service, in ms, so the loop cannot become a busy poll; 0 disables.
-   * Leading-edge: the first answer after `minUpdateIntervalMs` without any is followed by the next
-   * query at once (a lone change is seen without delay); within a burst of quick answers, queries
-   * start at least this far apart. Default: 100.
+   * A token bucket of 2 (Consul's guidance), refilled with one token every `minUpdateIntervalMs`:
+   * after a quiet period two changes in a row are both followed at once; a sustained burst costs
+   * one query per interval (10 per second at the default). Default: 100.
    */
   readonly minUpdateIntervalMs?: number;
+  /**
+   * Services beyond the connection budget's blocking slots are read on change (the check watch
+   * says which) at most this many times per second in all, per process. Default: 200.
+   */
+  readonly pollRatePerSecond?: number;
+  /**
+   * A service without a slot is read at least this often, in ms, even when no check of it changed
+   * (a registration change that touches no check: tags, meta, an instance without checks). Default: 30000.
+   */
+  readonly pollRefreshMs?: number;
   /** Source of randomness in [0, 1) for backoff jitter. Default: Math.random. */
   readonly random?: () => number;
   /** Clock in ms since the epoch, for timestamps and rate limiting. Default: Date.now. */
@@ -67,6 +77,8 @@ export interface ResolvedServiceWatcherOptions {
   readonly waitMs: number;
   readonly backoff: { readonly baseMs: number; readonly maxMs: number };
   readonly minUpdateIntervalMs: number;
+  readonly pollRatePerSecond: number;
+  readonly pollRefreshMs: number;
   readonly random: () => number;
   readonly now: () => number;
   readonly delay: (ms: number, signal: AbortSignal) => Promise<void>;
@@ -79,7 +91,7 @@ export const MAX_WAIT_MS = 600_000;
 /** The settings every watch of a registry shares (no query options, no injected functions). */
 export type WatchSettingsOptions = Pick<
   ServiceWatcherOptions,
-  'waitMs' | 'backoff' | 'minUpdateIntervalMs'
+  'waitMs' | 'backoff' | 'minUpdateIntervalMs' | 'pollRatePerSecond' | 'pollRefreshMs'
 >;
 
 /** The keys of {@link WatchSettingsOptions}; any other is rejected. */
@@ -87,6 +99,8 @@ export const WATCH_SETTINGS_KEYS: KnownKeys<WatchSettingsOptions> = {
   waitMs: true,
   backoff: true,
   minUpdateIntervalMs: true,
+  pollRatePerSecond: true,
+  pollRefreshMs: true,
 };
 
 /** The settings every watch of a registry shares, validated: see {@link resolveWatchSettings}. */
@@ -94,6 +108,8 @@ export interface ResolvedWatchSettings {
   readonly waitMs: number;
   readonly backoff: { readonly baseMs: number; readonly maxMs: number };
   readonly minUpdateIntervalMs: number;
+  readonly pollRatePerSecond: number;
+  readonly pollRefreshMs: number;
 }
 
 /** The keys of {@link ServiceQueryOptions}. */
@@ -170,6 +186,12 @@ export function resolveWatchSettings(
     waitMs: reader.ms('waitMs', { min: 0, minExclusive: true, max: MAX_WAIT_MS }, defaults.waitMs),
     backoff: { baseMs, maxMs },
     minUpdateIntervalMs: reader.ms('minUpdateIntervalMs', { min: 0 }, defaults.minUpdateIntervalMs),
+    pollRatePerSecond: reader.number(
+      'pollRatePerSecond',
+      { min: 0, minExclusive: true, max: 100_000 },
+      defaults.pollRatePerSecond,
+    ),
+    pollRefreshMs: reader.ms('pollRefreshMs', { min: 1_000 }, defaults.pollRefreshMs),
   };
 }
 

@@ -10,7 +10,9 @@ import type {
   ServiceWatcherOptions,
 } from './service-watcher-options';
 import { toServiceInstances } from './to-service-instance';
-import { UpdateRateLimit } from './update-rate-limit';
+import { TokenBucket } from './token-bucket';
+import { ALWAYS_BLOCKING } from './watch-ticket';
+import type { ReadTurn, WatchTicket } from './watch-ticket';
 
 export type {
   ServiceQueryOptions,
@@ -85,6 +87,9 @@ const NO_INSTANCES: readonly ServiceInstance[] = Object.freeze([]);
  */
 export const EMPTY_AFTER_RESET_GRACE_MS = 30_000;
 
+/** Queries a watch may start back to back before `minUpdateIntervalMs` spaces them (Consul's guidance). */
+export const UPDATE_BURST = 2;
+
 function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
 }
@@ -99,15 +104,15 @@ function asError(error: unknown): Error {
  * The loop runs until `close()`; it never gives up, and reports every failure to `onError`
  * listeners and the logger. After a failure the next query is non-blocking (index 0), so a
  * restarted agent with a lower index is noticed at once instead of after a full `waitMs`. The rate
- * limit is leading-edge (UpdateRateLimit): after a quiet period the next query starts at once;
- * within a burst of quick answers, queries start `minUpdateIntervalMs` apart.
+ * limit is a token bucket (burst 2, one token per `minUpdateIntervalMs`): after a quiet period two
+ * changes in a row are both followed at once; a sustained burst costs one query per interval.
  */
 export class ServiceWatcher {
   /** Name of the watched service. */
   readonly service: string;
   private readonly options: ResolvedServiceWatcherOptions;
   private readonly backoff: Backoff;
-  private readonly rateLimit: UpdateRateLimit;
+  private readonly rateLimit: TokenBucket;
   private readonly abort = new AbortController();
   private readonly changeListeners = new Set<Listener<ServiceChangeEvent>>();
   private readonly errorListeners = new Set<Listener<WatchErrorEvent>>();
@@ -125,6 +130,8 @@ export class ServiceWatcher {
   /** An empty answer is being held back after a reset; the last list is still served. */
   private holdingEmpty = false;
   private updates = 0;
+  private uses = 0;
+  private ticket: WatchTicket = ALWAYS_BLOCKING;
   private consecutiveErrors = 0;
   private lastError: Error | undefined;
   private lastSuccessAt: number | undefined;
@@ -145,13 +152,40 @@ export class ServiceWatcher {
     this.service = resolveServiceName(service);
     this.options = resolveServiceWatcherOptions(options);
     this.backoff = new Backoff(this.options.backoff, this.options.random);
-    this.rateLimit = new UpdateRateLimit(this.options.minUpdateIntervalMs);
+    this.rateLimit = new TokenBucket(UPDATE_BURST, this.options.minUpdateIntervalMs);
     this.readyGate = new Promise<void>((resolve, reject) => {
       this.resolveReady = resolve;
       this.rejectReady = reject;
     });
     // Closing before the first answer rejects the gate; nobody may be waiting on it.
     this.readyGate.catch(() => {});
+  }
+
+  /**
+   * Counts one call that used this watch's list: a WatchScheduler gives its blocking slots to the
+   * most called services. A counter increment, nothing more (it runs once per outbound request).
+   */
+  noteUse(): void {
+    this.uses += 1;
+  }
+
+  /** Calls counted by `noteUse()` so far. */
+  get useCount(): number {
+    return this.uses;
+  }
+
+  /** X-Consul-Index of the last accepted answer (0 before the first). */
+  get lastIndex(): number {
+    return this.index;
+  }
+
+  /**
+   * Puts the watch under a scheduler (before `start()`): it then blocks only while the ticket holds
+   * a slot, and otherwise reads once each time the ticket says its service changed.
+   */
+  schedule(ticket: WatchTicket): void {
+    if (this.loop) throw new Error(`ServiceWatcher '${this.service}' is already started`);
+    this.ticket = ticket;
   }
 
   /** Starts the watch loop; later calls do nothing. Throws ClosedError after `close()`. */
@@ -248,6 +282,7 @@ export class ServiceWatcher {
     this.abort.abort(closed);
     if (!this.isReady) this.rejectReady(closed);
     await this.loop;
+    this.ticket.release();
     this.changeListeners.clear();
     this.errorListeners.clear();
   }
@@ -286,24 +321,38 @@ export class ServiceWatcher {
   /** The loop: never rejects; ends only when the abort signal fired. */
   private async run(): Promise<void> {
     const { signal } = this.abort;
-    let pauseMs = 0;
+    // The first query spends a token too, so that a burst is `UPDATE_BURST` queries from the start.
+    let pauseMs = this.rateLimit.take(this.options.now());
     while (!signal.aborted) {
+      let turn: ReadTurn | undefined;
       try {
         if (pauseMs > 0) await this.options.delay(pauseMs, signal);
-        pauseMs = await this.queryOnce(signal);
+        turn = await this.ticket.nextTurn(signal);
+        pauseMs = await this.queryOnce(signal, turn);
       } catch (error) {
         if (signal.aborted) break;
-        pauseMs = this.recordFailure(error);
+        // The scheduler gave the slot to a busier service: not a failure, read again as told.
+        if (turn?.slotLost?.aborted) pauseMs = 0;
+        else pauseMs = this.recordFailure(error);
+      } finally {
+        turn?.done();
       }
     }
   }
 
   /** Runs one query and applies its answer; returns the pause before the next one, in ms. */
-  private async queryOnce(signal: AbortSignal): Promise<number> {
+  private async queryOnce(signal: AbortSignal, turn: ReadTurn): Promise<number> {
     const { now, waitMs, query } = this.options;
-    const startedAt = now();
-    const request: HealthServiceQuery = { ...query, index: this.queryIndex, waitMs };
-    const answer = await this.source.healthService(this.service, request, { signal });
+    // Without a slot, one non-blocking read: the index rules below still judge its answer.
+    const request: HealthServiceQuery = {
+      ...query,
+      index: turn.blocking ? this.queryIndex : 0,
+      waitMs,
+    };
+    const querySignal = turn.slotLost ? AbortSignal.any([signal, turn.slotLost]) : signal;
+    const answer = await this.source.healthService(this.service, request, {
+      signal: querySignal,
+    });
     // Closed while the answer was on its way: publish nothing more.
     if (signal.aborted) return 0;
 
@@ -343,7 +392,8 @@ export class ServiceWatcher {
         this.accept(decision.nextIndex, answer.data);
         break;
     }
-    return this.rateLimit.pauseAfterAnswer(startedAt, now());
+    // The token of the next query, taken now: its wait is the pause before it.
+    return this.rateLimit.take(now());
   }
 
   /** Whether a recent index reset still makes an empty answer suspect. */

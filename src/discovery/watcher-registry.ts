@@ -8,6 +8,23 @@ import {
   serviceQueryKey,
 } from './service-watcher-options';
 import type { ServiceQueryOptions, ServiceWatcherOptions } from './service-watcher-options';
+import { WatchScheduler } from './watch-scheduler';
+import type { CheckStateSource, WatchSchedulerStatus } from './watch-scheduler';
+
+/**
+ * A source that can also watch every check and says how many connections the watches may use (a
+ * ConsulClient): the registry then schedules its watches within that budget.
+ */
+type BudgetedSource = HealthSource &
+  CheckStateSource & { readonly connectionBudget: { readonly watch: number } };
+
+function isBudgeted(source: HealthSource): source is BudgetedSource {
+  const candidate = source as Partial<BudgetedSource>;
+  return (
+    typeof candidate.healthStateAny === 'function' &&
+    typeof candidate.connectionBudget?.watch === 'number'
+  );
+}
 
 /** Settings every watcher of a registry shares: all but the query-shaping options. */
 export type WatcherRegistryOptions = Omit<ServiceWatcherOptions, keyof ServiceQueryOptions>;
@@ -54,6 +71,7 @@ interface Entry {
 export class WatcherRegistry {
   private readonly entries = new Map<string, Entry>();
   private readonly options: WatcherRegistryOptions;
+  private readonly scheduler: WatchScheduler | undefined;
   private closing: Promise<void> | undefined;
 
   /** `options` apply to every watcher the registry creates; they are validated here, once. */
@@ -63,8 +81,27 @@ export class WatcherRegistry {
     /** Names the options in ConfigErrors, e.g. `discovery.watch`. */
     fieldPrefix = 'discovery',
   ) {
-    resolveServiceWatcherOptions(options, fieldPrefix);
+    const resolved = resolveServiceWatcherOptions(options, fieldPrefix);
     this.options = options;
+    if (isBudgeted(source)) {
+      this.scheduler = new WatchScheduler(source, {
+        connections: source.connectionBudget.watch,
+        pollRatePerSecond: resolved.pollRatePerSecond,
+        pollRefreshMs: resolved.pollRefreshMs,
+        waitMs: resolved.waitMs,
+        minUpdateIntervalMs: resolved.minUpdateIntervalMs,
+        backoff: resolved.backoff,
+        now: resolved.now,
+        random: resolved.random,
+        delay: resolved.delay,
+        logger: resolved.logger,
+      });
+    }
+  }
+
+  /** How the watches share the connection budget; undefined without a budgeted source. */
+  schedulerStatus(): WatchSchedulerStatus | undefined {
+    return this.scheduler?.status();
   }
 
   /** Number of live watchers (distinct service + query option pairs). */
@@ -82,10 +119,20 @@ export class WatcherRegistry {
     const key = serviceQueryKey(name, resolveServiceQuery(options, 'discovery'));
     let entry = this.entries.get(key);
     if (!entry) {
-      const watcher = new ServiceWatcher(this.source, name, {
-        ...this.options,
-        ...pickQueryOptions(options),
-      });
+      const picked = pickQueryOptions(options);
+      const watcher = new ServiceWatcher(this.source, name, { ...this.options, ...picked });
+      const scheduler = this.scheduler;
+      if (scheduler) {
+        watcher.schedule(
+          scheduler.register(
+            name,
+            picked.datacenter ?? '',
+            () => watcher.useCount,
+            () => watcher.lastIndex,
+          ),
+        );
+        watcher.onError((event) => scheduler.noteFailure(event.error));
+      }
       watcher.start();
       entry = { watcher, leases: 0 };
       this.entries.set(key, entry);
@@ -106,6 +153,7 @@ export class WatcherRegistry {
       const watchers = [...this.entries.values()].map((entry) => entry.watcher);
       this.entries.clear();
       await Promise.all(watchers.map((watcher) => watcher.close()));
+      await this.scheduler?.close();
     })();
     return this.closing;
   }

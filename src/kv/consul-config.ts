@@ -1,7 +1,8 @@
 import type { ConsulClient } from '../consul/consul-client';
 import type { KvEntry } from '../consul/kv-types';
 import { decideIndex } from '../discovery/blocking-index';
-import { UpdateRateLimit } from '../discovery/update-rate-limit';
+import { UPDATE_BURST } from '../discovery/service-watcher';
+import { TokenBucket } from '../discovery/token-bucket';
 import {
   AbortedError,
   ClosedError,
@@ -85,7 +86,7 @@ export class ConsulConfig<T> {
   readonly key: string;
   private readonly abort = new AbortController();
   private readonly backoff: Backoff;
-  private readonly rateLimit: UpdateRateLimit;
+  private readonly rateLimit: TokenBucket;
   private readonly changeListeners = new Set<Listener<ConfigChangeEvent<T>>>();
   private readonly refusedListeners = new Set<Listener<ConfigRefusedEvent>>();
 
@@ -120,7 +121,8 @@ export class ConsulConfig<T> {
   ) {
     this.key = options.key;
     this.backoff = new Backoff(options.backoff, random);
-    this.rateLimit = new UpdateRateLimit(options.minUpdateIntervalMs);
+    // The health watch's rule: two changes in a row are both followed at once, a burst is paced.
+    this.rateLimit = new TokenBucket(UPDATE_BURST, options.minUpdateIntervalMs);
     this.firstValue = new Promise((resolve) => {
       this.resolveFirst = resolve;
     });
@@ -281,7 +283,6 @@ export class ConsulConfig<T> {
   }
 
   private async queryOnce(signal: AbortSignal): Promise<number> {
-    const startedAt = Date.now();
     const { format, waitMs, stale } = this.options;
     const answer = await this.source.kvGet(
       this.key,
@@ -305,7 +306,7 @@ export class ConsulConfig<T> {
       if (decision.outcome !== 'unchanged')
         await this.apply(answer.data, decision.nextIndex, signal);
     }
-    return this.rateLimit.pauseAfterAnswer(startedAt, Date.now());
+    return this.rateLimit.take(Date.now());
   }
 
   private async apply(

@@ -50,7 +50,15 @@ describe('resolveDiscoveryOptions', () => {
       waitMs: 5_000,
       backoff: { baseMs: 250, maxMs: 10_000 },
       minUpdateIntervalMs: 100,
+      pollRatePerSecond: 200,
+      pollRefreshMs: 30_000,
     });
+    expect(configError({ watch: { pollRatePerSecond: 0 } }).path).toBe(
+      'discovery.watch.pollRatePerSecond',
+    );
+    expect(configError({ watch: { pollRefreshMs: 10 } }).path).toBe(
+      'discovery.watch.pollRefreshMs',
+    );
     // Query options belong to clients, not to the shared watch settings.
     expect(configError({ watch: { tag: 'blue' } }).path).toBe('discovery.watch.tag');
   });

@@ -373,7 +373,7 @@ describe('ServiceWatcher: the blocking loop', () => {
     return { time, options, attach };
   }
 
-  it('rate limit, leading edge: the first answer after a quiet period is followed by the next query at once', async () => {
+  it('rate limit, token bucket (burst 2): two changes back to back after a quiet period both go at once', async () => {
     // Call 4 is a blocking query that Consul answers 10 s later (a change after a quiet period);
     // call 5 is answered 10 ms after it started (a second change right behind the first).
     const { time, options, attach } = simulatedTime({ 4: () => 10_000, 5: (t) => t + 10 });
@@ -384,14 +384,13 @@ describe('ServiceWatcher: the blocking loop', () => {
     );
     for (let i = 0; i < 5; i++) await changes.next();
     await source.waitForCalls(6);
-    // No answer before the first, none in the 10 s before the fourth: both are followed at once.
-    // The answers right behind them are a burst: the next query waits until 100 ms after the
-    // previous one started.
-    expect(time.starts).toEqual([0, 0, 100, 200, 10_000, 10_100]);
+    // The bucket starts full (2 tokens): calls 1 and 2 go at once, then one token per 100 ms.
+    // The 10 s of quiet refill it: the query after the change (5) and the one after the change
+    // right behind it (6) both start at once, where a fixed gap held the second 90 ms.
+    expect(time.starts).toEqual([0, 0, 100, 200, 10_000, 10_010]);
     expect(time.pauses).toEqual([
       { at: 0, ms: 100 },
       { at: 100, ms: 100 },
-      { at: 10_010, ms: 90 },
     ]);
   });
 
@@ -417,11 +416,11 @@ describe('ServiceWatcher: the blocking loop', () => {
     await changes.next();
     await changes.next();
     await source.waitForCalls(5);
-    // Call 2 fails at 0 and backs off 500 ms; call 3 (non-blocking, index 0) answers at 500,
-    // 500 ms after the last answer: quiet, so call 4 blocks on index 5 at once and catches the
-    // change; call 5 comes 100 ms after call 4 started.
+    // Call 2 fails at 0 and backs off 500 ms (the backoff, not the bucket, paces failures); call 3
+    // (non-blocking, index 0) answers at 500, by when the bucket has refilled: call 4 blocks on
+    // index 5 at once and catches the change, and call 5 right behind it goes at once too.
     expect(source.calls.map((c) => c.query.index)).toEqual([0, 5, 0, 5, 6]);
-    expect(time.starts).toEqual([0, 0, 500, 500, 600]);
+    expect(time.starts).toEqual([0, 0, 500, 500, 500]);
   });
 
   it('rate limit 0 never pauses', async () => {

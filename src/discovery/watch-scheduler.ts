@@ -1,0 +1,430 @@
+import type { ConsulClient } from '../consul/consul-client';
+import { AbortedError } from '../errors';
+import type { Logger } from '../logger';
+import { Backoff } from '../resilience/backoff';
+import { changedServices, NODE_CHECKS, summarizeChecks } from './check-changes';
+import type { CheckSummary } from './check-changes';
+import { planSlots } from './slot-plan';
+import type { SlotCandidate } from './slot-plan';
+import { TokenBucket } from './token-bucket';
+import type { ReadTurn, WatchTicket } from './watch-ticket';
+
+/** Where the scheduler reads every check of a datacenter from. */
+export type CheckStateSource = Pick<ConsulClient, 'healthStateAny'>;
+
+/** Settings of a WatchScheduler, resolved (see the watch options for their meaning and defaults). */
+export interface WatchSchedulerOptions {
+  /** Connections the watches may hold at once (ConsulClient's `connectionBudget.watch`). */
+  readonly connections: number;
+  /** Non-blocking reads per second of the services without a slot, at most. */
+  readonly pollRatePerSecond: number;
+  /** Each service without a slot is read at least this often, in ms, whatever the check watch says. */
+  readonly pollRefreshMs: number;
+  readonly waitMs: number;
+  readonly minUpdateIntervalMs: number;
+  readonly backoff: { readonly baseMs: number; readonly maxMs: number };
+  readonly now: () => number;
+  readonly random: () => number;
+  readonly delay: (ms: number, signal: AbortSignal) => Promise<void>;
+  readonly logger: Logger;
+}
+
+/** Reads of services without a slot that run at once (each holds a watch connection briefly). */
+const POLL_CONCURRENCY = 2;
+/** How often slots are re-planned from the usage counters, in ms. */
+export const REBALANCE_INTERVAL_MS = 5_000;
+/** After a 429, one connection of the budget comes back per this many ms without another. */
+export const THROTTLE_RECOVERY_MS = 30_000;
+/** Two 429s closer than this count as one (a burst of refusals shrinks the budget once). */
+const THROTTLE_SHRINK_SPACING_MS = 2_000;
+
+/** What a scheduler reports about itself (admin view, tests, benchmarks). */
+export interface WatchSchedulerStatus {
+  /** Watch connections the budget allows now (lower than configured after 429s). */
+  readonly connections: number;
+  /** Services with a blocking query of their own. */
+  readonly slotted: number;
+  /** Services read on change instead. */
+  readonly polled: number;
+  /** Non-blocking reads made for services without a slot. */
+  readonly polledReads: number;
+  /** Answers of the check watch (one blocking query per datacenter). */
+  readonly checkWatchAnswers: number;
+  /** 429 answers seen (Consul's per-client connection limit). */
+  readonly throttled: number;
+}
+
+class Ticket implements WatchTicket {
+  slotted = false;
+  dirty = true;
+  queued = false;
+  released = false;
+  movedAt: number | undefined;
+  lastReadAt = Number.NEGATIVE_INFINITY;
+  rate = 0;
+  lastUses = 0;
+  slotAbort: AbortController | undefined;
+  waiter: { resolve: (turn: ReadTurn) => void; reject: (error: Error) => void } | undefined;
+
+  constructor(
+    private readonly scheduler: WatchScheduler,
+    readonly key: string,
+    readonly datacenter: string,
+    readonly uses: () => number,
+    readonly lastIndex: () => number,
+  ) {}
+
+  nextTurn(signal: AbortSignal): Promise<ReadTurn> {
+    return this.scheduler.turn(this, signal);
+  }
+
+  release(): void {
+    this.scheduler.release(this);
+  }
+}
+
+/**
+ * Shares the watch connections among every watched service, within the connection budget: the
+ * most called services get a blocking query of their own (a "slot"); the others are followed by
+ * one blocking query per datacenter on `/v1/health/state/any`, which answers on any check change
+ * and names the service of each check, and are read (non-blocking, at a bounded rate) only when
+ * their checks changed, or every `pollRefreshMs` at the latest. Slots move to the services called
+ * most (usage counters, with hysteresis). A 429 (`limits.http_max_conns_per_client`) shrinks the
+ * budget at once and it recovers one connection per THROTTLE_RECOVERY_MS.
+ */
+export class WatchScheduler {
+  private readonly tickets = new Set<Ticket>();
+  private readonly byService = new Map<string, Set<Ticket>>();
+  private readonly queue: Ticket[] = [];
+  private readonly followers = new Map<string, Promise<void>>();
+  private readonly abort = new AbortController();
+  private readonly readRate: TokenBucket;
+  private connections: number;
+  private inFlight = 0;
+  private pumpTimer: NodeJS.Timeout | undefined;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private lastRebalanceAt: number;
+  private lastThrottleAt = Number.NEGATIVE_INFINITY;
+  private lastRecoveryAt = Number.NEGATIVE_INFINITY;
+  private throttleLogged = false;
+  private counts = { polledReads: 0, checkWatchAnswers: 0, throttled: 0 };
+
+  constructor(
+    private readonly source: CheckStateSource,
+    private readonly options: WatchSchedulerOptions,
+  ) {
+    this.connections = options.connections;
+    this.readRate = new TokenBucket(
+      Math.max(1, Math.ceil(options.pollRatePerSecond)),
+      1_000 / options.pollRatePerSecond,
+    );
+    this.lastRebalanceAt = options.now();
+    const tick = setInterval(() => this.tick(), 1_000);
+    tick.unref();
+    this.timers.push(tick);
+  }
+
+  /** A place for the watch of `service` (in `datacenter`, '' for the agent's own). */
+  register(
+    service: string,
+    datacenter: string,
+    uses: () => number,
+    lastIndex: () => number,
+  ): WatchTicket {
+    const ticket = new Ticket(this, service.toLowerCase(), datacenter, uses, lastIndex);
+    this.tickets.add(ticket);
+    let same = this.byService.get(ticket.key);
+    if (!same) this.byService.set(ticket.key, (same = new Set()));
+    same.add(ticket);
+    // First come, first slotted, until usage says otherwise.
+    if (this.slottedCount() < this.slotCapacity()) {
+      ticket.slotted = true;
+    } else {
+      this.ensureFollower(datacenter);
+    }
+    return ticket;
+  }
+
+  status(): WatchSchedulerStatus {
+    const slotted = this.slottedCount();
+    return {
+      connections: this.connections,
+      slotted,
+      polled: this.tickets.size - slotted,
+      ...this.counts,
+    };
+  }
+
+  /** Tells the scheduler about a failed watch read: a 429 shrinks the budget. */
+  noteFailure(error: Error): void {
+    if ((error as { status?: unknown }).status !== 429) return;
+    this.counts.throttled += 1;
+    const now = this.options.now();
+    if (now - this.lastThrottleAt < THROTTLE_SHRINK_SPACING_MS) return;
+    this.lastThrottleAt = now;
+    const before = this.connections;
+    this.connections = Math.max(POLL_CONCURRENCY + 1, Math.floor(this.connections / 2));
+    if (!this.throttleLogged) {
+      this.throttleLogged = true;
+      this.options.logger.warn(
+        { connections: this.connections, before, configured: this.options.connections },
+        `express-consul: Consul refused a connection (429): this host holds more connections than the agent's limits.http_max_conns_per_client allows; watching within ${this.connections} connections now. Lower consul.maxConnections (EXPRESS_CONSUL_MAX_CONNECTIONS) per process, or raise the agent's limit`,
+      );
+    }
+    this.rebalance();
+  }
+
+  /** Stops the check watches and timers; every ticket's wait rejects. Idempotent. */
+  async close(): Promise<void> {
+    if (this.abort.signal.aborted) return;
+    this.abort.abort(new AbortedError('WatchScheduler closed'));
+    for (const timer of this.timers) clearInterval(timer);
+    if (this.pumpTimer) clearTimeout(this.pumpTimer);
+    await Promise.all(this.followers.values());
+  }
+
+  /** @internal Ticket.nextTurn. */
+  turn(ticket: Ticket, signal: AbortSignal): Promise<ReadTurn> {
+    if (ticket.slotted) return Promise.resolve(this.blockingTurn(ticket));
+    return new Promise<ReadTurn>((resolve, reject) => {
+      const onAbort = (): void => {
+        this.unqueue(ticket);
+        ticket.waiter = undefined;
+        reject(new AbortedError('watch closed', { cause: signal.reason }));
+      };
+      if (signal.aborted) return onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      ticket.waiter = {
+        resolve: (turn) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(turn);
+        },
+        reject,
+      };
+      if (ticket.dirty) this.enqueue(ticket);
+    });
+  }
+
+  /** @internal Ticket.release. */
+  release(ticket: Ticket): void {
+    if (ticket.released) return;
+    ticket.released = true;
+    this.unqueue(ticket);
+    ticket.slotAbort?.abort();
+    this.tickets.delete(ticket);
+    const same = this.byService.get(ticket.key);
+    same?.delete(ticket);
+    if (same?.size === 0) this.byService.delete(ticket.key);
+    // A freed slot goes to the busiest service without one at the next tick.
+  }
+
+  private blockingTurn(ticket: Ticket): ReadTurn {
+    const slotAbort = new AbortController();
+    ticket.slotAbort = slotAbort;
+    return { blocking: true, slotLost: slotAbort.signal, done: () => {} };
+  }
+
+  private slottedCount(): number {
+    let count = 0;
+    for (const ticket of this.tickets) if (ticket.slotted) count += 1;
+    return count;
+  }
+
+  /** Slots: the connections left once the check watches and the polled reads have theirs. */
+  private slotCapacity(): number {
+    const followers = Math.max(1, this.followers.size);
+    return Math.max(0, this.connections - POLL_CONCURRENCY - followers);
+  }
+
+  private markDirty(ticket: Ticket): void {
+    if (ticket.slotted || ticket.released) return;
+    ticket.dirty = true;
+    if (ticket.waiter) this.enqueue(ticket);
+  }
+
+  private enqueue(ticket: Ticket): void {
+    if (!ticket.queued) {
+      ticket.queued = true;
+      this.queue.push(ticket);
+    }
+    this.pump();
+  }
+
+  private unqueue(ticket: Ticket): void {
+    if (!ticket.queued) return;
+    ticket.queued = false;
+    const at = this.queue.indexOf(ticket);
+    if (at >= 0) this.queue.splice(at, 1);
+  }
+
+  /** Grants reads to queued tickets within the concurrency and the read rate. */
+  private pump(): void {
+    if (this.abort.signal.aborted) return;
+    while (this.inFlight < POLL_CONCURRENCY && this.queue.length > 0) {
+      const now = this.options.now();
+      const available = this.readRate.available(now);
+      if (available < 1) {
+        if (!this.pumpTimer) {
+          const waitMs = Math.ceil(((1 - available) * 1_000) / this.options.pollRatePerSecond);
+          this.pumpTimer = setTimeout(() => {
+            this.pumpTimer = undefined;
+            this.pump();
+          }, waitMs);
+          this.pumpTimer.unref();
+        }
+        return;
+      }
+      this.readRate.take(now);
+      const ticket = this.queue.shift()!;
+      ticket.queued = false;
+      const waiter = ticket.waiter;
+      ticket.waiter = undefined;
+      if (!waiter) continue;
+      ticket.dirty = false;
+      this.inFlight += 1;
+      this.counts.polledReads += 1;
+      let done = false;
+      waiter.resolve({
+        blocking: false,
+        slotLost: undefined,
+        done: () => {
+          if (done) return;
+          done = true;
+          this.inFlight -= 1;
+          ticket.lastReadAt = this.options.now();
+          this.pump();
+        },
+      });
+    }
+  }
+
+  /** Every second: refresh what is due, recover the budget, re-plan the slots now and then. */
+  private tick(): void {
+    const now = this.options.now();
+    for (const ticket of this.tickets) {
+      if (!ticket.slotted && now - ticket.lastReadAt >= this.options.pollRefreshMs) {
+        this.markDirty(ticket);
+      }
+    }
+    if (
+      this.connections < this.options.connections &&
+      now - Math.max(this.lastThrottleAt, this.lastRecoveryAt) >= THROTTLE_RECOVERY_MS
+    ) {
+      this.connections += 1;
+      this.lastRecoveryAt = now;
+      // Fully recovered: a later episode of 429s is worth its own log line.
+      if (this.connections === this.options.connections) this.throttleLogged = false;
+    }
+    if (now - this.lastRebalanceAt >= REBALANCE_INTERVAL_MS) this.rebalance();
+  }
+
+  /** Updates each ticket's call rate and moves slots as planSlots says. */
+  private rebalance(): void {
+    const now = this.options.now();
+    const elapsedS = Math.max(0.001, (now - this.lastRebalanceAt) / 1_000);
+    this.lastRebalanceAt = now;
+    const candidates: SlotCandidate[] = [];
+    for (const ticket of this.tickets) {
+      const uses = ticket.uses();
+      const instant = (uses - ticket.lastUses) / elapsedS;
+      ticket.lastUses = uses;
+      ticket.rate = ticket.rate * 0.5 + instant * 0.5;
+      candidates.push({
+        key: `${ticket.key}\u0000${candidates.length}`,
+        rate: ticket.rate,
+        slotted: ticket.slotted,
+        movedAt: ticket.movedAt,
+      });
+    }
+    const byKey = new Map<string, Ticket>();
+    let i = 0;
+    for (const ticket of this.tickets) byKey.set(`${ticket.key}\u0000${i++}`, ticket);
+    const plan = planSlots(candidates, this.slotCapacity(), now);
+    for (const key of plan.demote) this.demote(byKey.get(key)!, now);
+    for (const key of plan.promote) this.promote(byKey.get(key)!, now);
+  }
+
+  private promote(ticket: Ticket, now: number): void {
+    ticket.slotted = true;
+    ticket.movedAt = now;
+    this.unqueue(ticket);
+    const waiter = ticket.waiter;
+    ticket.waiter = undefined;
+    waiter?.resolve(this.blockingTurn(ticket));
+  }
+
+  private demote(ticket: Ticket, now: number): void {
+    ticket.slotted = false;
+    ticket.movedAt = now;
+    // The blocking query in flight may have been about to see a change: read once more.
+    ticket.dirty = true;
+    ticket.slotAbort?.abort();
+    this.ensureFollower(ticket.datacenter);
+  }
+
+  private ensureFollower(datacenter: string): void {
+    if (this.followers.has(datacenter) || this.abort.signal.aborted) return;
+    this.followers.set(datacenter, this.follow(datacenter));
+  }
+
+  /** The check watch of one datacenter: marks the services whose checks changed. */
+  private async follow(datacenter: string): Promise<void> {
+    const { signal } = this.abort;
+    const backoff = new Backoff(this.options.backoff, this.options.random);
+    const rate = new TokenBucket(2, this.options.minUpdateIntervalMs);
+    let index = 0;
+    let summaries: Map<string, CheckSummary> | undefined;
+    // After a failure every service is read again (changes may have been missed); not at the start,
+    // when those not read yet are due anyway and those read already are judged by their index.
+    let missedChanges = false;
+    let pauseMs = 0;
+    while (!signal.aborted) {
+      try {
+        if (pauseMs > 0) await this.options.delay(pauseMs, signal);
+        const answer = await this.source.healthStateAny(
+          { ...(datacenter !== '' && { datacenter }), index, waitMs: this.options.waitMs },
+          { signal },
+        );
+        this.counts.checkWatchAnswers += 1;
+        const next = summarizeChecks(answer.data);
+        this.markChanged(datacenter, summaries, next, missedChanges);
+        missedChanges = false;
+        summaries = next;
+        const answered = answer.meta.index;
+        // Consul's index rules: backwards resets to 0, below 1 (a Consul bug) waits from 1.
+        index =
+          answered === undefined || answered < 1 ? 1 : answered < index ? 0 : Math.max(1, answered);
+        backoff.reset();
+        pauseMs = rate.take(this.options.now());
+      } catch (error) {
+        if (signal.aborted) break;
+        if (error instanceof Error) this.noteFailure(error);
+        missedChanges = true;
+        index = 0;
+        pauseMs = backoff.nextDelayMs();
+        this.options.logger.warn(
+          { datacenter: datacenter || undefined, retryInMs: pauseMs, error: String(error) },
+          'express-consul: the check watch (/v1/health/state/any) failed; services without a slot are read on their refresh period meanwhile',
+        );
+      }
+    }
+  }
+
+  private markChanged(
+    datacenter: string,
+    previous: ReadonlyMap<string, CheckSummary> | undefined,
+    next: ReadonlyMap<string, CheckSummary>,
+    missedChanges: boolean,
+  ): void {
+    // Without a previous answer (the first), services are judged by their index alone.
+    const changed = previous ? changedServices(previous, next) : undefined;
+    const everyone = missedChanges || (changed?.has(NODE_CHECKS) ?? false);
+    for (const ticket of this.tickets) {
+      if (ticket.slotted || ticket.datacenter !== datacenter) continue;
+      const summary = next.get(ticket.key);
+      // A check newer than the last read: covers a change between a read and the first answer.
+      const newer = summary !== undefined && summary.maxIndex > ticket.lastIndex();
+      if (everyone || newer || changed?.has(ticket.key)) this.markDirty(ticket);
+    }
+  }
+}

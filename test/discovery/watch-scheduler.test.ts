@@ -1,0 +1,74 @@
+import { ConsulUnavailableError } from '../../src/errors';
+import type { Logger } from '../../src/logger';
+import { WatchScheduler } from '../../src/discovery/watch-scheduler';
+import type { CheckStateSource } from '../../src/discovery/watch-scheduler';
+import { delay } from '../../src/resilience/delay';
+
+/** A check watch that never answers until aborted. */
+const silentChecks: CheckStateSource = {
+  healthStateAny: (_query, options = {}) =>
+    new Promise((_resolve, reject) => {
+      options.signal?.addEventListener('abort', () => reject(new Error('aborted')), {
+        once: true,
+      });
+    }),
+};
+
+function scheduler(now: () => number, warnings: unknown[]): WatchScheduler {
+  const logger: Logger = {
+    debug: () => {},
+    info: () => {},
+    error: () => {},
+    warn: (_obj, message) => warnings.push(message),
+  };
+  return new WatchScheduler(silentChecks, {
+    connections: 28,
+    pollRatePerSecond: 200,
+    pollRefreshMs: 30_000,
+    waitMs: 60_000,
+    minUpdateIntervalMs: 100,
+    backoff: { baseMs: 250, maxMs: 10_000 },
+    now,
+    random: () => 0.5,
+    delay,
+    logger,
+  });
+}
+
+describe('WatchScheduler', () => {
+  it('slots within the budget, and a 429 halves it at once with exactly one log line', async () => {
+    let clock = 0;
+    const warnings: unknown[] = [];
+    const s = scheduler(() => clock, warnings);
+    try {
+      for (let i = 0; i < 40; i++)
+        s.register(
+          `svc-${i}`,
+          '',
+          () => 0,
+          () => 0,
+        );
+      // 28 watch connections: 1 check watch, 2 reads, 25 slots.
+      expect(s.status()).toMatchObject({ connections: 28, slotted: 25, polled: 15 });
+      const refused = new ConsulUnavailableError('GET /v1/health/service/x', 'answered 429', {
+        status: 429,
+      });
+      s.noteFailure(refused);
+      expect(s.status()).toMatchObject({ connections: 14, slotted: 11, polled: 29, throttled: 1 });
+      // A burst of refusals shrinks it once, and is logged once.
+      clock += 500;
+      s.noteFailure(refused);
+      s.noteFailure(refused);
+      expect(s.status()).toMatchObject({ connections: 14, throttled: 3 });
+      clock += 5_000;
+      s.noteFailure(refused);
+      expect(s.status().connections).toBe(7);
+      expect(warnings.filter((w) => /http_max_conns_per_client/.test(String(w)))).toHaveLength(1);
+      // Other failures do not touch the budget.
+      s.noteFailure(new ConsulUnavailableError('GET /x', 'answered 500', { status: 500 }));
+      expect(s.status().connections).toBe(7);
+    } finally {
+      await s.close();
+    }
+  });
+});

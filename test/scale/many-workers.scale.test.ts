@@ -1,0 +1,160 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { resolve } from 'node:path';
+import { ConsulAgent } from '../support/consul-agent';
+import { waitFor } from '../support/wait-for';
+import {
+  percentile,
+  ProbeClient,
+  registerInstance,
+  registerServices,
+  sampleMax,
+  socketsTo,
+} from './scale-support';
+
+// Issue #12: 1,000 services followed by 4 processes on one host (cluster workers: one client IP)
+// against an agent with Consul's default limit of 200 connections per client IP.
+const SERVICES = Number(process.env.SCALE_SERVICES ?? 1_000);
+const WORKERS = 4;
+const BUDGET = 32;
+/** First come, first slotted: 32 - 4 short - 2 polled reads - 1 check watch. */
+const SLOTS = 25;
+
+jest.setTimeout(170_000);
+
+interface Worker {
+  readonly child: ChildProcess;
+  readonly lines: object[];
+}
+
+function startWorker(address: string): Worker {
+  const child = spawn(
+    process.execPath,
+    ['-r', 'ts-node/register/transpile-only', resolve(__dirname, 'watch-process.ts')],
+    {
+      env: {
+        ...process.env,
+        SCALE_CONSUL: address,
+        SCALE_PREFIX: 'svc',
+        SCALE_SERVICES: String(SERVICES),
+      },
+      stdio: ['pipe', 'pipe', 'inherit'],
+    },
+  );
+  const lines: object[] = [];
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    lines.push(JSON.parse(line) as object);
+  });
+  return { child, lines };
+}
+
+async function stopWorker(worker: Worker): Promise<void> {
+  if (worker.child.exitCode !== null) return;
+  const exited = new Promise((r) => worker.child.once('exit', r));
+  worker.child.stdin?.end('stop\n');
+  const killer = setTimeout(() => worker.child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(killer);
+}
+
+let agent: ConsulAgent;
+let names: string[];
+
+beforeAll(async () => {
+  agent = await ConsulAgent.start();
+  names = await registerServices(agent.address, 'svc', SERVICES);
+});
+
+afterAll(async () => {
+  await agent?.stop();
+});
+
+test(`${SERVICES} services x ${WORKERS} processes, default limit 200: all ready, 0 x 429 to others, sockets within budget, changes seen`, async () => {
+  const probe = new ProbeClient(agent.address);
+  const workers: Worker[] = [];
+  try {
+    for (let i = 0; i < WORKERS; i++) workers.push(startWorker(agent.address));
+    const samplers = workers.map((worker) =>
+      sampleMax(() => {
+        try {
+          return socketsTo(agent.httpPort, worker.child.pid);
+        } catch {
+          return 0;
+        }
+      }, 50),
+    );
+    const ready = await Promise.all(
+      workers.map((worker) =>
+        waitFor(
+          'a worker to report readiness',
+          () =>
+            worker.lines.find((line) => 'ready' in line) as
+              { ready: number; readyMs: number } | undefined,
+          { timeoutMs: 60_000, intervalMs: 50 },
+        ),
+      ),
+    );
+
+    // Changes: slotted services (the first SLOTS asked for) and polled ones, one at a time.
+    const slottedMs: number[] = [];
+    const polledMs: number[] = [];
+    const picks = [
+      ...[0, 3, 7, 11, 19, 24].map((i) => ({ i, slotted: true })),
+      ...[30, 100, 250, 400, 555, 700, 850, SERVICES - 1]
+        .filter((i) => i < SERVICES)
+        .map((i) => ({ i, slotted: false })),
+    ];
+    for (const { i, slotted } of picks) {
+      const name = names[i]!;
+      const before = Date.now();
+      await registerInstance(agent.address, name, `${name}-extra`, 30_001);
+      const seen = await Promise.all(
+        workers.map((worker) =>
+          waitFor(
+            `${name}'s change in every worker`,
+            () =>
+              (
+                worker.lines.find((line) => (line as { change?: string }).change === name) as
+                  { at: number } | undefined
+              )?.at,
+            { timeoutMs: 10_000, intervalMs: 5 },
+          ),
+        ),
+      );
+      for (const at of seen) (slotted ? slottedMs : polledMs).push(at - before);
+    }
+    for (const worker of workers) worker.child.stdin?.write('status\n');
+    const statuses = await Promise.all(
+      workers.map((worker) =>
+        waitFor(
+          'a worker status',
+          () =>
+            (worker.lines.find((line) => 'status' in line) as { status: object } | undefined)
+              ?.status,
+          { timeoutMs: 10_000, intervalMs: 20 },
+        ),
+      ),
+    );
+    const sockets = samplers.map((sampler) => sampler.stop());
+    process.stdout.write(
+      `many workers: ${WORKERS} x ${SERVICES} services; ready ${ready.map((r) => `${r.ready} in ${r.readyMs} ms`).join(', ')}; ` +
+        `max sockets per process ${sockets.join(', ')}; probe ${probe.refused()} refused of ${probe.total()}; ` +
+        `change p99 slotted ${percentile(slottedMs, 99)} ms (n=${slottedMs.length}), polled ${percentile(polledMs, 99)} ms (n=${polledMs.length}); ` +
+        `schedulers ${JSON.stringify(statuses[0])}\n`,
+    );
+    for (const r of ready) {
+      expect(r.ready).toBe(SERVICES);
+      expect(r.readyMs).toBeLessThanOrEqual(10_000);
+    }
+    expect(probe.refused()).toBe(0);
+    expect(probe.total()).toBeGreaterThan(20);
+    for (const count of sockets) expect(count).toBeLessThanOrEqual(BUDGET);
+    expect(percentile(slottedMs, 99)).toBeLessThanOrEqual(100);
+    expect(percentile(polledMs, 99)).toBeLessThanOrEqual(2_000);
+    for (const status of statuses) expect(status).toMatchObject({ slotted: SLOTS, throttled: 0 });
+  } finally {
+    await probe.stop();
+    await Promise.all(workers.map(stopWorker));
+  }
+});

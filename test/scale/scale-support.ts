@@ -1,0 +1,230 @@
+import { spawn } from 'node:child_process';
+import { request } from 'node:http';
+import type { ChildProcess } from 'node:child_process';
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+
+/**
+ * One HTTP call on a connection of its own, closed after it (so that the socket counts of the
+ * tests see only the connections of the code under test): resolves with status and body.
+ */
+export function agentCall(
+  address: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(new URL(path, address), { method, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString() }),
+      );
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.setTimeout(10_000, () => req.destroy(new Error(`${method} ${path}: no answer in 10 s`)));
+    req.end(body === undefined ? undefined : JSON.stringify(body));
+  });
+}
+
+/**
+ * Registers `count` services `PREFIX-0..` in the catalog (on node `scale-node`, one passing check
+ * each): a catalog write is one Raft entry, far cheaper than an agent registration and its sync.
+ */
+export async function registerServices(
+  address: string,
+  prefix: string,
+  count: number,
+): Promise<string[]> {
+  const names = Array.from({ length: count }, (_, i) => `${prefix}-${i}`);
+  const node = await agentCall(address, 'PUT', '/v1/catalog/register', {
+    Node: 'scale-node',
+    Address: '127.0.0.1',
+  });
+  if (node.status !== 200) throw new Error(`register node: ${node.status} ${node.text}`);
+  // In transactions of 64 registrations (Consul allows 128 operations per transaction).
+  const batches: string[][] = [];
+  for (let i = 0; i < names.length; i += 64) batches.push(names.slice(i, i + 64));
+  const workers = Array.from({ length: 2 }, async () => {
+    for (let batch = batches.shift(); batch; batch = batches.shift()) {
+      const operations = batch.flatMap((name) => [
+        {
+          Service: {
+            Verb: 'set',
+            Node: 'scale-node',
+            Service: { ID: `${name}-0`, Service: name, Address: '127.0.0.1', Port: 20_000 },
+          },
+        },
+        {
+          Check: {
+            Verb: 'set',
+            Check: {
+              Node: 'scale-node',
+              CheckID: `check-${name}`,
+              Name: 'scale',
+              Status: 'passing',
+              ServiceID: `${name}-0`,
+            },
+          },
+        },
+      ]);
+      const answer = await agentCall(address, 'PUT', '/v1/txn', operations);
+      if (answer.status !== 200) throw new Error(`register: ${answer.status} ${answer.text}`);
+    }
+  });
+  await Promise.all(workers);
+  return names;
+}
+
+/** Registers one instance with a passing TTL check (Consul never calls it). */
+export async function registerInstance(
+  address: string,
+  name: string,
+  id: string,
+  port: number,
+): Promise<void> {
+  const answer = await agentCall(address, 'PUT', '/v1/agent/service/register', {
+    Name: name,
+    ID: id,
+    Address: '127.0.0.1',
+    Port: port,
+    Check: { CheckID: `ttl-${id}`, TTL: '1h', Status: 'passing' },
+  });
+  if (answer.status !== 200) throw new Error(`register ${id}: ${answer.status} ${answer.text}`);
+}
+
+/** Sets the TTL check of instance `id` (registered by registerInstance) to `status`. */
+export async function setCheck(
+  address: string,
+  id: string,
+  status: 'pass' | 'fail',
+): Promise<void> {
+  const answer = await agentCall(address, 'PUT', `/v1/agent/check/${status}/ttl-${id}`);
+  if (answer.status !== 200) throw new Error(`check ${id}: ${answer.status} ${answer.text}`);
+}
+
+/**
+ * ESTABLISHED TCP connections of process `pid` to `port` on loopback: the socket inodes of its
+ * fds matched against /proc/net/tcp (so sockets of other processes, the agent's included, are not
+ * counted).
+ */
+export function socketsTo(port: number, pid: number | 'self' = 'self'): number {
+  const inodes = new Set<string>();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const target = readlinkSync(`/proc/${pid}/fd/${fd}`);
+      const match = /^socket:\[(\d+)\]$/.exec(target);
+      if (match) inodes.add(match[1]!);
+    } catch {
+      // The fd closed while we looked.
+    }
+  }
+  const portHex = port.toString(16).toUpperCase().padStart(4, '0');
+  let count = 0;
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      // fields: sl local rem st ... inode (index 9)
+      if (fields.length < 10) continue;
+      const remote = fields[2]!;
+      if (fields[3] !== '01' || !remote.endsWith(`:${portHex}`)) continue;
+      if (inodes.has(fields[9]!)) count += 1;
+    }
+  }
+  return count;
+}
+
+/** Samples `read()` every `intervalMs` and keeps the maximum; `stop()` returns it. */
+export function sampleMax(read: () => number, intervalMs = 25): { stop(): number } {
+  let max = read();
+  const timer = setInterval(() => {
+    max = Math.max(max, read());
+  }, intervalMs);
+  return {
+    stop() {
+      clearInterval(timer);
+      return Math.max(max, read());
+    },
+  };
+}
+
+/**
+ * Another Consul client on the same address (the CLI, a sidecar): a child process that reads
+ * `/v1/agent/self` every 50 ms over a fresh connection each time, as a CLI would, and counts
+ * the answers by status.
+ */
+export class ProbeClient {
+  private readonly child: ChildProcess;
+  private readonly statuses = new Map<number, number>();
+  private readonly done: Promise<void>;
+
+  constructor(address: string) {
+    const script = `
+      const http = require('node:http');
+      const url = new URL('/v1/agent/self', ${JSON.stringify(address)});
+      let stopping = false;
+      process.stdin.on('data', () => { stopping = true; });
+      (async () => {
+        // Bounded: at most 10 minutes of probing, whatever happens to the parent.
+        for (let i = 0; i < 12000 && !stopping; i++) {
+          const status = await new Promise((resolve) => {
+            const req = http.get(url, { agent: false }, (res) => { res.resume(); res.on('end', () => resolve(res.statusCode)); });
+            req.on('error', () => resolve(0));
+            req.setTimeout(5000, () => { req.destroy(); });
+          });
+          process.stdout.write(status + '\\n');
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        process.exit(0);
+      })();
+    `;
+    this.child = spawn(process.execPath, ['-e', script], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const lines = createInterface({ input: this.child.stdout! });
+    lines.on('line', (line) => {
+      const status = Number(line);
+      this.statuses.set(status, (this.statuses.get(status) ?? 0) + 1);
+    });
+    this.done = new Promise((resolve) => this.child.once('exit', () => resolve()));
+  }
+
+  /** Answers by status so far (0: connection error). */
+  counts(): ReadonlyMap<number, number> {
+    return this.statuses;
+  }
+
+  /** Answers other than 200 so far. */
+  refused(): number {
+    let refused = 0;
+    for (const [status, count] of this.statuses) if (status !== 200) refused += count;
+    return refused;
+  }
+
+  total(): number {
+    let total = 0;
+    for (const count of this.statuses.values()) total += count;
+    return total;
+  }
+
+  async stop(): Promise<void> {
+    this.child.stdin?.end('stop\n');
+    const killer = setTimeout(() => this.child.kill('SIGKILL'), 6_000);
+    await this.done;
+    clearTimeout(killer);
+  }
+}
+
+/** The p-th percentile (0-100) of `values`, nearest rank; NaN for none. */
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[rank]!;
+}
