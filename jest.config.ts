@@ -5,8 +5,14 @@ const config: Config = {
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   // Docker suites run from scripts/ci-docker.sh, after it has made sure an engine and the images exist;
-  // chaos suites (Toxiproxy, minutes of load) from `npm run test:chaos` (scripts/ci-chaos.sh).
-  testPathIgnorePatterns: ['/node_modules/', '\\.docker\\.test\\.ts$', '\\.chaos\\.test\\.ts$'],
+  // chaos suites (Toxiproxy, minutes of load) from `npm run test:chaos` (scripts/ci-chaos.sh);
+  // multi-host suites (network namespaces, root) from scripts/ci-hosts.sh.
+  testPathIgnorePatterns: [
+    '/node_modules/',
+    '\\.docker\\.test\\.ts$',
+    '\\.chaos\\.test\\.ts$',
+    '\\.hosts\\.test\\.ts$',
+  ],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', diagnostics: false }] },
   // One dev agent serves the whole run; suites that need their own agent (ACL, restart) start it.
   globalSetup: '<rootDir>/test/support/global-setup.ts',
