@@ -133,7 +133,7 @@ class RunningHosts implements StartedHosts {
     return process;
   }
 
-  async startAgents(binary: string, servers: number): Promise<void> {
+  startAgents(binary: string, servers: number): void {
     const serverAddresses = this.hosts.slice(0, servers).map((host) => host.address);
     for (const host of this.hosts) {
       const dataDir = mkdtempSync(join(tmpdir(), `${HOSTS_PREFIX}${this.plan.tag}-${host.name}-`));
@@ -260,7 +260,7 @@ export async function startHosts(options: StartHostsOptions = {}): Promise<Start
   live.add(hosts);
   installExitHook();
   try {
-    await hosts.startAgents(binary, servers);
+    hosts.startAgents(binary, servers);
     await hosts.waitUntilReady(timeoutMs, signal);
   } catch (error) {
     await hosts.close();
