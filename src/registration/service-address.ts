@@ -43,10 +43,14 @@ export interface AddressFacts {
   readonly interfaces?: NodeJS.Dict<NetworkInterfaceInfo[]>;
 }
 
+/** An IPv4-mapped IPv6 address (`::ffff:10.0.0.1`, or `::ffff:a00:1` as URLs write it) as IPv4. */
 function unmapped(address: string): string {
-  return address.toLowerCase().startsWith('::ffff:') && address.includes('.')
-    ? address.slice(7)
-    : address;
+  const mapped = /^::ffff:(?:(\d+\.\d+\.\d+\.\d+)|([0-9a-f]{1,4}):([0-9a-f]{1,4}))$/i.exec(address);
+  if (!mapped) return address;
+  if (mapped[1] !== undefined) return mapped[1];
+  const high = parseInt(mapped[2]!, 16);
+  const low = parseInt(mapped[3]!, 16);
+  return [high >> 8, high & 0xff, low >> 8, low & 0xff].join('.');
 }
 
 function isLoopbackAddress(address: string): boolean {
