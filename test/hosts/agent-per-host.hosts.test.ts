@@ -179,5 +179,40 @@ describeHosts(
         new Set(['h2', 'h3']),
       );
     }, 300_000);
+
+    it("an instance on h2 registered through h3's agent (over the network) advertises h2's route to it", async () => {
+      await passingOn(['h2', 'h3']);
+      const h2 = hosts!.host('h2');
+      const remote = await startExampleIn(h2, 'my-service', {
+        ...serviceEnv('h2'),
+        PORT: '8081',
+        INSTANCE_NAME: 'h2-via-h3',
+        CONSUL_HTTP_ADDR: hosts!.host('h3').consulAddress,
+      });
+      try {
+        const entry = await waitFor(
+          'the instance registered through h3 passing',
+          async () =>
+            (await passingEntries(consulOfH1(), 'my_service')).find(
+              (candidate) => candidate.Service.ID === remote.id,
+            ),
+          { timeoutMs: 60_000, intervalMs: 200 },
+        );
+        // Node h3 (the agent it registered with), address h2's: h3's agent checks it across hosts.
+        expect([entry.Node.Node, entry.Service.Address, entry.Service.Port]).toEqual([
+          'h3',
+          h2.address,
+          8081,
+        ]);
+        const load = startLoad(gatewayUrl, { concurrency: 4, maxRequests: 300, maxMs: 120_000 });
+        await load.done;
+        const summary = summarize(load.outcomes);
+        log(`with an instance registered through another host's agent: ${JSON.stringify(summary)}`);
+        expect(load.outcomes.filter((outcome) => outcome.status !== 200)).toEqual([]);
+        expect(Object.keys(summary.perInstance).sort()).toEqual(['h2', 'h2-via-h3', 'h3']);
+      } finally {
+        await remote.process.stop({ timeoutMs: 30_000 });
+      }
+    }, 240_000);
   },
 );
