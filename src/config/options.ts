@@ -30,7 +30,7 @@ export interface ServiceOptions {
   readonly name: string;
   /** Unique instance id. Default: `NAME-HOSTNAME-RANDOM`, stable for the process. */
   readonly id?: string;
-  /** Address callers dial. Default: see `chooseServiceAddress` (127.0.0.1 when the agent is local). */
+  /** Address callers dial. Default: none when the agent is on this host (Consul uses the node's), else the route to the agent; see `chooseServiceAddress`. */
   readonly address?: string;
   /** Port to advertise. Default: the port the server actually listens on (port 0 works). */
   readonly port?: number;

@@ -17,7 +17,7 @@ import { metricsHandler } from '../metrics/metrics-handler';
 import { statusHandler } from '../admin/status-handler';
 import type { AdapterStatus } from '../admin/status';
 import { ClosedError, ConfigError, InvalidStateError } from '../errors';
-import { chooseServiceAddress } from '../registration/service-address';
+import { resolveServiceAddress } from '../registration/service-address';
 import { generateServiceId } from '../registration/service-id';
 import { dnsSafeServiceName, isDnsSafeServiceName } from '../registration/service-name';
 import { ServiceRegistration } from '../registration/service-registration';
@@ -280,8 +280,14 @@ export class ExpressConsul {
     if (!bound || typeof bound !== 'object')
       throw new InvalidStateError('attach(): the server is not bound to a TCP port');
     const { service, shutdown, logger } = this.settings;
+    const advertised = await resolveServiceAddress(
+      { explicit: service.address, bound, consulOrigin: this.consul.origin },
+      logger,
+    );
+    if (this.closing) throw new ClosedError('ExpressConsul');
     const endpoint = {
-      address: chooseServiceAddress(service.address, bound, this.consul.origin),
+      address: advertised.address,
+      checkAddress: advertised.checkAddress,
       port: service.port ?? bound.port,
       // Consul must speak TLS to a TLS server (https.Server is a tls.Server), or its check fails.
       scheme: service.check.scheme ?? (server instanceof TlsServer ? 'https' : 'http'),

@@ -26,7 +26,10 @@ export interface RegistrationSpec {
 
 /** The network endpoint to advertise, known once the server listens. */
 export interface AdvertisedEndpoint {
+  /** The registration's `Address`; `''` leaves it to Consul: the node's address. */
   readonly address: string;
+  /** Host the agent's HTTP check dials. Default: `address`. */
+  readonly checkAddress?: string;
   readonly port: number;
   /** How Consul's check reaches the health route: `https` for a TLS server. Default: `http`. */
   readonly scheme?: 'http' | 'https';
@@ -233,7 +236,8 @@ export class ServiceRegistration {
   }
 
   private buildBody(endpoint: AdvertisedEndpoint): AgentServiceRegistration {
-    const host = endpoint.address.includes(':') ? `[${endpoint.address}]` : endpoint.address;
+    const checkAddress = endpoint.checkAddress ?? endpoint.address;
+    const host = checkAddress.includes(':') ? `[${checkAddress}]` : checkAddress;
     const { check } = this.spec;
     const scheme = endpoint.scheme ?? 'http';
     return {

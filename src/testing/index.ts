@@ -3,3 +3,15 @@
 export { startConsul } from './start-consul';
 export { DEFAULT_CONSUL_IMAGE } from './consul-container';
 export type { ConsulMode, StartConsulOptions, StartedConsul } from './start-consul-options';
+// Several hosts on one Linux machine (network namespaces, root only), an agent on each.
+export { hostsUnsupportedReason, startHosts } from './start-hosts';
+export type {
+  Host,
+  HostProcess,
+  HostRunOptions,
+  ProcessExit,
+  StartHostsOptions,
+  StartedHosts,
+  StopProcessOptions,
+  WaitForLineOptions,
+} from './start-hosts-options';

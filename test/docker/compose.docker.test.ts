@@ -165,6 +165,17 @@ describe('docker-compose.yml: Consul, 3 my_service replicas, the gateway and Pro
     }
     serviceIds = entries.map((entry) => entry.Service.ID).sort();
     expect(new Set(entries.map((entry) => entry.Service.Address)).size).toBe(3);
+    // Each replica advertises its own address on the compose network: the route to the agent.
+    const replicas = (await compose(['ps', '-q', 'my_service'])).split('\n').filter(Boolean);
+    const own = await exec('docker', [
+      'inspect',
+      '--format',
+      '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}',
+      ...replicas,
+    ]);
+    expect(entries.map((entry) => entry.Service.Address).sort()).toEqual(
+      own.trim().split('\n').sort(),
+    );
     log(
       `passing: ${entries.map((entry) => `${entry.Service.ID}@${entry.Service.Address}:${entry.Service.Port}`).join(', ')}`,
     );

@@ -1,0 +1,83 @@
+import { createSocket } from 'node:dgram';
+import { lookup } from 'node:dns/promises';
+import { AbortedError, ConsulUnavailableError } from '../errors';
+
+/** How long resolving the agent's name and finding the route to it may take, in ms. */
+export const ROUTE_TO_AGENT_TIMEOUT_MS = 2_000;
+
+/**
+ * The local address this host uses to reach the agent at `origin`: the address of the interface
+ * the route to the agent goes through, i.e. the local address of a socket connected to it.
+ *
+ * A connected UDP socket gives the same answer as a TCP connection would (the kernel picks the
+ * source address the same way) without sending a packet: nothing reaches the agent, no connection
+ * counts against its per-client limit, and the answer is there even while the agent is down.
+ * Rejects with `ConsulUnavailableError` when the name does not resolve or there is no route.
+ */
+export async function localAddressToward(
+  origin: string,
+  {
+    timeoutMs = ROUTE_TO_AGENT_TIMEOUT_MS,
+    signal,
+  }: { timeoutMs?: number; signal?: AbortSignal } = {},
+): Promise<string> {
+  const url = new URL(origin);
+  const hostname = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+  const timeout = AbortSignal.timeout(timeoutMs);
+  const stop = signal ? AbortSignal.any([signal, timeout]) : timeout;
+  const fail = (why: string, cause?: unknown): ConsulUnavailableError =>
+    new ConsulUnavailableError('(route to the agent)', `${url.host}: ${why}`, { cause });
+  const aborted = (): Error =>
+    signal?.aborted
+      ? new AbortedError('finding the route to the Consul agent', { cause: signal.reason })
+      : fail(`no answer within ${timeoutMs} ms`);
+
+  let target: { address: string; family: number };
+  try {
+    target = await raceAbort(lookup(hostname), stop, aborted);
+  } catch (error) {
+    if (error instanceof AbortedError || stop.aborted) throw aborted();
+    throw fail(`name does not resolve (${(error as Error).message})`, error);
+  }
+  const socket = createSocket(target.family === 6 ? 'udp6' : 'udp4');
+  try {
+    await raceAbort(
+      new Promise<void>((resolve, reject) => {
+        socket.once('error', reject);
+        socket.connect(port, target.address, () => resolve());
+      }),
+      stop,
+      aborted,
+    );
+    return socket.address().address;
+  } catch (error) {
+    if (stop.aborted) throw aborted();
+    throw fail(`no route to ${target.address} (${(error as Error).message})`, error);
+  } finally {
+    try {
+      socket.close();
+    } catch {
+      // Never bound (the connect failed first): nothing to close.
+    }
+  }
+}
+
+/** `promise`, or a rejection with `reason()` as soon as `signal` aborts; the listener is removed. */
+function raceAbort<T>(promise: Promise<T>, signal: AbortSignal, reason: () => Error): Promise<T> {
+  if (signal.aborted) return Promise.reject(reason());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(reason());
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: Error) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
