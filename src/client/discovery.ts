@@ -139,6 +139,9 @@ export class Discovery {
         metrics.watchFailed(client.service);
         countResets();
       }),
+      watcher.onInvalidInstance((event) => {
+        metrics.invalidInstance(client.service, event.reason);
+      }),
     );
   }
 

@@ -62,6 +62,11 @@ export class ExpressConsulMetrics {
     this.family.indexResets.inc({ service }, count);
   }
 
+  /** An invalid entry of `service` was left out of Consul's answer; `reason` is a closed set. */
+  invalidInstance(service: string, reason: string): void {
+    this.family.invalidInstances.inc({ service, reason });
+  }
+
   registrationChanged(service: string, state: string, allStates: readonly string[]): void {
     for (const s of allStates) {
       this.family.registrationState.set({ service, state: s }, s === state ? 1 : 0);

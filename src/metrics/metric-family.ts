@@ -31,6 +31,8 @@ export interface MetricFamily extends ClientMetricSet {
   readonly watchUpdates: Counter<'service'>;
   readonly watchErrors: Counter<'service'>;
   readonly indexResets: Counter<'service'>;
+  /** Entries of Consul's answers left out as invalid, by reason (a closed set). */
+  readonly invalidInstances: Counter<'service' | 'reason'>;
   readonly registrationState: Gauge<'service' | 'state'>;
   readonly reregistrations: Counter<'service'>;
   readonly drainState: Gauge<'service' | 'state'>;
@@ -168,6 +170,11 @@ function createFamily(
       'discovery_index_resets_total',
       'Times X-Consul-Index went backwards and the watch reset it to 0.',
       ['service'],
+    ),
+    invalidInstances: counter(
+      'discovery_invalid_instances_total',
+      "Entries of Consul's answers left out as invalid registrations, each counted once until it changes, by reason.",
+      ['service', 'reason'],
     ),
     requests: new DeferredCounter(
       registry,
