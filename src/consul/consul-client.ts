@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import { Pool } from 'undici';
 import type { Dispatcher } from 'undici';
 import {
@@ -9,6 +10,7 @@ import {
 } from '../errors';
 import { resolveConsulConnection } from './consul-environment';
 import type { ConsulConnectionOptions, ResolvedConsulConnection } from './consul-environment';
+import type { ConsulToken } from './consul-token';
 import type {
   AgentService,
   AgentServiceRegistration,
@@ -63,7 +65,8 @@ export class ConsulClient {
   /** Resolved connection settings (the token is kept private). */
   readonly origin: string;
   readonly datacenter: string | undefined;
-  private readonly token: string | undefined;
+  // #private, and the holder never prints: util.inspect and JSON.stringify cannot show it.
+  readonly #token: ConsulToken | undefined;
   private readonly requestTimeoutMs: number;
   private readonly pool: Pool;
   private closed = false;
@@ -72,7 +75,7 @@ export class ConsulClient {
     const resolved = 'origin' in options ? options : resolveConsulConnection(options);
     this.origin = resolved.origin;
     this.datacenter = resolved.datacenter;
-    this.token = resolved.token;
+    this.#token = resolved.token;
     this.requestTimeoutMs = resolved.requestTimeoutMs;
     this.pool = new Pool(resolved.origin, {
       // Blocking queries hold a connection each; the agent is local, so no cap is needed.
@@ -88,7 +91,7 @@ export class ConsulClient {
 
   /** True when an ACL token is configured (the token itself is never exposed). */
   get hasToken(): boolean {
-    return this.token !== undefined;
+    return this.#token !== undefined;
   }
 
   /** `PUT /v1/agent/service/register`, replacing the checks of an existing registration. */
@@ -241,6 +244,18 @@ export class ConsulClient {
     await this.close();
   }
 
+  /**
+   * What printing a client shows: its settings, never its pool, whose queued requests hold the
+   * token in their headers (reachable by `util.inspect` with a large `depth`).
+   */
+  toJSON(): { origin: string; datacenter: string | undefined; hasToken: boolean } {
+    return { origin: this.origin, datacenter: this.datacenter, hasToken: this.hasToken };
+  }
+
+  [inspect.custom](): string {
+    return `ConsulClient ${inspect(this.toJSON())}`;
+  }
+
   private parseJson(path: string, answer: RawAnswer): unknown {
     try {
       return JSON.parse(answer.text) as unknown;
@@ -272,7 +287,7 @@ export class ConsulClient {
       'user-agent': USER_AGENT,
       accept: 'application/json',
     };
-    if (this.token !== undefined) headers['x-consul-token'] = this.token;
+    if (this.#token !== undefined) headers['x-consul-token'] = this.#token.reveal();
     const request: Dispatcher.RequestOptions = {
       method: spec.method,
       path: spec.path + queryString(spec.query),

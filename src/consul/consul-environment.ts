@@ -3,14 +3,21 @@ import { DEFAULTS } from '../config/defaults';
 import { OptionReader } from '../config/option-reader';
 import type { KnownKeys } from '../config/option-reader';
 import { ConfigError } from '../errors';
+import { ConsulToken } from './consul-token';
 
 /** Connection settings for the Consul HTTP API; every field falls back to Consul's own env variables. */
 export interface ConsulConnectionOptions {
   /** Agent address: `http://127.0.0.1:8500`, `https://host:8501` or `host:port`. Default: `CONSUL_HTTP_ADDR`, else `http://127.0.0.1:8500`. */
   readonly address?: string;
-  /** ACL token, sent only in the `X-Consul-Token` header. Default: `CONSUL_HTTP_TOKEN`, else the file `CONSUL_HTTP_TOKEN_FILE`. */
+  /**
+   * ACL token, sent only in the `X-Consul-Token` header and never printed (see `ConsulToken`).
+   * Default: `tokenFile`, else `CONSUL_HTTP_TOKEN`, else the file `CONSUL_HTTP_TOKEN_FILE`.
+   */
   readonly token?: string;
-  /** File holding the ACL token. Default: `CONSUL_HTTP_TOKEN_FILE`. */
+  /**
+   * File holding the ACL token (read once, trimmed; empty means no token). Beats both environment
+   * variables; cannot be set together with `token`. Default: none.
+   */
   readonly tokenFile?: string;
   /** TLS settings for an `https` address. */
   readonly tls?: ConsulTlsOptions;
@@ -40,7 +47,8 @@ export interface ConsulTlsOptions {
 /** Connection settings after defaults and the environment were applied. */
 export interface ResolvedConsulConnection {
   readonly origin: string;
-  readonly token: string | undefined;
+  /** The ACL token in a holder that never prints it; undefined for none. */
+  readonly token: ConsulToken | undefined;
   readonly datacenter: string | undefined;
   readonly requestTimeoutMs: number;
   readonly tls:
@@ -129,6 +137,34 @@ function readOrigin(reader: OptionReader<ConsulConnectionOptions>, env: NodeJS.P
 }
 
 /**
+ * The ACL token, options before the environment: `token`, else `tokenFile`, else
+ * CONSUL_HTTP_TOKEN, else the file CONSUL_HTTP_TOKEN_FILE (Consul's own order for the two
+ * variables). An empty variable counts as unset.
+ */
+function readToken(
+  reader: OptionReader<ConsulConnectionOptions>,
+  env: NodeJS.ProcessEnv,
+): string | undefined {
+  const given = reader.raw('token');
+  if (given !== undefined && typeof given !== 'string') reader.fail('token', 'a string');
+  const file = reader.string('tokenFile');
+  if (given !== undefined && file !== undefined) {
+    reader.fail('tokenFile', 'left out when token is set (one source for the ACL token)');
+  }
+  let token: string | undefined = given;
+  if (token === undefined && file !== undefined) {
+    token = readPem(file, reader.pathOf('tokenFile')).trim();
+  }
+  if (token === undefined) token = env.CONSUL_HTTP_TOKEN || undefined;
+  if (token === undefined && env.CONSUL_HTTP_TOKEN_FILE) {
+    // Named as the option it stands in for, as every variable is (the CLI maps it back).
+    token = readPem(env.CONSUL_HTTP_TOKEN_FILE, reader.pathOf('tokenFile')).trim();
+  }
+  if (token !== undefined && /[\r\n]/.test(token)) reader.fail('token', 'a single line', token);
+  return token;
+}
+
+/**
  * Applies Consul's environment conventions (CONSUL_HTTP_ADDR, CONSUL_HTTP_TOKEN, CONSUL_HTTP_TOKEN_FILE,
  * CONSUL_HTTP_SSL, CONSUL_HTTP_SSL_VERIFY, CONSUL_CACERT, CONSUL_CLIENT_CERT, CONSUL_CLIENT_KEY,
  * CONSUL_TLS_SERVER_NAME) where the options are silent. Read once, at construction.
@@ -141,15 +177,7 @@ export function resolveConsulConnection(
   const reader = OptionReader.strict(options, fieldPrefix, CONNECTION_KEYS);
   const url = readOrigin(reader, env);
 
-  const tokenFile = reader.string('tokenFile') ?? (env.CONSUL_HTTP_TOKEN_FILE || undefined);
-  let token: unknown = reader.raw('token') ?? env.CONSUL_HTTP_TOKEN;
-  if (token !== undefined && typeof token !== 'string') reader.fail('token', 'a string');
-  if ((token === undefined || token === '') && tokenFile) {
-    token = readPem(tokenFile, reader.pathOf('tokenFile')).trim();
-  }
-  if (typeof token === 'string' && /[\r\n]/.test(token)) {
-    reader.fail('token', 'a single line', token);
-  }
+  const token = readToken(reader, env);
 
   let tls: ResolvedConsulConnection['tls'];
   const t = reader.section('tls', TLS_KEYS);
@@ -182,7 +210,7 @@ export function resolveConsulConnection(
 
   return {
     origin: url.origin,
-    token: token === '' ? undefined : (token as string | undefined),
+    token: token === undefined || token === '' ? undefined : new ConsulToken(token),
     datacenter: reader.string('datacenter'),
     requestTimeoutMs: reader.ms(
       'requestTimeoutMs',

@@ -99,7 +99,10 @@ function show(value: unknown): string {
   } else {
     text = typeof value === 'object' ? 'an object' : `a ${typeof value}`;
   }
-  return text.replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return text.replace(
+    /[^\x20-\x7e]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 function describeKey(value: unknown): string {
@@ -217,7 +220,8 @@ function readEntry(entry: unknown): Read {
   const weight = readWeight(service.Weights, status);
   if (typeof weight === 'string') return reject('weights', weight);
   const tags = readTags(service.Tags);
-  if (tags === undefined) return reject('tags', `tags ${show(service.Tags)} are not a list of text`);
+  if (tags === undefined)
+    return reject('tags', `tags ${show(service.Tags)} are not a list of text`);
   const meta = readMeta(service.Meta);
   if (meta === undefined) {
     return reject('meta', `meta ${show(service.Meta)} is not an object of text values`);

@@ -23,7 +23,9 @@ async function consulPut(path: string, body: unknown): Promise<void> {
 }
 
 /** An HTTP server on loopback counting the calls it answers. */
-async function countingServer(name: string): Promise<{ server: Server; port: number; hits: () => number }> {
+async function countingServer(
+  name: string,
+): Promise<{ server: Server; port: number; hits: () => number }> {
   let hits = 0;
   const server = createServer((_req, res) => {
     hits += 1;
@@ -47,7 +49,9 @@ describe('hostile registrations in a real Consul agent', () => {
     );
   });
 
-  async function register(body: { ID: string; Name: string } & Record<string, unknown>): Promise<void> {
+  async function register(
+    body: { ID: string; Name: string } & Record<string, unknown>,
+  ): Promise<void> {
     await consulPut('/v1/agent/service/register', body);
     cleanups.push(() =>
       consulPut(`/v1/agent/service/deregister/${encodeURIComponent(body.ID)}`, undefined),
@@ -94,9 +98,7 @@ describe('hostile registrations in a real Consul agent', () => {
     const metric = await registry
       .getSingleMetric('express_consul_discovery_invalid_instances_total')
       ?.get();
-    expect(metric?.values).toEqual([
-      { labels: { service: name, reason: 'port' }, value: 1 },
-    ]);
+    expect(metric?.values).toEqual([{ labels: { service: name, reason: 'port' }, value: 1 }]);
   });
 
   it.each<BalancerName>(['round-robin', 'random', 'weighted', 'least-request'])(

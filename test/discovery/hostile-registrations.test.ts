@@ -106,9 +106,7 @@ describe('instance ports, weights, tags and meta', () => {
 
   it('keeps ports 1 and 65535', () => {
     expect(toServiceInstance(entryWith({ Port: 1 }) as HealthServiceEntry)?.port).toBe(1);
-    expect(toServiceInstance(entryWith({ Port: 65_535 }) as HealthServiceEntry)?.port).toBe(
-      65_535,
-    );
+    expect(toServiceInstance(entryWith({ Port: 65_535 }) as HealthServiceEntry)?.port).toBe(65_535);
   });
 
   it.each([
