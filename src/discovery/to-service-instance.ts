@@ -156,7 +156,7 @@ function readWeight(value: unknown, status: ServiceInstance['status']): number |
 function readTags(value: unknown): readonly string[] | undefined {
   if (value === undefined || value === null) return EMPTY_TAGS;
   if (!Array.isArray(value) || !value.every((tag) => typeof tag === 'string')) return undefined;
-  return value.length === 0 ? EMPTY_TAGS : Object.freeze([...(value as string[])]);
+  return value.length === 0 ? EMPTY_TAGS : Object.freeze([...value]);
 }
 
 function readMeta(value: unknown): Readonly<Record<string, string>> | undefined {
