@@ -105,6 +105,24 @@ export class ConsulResponseError extends ExpressConsulError {
   }
 }
 
+/**
+ * Consul's answer was larger than `consul.maxResponseBytes`: reading stopped there (the connection
+ * is dropped), nothing of it was used. A watch keeps its last good list.
+ */
+export class ConsulResponseTooLargeError extends ConsulResponseError {
+  /** The cap that was passed, in bytes (`consul.maxResponseBytes`). */
+  readonly limitBytes: number;
+
+  constructor(endpoint: string, status: number, limitBytes: number) {
+    super(
+      endpoint,
+      status,
+      `answer larger than consul.maxResponseBytes (${limitBytes} bytes); reading stopped`,
+    );
+    this.limitBytes = limitBytes;
+  }
+}
+
 /** No instance of `service` is healthy (or none left to try); raised at once, never after a wait. */
 export class NoHealthyInstancesError extends ExpressConsulError {
   readonly service: string;

@@ -48,6 +48,11 @@ export const DEFAULTS = deepFreeze({
     /** Used when neither `address` nor CONSUL_HTTP_ADDR is set. */
     address: 'http://127.0.0.1:8500',
     requestTimeoutMs: 5_000,
+    /**
+     * 256 MiB: a real health entry (one HTTP check plus the node's) is about 2.7 KB, so this holds
+     * a 50,000-instance answer with room to spare, and stays below V8's longest string.
+     */
+    maxResponseBytes: 256 * 1024 * 1024,
     tls: { verify: true },
   },
   discovery: {

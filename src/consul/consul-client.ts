@@ -11,6 +11,7 @@ import {
 import { resolveConsulConnection } from './consul-environment';
 import type { ConsulConnectionOptions, ResolvedConsulConnection } from './consul-environment';
 import type { ConsulToken } from './consul-token';
+import { readBody } from './read-body';
 import type {
   AgentService,
   AgentServiceRegistration,
@@ -68,6 +69,7 @@ export class ConsulClient {
   // #private, and the holder never prints: util.inspect and JSON.stringify cannot show it.
   readonly #token: ConsulToken | undefined;
   private readonly requestTimeoutMs: number;
+  private readonly maxResponseBytes: number;
   private readonly pool: Pool;
   private closed = false;
 
@@ -77,6 +79,7 @@ export class ConsulClient {
     this.datacenter = resolved.datacenter;
     this.#token = resolved.token;
     this.requestTimeoutMs = resolved.requestTimeoutMs;
+    this.maxResponseBytes = resolved.maxResponseBytes;
     this.pool = new Pool(resolved.origin, {
       // Blocking queries hold a connection each; the agent is local, so no cap is needed.
       connections: null,
@@ -301,7 +304,7 @@ export class ConsulClient {
 
     try {
       const response = await this.pool.request(request);
-      const text = await response.body.text();
+      const text = await readBody(response, this.maxResponseBytes, endpoint);
       const answer: RawAnswer = { status: response.statusCode, text, headers: response.headers };
       if (answer.status < 300 || spec.allowStatus?.includes(answer.status)) return answer;
       throw statusError(endpoint, answer);

@@ -25,6 +25,12 @@ export interface ConsulConnectionOptions {
   readonly datacenter?: string;
   /** Timeout of a non-blocking call to Consul, in ms. Default: 5000. */
   readonly requestTimeoutMs?: number;
+  /**
+   * Largest answer read from Consul, in bytes, from 1 to 500 MiB: reading stops as soon as an
+   * answer passes it (ConsulResponseTooLargeError; a watch keeps its last good list).
+   * Default: 268435456 (256 MiB, about 90,000 typical health entries).
+   */
+  readonly maxResponseBytes?: number;
 }
 
 /** TLS to Consul, following Consul's CLI conventions. */
@@ -51,6 +57,8 @@ export interface ResolvedConsulConnection {
   readonly token: ConsulToken | undefined;
   readonly datacenter: string | undefined;
   readonly requestTimeoutMs: number;
+  /** Largest answer read from Consul, in bytes. */
+  readonly maxResponseBytes: number;
   readonly tls:
     | {
         readonly ca?: string;
@@ -70,7 +78,11 @@ const CONNECTION_KEYS: KnownKeys<ConsulConnectionOptions> = {
   tls: true,
   datacenter: true,
   requestTimeoutMs: true,
+  maxResponseBytes: true,
 };
+
+/** Largest `maxResponseBytes`: V8 cannot hold a string much longer than 512 Mi characters. */
+const MAX_RESPONSE_BYTES_LIMIT = 500 * 1024 * 1024;
 
 /** The keys of {@link ConsulTlsOptions}; any other is rejected. */
 const TLS_KEYS: KnownKeys<ConsulTlsOptions> = {
@@ -216,6 +228,11 @@ export function resolveConsulConnection(
       'requestTimeoutMs',
       { min: 0, minExclusive: true },
       DEFAULTS.consul.requestTimeoutMs,
+    ),
+    maxResponseBytes: reader.integer(
+      'maxResponseBytes',
+      { min: 1, max: MAX_RESPONSE_BYTES_LIMIT },
+      DEFAULTS.consul.maxResponseBytes,
     ),
     tls,
   };
