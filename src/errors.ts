@@ -6,6 +6,7 @@ export type ExpressConsulErrorCode =
   | 'EXPRESS_CONSUL_CONSUL_UNAVAILABLE'
   | 'EXPRESS_CONSUL_CONSUL_ACL'
   | 'EXPRESS_CONSUL_CONSUL_RESPONSE'
+  | 'EXPRESS_CONSUL_CONSUL_RESPONSE_TOO_LARGE'
   | 'EXPRESS_CONSUL_NO_HEALTHY_INSTANCES'
   | 'EXPRESS_CONSUL_RETRIES_EXHAUSTED'
   | 'EXPRESS_CONSUL_REQUEST_TIMEOUT'
@@ -99,14 +100,43 @@ export class ConsulResponseError extends ExpressConsulError {
   readonly status: number;
   readonly endpoint: string;
 
-  constructor(endpoint: string, status: number, message: string, options?: { cause?: unknown }) {
+  constructor(
+    endpoint: string,
+    status: number,
+    message: string,
+    options?: {
+      cause?: unknown;
+      /** Only for the subclass that names a precise kind of bad answer. */
+      code?: 'EXPRESS_CONSUL_CONSUL_RESPONSE_TOO_LARGE';
+    },
+  ) {
     super(
-      'EXPRESS_CONSUL_CONSUL_RESPONSE',
+      options?.code ?? 'EXPRESS_CONSUL_CONSUL_RESPONSE',
       `Consul ${endpoint}: ${status} ${message.trim()}`,
-      options,
+      options?.cause === undefined ? undefined : { cause: options.cause },
     );
     this.endpoint = endpoint;
     this.status = status;
+  }
+}
+
+/**
+ * Consul's answer was larger than `consul.maxResponseBytes` (code
+ * `EXPRESS_CONSUL_CONSUL_RESPONSE_TOO_LARGE`; still a ConsulResponseError): reading stopped there (the connection
+ * is dropped), nothing of it was used. A watch keeps its last good list.
+ */
+export class ConsulResponseTooLargeError extends ConsulResponseError {
+  /** The cap that was passed, in bytes (`consul.maxResponseBytes`). */
+  readonly limitBytes: number;
+
+  constructor(endpoint: string, status: number, limitBytes: number) {
+    super(
+      endpoint,
+      status,
+      `answer larger than consul.maxResponseBytes (${limitBytes} bytes); reading stopped`,
+      { code: 'EXPRESS_CONSUL_CONSUL_RESPONSE_TOO_LARGE' },
+    );
+    this.limitBytes = limitBytes;
   }
 }
 

@@ -32,6 +32,7 @@ export { ServiceWatcher } from './discovery/service-watcher';
 export type {
   ServiceChangeEvent,
   WatchErrorEvent,
+  InvalidInstanceEvent,
   ServiceWatcherStatus,
 } from './discovery/service-watcher';
 export type {
@@ -78,6 +79,7 @@ export {
   ConsulUnavailableError,
   ConsulAclError,
   ConsulResponseError,
+  ConsulResponseTooLargeError,
   NoHealthyInstancesError,
   RetriesExhaustedError,
   RequestTimeoutError,

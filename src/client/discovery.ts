@@ -309,6 +309,9 @@ export class Discovery {
         metrics.watchFailed();
         countResets();
       }),
+      watcher.onInvalidInstance((event) => {
+        metrics.invalidInstance(event.reason);
+      }),
     ];
   }
 

@@ -50,6 +50,11 @@ export const DEFAULTS = deepFreeze({
     requestTimeoutMs: 5_000,
     /** Or EXPRESS_CONSUL_MAX_CONNECTIONS; see ConnectionBudget for the split. */
     maxConnections: 32,
+    /**
+     * 256 MiB: a real health entry (one HTTP check plus the node's) is about 2.7 KB, so this holds
+     * a 50,000-instance answer with room to spare, and stays below V8's longest string.
+     */
+    maxResponseBytes: 256 * 1024 * 1024,
     tls: { verify: true },
   },
   discovery: {

@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import { Pool } from 'undici';
 import type { Dispatcher } from 'undici';
 import {
@@ -12,6 +13,8 @@ import type { ConnectionBudget } from './connection-budget';
 import { resolveConsulConnection } from './consul-environment';
 import { parseJsonIncrementally } from './incremental-json';
 import type { ConsulConnectionOptions, ResolvedConsulConnection } from './consul-environment';
+import type { ConsulToken } from './consul-token';
+import { readBody } from './read-body';
 import type {
   AgentService,
   AgentServiceRegistration,
@@ -76,8 +79,10 @@ export class ConsulClient {
   /** Resolved connection settings (the token is kept private). */
   readonly origin: string;
   readonly datacenter: string | undefined;
-  private readonly token: string | undefined;
+  // #private, and the holder never prints: util.inspect and JSON.stringify cannot show it.
+  readonly #token: ConsulToken | undefined;
   private readonly requestTimeoutMs: number;
+  private readonly maxResponseBytes: number;
   private readonly pool: Pool;
   private readonly watchPool: Pool;
   /** How the connection budget is split between the lanes (see ConnectionBudget). */
@@ -88,8 +93,9 @@ export class ConsulClient {
     const resolved = 'origin' in options ? options : resolveConsulConnection(options);
     this.origin = resolved.origin;
     this.datacenter = resolved.datacenter;
-    this.token = resolved.token;
+    this.#token = resolved.token;
     this.requestTimeoutMs = resolved.requestTimeoutMs;
+    this.maxResponseBytes = resolved.maxResponseBytes;
     this.connectionBudget = connectionBudget(resolved.maxConnections);
     const poolOptions = {
       pipelining: 1,
@@ -113,7 +119,7 @@ export class ConsulClient {
 
   /** True when an ACL token is configured (the token itself is never exposed). */
   get hasToken(): boolean {
-    return this.token !== undefined;
+    return this.#token !== undefined;
   }
 
   /** `PUT /v1/agent/service/register`, replacing the checks of an existing registration. */
@@ -301,6 +307,18 @@ export class ConsulClient {
     await this.close();
   }
 
+  /**
+   * What printing a client shows: its settings, never its pool, whose queued requests hold the
+   * token in their headers (reachable by `util.inspect` with a large `depth`).
+   */
+  toJSON(): { origin: string; datacenter: string | undefined; hasToken: boolean } {
+    return { origin: this.origin, datacenter: this.datacenter, hasToken: this.hasToken };
+  }
+
+  [inspect.custom](): string {
+    return `ConsulClient ${inspect(this.toJSON())}`;
+  }
+
   private parseJson(path: string, answer: RawAnswer): unknown {
     try {
       return JSON.parse(answer.text) as unknown;
@@ -348,7 +366,7 @@ export class ConsulClient {
       'user-agent': USER_AGENT,
       accept: 'application/json',
     };
-    if (this.token !== undefined) headers['x-consul-token'] = this.token;
+    if (this.#token !== undefined) headers['x-consul-token'] = this.#token.reveal();
     const request: Dispatcher.RequestOptions = {
       method: spec.method,
       path: spec.path + queryString(spec.query),
@@ -363,7 +381,7 @@ export class ConsulClient {
     try {
       const pool = spec.lane === 'watch' ? this.watchPool : this.pool;
       const response = await pool.request(request);
-      const text = await response.body.text();
+      const text = await readBody(response, this.maxResponseBytes, endpoint);
       const answer: RawAnswer = { status: response.statusCode, text, headers: response.headers };
       if (answer.status < 300 || spec.allowStatus?.includes(answer.status)) return answer;
       throw statusError(endpoint, answer);

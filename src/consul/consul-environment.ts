@@ -4,14 +4,21 @@ import { OptionReader } from '../config/option-reader';
 import type { KnownKeys } from '../config/option-reader';
 import { ConfigError } from '../errors';
 import { MIN_CONNECTIONS } from './connection-budget';
+import { ConsulToken } from './consul-token';
 
 /** Connection settings for the Consul HTTP API; every field falls back to Consul's own env variables. */
 export interface ConsulConnectionOptions {
   /** Agent address: `http://127.0.0.1:8500`, `https://host:8501` or `host:port`. Default: `CONSUL_HTTP_ADDR`, else `http://127.0.0.1:8500`. */
   readonly address?: string;
-  /** ACL token, sent only in the `X-Consul-Token` header. Default: `CONSUL_HTTP_TOKEN`, else the file `CONSUL_HTTP_TOKEN_FILE`. */
+  /**
+   * ACL token, sent only in the `X-Consul-Token` header and never printed (see `ConsulToken`).
+   * Default: `tokenFile`, else `CONSUL_HTTP_TOKEN`, else the file `CONSUL_HTTP_TOKEN_FILE`.
+   */
   readonly token?: string;
-  /** File holding the ACL token. Default: `CONSUL_HTTP_TOKEN_FILE`. */
+  /**
+   * File holding the ACL token (read once, trimmed; empty means no token). Beats both environment
+   * variables; cannot be set together with `token`. Default: none.
+   */
   readonly tokenFile?: string;
   /** TLS settings for an `https` address. */
   readonly tls?: ConsulTlsOptions;
@@ -25,6 +32,12 @@ export interface ConsulConnectionOptions {
    * `limits.http_max_conns_per_client` (200). Default: `EXPRESS_CONSUL_MAX_CONNECTIONS`, else 32.
    */
   readonly maxConnections?: number;
+  /**
+   * Largest answer read from Consul, in bytes, from 1 to 500 MiB: reading stops as soon as an
+   * answer passes it (ConsulResponseTooLargeError; a watch keeps its last good list).
+   * Default: 268435456 (256 MiB, about 90,000 typical health entries).
+   */
+  readonly maxResponseBytes?: number;
 }
 
 /** TLS to Consul, following Consul's CLI conventions. */
@@ -47,11 +60,14 @@ export interface ConsulTlsOptions {
 /** Connection settings after defaults and the environment were applied. */
 export interface ResolvedConsulConnection {
   readonly origin: string;
-  readonly token: string | undefined;
+  /** The ACL token in a holder that never prints it; undefined for none. */
+  readonly token: ConsulToken | undefined;
   readonly datacenter: string | undefined;
   readonly requestTimeoutMs: number;
   /** Connection budget towards the agent (see ConnectionBudget). */
   readonly maxConnections: number;
+  /** Largest answer read from Consul, in bytes. */
+  readonly maxResponseBytes: number;
   readonly tls:
     | {
         readonly ca?: string;
@@ -72,7 +88,11 @@ const CONNECTION_KEYS: KnownKeys<ConsulConnectionOptions> = {
   datacenter: true,
   requestTimeoutMs: true,
   maxConnections: true,
+  maxResponseBytes: true,
 };
+
+/** Largest `maxResponseBytes`: V8 cannot hold a string much longer than 512 Mi characters. */
+const MAX_RESPONSE_BYTES_LIMIT = 500 * 1024 * 1024;
 
 /** The keys of {@link ConsulTlsOptions}; any other is rejected. */
 const TLS_KEYS: KnownKeys<ConsulTlsOptions> = {
@@ -139,6 +159,34 @@ function readOrigin(reader: OptionReader<ConsulConnectionOptions>, env: NodeJS.P
 }
 
 /**
+ * The ACL token, options before the environment: `token`, else `tokenFile`, else
+ * CONSUL_HTTP_TOKEN, else the file CONSUL_HTTP_TOKEN_FILE (Consul's own order for the two
+ * variables). An empty variable counts as unset.
+ */
+function readToken(
+  reader: OptionReader<ConsulConnectionOptions>,
+  env: NodeJS.ProcessEnv,
+): string | undefined {
+  const given = reader.raw('token');
+  if (given !== undefined && typeof given !== 'string') reader.fail('token', 'a string');
+  const file = reader.string('tokenFile');
+  if (given !== undefined && file !== undefined) {
+    reader.fail('tokenFile', 'left out when token is set (one source for the ACL token)');
+  }
+  let token: string | undefined = given;
+  if (token === undefined && file !== undefined) {
+    token = readPem(file, reader.pathOf('tokenFile')).trim();
+  }
+  if (token === undefined) token = env.CONSUL_HTTP_TOKEN || undefined;
+  if (token === undefined && env.CONSUL_HTTP_TOKEN_FILE) {
+    // Named as the option it stands in for, as every variable is (the CLI maps it back).
+    token = readPem(env.CONSUL_HTTP_TOKEN_FILE, reader.pathOf('tokenFile')).trim();
+  }
+  if (token !== undefined && /[\r\n]/.test(token)) reader.fail('token', 'a single line', token);
+  return token;
+}
+
+/**
  * Applies Consul's environment conventions (CONSUL_HTTP_ADDR, CONSUL_HTTP_TOKEN, CONSUL_HTTP_TOKEN_FILE,
  * CONSUL_HTTP_SSL, CONSUL_HTTP_SSL_VERIFY, CONSUL_CACERT, CONSUL_CLIENT_CERT, CONSUL_CLIENT_KEY,
  * CONSUL_TLS_SERVER_NAME) where the options are silent. Read once, at construction.
@@ -151,15 +199,7 @@ export function resolveConsulConnection(
   const reader = OptionReader.strict(options, fieldPrefix, CONNECTION_KEYS);
   const url = readOrigin(reader, env);
 
-  const tokenFile = reader.string('tokenFile') ?? (env.CONSUL_HTTP_TOKEN_FILE || undefined);
-  let token: unknown = reader.raw('token') ?? env.CONSUL_HTTP_TOKEN;
-  if (token !== undefined && typeof token !== 'string') reader.fail('token', 'a string');
-  if ((token === undefined || token === '') && tokenFile) {
-    token = readPem(tokenFile, reader.pathOf('tokenFile')).trim();
-  }
-  if (typeof token === 'string' && /[\r\n]/.test(token)) {
-    reader.fail('token', 'a single line', token);
-  }
+  const token = readToken(reader, env);
 
   let tls: ResolvedConsulConnection['tls'];
   const t = reader.section('tls', TLS_KEYS);
@@ -192,7 +232,7 @@ export function resolveConsulConnection(
 
   return {
     origin: url.origin,
-    token: token === '' ? undefined : (token as string | undefined),
+    token: token === undefined || token === '' ? undefined : new ConsulToken(token),
     datacenter: reader.string('datacenter'),
     requestTimeoutMs: reader.ms(
       'requestTimeoutMs',
@@ -200,6 +240,11 @@ export function resolveConsulConnection(
       DEFAULTS.consul.requestTimeoutMs,
     ),
     maxConnections: readMaxConnections(reader, env),
+    maxResponseBytes: reader.integer(
+      'maxResponseBytes',
+      { min: 1, max: MAX_RESPONSE_BYTES_LIMIT },
+      DEFAULTS.consul.maxResponseBytes,
+    ),
     tls,
   };
 }

@@ -9,7 +9,9 @@ import type {
   ResolvedServiceWatcherOptions,
   ServiceWatcherOptions,
 } from './service-watcher-options';
-import { toServiceInstances } from './to-service-instance';
+import { RejectionMemory } from './rejection-memory';
+import { parseServiceInstances } from './to-service-instance';
+import type { InstanceRejection } from './to-service-instance';
 import { TokenBucket } from './token-bucket';
 import { ALWAYS_BLOCKING } from './watch-ticket';
 import type { ReadTurn, WatchTicket } from './watch-ticket';
@@ -42,6 +44,14 @@ export interface WatchErrorEvent {
   readonly consecutiveErrors: number;
   /** Delay before the next query, in ms. */
   readonly retryInMs: number;
+}
+
+/**
+ * Passed to `onInvalidInstance` listeners for each entry of Consul's answer left out as invalid,
+ * once until that entry changes (not once per answer).
+ */
+export interface InvalidInstanceEvent extends InstanceRejection {
+  readonly service: string;
 }
 
 /** A point-in-time view of a watcher's health, for readiness probes and metrics. */
@@ -77,6 +87,12 @@ export interface ServiceWatcherStatus {
 type Listener<E> = (event: E) => void;
 
 const NO_INSTANCES: readonly ServiceInstance[] = Object.freeze([]);
+
+/**
+ * Invalid entries logged one line each per answer; the rest of that answer's new ones are
+ * summed up in one more line, so a flood of hostile registrations cannot flood the log.
+ */
+const MAX_INVALID_LOG_LINES = 20;
 
 /**
  * How long, after Consul's index went backwards, an empty list is held back when the last list
@@ -116,6 +132,8 @@ export class ServiceWatcher {
   private readonly abort = new AbortController();
   private readonly changeListeners = new Set<Listener<ServiceChangeEvent>>();
   private readonly errorListeners = new Set<Listener<WatchErrorEvent>>();
+  private readonly invalidListeners = new Set<Listener<InvalidInstanceEvent>>();
+  private readonly rejections = new RejectionMemory();
 
   private snapshot: readonly ServiceInstance[] = NO_INSTANCES;
   /** Index of the last accepted answer: what "backwards" is judged against. */
@@ -246,6 +264,15 @@ export class ServiceWatcher {
     return this.subscribe(this.errorListeners, listener);
   }
 
+  /**
+   * Calls `listener` for each entry of Consul's answer left out as invalid (bad address, port,
+   * weights, tags, meta or identity, or a duplicate), once until that entry changes. Each is also
+   * logged once. Returns a function that unsubscribes.
+   */
+  onInvalidInstance(listener: Listener<InvalidInstanceEvent>): () => void {
+    return this.subscribe(this.invalidListeners, listener);
+  }
+
   /** Current health of the watch; see ServiceWatcherStatus for each field's meaning. */
   status(): ServiceWatcherStatus {
     const stale = this.consecutiveErrors > 0;
@@ -285,6 +312,7 @@ export class ServiceWatcher {
     this.ticket.release();
     this.changeListeners.clear();
     this.errorListeners.clear();
+    this.invalidListeners.clear();
   }
 
   private subscribe<E>(listeners: Set<Listener<E>>, listener: Listener<E>): () => void {
@@ -409,7 +437,8 @@ export class ServiceWatcher {
    * EMPTY_AFTER_RESET_GRACE_MS): the index is adopted, the list is held back.
    */
   private accept(index: number, entries: readonly HealthServiceEntry[]): void {
-    const next = toServiceInstances(entries);
+    const { instances: next, rejected } = parseServiceInstances(entries);
+    this.reportInvalid(rejected);
     const previous = this.snapshot;
     this.index = index;
     this.queryIndex = index;
@@ -435,6 +464,31 @@ export class ServiceWatcher {
         this.changeListeners,
         { service: this.service, instances: next, previous, index },
         'change',
+      );
+    }
+  }
+
+  /** Logs and announces the invalid entries not reported for the previous answer. */
+  private reportInvalid(rejected: readonly InstanceRejection[]): void {
+    const fresh = this.rejections.update(rejected);
+    for (const [i, rejection] of fresh.entries()) {
+      if (i < MAX_INVALID_LOG_LINES) {
+        this.options.logger.warn(
+          {
+            service: this.service,
+            instance: rejection.identity,
+            reason: rejection.reason,
+            detail: rejection.detail,
+          },
+          `express-consul: left out an invalid instance of '${this.service}' (${rejection.reason}): ${rejection.detail}`,
+        );
+      }
+      this.emit(this.invalidListeners, { ...rejection, service: this.service }, 'invalid instance');
+    }
+    if (fresh.length > MAX_INVALID_LOG_LINES) {
+      this.options.logger.warn(
+        { service: this.service, more: fresh.length - MAX_INVALID_LOG_LINES },
+        `express-consul: left out ${fresh.length - MAX_INVALID_LOG_LINES} more invalid instances of '${this.service}'`,
       );
     }
   }

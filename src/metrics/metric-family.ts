@@ -171,6 +171,11 @@ function createFamily(
       'Times X-Consul-Index went backwards and the watch reset it to 0.',
       ['service'],
     ),
+    invalidInstances: counter(
+      'discovery_invalid_instances_total',
+      "Entries of Consul's answers left out as invalid registrations, each counted once until it changes, by reason.",
+      ['service', 'reason'],
+    ),
     requests: new DeferredCounter(
       registry,
       `${prefix}client_requests_total`,

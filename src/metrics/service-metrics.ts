@@ -34,6 +34,8 @@ export interface ServiceMetrics {
   watchFailed(): void;
   /** The watch reset its index `count` times (X-Consul-Index went backwards). */
   indexReset(count: number): void;
+  /** An invalid entry was left out of Consul's answer; `reason` is a closed set. */
+  invalidInstance(reason: string): void;
   /**
    * The client is gone: gives back its instance shares and its share of the service's series; the
    * last share removes every series of the service (so a released service leaves the
@@ -61,6 +63,8 @@ export interface ClientMetricSet {
   readonly watchUpdates: Counter<'service'>;
   readonly watchErrors: Counter<'service'>;
   readonly indexResets: Counter<'service'>;
+  /** Entries of Consul's answers left out as invalid, by reason (a closed set). */
+  readonly invalidInstances: Counter<'service' | 'reason'>;
 }
 
 interface Increment {
@@ -107,6 +111,8 @@ export class ServiceSeries {
   private readonly requests: Readonly<Record<RequestOutcome, CountingChild>>;
   private readonly seconds: Readonly<Record<RequestOutcome, ObservingChild>>;
   private readonly retries = new Map<string, Increment>();
+  /** Reasons counted in `invalidInstances`, so that release removes exactly their series. */
+  private readonly invalidReasons = new Set<string>();
   private readonly labels: InstanceLabels;
   private readonly attemptChildren = new Map<string, AttemptChildren>();
   private readonly labelSet: { readonly service: string };
@@ -152,6 +158,9 @@ export class ServiceSeries {
       metrics.requestSeconds.remove(this.seconds[outcome]);
     }
     for (const reason of this.retries.keys()) metrics.retries.remove({ ...labelSet, reason });
+    for (const reason of this.invalidReasons)
+      metrics.invalidInstances.remove({ ...labelSet, reason });
+    this.invalidReasons.clear();
     this.retries.clear();
     for (const children of this.attemptChildren.values()) {
       for (const outcome of ATTEMPT_OUTCOMES) metrics.attempts.remove(children[outcome]);
@@ -203,6 +212,12 @@ export class ServiceSeries {
 
   indexReset(count: number): void {
     if (!this.released) this.metrics.indexResets.inc(this.labelSet, count);
+  }
+
+  invalidInstance(reason: string): void {
+    if (this.released) return;
+    this.invalidReasons.add(reason);
+    this.metrics.invalidInstances.inc({ ...this.labelSet, reason });
   }
 
   /** Takes a share of `identity`'s label slot; returns its children. */
@@ -287,6 +302,10 @@ class ClientServiceMetrics implements ServiceMetrics {
 
   indexReset(count: number): void {
     this.series.indexReset(count);
+  }
+
+  invalidInstance(reason: string): void {
+    this.series.invalidInstance(reason);
   }
 
   release(): void {

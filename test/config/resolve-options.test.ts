@@ -123,7 +123,7 @@ describe('resolveOptions', () => {
       { CONSUL_HTTP_ADDR: '127.0.0.2:8600', CONSUL_HTTP_TOKEN: 'secret-token' },
     );
     expect(resolved.consul.origin).toBe('http://127.0.0.2:8600');
-    expect(resolved.consul.token).toBe('secret-token');
+    expect(resolved.consul.token?.reveal()).toBe('secret-token');
   });
 
   it('lets options win over the environment', () => {
@@ -132,7 +132,7 @@ describe('resolveOptions', () => {
       { CONSUL_HTTP_ADDR: '127.0.0.2:8600', CONSUL_HTTP_TOKEN: 'env' },
     );
     expect(resolved.consul.origin).toBe('http://127.0.0.3:1234');
-    expect(resolved.consul.token).toBe('mine');
+    expect(resolved.consul.token?.reveal()).toBe('mine');
   });
 
   it('uses https when CONSUL_HTTP_SSL is set and honours CONSUL_HTTP_SSL_VERIFY=false', () => {
