@@ -1,4 +1,4 @@
-import { ConsulClient } from '../index';
+import { ConsulClient } from '../consul/consul-client';
 import { terminalSafeJson } from './terminal-safe';
 
 /** Where a command writes: one call per line, colours only when `colour` is on. */

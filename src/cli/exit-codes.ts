@@ -3,7 +3,7 @@ import {
   isConfigError,
   isConsulAclError,
   isConsulUnavailableError,
-} from '../index';
+} from '../errors';
 
 /** Exit codes of `express-consul`, stable so scripts can branch on them (documented in `--help`). */
 export const ExitCode = {

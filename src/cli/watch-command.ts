@@ -1,4 +1,4 @@
-import { ServiceWatcher } from '../index';
+import { ServiceWatcher } from '../discovery/service-watcher';
 import type { ServiceChangeEvent, ServiceInstance } from '../index';
 import type { Command, CommandContext } from './command';
 import { printJson, withConsul } from './command';
