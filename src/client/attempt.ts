@@ -75,8 +75,11 @@ export async function attempt(
   // pool's queue for a connection ignores its signal until it is dispatched (undici just notes the
   // reason): with every connection held by a long body, neither the deadline nor the caller's
   // signal would end the wait. So a saturated pool's attempt races its own limit.
+  // While a streamed body is written, each write the instance is slow to read restarts undici's
+  // headers timer: an instance reading a trickle would hold the attempt for ever. Streams are
+  // sent once, never retried, so the timer of their own is not on the common path.
   const limit =
-    headersTimeoutMs < COARSE_TIMER_MIN_MS || isSaturated(pool)
+    headersTimeoutMs < COARSE_TIMER_MIN_MS || isSaturated(pool) || isStream(request.body)
       ? new PreciseLimit(headersTimeoutMs, request.undiciSignal)
       : undefined;
   // Every 1xx restarts undici's headers timer, so an instance answering 102 forever would hold a
@@ -202,6 +205,10 @@ class PreciseLimit {
     this.gaveUp = true;
     this.giveUp?.(reason);
   }
+}
+
+function isStream(body: AttemptRequest['body']): boolean {
+  return body !== null && typeof body === 'object' && !(body instanceof Uint8Array);
 }
 
 function startedAtOrNow(startedAt: number): number {

@@ -2,6 +2,7 @@
 // upstream sends before its final answer, and input undici would refuse is the caller's
 // ConfigError, never an UpstreamError blaming the instance.
 import { createServer, type Server, type Socket } from 'node:net';
+import { Readable } from 'node:stream';
 import { AbortedError, ConfigError, RequestTimeoutError } from '../../src/errors';
 import { entry, fixedDiscovery, stopAll, upstream } from './fixed-discovery';
 
@@ -133,4 +134,50 @@ describe('caller input undici refuses', () => {
     expect((error as AbortedError).mayHaveBeenProcessed).toBe(false);
     expect(up.received).toBe(0);
   });
+});
+
+describe('slow upstreams against a long limit', () => {
+  it('an instance sending its headers a byte at a time cannot hold a call past its deadline', async () => {
+    const port = await rawUpstream((socket) => {
+      socket.once('data', () => {
+        const head = `HTTP/1.1 200 OK\r\nx-slow: ${'a'.repeat(4000)}`;
+        let i = 0;
+        const timer = setInterval(() => socket.write(head[i++ % head.length] as string), 50);
+        socket.on('close', () => clearInterval(timer));
+      });
+    });
+    const discovery = fixedDiscovery({ pay: [entry('pay', 'p1', port)] });
+    const deadlineMs = 10_500;
+    const { ms, error } = await elapsedOf(
+      discovery.service('pay').request({ timeoutMs: 10_000, deadlineMs }),
+    );
+    expect(error).toBeInstanceOf(RequestTimeoutError);
+    // undici's coarse headers timer: up to about a second late (COARSE_TIMER_MIN_MS).
+    expect(ms).toBeLessThan(deadlineMs + 1_500);
+  }, 25_000);
+
+  it('an instance reading a streamed body slowly cannot hold a call past its deadline', async () => {
+    const port = await rawUpstream((socket) => {
+      socket.pause();
+      // A trickle: every read frees a little room, each write that fills it restarts undici's timer.
+      const timer = setInterval(() => {
+        socket.read(1024);
+      }, 20);
+      socket.on('close', () => clearInterval(timer));
+    });
+    const discovery = fixedDiscovery({ pay: [entry('pay', 'p1', port)] });
+    const chunk = Buffer.alloc(64 * 1024, 120);
+    const body = new Readable({
+      read() {
+        this.push(chunk);
+      },
+    });
+    const deadlineMs = 10_500;
+    const { ms, error } = await elapsedOf(
+      discovery.service('pay').request({ method: 'POST', body, timeoutMs: 10_000, deadlineMs }),
+    );
+    body.destroy();
+    expect(error).toBeInstanceOf(RequestTimeoutError);
+    expect(ms).toBeLessThan(deadlineMs + 1_500);
+  }, 25_000);
 });
