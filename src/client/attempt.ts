@@ -75,13 +75,24 @@ export async function attempt(
   // pool's queue for a connection ignores its signal until it is dispatched (undici just notes the
   // reason): with every connection held by a long body, neither the deadline nor the caller's
   // signal would end the wait. So a saturated pool's attempt races its own limit.
+  // While a streamed body is written, each write the instance is slow to read restarts undici's
+  // headers timer: an instance reading a trickle would hold the attempt for ever. Streams are
+  // sent once, never retried, so the timer of their own is not on the common path.
   const limit =
-    headersTimeoutMs < COARSE_TIMER_MIN_MS || isSaturated(pool)
+    headersTimeoutMs < COARSE_TIMER_MIN_MS || isSaturated(pool) || isStream(request.body)
       ? new PreciseLimit(headersTimeoutMs, request.undiciSignal)
+      : undefined;
+  // Every 1xx restarts undici's headers timer, so an instance answering 102 forever would hold a
+  // long-limit attempt for ever: its first 1xx arms the attempt's own timer.
+  const informational =
+    limit === undefined
+      ? new InformationalLimit(headersTimeoutMs, startedAtOrNow(startedAt))
       : undefined;
   load?.start();
   try {
-    const options: Dispatcher.RequestOptions = {
+    const options: {
+      -readonly [K in keyof Dispatcher.RequestOptions]: Dispatcher.RequestOptions[K];
+    } = {
       method: request.method,
       path: request.path,
       headers: request.headers as Record<string, string | string[]>,
@@ -89,19 +100,26 @@ export async function attempt(
       signal: limit?.signal ?? request.undiciSignal ?? null,
       headersTimeout: Math.max(1, Math.ceil(headersTimeoutMs)),
     };
+    if (informational !== undefined) options.onInfo = informational.onInfo;
     const sent = pool.request(options);
-    const response = limit === undefined ? await sent : await limit.race(sent);
+    const response =
+      informational !== undefined
+        ? await informational.race(sent)
+        : await (limit as PreciseLimit).race(sent);
+    informational?.answered();
     limit?.answered(response.body);
     if (load !== undefined) reportBodyEnd(response, load, startedAt);
     return { kind: 'response', response };
   } catch (error) {
+    informational?.answered();
     limit?.failed();
     load?.end(performance.now() - startedAt, false);
-    const kind = limit?.expired
-      ? limitIsDeadline
-        ? 'deadline'
-        : 'try-timeout'
-      : failureKind(error, request.signal, limitIsDeadline);
+    const kind =
+      limit?.expired || informational?.expired
+        ? limitIsDeadline
+          ? 'deadline'
+          : 'try-timeout'
+        : failureKind(error, request.signal, limitIsDeadline);
     return { kind, error };
   }
 }
@@ -186,6 +204,61 @@ class PreciseLimit {
     if (this.settled) return;
     this.gaveUp = true;
     this.giveUp?.(reason);
+  }
+}
+
+function isStream(body: AttemptRequest['body']): boolean {
+  return body !== null && typeof body === 'object' && !(body instanceof Uint8Array);
+}
+
+function startedAtOrNow(startedAt: number): number {
+  return startedAt === 0 ? performance.now() : startedAt;
+}
+
+/**
+ * The limit of a long-limit attempt once the instance has sent a 1xx: undici restarts its headers
+ * timer on each one. Nothing is armed until the first 1xx (the common case pays for one small
+ * object and a promise). When the limit passes, the call is answered at once; the next 1xx aborts
+ * the request (a throw from onInfo is undici's abort path) and undici's own timer frees the
+ * connection of an instance that falls silent instead.
+ */
+class InformationalLimit {
+  private timer: NodeJS.Timeout | undefined;
+  private giveUp: ((reason: unknown) => void) | undefined;
+  private done = false;
+  expired = false;
+
+  constructor(
+    private readonly ms: number,
+    private readonly startedAt: number,
+  ) {}
+
+  readonly onInfo = (): void => {
+    if (this.expired) throw new Error(`limit of ${this.ms} ms passed during 1xx responses`);
+    if (this.timer !== undefined || this.done) return;
+    const leftMs = this.ms - (performance.now() - this.startedAt);
+    this.timer = setTimeout(() => this.expire(), Math.min(Math.max(0, leftMs), 2_147_483_647));
+  };
+
+  race(sent: Promise<Dispatcher.ResponseData>): Promise<Dispatcher.ResponseData> {
+    return new Promise((resolve, reject) => {
+      this.giveUp = reject;
+      sent.then((response) => {
+        if (this.expired) void response.body.dump().catch(() => undefined);
+        else resolve(response);
+      }, reject);
+    });
+  }
+
+  answered(): void {
+    this.done = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.giveUp = undefined;
+  }
+
+  private expire(): void {
+    this.expired = true;
+    this.giveUp?.(new Error(`limit of ${this.ms} ms passed during 1xx responses`));
   }
 }
 

@@ -62,6 +62,10 @@ export function checkRequestInput(input: RequestInput, prefix: string): void {
     if (typeof method !== 'string' || !TOKEN.test(method)) {
       throw new ConfigError(`${prefix}.method`, 'an HTTP method token such as GET', method);
     }
+    // undici refuses CONNECT (a tunnel, not a request), whatever its case.
+    if (method.toUpperCase() === 'CONNECT') {
+      throw new ConfigError(`${prefix}.method`, 'a method other than CONNECT', method);
+    }
   }
   if (path !== undefined && (typeof path !== 'string' || !ORIGIN_FORM.test(path))) {
     throw new ConfigError(
@@ -70,7 +74,9 @@ export function checkRequestInput(input: RequestInput, prefix: string): void {
       typeof path === 'string' ? redactTarget(path) : path,
     );
   }
-  if (headers !== undefined && headers !== null) checkHeaders(headers, `${prefix}.headers`);
+  if (headers !== undefined && headers !== null) {
+    checkHeaders(headers, input.body, `${prefix}.headers`);
+  }
   if (input.timeoutMs !== undefined) checkLimit(input.timeoutMs, `${prefix}.timeoutMs`);
   if (input.deadlineMs !== undefined) checkLimit(input.deadlineMs, `${prefix}.deadlineMs`);
   const { body, signal, retryable, idempotencyKey, key } = input;
@@ -105,7 +111,7 @@ export function checkRequestInput(input: RequestInput, prefix: string): void {
   }
 }
 
-function checkHeaders(headers: unknown, path: string): void {
+function checkHeaders(headers: unknown, body: unknown, path: string): void {
   if (typeof headers !== 'object' || Array.isArray(headers)) {
     throw new ConfigError(path, 'an object of header names to values', headers);
   }
@@ -113,6 +119,9 @@ function checkHeaders(headers: unknown, path: string): void {
     if (!Object.prototype.hasOwnProperty.call(headers, name)) continue;
     if (!checkedNames.has(name)) checkName(name, path);
     const value = (headers as Record<string, unknown>)[name];
+    if (name.length === 14 && name.toLowerCase() === 'content-length') {
+      checkContentLength(value, body, `${path}.${name}`);
+    }
     if (typeof value === 'string') {
       if (!FIELD_VALUE.test(value)) badValue(name, path);
     } else if (Array.isArray(value)) {
@@ -122,6 +131,28 @@ function checkHeaders(headers: unknown, path: string): void {
     } else if (value !== undefined) {
       badValue(name, path);
     }
+  }
+}
+
+/**
+ * undici refuses a content-length that is not one decimal number, or (for a body it knows the
+ * size of) not that size: after picking an instance, so the caller's mistake would read as the
+ * instance's. A stream's length is the caller's word.
+ */
+function checkContentLength(value: unknown, body: unknown, path: string): void {
+  if (typeof value !== 'string' || !/^[0-9]{1,15}$/.test(value)) {
+    throw new ConfigError(path, 'one decimal number of bytes', undefined);
+  }
+  const size =
+    body === undefined || body === null
+      ? 0
+      : typeof body === 'string'
+        ? Buffer.byteLength(body)
+        : body instanceof Uint8Array
+          ? body.byteLength
+          : undefined;
+  if (size !== undefined && Number(value) !== size) {
+    throw new ConfigError(path, `the body's length in bytes (${size}), or left out`, value);
   }
 }
 

@@ -191,6 +191,13 @@ export class ServiceClient {
     // One async frame for the whole call: the hot path pays for no wrapper around the loop.
     const startedAt = performance.now();
     try {
+      // Given up on before it started: nothing was sent, and the caller may safely try again.
+      if (request.signal?.aborted === true) {
+        throw new AbortedError(`Call to '${this.service}' aborted`, {
+          cause: request.signal.reason,
+          mayHaveBeenProcessed: false,
+        });
+      }
       const deadlineMs = request.deadlineMs ?? this.options.deadlineMs;
       const deadlineAt = startedAt + deadlineMs;
       const tryTimeoutMs = request.timeoutMs ?? this.options.timeoutMs;
