@@ -103,7 +103,7 @@ test(`${SERVICES} services x ${WORKERS} processes, default limit 200: all ready,
           'a worker to report readiness',
           () =>
             worker.lines.find((line) => 'ready' in line) as
-              { ready: number; readyMs: number } | undefined,
+              { ready: number; readyMs: number; cpuMs: number } | undefined,
           { timeoutMs: 60_000, intervalMs: 50 },
         ),
       ),
@@ -151,7 +151,7 @@ test(`${SERVICES} services x ${WORKERS} processes, default limit 200: all ready,
     );
     const sockets = samplers.map((sampler) => sampler.stop());
     process.stdout.write(
-      `many workers: ${WORKERS} x ${SERVICES} services; ready ${ready.map((r) => `${r.ready} in ${r.readyMs} ms`).join(', ')}; ` +
+      `many workers: ${WORKERS} x ${SERVICES} services; ready ${ready.map((r) => `${r.ready} in ${r.readyMs} ms (${r.cpuMs} ms CPU)`).join(', ')}; ` +
         `max sockets per process ${sockets.join(', ')}; probe ${probe.refused()} refused of ${probe.total()}; ` +
         `change p99 slotted ${percentile(slottedMs, 99)} ms (n=${slottedMs.length}), polled ${percentile(polledMs, 99)} ms (n=${polledMs.length}); ` +
         `schedulers ${JSON.stringify(statuses[0])}\n`,
