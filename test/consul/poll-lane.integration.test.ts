@@ -21,14 +21,15 @@ test('non-blocking reads finish while every blocking connection is held, pipelin
   // 8 connections: 2 short, 6 watch, of which 2 poll: 4 for blocking queries.
   const consul = new ConsulClient({ address, maxConnections: 8 });
   const blocking = new AbortController();
+  let held: Promise<unknown>[] = [];
   try {
     expect(consul.connectionBudget).toMatchObject({ watch: 6, poll: 2 });
     const first = await consul.healthService(name);
-    const held = Array.from({ length: 4 }, () =>
+    held = Array.from({ length: 4 }, () =>
       consul
         .healthService(
           name,
-          { index: first.meta.index, waitMs: 20_000 },
+          { index: first.meta.index ?? 1, waitMs: 20_000 },
           { signal: blocking.signal },
         )
         .catch(() => undefined),
@@ -52,6 +53,7 @@ test('non-blocking reads finish while every blocking connection is held, pipelin
     expect(socketsTo(port) - base).toBeLessThanOrEqual(consul.connectionBudget.watch);
   } finally {
     blocking.abort();
+    await Promise.all(held);
     await consul.close();
     await agentCall(address, 'PUT', `/v1/agent/service/deregister/${name}`);
   }
