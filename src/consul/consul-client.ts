@@ -8,7 +8,7 @@ import {
   ConsulResponseError,
   ConsulUnavailableError,
 } from '../errors';
-import { connectionBudget } from './connection-budget';
+import { connectionBudget, POLL_PIPELINING } from './connection-budget';
 import type { ConnectionBudget } from './connection-budget';
 import { resolveConsulConnection } from './consul-environment';
 import { parseJsonIncrementally } from './incremental-json';
@@ -49,8 +49,11 @@ interface CallSpec {
   readonly signal?: AbortSignal | undefined;
   /** Statuses handed back to the caller instead of thrown (e.g. 404 for "not registered"). */
   readonly allowStatus?: readonly number[];
-  /** Which pool carries the call: `watch` for the watches' reads, `short` (default) for the rest. */
-  readonly lane?: 'watch' | 'short';
+  /**
+   * Which pool carries the call: `watch` for the watches' blocking queries, `poll` for their
+   * non-blocking reads (pipelined), `short` (default) for the rest.
+   */
+  readonly lane?: 'watch' | 'poll' | 'short';
 }
 
 interface RawAnswer {
@@ -69,10 +72,11 @@ function header(headers: RawAnswer['headers'], name: string): string | undefined
 /**
  * Typed client for the few Consul HTTP endpoints express-consul needs, within a connection budget
  * (`maxConnections`): Consul refuses a client IP more than `limits.http_max_conns_per_client`
- * (200) concurrent connections with 429, and every blocking query holds one. Two undici pools
- * share the budget: the `watch` lane for health reads (the watch scheduler keeps its blocking
- * queries within `connectionBudget.watch`), and a few connections of the `short` lane for
- * everything else (registration, its follow loop, the CLI's reads), so no watch can starve them.
+ * (200) concurrent connections with 429, and every blocking query holds one. Three undici pools
+ * share the budget: the `watch` lane for blocking queries (the watch scheduler keeps them within
+ * `connectionBudget.watch - poll`), the `poll` lane for the watches' non-blocking reads (a couple
+ * of connections, pipelined), and a few connections of the `short` lane for everything else
+ * (registration, its follow loop, the CLI's reads), so no watch can starve them.
  * The ACL token travels only in the `X-Consul-Token` header and is never logged or put in a URL.
  */
 export class ConsulClient {
@@ -85,6 +89,7 @@ export class ConsulClient {
   private readonly maxResponseBytes: number;
   private readonly pool: Pool;
   private readonly watchPool: Pool;
+  private readonly pollPool: Pool;
   /** How the connection budget is split between the lanes (see ConnectionBudget). */
   readonly connectionBudget: ConnectionBudget;
   private closed = false;
@@ -113,7 +118,13 @@ export class ConsulClient {
     });
     this.watchPool = new Pool(resolved.origin, {
       ...poolOptions,
-      connections: this.connectionBudget.watch,
+      connections: this.connectionBudget.watch - this.connectionBudget.poll,
+    });
+    // Non-blocking reads only (never a blocking query: it would hold up the reads behind it).
+    this.pollPool = new Pool(resolved.origin, {
+      ...poolOptions,
+      pipelining: POLL_PIPELINING,
+      connections: this.connectionBudget.poll,
     });
   }
 
@@ -224,7 +235,7 @@ export class ConsulClient {
           ? blockingDeadlineMs(waitMs) + this.requestTimeoutMs
           : this.requestTimeoutMs,
       signal: options.signal,
-      lane: 'watch',
+      lane: waitMs !== undefined ? 'watch' : 'poll',
     });
     const body = await this.parseLargeJson(path, answer, options.signal);
     if (!Array.isArray(body) || !body.every(isHealthEntry)) {
@@ -300,7 +311,7 @@ export class ConsulClient {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.all([this.pool.destroy(), this.watchPool.destroy()]);
+    await Promise.all([this.pool.destroy(), this.watchPool.destroy(), this.pollPool.destroy()]);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -379,7 +390,8 @@ export class ConsulClient {
     }
 
     try {
-      const pool = spec.lane === 'watch' ? this.watchPool : this.pool;
+      const pool =
+        spec.lane === 'watch' ? this.watchPool : spec.lane === 'poll' ? this.pollPool : this.pool;
       const response = await pool.request(request);
       const text = await readBody(response, this.maxResponseBytes, endpoint);
       const answer: RawAnswer = { status: response.statusCode, text, headers: response.headers };

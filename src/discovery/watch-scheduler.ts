@@ -1,4 +1,5 @@
 import type { ConsulClient } from '../consul/consul-client';
+import { POLL_CONNECTIONS, POLL_PIPELINING } from '../consul/connection-budget';
 import { AbortedError } from '../errors';
 import type { Logger } from '../logger';
 import { Backoff } from '../resilience/backoff';
@@ -29,8 +30,11 @@ export interface WatchSchedulerOptions {
   readonly logger: Logger;
 }
 
-/** Reads of services without a slot that run at once (each holds a watch connection briefly). */
-const POLL_CONCURRENCY = 2;
+/**
+ * Reads of services without a slot that run at once: pipelined on the POLL_CONNECTIONS
+ * connections of ConsulClient's poll lane (which the slots leave alone).
+ */
+const POLL_CONCURRENCY = POLL_CONNECTIONS * POLL_PIPELINING;
 /** How often slots are re-planned from the usage counters, in ms. */
 export const REBALANCE_INTERVAL_MS = 5_000;
 /** After a 429, one connection of the budget comes back per this many ms without another. */
@@ -163,7 +167,7 @@ export class WatchScheduler {
     if (now - this.lastThrottleAt < THROTTLE_SHRINK_SPACING_MS) return;
     this.lastThrottleAt = now;
     const before = this.connections;
-    this.connections = Math.max(POLL_CONCURRENCY + 1, Math.floor(this.connections / 2));
+    this.connections = Math.max(POLL_CONNECTIONS + 1, Math.floor(this.connections / 2));
     if (!this.throttleLogged) {
       this.throttleLogged = true;
       this.options.logger.warn(
@@ -233,7 +237,7 @@ export class WatchScheduler {
   /** Slots: the connections left once the check watches and the polled reads have theirs. */
   private slotCapacity(): number {
     const followers = Math.max(1, this.followers.size);
-    return Math.max(0, this.connections - POLL_CONCURRENCY - followers);
+    return Math.max(0, this.connections - POLL_CONNECTIONS - followers);
   }
 
   private markDirty(ticket: Ticket): void {

@@ -4,9 +4,9 @@ import { ConfigError } from '../../src/errors';
 
 describe('connection budget', () => {
   it('keeps a few connections for short calls apart from the watches', () => {
-    expect(connectionBudget(32)).toEqual({ total: 32, watch: 28, short: 4 });
-    expect(connectionBudget(8)).toEqual({ total: 8, watch: 6, short: 2 });
-    expect(connectionBudget(4)).toEqual({ total: 4, watch: 2, short: 2 });
+    expect(connectionBudget(32)).toEqual({ total: 32, watch: 28, poll: 2, short: 4 });
+    expect(connectionBudget(8)).toEqual({ total: 8, watch: 6, poll: 2, short: 2 });
+    expect(connectionBudget(4)).toEqual({ total: 4, watch: 2, poll: 1, short: 2 });
   });
 
   it('consul.maxConnections, else EXPRESS_CONSUL_MAX_CONNECTIONS, else 32', () => {

@@ -44,7 +44,10 @@ function startWorker(address: string): Worker {
   );
   const lines: object[] = [];
   createInterface({ input: child.stdout }).on('line', (line) => {
-    lines.push(JSON.parse(line) as object);
+    const value = JSON.parse(line) as object;
+    // SCALE_PROGRESS=1: each worker's scheduler status every 2 s, to see where the time goes.
+    if ('progress' in value) process.stderr.write(`worker ${child.pid}: ${line}\n`);
+    else lines.push(value);
   });
   return { child, lines };
 }
@@ -84,13 +87,23 @@ test(`${SERVICES} services x ${WORKERS} processes, default limit 200: all ready,
         }
       }, 50),
     );
+    // The watches start together once every worker has loaded (readiness is timed from "go").
+    await Promise.all(
+      workers.map((worker) =>
+        waitFor('a worker to load', () => worker.lines.some((line) => 'loaded' in line), {
+          timeoutMs: 90_000,
+          intervalMs: 50,
+        }),
+      ),
+    );
+    for (const worker of workers) worker.child.stdin?.write('go\n');
     const ready = await Promise.all(
       workers.map((worker) =>
         waitFor(
           'a worker to report readiness',
           () =>
             worker.lines.find((line) => 'ready' in line) as
-              { ready: number; readyMs: number } | undefined,
+              { ready: number; readyMs: number; cpuMs: number } | undefined,
           { timeoutMs: 60_000, intervalMs: 50 },
         ),
       ),
@@ -138,7 +151,7 @@ test(`${SERVICES} services x ${WORKERS} processes, default limit 200: all ready,
     );
     const sockets = samplers.map((sampler) => sampler.stop());
     process.stdout.write(
-      `many workers: ${WORKERS} x ${SERVICES} services; ready ${ready.map((r) => `${r.ready} in ${r.readyMs} ms`).join(', ')}; ` +
+      `many workers: ${WORKERS} x ${SERVICES} services; ready ${ready.map((r) => `${r.ready} in ${r.readyMs} ms (${r.cpuMs} ms CPU)`).join(', ')}; ` +
         `max sockets per process ${sockets.join(', ')}; probe ${probe.refused()} refused of ${probe.total()}; ` +
         `change p99 slotted ${percentile(slottedMs, 99)} ms (n=${slottedMs.length}), polled ${percentile(polledMs, 99)} ms (n=${polledMs.length}); ` +
         `schedulers ${JSON.stringify(statuses[0])}\n`,

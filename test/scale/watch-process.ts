@@ -1,6 +1,7 @@
 // A process that follows SERVICES services (PREFIX-0 ..) through its own Discovery, as one worker of
 // a cluster would: prints one JSON line when every service is ready, one per change seen, and its
-// scheduler's status when asked ("status" on stdin). Exits on "stop" (or stdin closing).
+// scheduler's status when asked ("status" on stdin). Starts on "go" (after it printed
+// {loaded}); exits on "stop" (or stdin closing).
 import { createInterface } from 'node:readline';
 import { Discovery } from '../../src/client/discovery';
 import { ConsulClient } from '../../src/consul/consul-client';
@@ -11,11 +12,22 @@ async function main(): Promise<void> {
   const prefix = process.env.SCALE_PREFIX!;
   const count = Number(process.env.SCALE_SERVICES);
   const consul = new ConsulClient({ address, tls: { verify: false } });
-  const discovery = new Discovery(consul, {}, undefined, silentLogger);
+  // Every service watched at once: past the default watch-set cap (discovery.maxServices, 256).
+  const discovery = new Discovery(consul, { maxServices: count }, undefined, silentLogger);
   const write = (value: object): void => {
     process.stdout.write(`${JSON.stringify(value)}\n`);
   };
+  // Loading (ts-node compiles the sources: seconds of CPU per process) is not what is measured:
+  // the test starts every worker's watches at once with "go", once all have loaded.
+  const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
+  write({ loaded: true });
+  for (let line = await lines.next(); !line.done && line.value !== 'go'; line = await lines.next());
   const started = Date.now();
+  const cpuAtStart = process.cpuUsage();
+  const cpuMs = (): number => {
+    const used = process.cpuUsage(cpuAtStart);
+    return Math.round((used.user + used.system) / 1_000);
+  };
   const registry = (discovery as unknown as { registry: { schedulerStatus(): unknown } }).registry;
   if (process.env.SCALE_PROGRESS) {
     setInterval(
@@ -24,6 +36,7 @@ async function main(): Promise<void> {
     ).unref();
   }
   const clients = Array.from({ length: count }, (_, i) => discovery.service(`${prefix}-${i}`));
+  const createCpuMs = cpuMs();
   for (const client of clients) {
     client.discovery.onChange((event) => {
       if (event.previous.length > 0) {
@@ -37,13 +50,15 @@ async function main(): Promise<void> {
   write({
     ready: outcomes.filter((o) => o.status === 'fulfilled').length,
     readyMs: Date.now() - started,
+    // CPU this process spent (what a loaded host has to find for it): creating the clients, all.
+    createCpuMs,
+    cpuMs: cpuMs(),
   });
-  const lines = createInterface({ input: process.stdin });
-  for await (const line of lines) {
-    if (line === 'status') {
+  for (let line = await lines.next(); !line.done; line = await lines.next()) {
+    if (line.value === 'status') {
       write({ status: registry.schedulerStatus() });
     }
-    if (line === 'stop') break;
+    if (line.value === 'stop') break;
   }
   await discovery.close();
   await consul.close();
