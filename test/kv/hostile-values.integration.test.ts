@@ -33,10 +33,16 @@ describe('hostile KV values', () => {
     config: ConsulConfig<unknown>,
     bad: string | Uint8Array,
   ) => {
-    const refused = new Promise((resolve) => config.onRefused(resolve));
     const before = config.get();
+    const refusedBefore = config.status().refused;
     await put(key, bad);
-    await refused;
+    await waitFor(
+      'the refusal',
+      () => (config.status().refused > refusedBefore ? true : undefined),
+      {
+        timeoutMs: 5_000,
+      },
+    );
     expect(config.get()).toEqual(before);
     await put(key, '{"version": 2}');
     await waitFor('the next good value', () =>
@@ -51,6 +57,21 @@ describe('hostile KV values', () => {
     const key = keyOf('binary');
     const config = await follow(key, 'json', '{"version": 1}');
     await refusedThenRecovers(key, config, new Uint8Array([0x7b, 0xff, 0xfe, 0x00, 0x7d]));
+  });
+
+  it('refuses a document that is valid JSON only once invalid UTF-8 is replaced (no silent U+FFFD)', async () => {
+    const key = keyOf('mangled');
+    const config = await follow(key, 'json', '{"version": 1}');
+    const text = new TextEncoder().encode('{"version": 9, "name": "X"}');
+    text[text.indexOf(0x58)] = 0xff;
+    await refusedThenRecovers(key, config, text);
+    const prefix = keyOf('mangled-tree');
+    const tree = await follow(prefix, 'tree', '1');
+    await put(`${prefix}/name`, new Uint8Array([0x61, 0xff]));
+    await waitFor('the refusal', () => (tree.status().refused > 0 ? true : undefined), {
+      timeoutMs: 5_000,
+    });
+    expect(tree.get()).toEqual({ ok: '1' });
   });
 
   it('survives 100,000 levels of JSON nesting and of YAML flow nesting', async () => {
