@@ -149,6 +149,19 @@ export class ConsulAgent {
     liveAgents.delete(child);
   }
 
+  /** Kills the agent with SIGKILL (a crash: no leave, no graceful Raft step-down) and waits until it is gone. */
+  async kill(): Promise<void> {
+    const child = this.child;
+    if (!child) return;
+    this.child = undefined;
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = once(child, 'exit');
+      child.kill('SIGKILL');
+      await exited;
+    }
+    liveAgents.delete(child);
+  }
+
   /** Stops and starts the agent on the same ports; dev mode forgets all registrations. */
   async restart(): Promise<void> {
     await this.stop();

@@ -562,10 +562,23 @@ function isRawKvEntry(value: unknown): value is RawKvEntry {
   );
 }
 
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
 function toKvEntry(raw: RawKvEntry): KvEntry {
+  const bytes = raw.Value === null ? null : Buffer.from(raw.Value, 'base64');
+  let invalidUtf8 = false;
+  if (bytes !== null) {
+    try {
+      strictUtf8.decode(bytes);
+    } catch {
+      // Said, not hidden: a lossy decode would hand a silently changed document to the parser.
+      invalidUtf8 = true;
+    }
+  }
   return {
+    ...(invalidUtf8 && { invalidUtf8: true as const }),
     Key: raw.Key,
-    Value: raw.Value === null ? null : Buffer.from(raw.Value, 'base64').toString('utf8'),
+    Value: bytes === null ? null : bytes.toString('utf8'),
     Flags: raw.Flags ?? 0,
     Session: typeof raw.Session === 'string' && raw.Session !== '' ? raw.Session : undefined,
     ModifyIndex: raw.ModifyIndex,

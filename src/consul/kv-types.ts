@@ -10,6 +10,8 @@ export interface KvEntry {
   readonly Session: string | undefined;
   readonly ModifyIndex: number;
   readonly LockIndex: number;
+  /** Set when the stored bytes are not UTF-8: `Value` then holds them with U+FFFD replacements. */
+  readonly invalidUtf8?: true;
 }
 
 /** Query of `GET /v1/kv/:key`, blocking-query parameters included. */

@@ -101,7 +101,7 @@ export class ConsulConfig<T> {
   private lastRefused: ConfigStatus['lastRefused'];
   private lastGoodAt: number | undefined;
   private lastAnswerAt: number | undefined;
-  private startedAt = Date.now();
+  private startedAt = 0;
   private consecutiveErrors = 0;
   private lastError: Error | undefined;
   private loop: Promise<void> | undefined;
@@ -118,6 +118,8 @@ export class ConsulConfig<T> {
     random: () => number = Math.random,
     /** Runs after the watch ended (a standalone watch closes its own Consul client here). */
     private readonly afterClose: () => Promise<void> = async () => {},
+    /** The clock of the status, the staleness and the rate limit, in ms since the epoch. */
+    private readonly now: () => number = Date.now,
   ) {
     this.key = options.key;
     this.backoff = new Backoff(options.backoff, random);
@@ -136,7 +138,7 @@ export class ConsulConfig<T> {
   start(): void {
     if (this.closing) throw new ClosedError(`Config '${this.key}'`);
     if (this.loop) return;
-    this.startedAt = Date.now();
+    this.startedAt = this.now();
     this.loop = this.run();
   }
 
@@ -220,7 +222,7 @@ export class ConsulConfig<T> {
       index: this.index,
       lastGoodAt: this.lastGoodAt,
       stale,
-      stalenessMs: stale ? Math.max(0, Date.now() - since) : 0,
+      stalenessMs: stale ? Math.max(0, this.now() - since) : 0,
       updates: this.updates,
       refused: this.refusedCount,
       lastRefused: this.lastRefused,
@@ -306,7 +308,7 @@ export class ConsulConfig<T> {
       if (decision.outcome !== 'unchanged')
         await this.apply(answer.data, decision.nextIndex, signal);
     }
-    return this.rateLimit.take(Date.now());
+    return this.rateLimit.take(this.now());
   }
 
   private async apply(
@@ -390,7 +392,7 @@ export class ConsulConfig<T> {
     this.lastSource = source;
     this.refusedSource = true;
     this.refusedCount += 1;
-    this.lastRefused = { problem: error.problem, path: error.path, at: Date.now() };
+    this.lastRefused = { problem: error.problem, path: error.path, at: this.now() };
     this.metrics?.configRefused.inc({ key: this.key, problem: error.problem });
     this.logger.warn(
       {
@@ -418,7 +420,7 @@ export class ConsulConfig<T> {
   }
 
   private confirmGood(): void {
-    this.lastGoodAt = Date.now();
+    this.lastGoodAt = this.now();
     this.metrics?.configLastGood.set({ key: this.key }, this.lastGoodAt / 1000);
   }
 
@@ -432,7 +434,7 @@ export class ConsulConfig<T> {
     this.consecutiveErrors = 0;
     this.lastError = undefined;
     this.backoff.reset();
-    this.lastAnswerAt = Date.now();
+    this.lastAnswerAt = this.now();
     if (this.current && !this.refusedSource && !this.usingDefault) this.confirmGood();
   }
 

@@ -42,6 +42,12 @@ export function parseConfig(
   key: string,
   entries: readonly KvEntry[],
 ): ParsedConfig {
+  const mangled = entries.find(
+    (e) => e.invalidUtf8 === true && (format === 'tree' || e.Key === key),
+  );
+  if (mangled !== undefined) {
+    return { ok: false, problem: 'unparsable', detail: `'${mangled.Key}' is not UTF-8 text` };
+  }
   if (format === 'tree') {
     const tree = kvTree(key, entries);
     if (Object.keys(tree.value).length === 0) {

@@ -273,7 +273,18 @@ export class ConsulLock {
                 ? 'Consul released it (session invalidated)'
                 : 'another session holds it',
             );
-            if (holder === undefined) this.session = undefined;
+            if (holder === undefined) {
+              // Invalidated, or only the key deleted by someone: then the session is still valid
+              // and bound to our check. Destroy it (a no-op if invalidated) rather than leave one
+              // more behind each time; the next acquire() creates a new one.
+              this.session = undefined;
+              this.client.sessionDestroy(session).catch((error: unknown) => {
+                this.logger.warn(
+                  { key: this.key, error: (error as Error).message },
+                  `express-consul: could not destroy the released session of lock '${this.key}'`,
+                );
+              });
+            }
             break;
           }
           trustUntil(sentAt);
