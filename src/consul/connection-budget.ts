@@ -20,6 +20,12 @@ export interface ConnectionBudget {
    */
   readonly poll: number;
   /**
+   * Connections for the blocking reads of KV configurations and lock watches (`consul.config()`,
+   * `consul.leader()`, `consul.lock()`): apart from the short calls, which a blocking read would
+   * otherwise hold up for its whole wait, and from the watches' slots, which the scheduler counts.
+   */
+  readonly control: number;
+  /**
    * Connections kept for everything else (register, deregister, maintenance, the registration's own
    * follow loop, catalog and status reads), so that no number of watches can starve them.
    */
@@ -37,21 +43,23 @@ export const POLL_CONNECTIONS = 2;
  */
 export const POLL_PIPELINING = 8;
 
-/** Least `maxConnections`: one watch connection, one short one would leave no room for either. */
-export const MIN_CONNECTIONS = 4;
+/** Least `maxConnections`: two short, one control and two watch connections (one of them for reads). */
+export const MIN_CONNECTIONS = 5;
 
 /**
- * Splits `total` connections: a quarter, at least 2 and at most 4, for short calls; the rest for
- * watches, of which POLL_CONNECTIONS for non-blocking reads. With the default 32: 28 for watches
- * (2 of them for non-blocking reads), 4 for short calls.
+ * Splits `total` connections: a quarter, at least 2 and at most 4, for short calls; an eighth, at
+ * least 1 and at most 4, for KV and lock blocking reads; the rest for watches, of which
+ * POLL_CONNECTIONS for non-blocking reads. With the default 32: 4 short, 4 control, 24 for watches
+ * (2 of them for non-blocking reads).
  */
 export function connectionBudget(total: number, path = 'consul.maxConnections'): ConnectionBudget {
   if (!Number.isInteger(total) || total < MIN_CONNECTIONS) {
     throw new ConfigError(path, `an integer >= ${MIN_CONNECTIONS}`, total);
   }
   const short = Math.max(2, Math.min(4, Math.floor(total / 4)));
-  const watch = total - short;
+  const control = Math.max(1, Math.min(4, Math.floor(total / 8)));
+  const watch = total - short - control;
   // At least one watch connection stays for blocking queries (the check watch needs one).
   const poll = Math.min(POLL_CONNECTIONS, watch - 1);
-  return Object.freeze({ total, watch, poll, short });
+  return Object.freeze({ total, watch, poll, control, short });
 }

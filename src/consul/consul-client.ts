@@ -53,7 +53,7 @@ interface CallSpec {
    * Which pool carries the call: `watch` for the watches' blocking queries, `poll` for their
    * non-blocking reads (pipelined), `short` (default) for the rest.
    */
-  readonly lane?: 'watch' | 'poll' | 'short';
+  readonly lane?: 'watch' | 'poll' | 'control' | 'short';
 }
 
 interface RawAnswer {
@@ -90,6 +90,8 @@ export class ConsulClient {
   private readonly pool: Pool;
   private readonly watchPool: Pool;
   private readonly pollPool: Pool;
+  /** Blocking KV reads of configurations and lock watches (ConnectionBudget.control). */
+  private readonly controlPool: Pool;
   /** How the connection budget is split between the lanes (see ConnectionBudget). */
   readonly connectionBudget: ConnectionBudget;
   private closed = false;
@@ -119,6 +121,10 @@ export class ConsulClient {
     this.watchPool = new Pool(resolved.origin, {
       ...poolOptions,
       connections: this.connectionBudget.watch - this.connectionBudget.poll,
+    });
+    this.controlPool = new Pool(resolved.origin, {
+      ...poolOptions,
+      connections: this.connectionBudget.control,
     });
     // Non-blocking reads only (never a blocking query: it would hold up the reads behind it).
     this.pollPool = new Pool(resolved.origin, {
@@ -311,7 +317,12 @@ export class ConsulClient {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.all([this.pool.destroy(), this.watchPool.destroy(), this.pollPool.destroy()]);
+    await Promise.all([
+      this.pool.destroy(),
+      this.watchPool.destroy(),
+      this.pollPool.destroy(),
+      this.controlPool.destroy(),
+    ]);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -391,7 +402,13 @@ export class ConsulClient {
 
     try {
       const pool =
-        spec.lane === 'watch' ? this.watchPool : spec.lane === 'poll' ? this.pollPool : this.pool;
+        spec.lane === 'watch'
+          ? this.watchPool
+          : spec.lane === 'poll'
+            ? this.pollPool
+            : spec.lane === 'control'
+              ? this.controlPool
+              : this.pool;
       const response = await pool.request(request);
       const text = await readBody(response, this.maxResponseBytes, endpoint);
       const answer: RawAnswer = { status: response.statusCode, text, headers: response.headers };
@@ -440,6 +457,8 @@ export class ConsulClient {
           ? blockingDeadlineMs(waitMs) + this.requestTimeoutMs
           : this.requestTimeoutMs,
       signal: options.signal,
+      // A blocking read holds its connection for the whole wait: never one of the short calls'.
+      lane: waitMs !== undefined ? 'control' : 'short',
       allowStatus: [404],
     });
     const meta = queryMeta(answer.headers);

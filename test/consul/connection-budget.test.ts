@@ -4,9 +4,9 @@ import { ConfigError } from '../../src/errors';
 
 describe('connection budget', () => {
   it('keeps a few connections for short calls apart from the watches', () => {
-    expect(connectionBudget(32)).toEqual({ total: 32, watch: 28, poll: 2, short: 4 });
-    expect(connectionBudget(8)).toEqual({ total: 8, watch: 6, poll: 2, short: 2 });
-    expect(connectionBudget(4)).toEqual({ total: 4, watch: 2, poll: 1, short: 2 });
+    expect(connectionBudget(32)).toEqual({ total: 32, watch: 24, poll: 2, control: 4, short: 4 });
+    expect(connectionBudget(8)).toEqual({ total: 8, watch: 5, poll: 2, control: 1, short: 2 });
+    expect(connectionBudget(5)).toEqual({ total: 5, watch: 2, poll: 1, control: 1, short: 2 });
   });
 
   it('consul.maxConnections, else EXPRESS_CONSUL_MAX_CONNECTIONS, else 32', () => {
@@ -21,7 +21,7 @@ describe('connection budget', () => {
   });
 
   it.each([
-    [{ maxConnections: 3 }, {}, 'consul.maxConnections'],
+    [{ maxConnections: 4 }, {}, 'consul.maxConnections'],
     [{ maxConnections: 5.5 }, {}, 'consul.maxConnections'],
     [{}, { EXPRESS_CONSUL_MAX_CONNECTIONS: 'lots' }, 'EXPRESS_CONSUL_MAX_CONNECTIONS'],
     [{}, { EXPRESS_CONSUL_MAX_CONNECTIONS: '2' }, 'EXPRESS_CONSUL_MAX_CONNECTIONS'],

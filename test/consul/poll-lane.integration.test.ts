@@ -18,14 +18,14 @@ test('non-blocking reads finish while every blocking connection is held, pipelin
   expect(put.status).toBe(200);
   // This process's other sockets to the agent (the jest worker's own clients), not the client's.
   const base = socketsTo(port);
-  // 8 connections: 2 short, 6 watch, of which 2 poll: 4 for blocking queries.
+  // 8 connections: 2 short, 1 control, 5 watch, of which 2 poll: 3 for blocking queries.
   const consul = new ConsulClient({ address, maxConnections: 8 });
   const blocking = new AbortController();
   let held: Promise<unknown>[] = [];
   try {
-    expect(consul.connectionBudget).toMatchObject({ watch: 6, poll: 2 });
+    expect(consul.connectionBudget).toMatchObject({ watch: 5, poll: 2 });
     const first = await consul.healthService(name);
-    held = Array.from({ length: 4 }, () =>
+    held = Array.from({ length: 3 }, () =>
       consul
         .healthService(
           name,
@@ -36,9 +36,9 @@ test('non-blocking reads finish while every blocking connection is held, pipelin
     );
     // Every blocking connection busy (each holds one socket for up to 20 s).
     const deadline = Date.now() + 5_000;
-    while (socketsTo(port) - base < 4 && Date.now() < deadline)
+    while (socketsTo(port) - base < 3 && Date.now() < deadline)
       await new Promise((r) => setImmediate(r));
-    expect(socketsTo(port) - base).toBeGreaterThanOrEqual(4);
+    expect(socketsTo(port) - base).toBeGreaterThanOrEqual(3);
 
     const reads = 2 * POLL_PIPELINING * 2;
     const started = Date.now();
@@ -49,7 +49,7 @@ test('non-blocking reads finish while every blocking connection is held, pipelin
     for (const answer of answers) expect(answer.data).toHaveLength(1);
     // Far below the blocking queries' 20 s wait: nothing queued behind them.
     expect(elapsedMs).toBeLessThan(10_000);
-    // 4 blocking + at most 2 pipelined poll connections: the watch share (6) is never exceeded.
+    // 3 blocking + at most 2 pipelined poll connections: the watch share (5) is never exceeded.
     expect(socketsTo(port) - base).toBeLessThanOrEqual(consul.connectionBudget.watch);
   } finally {
     blocking.abort();
