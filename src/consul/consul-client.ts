@@ -222,7 +222,7 @@ export class ConsulClient {
     options: CallOptions = {},
   ): Promise<ConsulQueryResult<HealthServiceEntry[]>> {
     const path = `/v1/health/service/${encodeURIComponent(name)}`;
-    const waitMs = query.index !== undefined && query.index > 0 ? query.waitMs : undefined;
+    const blocking = this.blocking(query.index, query.waitMs);
     const answer = await this.call({
       method: 'GET',
       path,
@@ -233,15 +233,11 @@ export class ConsulClient {
         filter: query.filter,
         stale: query.stale ? '' : undefined,
         cached: query.cached ? '' : undefined,
-        index: waitMs !== undefined ? String(query.index) : undefined,
-        wait: waitMs !== undefined ? `${Math.ceil(waitMs)}ms` : undefined,
+        ...blocking.query,
       },
-      timeoutMs:
-        waitMs !== undefined
-          ? blockingDeadlineMs(waitMs) + this.requestTimeoutMs
-          : this.requestTimeoutMs,
+      timeoutMs: blocking.timeoutMs,
       signal: options.signal,
-      lane: waitMs !== undefined ? 'watch' : 'poll',
+      lane: blocking.waitMs !== undefined ? 'watch' : 'poll',
     });
     const body = await this.parseLargeJson(path, answer, options.signal);
     if (!Array.isArray(body) || !body.every(isHealthEntry)) {
@@ -264,20 +260,16 @@ export class ConsulClient {
     options: CallOptions = {},
   ): Promise<ConsulQueryResult<HealthCheck[]>> {
     const path = '/v1/health/state/any';
-    const waitMs = query.index !== undefined && query.index > 0 ? query.waitMs : undefined;
+    const blocking = this.blocking(query.index, query.waitMs);
     const answer = await this.call({
       method: 'GET',
       path,
       query: {
         dc: query.datacenter ?? this.datacenter,
         stale: query.stale ? '' : undefined,
-        index: waitMs !== undefined ? String(query.index) : undefined,
-        wait: waitMs !== undefined ? `${Math.ceil(waitMs)}ms` : undefined,
+        ...blocking.query,
       },
-      timeoutMs:
-        waitMs !== undefined
-          ? blockingDeadlineMs(waitMs) + this.requestTimeoutMs
-          : this.requestTimeoutMs,
+      timeoutMs: blocking.timeoutMs,
       signal: options.signal,
       lane: 'watch',
     });
@@ -339,6 +331,29 @@ export class ConsulClient {
 
   [inspect.custom](): string {
     return `ConsulClient ${inspect(this.toJSON())}`;
+  }
+
+  /**
+   * The index rule every blocking read shares: it blocks only from an index above 0 (Consul's own
+   * rule), with `wait` in the query and a deadline of the wait plus Consul's jitter and a margin;
+   * otherwise it is a plain read under the request timeout.
+   */
+  private blocking(
+    index: number | undefined,
+    waitMs: number | undefined,
+  ): {
+    readonly waitMs: number | undefined;
+    readonly query: { readonly index?: string; readonly wait?: string };
+    readonly timeoutMs: number;
+  } {
+    if (index === undefined || index <= 0 || waitMs === undefined) {
+      return { waitMs: undefined, query: {}, timeoutMs: this.requestTimeoutMs };
+    }
+    return {
+      waitMs,
+      query: { index: String(index), wait: `${Math.ceil(waitMs)}ms` },
+      timeoutMs: blockingDeadlineMs(waitMs) + this.requestTimeoutMs,
+    };
   }
 
   private parseJson(path: string, answer: RawAnswer): unknown {
@@ -441,7 +456,7 @@ export class ConsulClient {
     options: CallOptions = {},
   ): Promise<ConsulQueryResult<KvEntry[]>> {
     const path = `/v1/kv/${encodeKvKey(key)}`;
-    const waitMs = query.index !== undefined && query.index > 0 ? query.waitMs : undefined;
+    const blocking = this.blocking(query.index, query.waitMs);
     const answer = await this.call({
       method: 'GET',
       path,
@@ -449,16 +464,12 @@ export class ConsulClient {
         recurse: query.recurse ? '' : undefined,
         dc: this.datacenter,
         stale: query.stale ? '' : undefined,
-        index: waitMs !== undefined ? String(query.index) : undefined,
-        wait: waitMs !== undefined ? `${Math.ceil(waitMs)}ms` : undefined,
+        ...blocking.query,
       },
-      timeoutMs:
-        waitMs !== undefined
-          ? blockingDeadlineMs(waitMs) + this.requestTimeoutMs
-          : this.requestTimeoutMs,
+      timeoutMs: blocking.timeoutMs,
       signal: options.signal,
       // A blocking read holds its connection for the whole wait: never one of the short calls'.
-      lane: waitMs !== undefined ? 'control' : 'short',
+      lane: blocking.waitMs !== undefined ? 'control' : 'short',
       allowStatus: [404],
     });
     const meta = queryMeta(answer.headers);
