@@ -678,17 +678,15 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/**
+ * The shape of one health entry, as far as the answer as a whole depends on it. Each entry's
+ * fields are checked on their own when the answer is parsed (`parseServiceInstances`), which
+ * leaves a bad entry out: Consul omits zero values (a registration without a port has no `Port`),
+ * and refusing the whole answer for one such entry would let one registration hide every other
+ * instance of its service.
+ */
 function isHealthEntry(value: unknown): value is HealthServiceEntry {
-  if (!isRecord(value) || !isRecord(value.Service) || !isRecord(value.Node)) return false;
-  const service = value.Service;
-  return (
-    typeof service.ID === 'string' &&
-    typeof service.Service === 'string' &&
-    typeof service.Port === 'number' &&
-    typeof service.Address === 'string' &&
-    typeof value.Node.Address === 'string' &&
-    Array.isArray(value.Checks)
-  );
+  return isRecord(value) && isRecord(value.Service) && isRecord(value.Node);
 }
 
 function isHealthCheck(value: unknown): value is HealthCheck {
