@@ -1,5 +1,5 @@
 import { ServiceWatcher } from '../discovery/service-watcher';
-import type { ServiceChangeEvent, ServiceInstance } from '../index';
+import type { InvalidInstanceEvent, ServiceChangeEvent, ServiceInstance } from '../index';
 import type { Command, CommandContext } from './command';
 import { printJson, withConsul } from './command';
 import { readInstances } from './consul-reads';
@@ -58,6 +58,33 @@ function printChange(context: CommandContext, event: ServiceChangeEvent): void {
   );
 }
 
+/** One line per registration the library leaves out, so an operator sees why it gets no traffic. */
+function printLeftOut(context: CommandContext, event: InvalidInstanceEvent): void {
+  const { io, json } = context;
+  const time = new Date().toISOString();
+  if (json) {
+    printJson(io, {
+      time,
+      service: event.service,
+      leftOut: {
+        node: event.node,
+        serviceId: event.serviceId,
+        reason: event.reason,
+        detail: event.detail,
+      },
+    });
+    return;
+  }
+  io.out(
+    `${paint(time, 'dim', io.colour)} ${terminalSafe(event.service)} ` +
+      paint(
+        `! ${terminalSafe(`${event.node}/${event.serviceId}`)} left out (${event.reason}): ${terminalSafe(event.detail)}`,
+        'red',
+        io.colour,
+      ),
+  );
+}
+
 /**
  * `express-consul watch NAME`: follows a service with the library's ServiceWatcher (blocking
  * queries) and prints one line per change until Ctrl-C. Failures are reported on stderr while the
@@ -77,6 +104,7 @@ export const watchCommand: Command = {
       const watcher = new ServiceWatcher(consul, service, { passingOnly: false });
       try {
         watcher.onChange((event) => printChange(context, event));
+        watcher.onInvalidInstance((event) => printLeftOut(context, event));
         watcher.onError((event) =>
           io.err(
             terminalSafe(

@@ -109,10 +109,15 @@ describe('the CLI shows hostile Consul data as text', () => {
       const result = await watch.exited;
       expectTerminalSafe(result);
       if (flags.length > 0) {
-        const event = JSON.parse(result.stdout.split('\n')[0]!) as { added: string[] };
-        expect(event.added).toEqual([`${node}/${id}`]);
+        // Its address is not one (it carries controls): the library leaves the instance out and
+        // the CLI says so, with the attacker's strings exact in JSON.
+        const event = JSON.parse(result.stdout.split('\n')[0]!) as {
+          leftOut: { node: string; serviceId: string; reason: string };
+        };
+        expect(event.leftOut).toMatchObject({ node, serviceId: id, reason: 'address' });
       } else {
-        expect(result.stdout).toContain('+ node\\x1b[2J');
+        expect(result.stdout).toContain('! node\\x1b[2J');
+        expect(result.stdout).toContain('left out (address)');
       }
     },
   );

@@ -37,6 +37,7 @@ describe('public API', () => {
         'ConsulConfig',
         'ConsulLock',
         'ConsulResponseError',
+        'ConsulResponseTooLargeError',
         'ConsulUnavailableError',
         'DEFAULTS',
         'Discovery',
