@@ -679,14 +679,24 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 /**
- * The shape of one health entry, as far as the answer as a whole depends on it. Each entry's
- * fields are checked on their own when the answer is parsed (`parseServiceInstances`), which
- * leaves a bad entry out: Consul omits zero values (a registration without a port has no `Port`),
- * and refusing the whole answer for one such entry would let one registration hide every other
- * instance of its service.
+ * Whether one health entry has the shape Consul gives it. An answer with any entry of another
+ * shape is not from a working Consul (a proxy's error page, a broken agent): refused whole, so the
+ * watch keeps its last good list. Values are checked per entry later (`parseServiceInstances`),
+ * which leaves an invalid registration out. Consul omits zero values: a registration without a
+ * port comes with no `Port` at all, a shape in its own right, which must cost only that entry
+ * (refusing the answer let one such registration hide every instance of its service).
  */
 function isHealthEntry(value: unknown): value is HealthServiceEntry {
-  return isRecord(value) && isRecord(value.Service) && isRecord(value.Node);
+  if (!isRecord(value) || !isRecord(value.Service) || !isRecord(value.Node)) return false;
+  const service = value.Service;
+  return (
+    typeof service.ID === 'string' &&
+    typeof service.Service === 'string' &&
+    (service.Port === undefined || typeof service.Port === 'number') &&
+    typeof service.Address === 'string' &&
+    typeof value.Node.Address === 'string' &&
+    Array.isArray(value.Checks)
+  );
 }
 
 function isHealthCheck(value: unknown): value is HealthCheck {
