@@ -50,7 +50,9 @@ describe('chaos: kill -9 of an instance', () => {
     // Every attempt the dead instance got failed and was retried elsewhere (nothing else failed).
     expect(retried - retriedBeforeKill).toBeGreaterThan(0);
     expect(retried - retriedBeforeKill).toBeLessThanOrEqual(EJECT_AFTER_FAILURES);
-    expect(ejected).toBe(1);
+    // Ejected at the fifth failure, or not at all when Consul's check drops the dead instance from
+    // the table first (a race the faster watch now often wins): never more than the one instance.
+    expect(ejected).toBeLessThanOrEqual(1);
     expect(counts.control.failed).toBeGreaterThan(0);
   }, 180_000);
 });
