@@ -2,6 +2,9 @@ import type { ServiceInstance } from '../discovery/service-instance';
 import { DEFAULTS } from '../config/defaults';
 import { OptionReader } from '../config/option-reader';
 import type { KnownKeys } from '../config/option-reader';
+import { ListenerSet } from '../events/listener-set';
+import { silentLogger } from '../logger';
+import type { Logger } from '../logger';
 
 /** Options of an {@link OutlierDetector}; every field is optional. */
 export interface OutlierDetectorOptions {
@@ -128,8 +131,8 @@ export function maxEjectable(poolSize: number, maxEjectionPercent: number): numb
  * while; it stops growing at `ceil(maxEjectionMs / baseEjectionMs)` so forgiveness stays bounded.
  *
  * No timers: returns are noticed (and `onReturn` fires) on the next call that consults the clock.
- * Listeners run after the state change is complete; if one throws, the others still run and the
- * first error is rethrown to the caller of the method that triggered the event.
+ * Listeners run after the state change is complete; one that throws is logged and the others
+ * still run (ListenerSet): a listener's bug never fails the call whose outcome was recorded.
  */
 export class OutlierDetector {
   private readonly options: ResolvedOutlierDetectorOptions;
@@ -138,8 +141,8 @@ export class OutlierDetector {
   /** The ejected subset of `states`, so expiry scans cost O(ejected), not O(instances). */
   private readonly ejected = new Map<string, InstanceState>();
   private members: ReadonlySet<string> = new Set<string>();
-  private readonly ejectListeners = new Set<(event: OutlierEjectEvent) => void>();
-  private readonly returnListeners = new Set<(event: OutlierReturnEvent) => void>();
+  private readonly ejectListeners: ListenerSet<OutlierEjectEvent>;
+  private readonly returnListeners: ListenerSet<OutlierReturnEvent>;
   private panic = false;
   private changes = 0;
 
@@ -147,13 +150,17 @@ export class OutlierDetector {
    * @param options validated with {@link resolveOutlierDetectorOptions} under `path`.
    * @param now clock in ms; the default is monotonic so wall-clock jumps cannot end ejections.
    * @param path prefix of ConfigError paths, default `outlierDetection`.
+   * @param logger where a listener that throws is reported.
    */
   constructor(
     options: OutlierDetectorOptions = {},
     private readonly now: () => number = () => performance.now(),
     path = 'outlierDetection',
+    logger: Logger = silentLogger,
   ) {
     this.options = resolveOutlierDetectorOptions(options, path);
+    this.ejectListeners = new ListenerSet('outlier ejection listener', () => logger);
+    this.returnListeners = new ListenerSet('outlier return listener', () => logger);
     this.maxMultiplier = Math.ceil(this.options.maxEjectionMs / this.options.baseEjectionMs);
   }
 
@@ -232,9 +239,12 @@ export class OutlierDetector {
     state.ejectedUntil = now + durationMs;
     this.ejected.set(id, state);
     this.changes += 1;
-    dispatch(this.ejectListeners, [
-      { id, consecutiveFailures: state.consecutiveFailures, ejections, durationMs },
-    ]);
+    this.ejectListeners.emit({
+      id,
+      consecutiveFailures: state.consecutiveFailures,
+      ejections,
+      durationMs,
+    });
     return true;
   }
 
@@ -281,12 +291,12 @@ export class OutlierDetector {
 
   /** Calls `listener` on every ejection; returns a function that unsubscribes it. */
   onEject(listener: (event: OutlierEjectEvent) => void): () => void {
-    return subscribe(this.ejectListeners, listener);
+    return this.ejectListeners.add(listener);
   }
 
   /** Calls `listener` when an ejected instance returns; returns a function that unsubscribes it. */
   onReturn(listener: (event: OutlierReturnEvent) => void): () => void {
-    return subscribe(this.returnListeners, listener);
+    return this.returnListeners.add(listener);
   }
 
   private decayedEjections(state: InstanceState, now: number): number {
@@ -307,33 +317,7 @@ export class OutlierDetector {
       state.healthySince = state.ejectedUntil;
       (returned ??= []).push({ id, durationMs: state.ejectedUntil - state.ejectedAt });
     }
-    if (returned !== undefined) dispatch(this.returnListeners, returned);
+    // Announced once the whole sweep is done, so that listeners see the final state.
+    if (returned !== undefined) for (const event of returned) this.returnListeners.emit(event);
   }
-}
-
-function subscribe<E>(
-  listeners: Set<(event: E) => void>,
-  listener: (event: E) => void,
-): () => void {
-  // A wrapper makes the disposer remove this subscription only, even if `listener` is added twice.
-  const entry = (event: E): void => listener(event);
-  listeners.add(entry);
-  return () => {
-    listeners.delete(entry);
-  };
-}
-
-function dispatch<E>(listeners: ReadonlySet<(event: E) => void>, events: readonly E[]): void {
-  if (listeners.size === 0) return;
-  let failure: { error: unknown } | undefined;
-  for (const event of events) {
-    for (const listener of [...listeners]) {
-      try {
-        listener(event);
-      } catch (error) {
-        failure ??= { error };
-      }
-    }
-  }
-  if (failure !== undefined) throw failure.error;
 }

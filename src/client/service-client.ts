@@ -113,7 +113,12 @@ export class ServiceClient {
     });
     let detector: OutlierDetector | undefined;
     if (options.outlierDetection) {
-      detector = new OutlierDetector(options.outlierDetection);
+      detector = new OutlierDetector(
+        options.outlierDetection,
+        undefined,
+        undefined,
+        context.logger,
+      );
       this.disposers.push(
         detector.onEject((event) => {
           this.metrics?.ejected();

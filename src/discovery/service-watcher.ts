@@ -1,6 +1,8 @@
 import type { ConsulClient } from '../consul/consul-client';
 import type { HealthServiceEntry, HealthServiceQuery } from '../consul/consul-types';
 import { AbortedError, ClosedError, isExpressConsulError } from '../errors';
+import { ListenerSet } from '../events/listener-set';
+import type { Listener } from '../events/listener-set';
 import { Backoff } from '../resilience/backoff';
 import { contentEqual, decideIndex } from './blocking-index';
 import type { ServiceInstance } from './service-instance';
@@ -84,8 +86,6 @@ export interface ServiceWatcherStatus {
   readonly closed: boolean;
 }
 
-type Listener<E> = (event: E) => void;
-
 const NO_INSTANCES: readonly ServiceInstance[] = Object.freeze([]);
 
 /**
@@ -130,9 +130,9 @@ export class ServiceWatcher {
   private readonly backoff: Backoff;
   private readonly rateLimit: TokenBucket;
   private readonly abort = new AbortController();
-  private readonly changeListeners = new Set<Listener<ServiceChangeEvent>>();
-  private readonly errorListeners = new Set<Listener<WatchErrorEvent>>();
-  private readonly invalidListeners = new Set<Listener<InvalidInstanceEvent>>();
+  private readonly changeListeners: ListenerSet<ServiceChangeEvent>;
+  private readonly errorListeners: ListenerSet<WatchErrorEvent>;
+  private readonly invalidListeners: ListenerSet<InvalidInstanceEvent>;
   private readonly rejections = new RejectionMemory();
 
   private snapshot: readonly ServiceInstance[] = NO_INSTANCES;
@@ -171,6 +171,15 @@ export class ServiceWatcher {
     this.options = resolveServiceWatcherOptions(options);
     this.backoff = new Backoff(this.options.backoff, this.options.random);
     this.rateLimit = new TokenBucket(UPDATE_BURST, this.options.minUpdateIntervalMs);
+    const listeners = <E>(kind: string): ListenerSet<E> =>
+      new ListenerSet<E>(
+        `${kind} listener of the '${this.service}' watch`,
+        () => this.options.logger,
+        { service: this.service },
+      );
+    this.changeListeners = listeners('change');
+    this.errorListeners = listeners('error');
+    this.invalidListeners = listeners('invalid instance');
     this.readyGate = new Promise<void>((resolve, reject) => {
       this.resolveReady = resolve;
       this.rejectReady = reject;
@@ -315,27 +324,9 @@ export class ServiceWatcher {
     this.invalidListeners.clear();
   }
 
-  private subscribe<E>(listeners: Set<Listener<E>>, listener: Listener<E>): () => void {
+  private subscribe<E>(listeners: ListenerSet<E>, listener: Listener<E>): () => void {
     if (this.closing) throw new ClosedError(`ServiceWatcher '${this.service}'`);
-    // A wrapper, so that subscribing the same function twice needs two disposals.
-    const entry: Listener<E> = (event) => listener(event);
-    listeners.add(entry);
-    return () => {
-      listeners.delete(entry);
-    };
-  }
-
-  private emit<E>(listeners: Set<Listener<E>>, event: E, kind: string): void {
-    for (const listener of [...listeners]) {
-      try {
-        listener(event);
-      } catch (error) {
-        this.options.logger.error(
-          { service: this.service, error: asError(error).message },
-          `express-consul: a ${kind} listener of the '${this.service}' watch threw`,
-        );
-      }
-    }
+    return listeners.add(listener);
   }
 
   private notReadyError(signal: AbortSignal): AbortedError {
@@ -460,11 +451,7 @@ export class ServiceWatcher {
     this.recordSuccess();
     if (changed) {
       this.updates += 1;
-      this.emit(
-        this.changeListeners,
-        { service: this.service, instances: next, previous, index },
-        'change',
-      );
+      this.changeListeners.emit({ service: this.service, instances: next, previous, index });
     }
   }
 
@@ -483,7 +470,7 @@ export class ServiceWatcher {
           `express-consul: left out an invalid instance of '${this.service}' (${rejection.reason}): ${rejection.detail}`,
         );
       }
-      this.emit(this.invalidListeners, { ...rejection, service: this.service }, 'invalid instance');
+      this.invalidListeners.emit({ ...rejection, service: this.service });
     }
     if (fresh.length > MAX_INVALID_LOG_LINES) {
       this.options.logger.warn(
@@ -531,11 +518,12 @@ export class ServiceWatcher {
       },
       `express-consul: watch of '${this.service}' failed (${this.consecutiveErrors} in a row); keeping the last list`,
     );
-    this.emit(
-      this.errorListeners,
-      { service: this.service, error, consecutiveErrors: this.consecutiveErrors, retryInMs },
-      'error',
-    );
+    this.errorListeners.emit({
+      service: this.service,
+      error,
+      consecutiveErrors: this.consecutiveErrors,
+      retryInMs,
+    });
     return retryInMs;
   }
 }

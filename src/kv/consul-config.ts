@@ -10,6 +10,8 @@ import {
   KvConfigError,
   isExpressConsulError,
 } from '../errors';
+import { ListenerSet } from '../events/listener-set';
+import type { Listener } from '../events/listener-set';
 import type { Logger } from '../logger';
 import { Backoff } from '../resilience/backoff';
 import { delay } from '../resilience/delay';
@@ -65,8 +67,6 @@ export interface ConfigStatus {
   readonly closed: boolean;
 }
 
-type Listener<E> = (event: E) => void;
-
 function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
 }
@@ -87,8 +87,8 @@ export class ConsulConfig<T> {
   private readonly abort = new AbortController();
   private readonly backoff: Backoff;
   private readonly rateLimit: TokenBucket;
-  private readonly changeListeners = new Set<Listener<ConfigChangeEvent<T>>>();
-  private readonly refusedListeners = new Set<Listener<ConfigRefusedEvent>>();
+  private readonly changeListeners: ListenerSet<ConfigChangeEvent<T>>;
+  private readonly refusedListeners: ListenerSet<ConfigRefusedEvent>;
 
   private current: { value: T } | undefined;
   private usingDefault = false;
@@ -122,6 +122,8 @@ export class ConsulConfig<T> {
     private readonly now: () => number = Date.now,
   ) {
     this.key = options.key;
+    this.changeListeners = this.listeners('change');
+    this.refusedListeners = this.listeners('refused');
     this.backoff = new Backoff(options.backoff, random);
     // The health watch's rule: two changes in a row are both followed at once, a burst is paced.
     this.rateLimit = new TokenBucket(UPDATE_BURST, options.minUpdateIntervalMs);
@@ -247,27 +249,15 @@ export class ConsulConfig<T> {
     await this.close();
   }
 
-  private subscribe<E>(listeners: Set<Listener<E>>, listener: Listener<E>): () => void {
-    if (this.closing) throw new ClosedError(`Config '${this.key}'`);
-    if (typeof listener !== 'function') throw new InvalidStateError('listener must be a function');
-    const entry: Listener<E> = (event) => listener(event);
-    listeners.add(entry);
-    return () => {
-      listeners.delete(entry);
-    };
+  private listeners<E>(kind: string): ListenerSet<E> {
+    return new ListenerSet<E>(`${kind} listener of config '${this.key}'`, () => this.logger, {
+      key: this.key,
+    });
   }
 
-  private emit<E>(listeners: Set<Listener<E>>, event: E, kind: string): void {
-    for (const listener of [...listeners]) {
-      try {
-        listener(event);
-      } catch (error) {
-        this.logger.error(
-          { key: this.key, error: asError(error).message },
-          `express-consul: a ${kind} listener of config '${this.key}' threw`,
-        );
-      }
-    }
+  private subscribe<E>(listeners: ListenerSet<E>, listener: Listener<E>): () => void {
+    if (this.closing) throw new ClosedError(`Config '${this.key}'`);
+    return listeners.add(listener);
   }
 
   private async run(): Promise<void> {
@@ -382,7 +372,7 @@ export class ConsulConfig<T> {
     this.confirmGood();
     this.metrics?.configUpdates.inc({ key: this.key });
     this.resolveFirst();
-    this.emit(this.changeListeners, { key: this.key, value, previous, index }, 'change');
+    this.changeListeners.emit({ key: this.key, value, previous, index });
   }
 
   /** True when `lastSource` was refused (so an unchanged answer does not confirm the value in use). */
@@ -404,7 +394,7 @@ export class ConsulConfig<T> {
       },
       `express-consul: config '${this.key}' change refused (${error.problem}${error.path ? ` at '${error.path}'` : ''}); ${this.current ? 'keeping the last good value' : 'no value yet'}`,
     );
-    this.emit(this.refusedListeners, { key: this.key, error, index }, 'refused');
+    this.refusedListeners.emit({ key: this.key, error, index });
   }
 
   private useDefault(why: string): T {

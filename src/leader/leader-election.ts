@@ -1,4 +1,5 @@
 import { ClosedError } from '../errors';
+import { ListenerSet } from '../events/listener-set';
 import type { Logger } from '../logger';
 import type { ControlPlaneMetrics } from '../kv/kv-metrics';
 import { Backoff } from '../resilience/backoff';
@@ -42,7 +43,7 @@ export class LeaderElection {
   private terms = 0;
   private loop: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
-  private readonly listeners = new Set<(leader: boolean) => void>();
+  private readonly listeners: ListenerSet<boolean>;
 
   constructor(
     readonly name: string,
@@ -50,7 +51,9 @@ export class LeaderElection {
     private readonly options: LeaderOptions,
     private readonly logger: Logger,
     private readonly metrics: ControlPlaneMetrics | undefined,
-  ) {}
+  ) {
+    this.listeners = new ListenerSet(`leader listener of '${name}'`, () => logger, { name });
+  }
 
   /** True while this process holds the leadership. */
   get isLeader(): boolean {
@@ -65,11 +68,7 @@ export class LeaderElection {
 
   /** Calls `listener(true)` on election and `listener(false)` on loss; returns the unsubscriber. */
   onChange(listener: (leader: boolean) => void): () => void {
-    const entry = (leader: boolean): void => listener(leader);
-    this.listeners.add(entry);
-    return () => {
-      this.listeners.delete(entry);
-    };
+    return this.listeners.add(listener);
   }
 
   status(): LeaderStatus {
@@ -172,15 +171,6 @@ export class LeaderElection {
   }
 
   private tell(leader: boolean): void {
-    for (const listener of [...this.listeners]) {
-      try {
-        listener(leader);
-      } catch (error) {
-        this.logger.error(
-          { name: this.name, error: (error as Error).message },
-          'express-consul: a leader listener threw',
-        );
-      }
-    }
+    this.listeners.emit(leader);
   }
 }

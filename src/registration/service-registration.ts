@@ -1,3 +1,5 @@
+import { ListenerSet } from '../events/listener-set';
+import type { Listener } from '../events/listener-set';
 import { AbortedError, ClosedError, ConsulAclError, ConsulResponseError } from '../errors';
 import type { ConsulClient } from '../consul/consul-client';
 import type { AgentServiceRegistration } from '../consul/consul-types';
@@ -35,8 +37,6 @@ export interface AdvertisedEndpoint {
   readonly scheme?: 'http' | 'https';
 }
 
-type Listener<T> = (value: T) => void;
-
 /** A Go duration string Consul parses, in whole seconds where exact (the UI shows it as is). */
 const goDuration = (ms: number): string =>
   ms % 1000 === 0 ? `${ms / 1000}s` : `${Math.round(ms)}ms`;
@@ -53,8 +53,8 @@ export class ServiceRegistration {
   private maintenanceReason: string | undefined;
   private readonly stop = new AbortController();
   private loop: Promise<void> | undefined;
-  private readonly stateListeners = new Set<Listener<RegistrationState>>();
-  private readonly reregisterListeners = new Set<Listener<number>>();
+  private readonly stateListeners: ListenerSet<RegistrationState>;
+  private readonly reregisterListeners: ListenerSet<number>;
   private reregistrations = 0;
 
   constructor(
@@ -62,7 +62,11 @@ export class ServiceRegistration {
     private readonly spec: RegistrationSpec,
     private readonly logger: Logger,
     private readonly random: () => number = Math.random,
-  ) {}
+  ) {
+    const context = { serviceId: spec.id };
+    this.stateListeners = new ListenerSet('registration state listener', () => logger, context);
+    this.reregisterListeners = new ListenerSet('re-registration listener', () => logger, context);
+  }
 
   /** Consul's id of this instance. */
   get serviceId(): string {
@@ -90,14 +94,12 @@ export class ServiceRegistration {
 
   /** Subscribes to state changes; returns the unsubscriber. */
   onStateChange(listener: Listener<RegistrationState>): () => void {
-    this.stateListeners.add(listener);
-    return () => this.stateListeners.delete(listener);
+    return this.stateListeners.add(listener);
   }
 
   /** Subscribes to self-healing re-registrations (argument: total count); returns the unsubscriber. */
   onReregister(listener: Listener<number>): () => void {
-    this.reregisterListeners.add(listener);
-    return () => this.reregisterListeners.delete(listener);
+    return this.reregisterListeners.add(listener);
   }
 
   /**
@@ -229,7 +231,7 @@ export class ServiceRegistration {
         { serviceId: this.spec.id },
         'the Consul agent had lost this service; registered again',
       );
-      for (const listener of this.reregisterListeners) listener(this.reregistrations);
+      this.reregisterListeners.emit(this.reregistrations);
     } else {
       this.logger.info({ serviceId: this.spec.id, ...this.endpoint }, 'registered with Consul');
     }
@@ -276,7 +278,7 @@ export class ServiceRegistration {
   private setState(state: RegistrationState): void {
     if (state === this.currentState) return;
     this.currentState = state;
-    for (const listener of this.stateListeners) listener(state);
+    this.stateListeners.emit(state);
   }
 }
 

@@ -7,6 +7,7 @@ import type { DiscoveryOptions } from '../../src/client/discovery-options';
 import type { CallOptions, ConsulClient, ConsulQueryResult } from '../../src/consul/consul-client';
 import type { HealthServiceEntry, HealthServiceQuery } from '../../src/consul/consul-types';
 import { silentLogger } from '../../src/logger';
+import type { Logger } from '../../src/logger';
 import { healthEntry, ScriptedHealthSource } from '../discovery/fake-health-source';
 
 export type Handler = (request: IncomingMessage, response: ServerResponse) => void;
@@ -85,12 +86,13 @@ class FixedHealthSource extends ScriptedHealthSource {
 export function fixedDiscovery(
   entries: Record<string, HealthServiceEntry[]>,
   options: DiscoveryOptions = {},
+  logger: Logger = silentLogger,
 ): Discovery {
   const d = new Discovery(
     new FixedHealthSource(entries) as unknown as ConsulClient,
     options,
     undefined,
-    silentLogger,
+    logger,
   );
   discoveries.push(d);
   return d;

@@ -359,14 +359,14 @@ describe('OutlierDetector', () => {
       expect(listener).toHaveBeenCalledTimes(3);
     });
 
-    it('runs every listener, then rethrows the first error; the state change is complete', () => {
+    it("runs every listener and never rethrows a listener's error; the state change is complete", () => {
       const { detector, ejects } = setup({ consecutiveFailures: 1 });
       detector.onEject(() => {
         throw new Error('listener bug');
       });
       const later = jest.fn();
       detector.onEject(later);
-      expect(() => detector.recordFailure('a')).toThrow('listener bug');
+      expect(() => detector.recordFailure('a')).not.toThrow();
       expect(ejects).toHaveLength(1);
       expect(later).toHaveBeenCalledTimes(1);
       expect(detector.isEjected('a')).toBe(true);
@@ -383,7 +383,7 @@ describe('OutlierDetector', () => {
         throw new Error('listener bug');
       });
       advance(30_000);
-      expect(() => detector.ejectedCount).toThrow('listener bug');
+      expect(() => detector.ejectedCount).not.toThrow();
       expect(returns.map((event) => event.id).sort()).toEqual(['a', 'b']);
       expect(detector.ejectedCount).toBe(0);
     });
