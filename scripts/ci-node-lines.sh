@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# CI part for the other Node.js lines (called from .ci/run after `npm test` on the machine's Node
+# 20): the whole jest suite on Node 24, the unit suites (no `.integration.` in the name) on Node
+# 22. Types, lint and format do not depend on the runtime and ran once already.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+for line in 24 22; do
+  bin=$(bash scripts/node-line.sh "$line")
+  started=$(date +%s)
+  if [ "$line" = 24 ]; then
+    echo "== jest on Node $("$bin/node" --version): every default suite"
+    PATH="$bin:$PATH" node node_modules/.bin/jest
+  else
+    echo "== jest on Node $("$bin/node" --version): unit suites"
+    PATH="$bin:$PATH" node node_modules/.bin/jest --testPathIgnorePatterns '/node_modules/' '\.integration\.test\.ts$' '\.docker\.test\.ts$' '\.chaos\.test\.ts$' '\.scale\.test\.ts$' '\.hosts\.test\.ts$'
+  fi
+  echo "Node $line: $(($(date +%s) - started))s"
+done
