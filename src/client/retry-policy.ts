@@ -26,9 +26,6 @@ export function retryableStatus(status: number): boolean {
   return status === 502 || status === 503 || status === 504 || status === 429;
 }
 
-/** Default cap of {@link parseRetryAfterMs}, in ms. */
-export const DEFAULT_MAX_RETRY_AFTER_MS = 30_000;
-
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 const MONTH_GROUP = `(${MONTHS.join('|')})`;
 const TIME_GROUP = '(\\d{2}):(\\d{2}):(\\d{2})';
@@ -49,13 +46,14 @@ const ASCTIME_DATE = new RegExp(
 /**
  * Delay a `Retry-After` header asks for, in ms: delay-seconds or an HTTP-date (all three RFC 9110
  * formats) relative to `nowMs`, which must be wall-clock epoch ms (e.g. `Date.now()`) because the
- * date is; a date in the past gives 0, anything above `maxMs` (default 30000) gives `maxMs`, and an
+ * date is; a date in the past gives 0, anything above `maxMs` gives `maxMs`
+ * (the caller's cap: the client's `maxRetryAfterMs`, one default in config/defaults.ts), and an
  * absent, empty or malformed value gives undefined. Of several header values the first counts.
  */
 export function parseRetryAfterMs(
   headerValue: string | readonly string[] | null | undefined,
   nowMs: number,
-  maxMs = DEFAULT_MAX_RETRY_AFTER_MS,
+  maxMs: number,
 ): number | undefined {
   const raw = typeof headerValue === 'string' ? headerValue : headerValue?.[0];
   if (raw === undefined) return undefined;

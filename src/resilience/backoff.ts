@@ -1,4 +1,4 @@
-/** Exponential backoff with full jitter, capped. Pure: randomness comes in as a function. */
+/** Exponential backoff with equal jitter, capped. Pure: randomness comes in as a function. */
 export interface BackoffOptions {
   /** First delay before jitter, in ms. Default: 200. */
   readonly baseMs?: number;
@@ -30,8 +30,9 @@ export class Backoff {
   }
 
   /**
-   * Records a failure and returns the delay to wait, in ms. "Decorrelated" would also do; full
-   * jitter (uniform in [ceiling/2, ceiling]) keeps a floor so a flapping agent is not hammered.
+   * Records a failure and returns the delay to wait, in ms. Equal jitter (uniform in
+   * [ceiling/2, ceiling]) rather than full jitter ([0, ceiling]): the floor keeps a flapping agent
+   * from being hammered by the retries that drew a delay near 0.
    */
   nextDelayMs(): number {
     const ceiling = Math.min(this.maxMs, this.baseMs * this.factor ** this.failures);
