@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { isSaturated } from './pool-saturation';
-import { classifyNetworkError } from './retry-policy';
+import { classifyNetworkError, isFailureStatus } from './retry-policy';
 
 /** How one attempt ended; the retry decision and the outlier detector read only this. */
 export type AttemptOutcomeKind =
@@ -264,7 +264,7 @@ class InformationalLimit {
 
 function reportBodyEnd(response: Dispatcher.ResponseData, load: AttemptLoad, startedAt: number) {
   const body = response.body;
-  const failedStatus = response.statusCode >= 500;
+  const failedStatus = isFailureStatus(response.statusCode);
   body.once('close', () => {
     load.end(performance.now() - startedAt, !failedStatus && body.errored === null);
   });

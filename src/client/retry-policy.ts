@@ -26,6 +26,15 @@ export function retryableStatus(status: number): boolean {
   return status === 502 || status === 503 || status === 504 || status === 429;
 }
 
+/**
+ * True for a 5xx answer: it counts as the instance's failure everywhere an outcome is judged
+ * (outlier detection, the least-request cost, the attempt and request metrics). A 4xx is the
+ * caller's problem, not the instance's.
+ */
+export function isFailureStatus(status: number): boolean {
+  return status >= 500;
+}
+
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 const MONTH_GROUP = `(${MONTHS.join('|')})`;
 const TIME_GROUP = '(\\d{2}):(\\d{2}):(\\d{2})';

@@ -7,6 +7,7 @@ import type { InstanceMetrics, ServiceMetrics } from '../metrics/express-consul-
 import type { AttemptLoad, AttemptOutcome } from './attempt';
 import type { InstancePools } from './instance-pools';
 import type { OutlierDetector } from './outlier-detector';
+import { isFailureStatus } from './retry-policy';
 
 /**
  * Where a call can go: one instance with its pool, its bound metric children and, when the
@@ -107,7 +108,7 @@ export class RoutingTable {
     const id = route.instance.id;
     switch (outcome.kind) {
       case 'response': {
-        const failed = outcome.response.statusCode >= 500;
+        const failed = isFailureStatus(outcome.response.statusCode);
         if (failed) detector?.recordFailure(id);
         else detector?.recordSuccess(id);
         metrics?.attempt(failed ? 'http_error' : 'success');

@@ -25,7 +25,7 @@ import { OutlierDetector } from './outlier-detector';
 import type { RetryBudget } from './retry-budget';
 import { decideRetry } from './retry-decision';
 import type { FailReason, RetryCause } from './retry-decision';
-import { parseRetryAfterMs, retryableStatus } from './retry-policy';
+import { isFailureStatus, parseRetryAfterMs, retryableStatus } from './retry-policy';
 import { checkRequestInput } from './request-input';
 import { RoutingTable } from './routing-table';
 import { relayOf } from './signal-relay';
@@ -341,7 +341,7 @@ export class ServiceClient {
       );
     }
     this.metrics?.requestFinished(
-      response.statusCode >= 500 ? 'http_error' : 'success',
+      isFailureStatus(response.statusCode) ? 'http_error' : 'success',
       (performance.now() - startedAt) / 1000,
     );
     return {

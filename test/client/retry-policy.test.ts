@@ -3,6 +3,7 @@ import { errors, fetch, request } from 'undici';
 import {
   classifyNetworkError,
   isIdempotentMethod,
+  isFailureStatus,
   parseRetryAfterMs,
   retryableStatus,
   type NetworkFailureKind,
@@ -262,5 +263,19 @@ describe('classifyNetworkError', () => {
       setTimeout(() => controller.abort(), 20);
       expect(classifyNetworkError(await pending)).toBeUndefined();
     });
+  });
+});
+
+describe('isFailureStatus', () => {
+  it.each([
+    [200, false],
+    [304, false],
+    [404, false],
+    [499, false],
+    [500, true],
+    [503, true],
+    [599, true],
+  ])('%i counts as a failure of the instance: %p', (status, expected) => {
+    expect(isFailureStatus(status)).toBe(expected);
   });
 });
