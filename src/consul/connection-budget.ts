@@ -4,6 +4,9 @@ import { ConfigError } from '../errors';
  * How one process's connections to its Consul agent are shared out. Consul counts TCP connections
  * per client IP (`limits.http_max_conns_per_client`, 200 by default) and answers 429 beyond it, to
  * that client and to every other on the same IP: the CLI, a sidecar, the other workers of a cluster.
+ * Over HTTP/1.1 each share is the lane's connection count; over h2 (https agents) it is a ceiling
+ * the lane stays far below: one connection per lane, H2_WATCH_CONNECTIONS for the watches, each
+ * carrying H2_STREAMS requests at once (see lanePlan).
  */
 export interface ConnectionBudget {
   /** Every connection this process may open to the agent. */
