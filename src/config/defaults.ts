@@ -56,6 +56,8 @@ export const DEFAULTS = deepFreeze({
      */
     maxResponseBytes: 256 * 1024 * 1024,
     tls: { verify: true },
+    /** Offered to https agents only; plain http stays HTTP/1.1. */
+    http2: true,
   },
   discovery: {
     watch: {

@@ -4,6 +4,9 @@ import { ConfigError } from '../errors';
  * How one process's connections to its Consul agent are shared out. Consul counts TCP connections
  * per client IP (`limits.http_max_conns_per_client`, 200 by default) and answers 429 beyond it, to
  * that client and to every other on the same IP: the CLI, a sidecar, the other workers of a cluster.
+ * Over HTTP/1.1 each share is the lane's connection count; over h2 (https agents) it is a ceiling
+ * the lane stays far below: one connection per lane, H2_WATCH_CONNECTIONS for the watches, each
+ * carrying H2_STREAMS requests at once (see lanePlan).
  */
 export interface ConnectionBudget {
   /** Every connection this process may open to the agent. */
@@ -62,4 +65,86 @@ export function connectionBudget(total: number, path = 'consul.maxConnections'):
   // At least one watch connection stays for blocking queries (the check watch needs one).
   const poll = Math.min(POLL_CONNECTIONS, watch - 1);
   return Object.freeze({ total, watch, poll, control, short });
+}
+
+/** The protocol a connection to the agent speaks (its TLS ALPN; plain HTTP is always HTTP/1.1). */
+export type AgentProtocol = 'http/1.1' | 'h2';
+
+/** How one lane (one undici pool) uses its connections. */
+export interface LaneShape {
+  /** Most connections the lane opens. */
+  readonly connections: number;
+  /** Requests in flight on one connection: HTTP/1.1 pipelining depth, or h2 streams. */
+  readonly pipelining: number;
+}
+
+/** The lanes' shapes for one protocol, within a ConnectionBudget. */
+export interface LanePlan {
+  readonly protocol: AgentProtocol;
+  readonly short: LaneShape;
+  readonly control: LaneShape;
+  /** Blocking queries only. */
+  readonly watch: LaneShape;
+  /** The watches' non-blocking reads. */
+  readonly poll: LaneShape;
+}
+
+/**
+ * Streams the agent allows on one h2 connection: what Consul 1.16.3 (Go's net/http server, built
+ * with Go 1.26 here) advertises in its SETTINGS frame as SETTINGS_MAX_CONCURRENT_STREAMS, measured
+ * in test/consul/http2.integration.test.ts. A stream beyond it would be refused or wait in the
+ * client's HTTP/2 session; a blocking query that waits is a watch that sees nothing.
+ */
+export const H2_AGENT_STREAMS = 250;
+
+/**
+ * Streams of one connection left unused. Consul 1.16.3 does not end a blocking query whose stream
+ * the client reset (a slot taken away, a call past its deadline, a watch released), and Go's server
+ * starts no new handler while as many as SETTINGS_MAX_CONCURRENT_STREAMS run on the connection:
+ * measured, after 11 blocking streams were reset, 239 new ones plus one read made the read wait
+ * 8.3 s (the reset queries' 10 s wait); after 10, 2 ms. This margin absorbs that many resets per
+ * connection within one wait.
+ */
+export const H2_STREAM_MARGIN = 10;
+
+/** Requests in flight on one h2 connection of any lane. */
+export const H2_STREAMS = H2_AGENT_STREAMS - H2_STREAM_MARGIN;
+
+/**
+ * Watch connections over h2: 5 x 240 = 1,200 blocking queries, a thousand services and their check
+ * watch with room to spare (4 x 240 = 960 would leave the last services of a thousand polled).
+ */
+export const H2_WATCH_CONNECTIONS = 5;
+
+/**
+ * The lanes' shapes. Over HTTP/1.1 a connection carries one blocking query at a time (a second one
+ * would wait behind the first for its whole wait), so the budget is spent on connections: `watch -
+ * poll` blocking, `poll` pipelined, `short` and `control` one request each. Over h2 a connection
+ * carries H2_STREAMS requests at once, so each lane needs one connection, the watch lane
+ * H2_WATCH_CONNECTIONS: 8 connections of the budget's ceiling carry what HTTP/1.1 needs 1,000 for.
+ * The lanes keep connections of their own (short calls and KV reads never wait behind the watches'
+ * frames or streams), and no lane ever opens more than its HTTP/1.1 share.
+ */
+export function lanePlan(budget: ConnectionBudget, protocol: AgentProtocol): LanePlan {
+  if (protocol === 'h2') {
+    const one = (share: number): LaneShape =>
+      Object.freeze({ connections: Math.min(1, share), pipelining: H2_STREAMS });
+    return Object.freeze({
+      protocol,
+      short: one(budget.short),
+      control: one(budget.control),
+      watch: Object.freeze({
+        connections: Math.min(H2_WATCH_CONNECTIONS, budget.watch - budget.poll),
+        pipelining: H2_STREAMS,
+      }),
+      poll: one(budget.poll),
+    });
+  }
+  return Object.freeze({
+    protocol,
+    short: Object.freeze({ connections: budget.short, pipelining: 1 }),
+    control: Object.freeze({ connections: budget.control, pipelining: 1 }),
+    watch: Object.freeze({ connections: budget.watch - budget.poll, pipelining: 1 }),
+    poll: Object.freeze({ connections: budget.poll, pipelining: POLL_PIPELINING }),
+  });
 }

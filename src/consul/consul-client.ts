@@ -1,5 +1,4 @@
 import { inspect } from 'node:util';
-import { Pool } from 'undici';
 import type { Dispatcher } from 'undici';
 import {
   AbortedError,
@@ -8,8 +7,9 @@ import {
   ConsulResponseError,
   ConsulUnavailableError,
 } from '../errors';
-import { connectionBudget, POLL_PIPELINING } from './connection-budget';
-import type { ConnectionBudget } from './connection-budget';
+import { AgentLanes } from './agent-lanes';
+import { connectionBudget } from './connection-budget';
+import type { AgentProtocol, ConnectionBudget, LanePlan } from './connection-budget';
 import { resolveConsulConnection } from './consul-environment';
 import { parseJsonIncrementally } from './incremental-json';
 import type { ConsulConnectionOptions, ResolvedConsulConnection } from './consul-environment';
@@ -54,6 +54,8 @@ interface CallSpec {
    * non-blocking reads (pipelined), `short` (default) for the rest.
    */
   readonly lane?: 'watch' | 'poll' | 'control' | 'short';
+  /** False for a call that must not be sent twice (it creates something). */
+  readonly idempotent?: false;
 }
 
 interface RawAnswer {
@@ -72,11 +74,13 @@ function header(headers: RawAnswer['headers'], name: string): string | undefined
 /**
  * Typed client for the few Consul HTTP endpoints express-consul needs, within a connection budget
  * (`maxConnections`): Consul refuses a client IP more than `limits.http_max_conns_per_client`
- * (200) concurrent connections with 429, and every blocking query holds one. Three undici pools
- * share the budget: the `watch` lane for blocking queries (the watch scheduler keeps them within
- * `connectionBudget.watch - poll`), the `poll` lane for the watches' non-blocking reads (a couple
- * of connections, pipelined), and a few connections of the `short` lane for everything else
- * (registration, its follow loop, the CLI's reads), so no watch can starve them.
+ * (200) concurrent connections with 429, and over HTTP/1.1 every blocking query holds one. Four
+ * undici pools share the budget: the `watch` lane for blocking queries (the watch scheduler keeps
+ * them within the lane's capacity), the `poll` lane for the watches' non-blocking reads (a couple
+ * of connections, pipelined), the `control` lane for KV and lock blocking reads, and the `short`
+ * lane for everything else (registration, its follow loop, the CLI's reads), so no watch can
+ * starve them. Over https the agent is offered HTTP/2, where a connection carries many streams
+ * (see lanePlan and AgentLanes).
  * The ACL token travels only in the `X-Consul-Token` header and is never logged or put in a URL.
  */
 export class ConsulClient {
@@ -87,11 +91,8 @@ export class ConsulClient {
   readonly #token: ConsulToken | undefined;
   private readonly requestTimeoutMs: number;
   private readonly maxResponseBytes: number;
-  private readonly pool: Pool;
-  private readonly watchPool: Pool;
-  private readonly pollPool: Pool;
-  /** Blocking KV reads of configurations and lock watches (ConnectionBudget.control). */
-  private readonly controlPool: Pool;
+  /** The four pools (short, control, watch, poll), shaped for the agent's protocol. */
+  private readonly lanes: AgentLanes;
   /** How the connection budget is split between the lanes (see ConnectionBudget). */
   readonly connectionBudget: ConnectionBudget;
   private closed = false;
@@ -104,34 +105,38 @@ export class ConsulClient {
     this.requestTimeoutMs = resolved.requestTimeoutMs;
     this.maxResponseBytes = resolved.maxResponseBytes;
     this.connectionBudget = connectionBudget(resolved.maxConnections);
-    const poolOptions = {
-      pipelining: 1,
-      keepAliveTimeout: 30_000,
-      // Our own per-call deadline governs; undici's defaults (300 s) would outlive it anyway.
-      headersTimeout: 0,
-      bodyTimeout: 0,
-      ...(resolved.tls && { connect: { ...resolved.tls } }),
-    };
-    // Never more sockets than the lane's share: a call beyond it waits in undici's queue instead of
+    // Never more sockets than a lane's share: a call beyond it waits in undici's queue instead of
     // opening a connection Consul would refuse (and count against every other client on the host).
-    this.pool = new Pool(resolved.origin, {
-      ...poolOptions,
-      connections: this.connectionBudget.short,
-    });
-    this.watchPool = new Pool(resolved.origin, {
-      ...poolOptions,
-      connections: this.connectionBudget.watch - this.connectionBudget.poll,
-    });
-    this.controlPool = new Pool(resolved.origin, {
-      ...poolOptions,
-      connections: this.connectionBudget.control,
-    });
-    // Non-blocking reads only (never a blocking query: it would hold up the reads behind it).
-    this.pollPool = new Pool(resolved.origin, {
-      ...poolOptions,
-      pipelining: POLL_PIPELINING,
-      connections: this.connectionBudget.poll,
-    });
+    this.lanes = new AgentLanes(
+      resolved.origin,
+      this.connectionBudget,
+      {
+        keepAliveTimeout: 30_000,
+        // Our own per-call deadline governs; undici's defaults (300 s) would outlive it anyway.
+        headersTimeout: 0,
+        bodyTimeout: 0,
+      },
+      resolved.tls,
+      resolved.http2,
+    );
+  }
+
+  /**
+   * The protocol the agent speaks to this client: `h2` when an https agent accepted HTTP/2 (ALPN),
+   * else `http/1.1`; undefined over https until the first connection was made.
+   */
+  get protocol(): AgentProtocol | undefined {
+    return this.lanes.protocol;
+  }
+
+  /** How the lanes use their connections now (see lanePlan): h2 until an https agent declines it. */
+  get lanePlan(): LanePlan {
+    return this.lanes.plan;
+  }
+
+  /** Calls `listener` when the lane plan changes (an https agent declined h2). Returns an unsubscribe. */
+  onLanePlanChange(listener: (plan: LanePlan) => void): () => void {
+    return this.lanes.onPlanChange(listener);
   }
 
   /** True when an ACL token is configured (the token itself is never exposed). */
@@ -309,12 +314,7 @@ export class ConsulClient {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.all([
-      this.pool.destroy(),
-      this.watchPool.destroy(),
-      this.pollPool.destroy(),
-      this.controlPool.destroy(),
-    ]);
+    await this.lanes.destroy();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -409,6 +409,11 @@ export class ConsulClient {
       path: spec.path + queryString(spec.query),
       headers,
       signal: controller.signal,
+      // undici keeps a request it deems non-idempotent (any PUT) off a connection with others in
+      // flight: over h2 a registration would wait behind the blocking follow on the short lane's
+      // one connection. Ours are idempotent (replace, deregister, acquire by the same session...),
+      // so undici may resend one whose connection dropped; a session create says it is not.
+      idempotent: spec.idempotent ?? true,
     };
     if (spec.body !== undefined) {
       headers['content-type'] = 'application/json';
@@ -416,15 +421,7 @@ export class ConsulClient {
     }
 
     try {
-      const pool =
-        spec.lane === 'watch'
-          ? this.watchPool
-          : spec.lane === 'poll'
-            ? this.pollPool
-            : spec.lane === 'control'
-              ? this.controlPool
-              : this.pool;
-      const response = await pool.request(request);
+      const response = await this.lanes.pool(spec.lane ?? 'short').request(request);
       const text = await readBody(response, this.maxResponseBytes, endpoint);
       const answer: RawAnswer = { status: response.statusCode, text, headers: response.headers };
       if (answer.status < 300 || spec.allowStatus?.includes(answer.status)) return answer;
@@ -509,6 +506,7 @@ export class ConsulClient {
       query: { dc: this.datacenter },
       body: request,
       signal: options.signal,
+      idempotent: false,
     });
     const body = this.parseJson(path, answer);
     if (!isRecord(body) || typeof body.ID !== 'string') {

@@ -22,6 +22,13 @@ export interface ConsulConnectionOptions {
   readonly tokenFile?: string;
   /** TLS settings for an `https` address. */
   readonly tls?: ConsulTlsOptions;
+  /**
+   * Offer HTTP/2 to an `https` agent (TLS ALPN; Consul's Go server accepts it): each connection
+   * then carries up to 240 requests at once, so a thousand blocking queries need 5 connections
+   * instead of a thousand (see lanePlan). An agent that answers HTTP/1.1 is used as over `http`.
+   * No effect on an `http` address (always HTTP/1.1). Default: true.
+   */
+  readonly http2?: boolean;
   /** Datacenter for catalog and health reads. Default: the agent's own. */
   readonly datacenter?: string;
   /** Timeout of a non-blocking call to Consul, in ms. Default: 5000. */
@@ -68,6 +75,8 @@ export interface ResolvedConsulConnection {
   readonly maxConnections: number;
   /** Largest answer read from Consul, in bytes. */
   readonly maxResponseBytes: number;
+  /** Whether HTTP/2 is offered: `http2` on an https address only. */
+  readonly http2: boolean;
   readonly tls:
     | {
         readonly ca?: string;
@@ -85,6 +94,7 @@ const CONNECTION_KEYS: KnownKeys<ConsulConnectionOptions> = {
   token: true,
   tokenFile: true,
   tls: true,
+  http2: true,
   datacenter: true,
   requestTimeoutMs: true,
   maxConnections: true,
@@ -245,6 +255,8 @@ export function resolveConsulConnection(
       { min: 1, max: MAX_RESPONSE_BYTES_LIMIT },
       DEFAULTS.consul.maxResponseBytes,
     ),
+    // Read (and validated) whatever the scheme, so a typo fails the same way over http.
+    http2: reader.boolean('http2', DEFAULTS.consul.http2) && url.protocol === 'https:',
     tls,
   };
 }

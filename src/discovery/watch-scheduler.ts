@@ -17,6 +17,12 @@ export type CheckStateSource = Pick<ConsulClient, 'healthStateAny'>;
 export interface WatchSchedulerOptions {
   /** Connections the watches may hold at once (ConsulClient's `connectionBudget.watch`). */
   readonly connections: number;
+  /**
+   * The watch and poll lanes' shapes now (ConsulClient's `lanePlan`), read at every slot count:
+   * over h2 a connection carries many blocking queries, and the protocol is learnt at the first
+   * connection. Default: `connections` of HTTP/1.1, one blocking query each.
+   */
+  readonly lane?: () => WatchLane;
   /** Non-blocking reads per second of the services without a slot, at most. */
   readonly pollRatePerSecond: number;
   /** Each service without a slot is read at least this often, in ms, whatever the check watch says. */
@@ -28,6 +34,16 @@ export interface WatchSchedulerOptions {
   readonly random: () => number;
   readonly delay: (ms: number, signal: AbortSignal) => Promise<void>;
   readonly logger: Logger;
+}
+
+/** How the watches' connections carry blocking queries (see LanePlan). */
+export interface WatchLane {
+  /** Connections of the watch and poll lanes together. */
+  readonly connections: number;
+  /** Of them, the poll lane's (non-blocking reads only). */
+  readonly pollConnections: number;
+  /** Blocking queries one watch connection carries at once: 1 over HTTP/1.1, its streams over h2. */
+  readonly streamsPerConnection: number;
 }
 
 /**
@@ -103,7 +119,8 @@ export class WatchScheduler {
   private readonly followers = new Map<string, Promise<void>>();
   private readonly abort = new AbortController();
   private readonly readRate: TokenBucket;
-  private connections: number;
+  /** Watch connections a 429 took away (given back one per THROTTLE_RECOVERY_MS). */
+  private lost = 0;
   private inFlight = 0;
   private pumpTimer: NodeJS.Timeout | undefined;
   private readonly timers: NodeJS.Timeout[] = [];
@@ -117,7 +134,6 @@ export class WatchScheduler {
     private readonly source: CheckStateSource,
     private readonly options: WatchSchedulerOptions,
   ) {
-    this.connections = options.connections;
     this.readRate = new TokenBucket(
       Math.max(1, Math.ceil(options.pollRatePerSecond)),
       1_000 / options.pollRatePerSecond,
@@ -152,7 +168,7 @@ export class WatchScheduler {
   status(): WatchSchedulerStatus {
     const slotted = this.slottedCount();
     return {
-      connections: this.connections,
+      connections: this.connections(),
       slotted,
       polled: this.tickets.size - slotted,
       ...this.counts,
@@ -166,13 +182,15 @@ export class WatchScheduler {
     const now = this.options.now();
     if (now - this.lastThrottleAt < THROTTLE_SHRINK_SPACING_MS) return;
     this.lastThrottleAt = now;
-    const before = this.connections;
-    this.connections = Math.max(POLL_CONNECTIONS + 1, Math.floor(this.connections / 2));
+    const lane = this.lane();
+    const before = this.connections();
+    const after = Math.max(lane.pollConnections + 1, Math.floor(before / 2));
+    this.lost = Math.max(0, lane.connections - after);
     if (!this.throttleLogged) {
       this.throttleLogged = true;
       this.options.logger.warn(
-        { connections: this.connections, before, configured: this.options.connections },
-        `express-consul: Consul refused a connection (429): this host holds more connections than the agent's limits.http_max_conns_per_client allows; watching within ${this.connections} connections now. Lower consul.maxConnections (EXPRESS_CONSUL_MAX_CONNECTIONS) per process, or raise the agent's limit`,
+        { connections: after, before, configured: lane.connections },
+        `express-consul: Consul refused a connection (429): this host holds more connections than the agent's limits.http_max_conns_per_client allows; watching within ${after} connections now. Lower consul.maxConnections (EXPRESS_CONSUL_MAX_CONNECTIONS) per process, or raise the agent's limit`,
       );
     }
     this.rebalance();
@@ -234,10 +252,35 @@ export class WatchScheduler {
     return count;
   }
 
-  /** Slots: the connections left once the check watches and the polled reads have theirs. */
+  private lane(): WatchLane {
+    return (
+      this.options.lane?.() ?? {
+        connections: this.options.connections,
+        pollConnections: POLL_CONNECTIONS,
+        streamsPerConnection: 1,
+      }
+    );
+  }
+
+  /** Watch connections the budget allows now (fewer than the lane's after 429s). */
+  private connections(): number {
+    return Math.max(0, this.lane().connections - this.lost);
+  }
+
+  /**
+   * Slots: the blocking queries the watch connections carry, less those of the check watches (one
+   * reserved even before there is one). The poll connections carry none.
+   */
   private slotCapacity(): number {
+    const lane = this.lane();
     const followers = Math.max(1, this.followers.size);
-    return Math.max(0, this.connections - POLL_CONNECTIONS - followers);
+    const blocking = Math.max(0, this.connections() - lane.pollConnections);
+    return Math.max(0, blocking * lane.streamsPerConnection - followers);
+  }
+
+  /** The lanes changed shape (the agent declined h2): slots follow at once. */
+  replan(): void {
+    if (!this.abort.signal.aborted) this.rebalance();
   }
 
   private markDirty(ticket: Ticket): void {
@@ -311,13 +354,13 @@ export class WatchScheduler {
       }
     }
     if (
-      this.connections < this.options.connections &&
+      this.lost > 0 &&
       now - Math.max(this.lastThrottleAt, this.lastRecoveryAt) >= THROTTLE_RECOVERY_MS
     ) {
-      this.connections += 1;
+      this.lost -= 1;
       this.lastRecoveryAt = now;
       // Fully recovered: a later episode of 429s is worth its own log line.
-      if (this.connections === this.options.connections) this.throttleLogged = false;
+      if (this.lost === 0) this.throttleLogged = false;
     }
     if (now - this.lastRebalanceAt >= REBALANCE_INTERVAL_MS) this.rebalance();
   }

@@ -9,14 +9,29 @@ import {
 } from './service-watcher-options';
 import type { ServiceQueryOptions, ServiceWatcherOptions } from './service-watcher-options';
 import { WatchScheduler } from './watch-scheduler';
-import type { CheckStateSource, WatchSchedulerStatus } from './watch-scheduler';
+import type { CheckStateSource, WatchLane, WatchSchedulerStatus } from './watch-scheduler';
+import type { LanePlan } from '../consul/connection-budget';
 
 /**
  * A source that can also watch every check and says how many connections the watches may use (a
  * ConsulClient): the registry then schedules its watches within that budget.
  */
 type BudgetedSource = HealthSource &
-  CheckStateSource & { readonly connectionBudget: { readonly watch: number } };
+  CheckStateSource & {
+    readonly connectionBudget: { readonly watch: number };
+    /** The lanes' shapes now (a ConsulClient's): how many blocking queries a connection carries. */
+    readonly lanePlan?: LanePlan;
+    onLanePlanChange?(listener: (plan: LanePlan) => void): () => void;
+  };
+
+function watchLane(plan: LanePlan): WatchLane {
+  return {
+    connections: plan.watch.connections + plan.poll.connections,
+    pollConnections: plan.poll.connections,
+    // Over HTTP/1.1 `pipelining` is the poll lane's business: a blocking connection carries one.
+    streamsPerConnection: plan.protocol === 'h2' ? plan.watch.pipelining : 1,
+  };
+}
 
 function isBudgeted(source: HealthSource): source is BudgetedSource {
   const candidate = source as Partial<BudgetedSource>;
@@ -72,6 +87,7 @@ export class WatcherRegistry {
   private readonly entries = new Map<string, Entry>();
   private readonly options: WatcherRegistryOptions;
   private readonly scheduler: WatchScheduler | undefined;
+  private readonly unsubscribe: (() => void) | undefined;
   private closing: Promise<void> | undefined;
 
   /** `options` apply to every watcher the registry creates; they are validated here, once. */
@@ -84,8 +100,10 @@ export class WatcherRegistry {
     const resolved = resolveServiceWatcherOptions(options, fieldPrefix);
     this.options = options;
     if (isBudgeted(source)) {
+      const budgeted = source;
       this.scheduler = new WatchScheduler(source, {
         connections: source.connectionBudget.watch,
+        ...(budgeted.lanePlan && { lane: () => watchLane(budgeted.lanePlan!) }),
         pollRatePerSecond: resolved.pollRatePerSecond,
         pollRefreshMs: resolved.pollRefreshMs,
         waitMs: resolved.waitMs,
@@ -96,6 +114,8 @@ export class WatcherRegistry {
         delay: resolved.delay,
         logger: resolved.logger,
       });
+      const scheduler = this.scheduler;
+      this.unsubscribe = source.onLanePlanChange?.(() => scheduler.replan());
     }
   }
 
@@ -153,6 +173,7 @@ export class WatcherRegistry {
       const watchers = [...this.entries.values()].map((entry) => entry.watcher);
       this.entries.clear();
       await Promise.all(watchers.map((watcher) => watcher.close()));
+      this.unsubscribe?.();
       await this.scheduler?.close();
     })();
     return this.closing;

@@ -64,6 +64,7 @@ const CONSUL: Shape = {
   token: 'leaf',
   datacenter: 'leaf',
   requestTimeoutMs: 'leaf',
+  http2: 'leaf',
   tls: { ca: 'leaf', serverName: 'leaf', verify: 'leaf' },
 };
 const STANDALONE: Shape = { ...DISCOVERY, consul: CONSUL, metrics: { prefix: 'leaf' } };

@@ -1,4 +1,9 @@
-import { connectionBudget } from '../../src/consul/connection-budget';
+import {
+  connectionBudget,
+  H2_STREAMS,
+  lanePlan,
+  POLL_PIPELINING,
+} from '../../src/consul/connection-budget';
 import { resolveConsulConnection } from '../../src/consul/consul-environment';
 import { ConfigError } from '../../src/errors';
 
@@ -7,6 +12,46 @@ describe('connection budget', () => {
     expect(connectionBudget(32)).toEqual({ total: 32, watch: 24, poll: 2, control: 4, short: 4 });
     expect(connectionBudget(8)).toEqual({ total: 8, watch: 5, poll: 2, control: 1, short: 2 });
     expect(connectionBudget(5)).toEqual({ total: 5, watch: 2, poll: 1, control: 1, short: 2 });
+  });
+
+  it('HTTP/1.1 spends the budget on connections; h2 spends streams of one connection per lane', () => {
+    const budget = connectionBudget(32);
+    expect(lanePlan(budget, 'http/1.1')).toEqual({
+      protocol: 'http/1.1',
+      short: { connections: 4, pipelining: 1 },
+      control: { connections: 4, pipelining: 1 },
+      watch: { connections: 22, pipelining: 1 },
+      poll: { connections: 2, pipelining: POLL_PIPELINING },
+    });
+    // 5 x 240 streams: a thousand blocking queries on 8 connections of the 32.
+    expect(lanePlan(budget, 'h2')).toEqual({
+      protocol: 'h2',
+      short: { connections: 1, pipelining: H2_STREAMS },
+      control: { connections: 1, pipelining: H2_STREAMS },
+      watch: { connections: 5, pipelining: H2_STREAMS },
+      poll: { connections: 1, pipelining: H2_STREAMS },
+    });
+    // Never a lane above its HTTP/1.1 share: 5 connections leave the watch lane 1.
+    expect(lanePlan(connectionBudget(5), 'h2').watch).toEqual({
+      connections: 1,
+      pipelining: H2_STREAMS,
+    });
+  });
+
+  it('consul.http2 defaults to true, is offered to https agents only, and must be a boolean', () => {
+    expect(resolveConsulConnection({ address: 'https://127.0.0.1:8501' }, {}).http2).toBe(true);
+    expect(
+      resolveConsulConnection({ address: 'https://127.0.0.1:8501', http2: false }, {}).http2,
+    ).toBe(false);
+    expect(resolveConsulConnection({ address: 'http://127.0.0.1:8500' }, {}).http2).toBe(false);
+    let thrown: unknown;
+    try {
+      resolveConsulConnection({ http2: 'yes' as unknown as boolean }, {});
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(ConfigError);
+    expect((thrown as ConfigError).path).toBe('consul.http2');
   });
 
   it('consul.maxConnections, else EXPRESS_CONSUL_MAX_CONNECTIONS, else 32', () => {

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { request } from 'node:http';
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 
 /**
@@ -159,7 +160,8 @@ export function sampleMax(read: () => number, intervalMs = 25): { stop(): number
 /**
  * Another Consul client on the same address (the CLI, a sidecar): a child process that reads
  * `/v1/agent/self` every 50 ms over a fresh connection each time, as a CLI would, and counts
- * the answers by status.
+ * the answers by status. An https address is read over TLS without verifying the agent's
+ * certificate (the probe counts refusals, it trusts nothing it reads).
  */
 export class ProbeClient {
   private readonly child: ChildProcess;
@@ -168,15 +170,15 @@ export class ProbeClient {
 
   constructor(address: string) {
     const script = `
-      const http = require('node:http');
       const url = new URL('/v1/agent/self', ${JSON.stringify(address)});
+      const http = require(url.protocol === 'https:' ? 'node:https' : 'node:http');
       let stopping = false;
       process.stdin.on('data', () => { stopping = true; });
       (async () => {
         // Bounded: at most 10 minutes of probing, whatever happens to the parent.
         for (let i = 0; i < 12000 && !stopping; i++) {
           const status = await new Promise((resolve) => {
-            const req = http.get(url, { agent: false }, (res) => { res.resume(); res.on('end', () => resolve(res.statusCode)); });
+            const req = http.get(url, { agent: false, rejectUnauthorized: false }, (res) => { res.resume(); res.on('end', () => resolve(res.statusCode)); });
             req.on('error', () => resolve(0));
             req.setTimeout(5000, () => { req.destroy(); });
           });
@@ -227,4 +229,60 @@ export function percentile(values: readonly number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
   return sorted[rank]!;
+}
+
+/** A watch-process.ts child (one worker of a cluster) and the JSON lines it printed so far. */
+export interface WatchProcess {
+  readonly child: ChildProcess;
+  readonly lines: object[];
+}
+
+/** Starts a watch-process.ts child following `count` services `PREFIX-0..` at `address`. */
+export function startWatchProcess(address: string, prefix: string, count: number): WatchProcess {
+  const child = spawn(
+    process.execPath,
+    ['-r', 'ts-node/register/transpile-only', resolve(__dirname, 'watch-process.ts')],
+    {
+      env: {
+        ...process.env,
+        SCALE_CONSUL: address,
+        SCALE_PREFIX: prefix,
+        SCALE_SERVICES: String(count),
+      },
+      stdio: ['pipe', 'pipe', 'inherit'],
+    },
+  );
+  const lines: object[] = [];
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    const value = JSON.parse(line) as object;
+    // SCALE_PROGRESS=1: each worker's scheduler status every 2 s, to see where the time goes.
+    if ('progress' in value) process.stderr.write(`worker ${child.pid}: ${line}\n`);
+    else lines.push(value);
+  });
+  return { child, lines };
+}
+
+/** Asks a watch process to stop, and kills it if it has not exited within 10 s. */
+export async function stopWatchProcess(worker: WatchProcess): Promise<void> {
+  if (worker.child.exitCode !== null) return;
+  const exited = new Promise((r) => worker.child.once('exit', r));
+  worker.child.stdin?.end('stop\n');
+  const killer = setTimeout(() => worker.child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(killer);
+}
+
+/**
+ * HTTP requests the agent has served so far, from its Prometheus metrics (`consul_api_http`
+ * summaries, one per method and path): needs `telemetry { prometheus_retention_time }` set.
+ */
+export async function agentRequestCount(address: string): Promise<number> {
+  const answer = await agentCall(address, 'GET', '/v1/agent/metrics?format=prometheus');
+  if (answer.status !== 200) throw new Error(`metrics: ${answer.status} ${answer.text}`);
+  let count = 0;
+  for (const line of answer.text.split('\n')) {
+    const match = /^consul_api_http_count\{[^}]*\} (\d+(?:\.\d+)?(?:e\+\d+)?)$/.exec(line);
+    if (match) count += Number(match[1]);
+  }
+  return count;
 }

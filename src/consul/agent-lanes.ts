@@ -1,0 +1,118 @@
+import { buildConnector, Client, Pool } from 'undici';
+import { lanePlan } from './connection-budget';
+import type { AgentProtocol, ConnectionBudget, LanePlan } from './connection-budget';
+import type { ResolvedConsulConnection } from './consul-environment';
+
+/** The pools of a ConsulClient: see ConnectionBudget for what each lane carries. */
+export type Lane = 'short' | 'control' | 'watch' | 'poll';
+
+const LANES: readonly Lane[] = ['short', 'control', 'watch', 'poll'];
+
+/**
+ * The four undici pools to one agent, shaped by a LanePlan for the protocol the agent speaks.
+ * Over https with `http2` each connection offers h2 by ALPN, and the protocol the agent picked is
+ * read from every socket before undici writes a byte on it: the plan starts as h2 (what Consul's Go
+ * server picks), and a connection that comes back HTTP/1.1 is set to its lane's HTTP/1.1 pipelining
+ * at once (never two blocking queries queued on one HTTP/1.1 connection) and the lanes are rebuilt
+ * on the HTTP/1.1 plan for the calls after it; the listeners hear of the change (the watch
+ * scheduler's slot count follows it).
+ */
+export class AgentLanes {
+  #plan: LanePlan;
+  #pools: Record<Lane, Pool>;
+  #protocol: AgentProtocol | undefined;
+  readonly #listeners = new Set<(plan: LanePlan) => void>();
+  readonly #retired: Pool[] = [];
+  readonly #connect: buildConnector.connector;
+
+  constructor(
+    private readonly origin: string,
+    private readonly budget: ConnectionBudget,
+    private readonly poolOptions: Pool.Options,
+    tls: ResolvedConsulConnection['tls'],
+    http2: boolean,
+  ) {
+    const offersH2 = http2 && origin.startsWith('https:');
+    this.#connect = buildConnector({ ...tls, allowH2: offersH2 });
+    // Plain HTTP is HTTP/1.1 (no h2c: Consul's plain listener does not speak it by default).
+    this.#protocol = origin.startsWith('https:') ? undefined : 'http/1.1';
+    this.#plan = lanePlan(budget, offersH2 ? 'h2' : 'http/1.1');
+    this.#pools = this.build(this.#plan);
+  }
+
+  /** The shapes the lanes have now. */
+  get plan(): LanePlan {
+    return this.#plan;
+  }
+
+  /** The protocol the agent answered the first connection with; undefined before one (https). */
+  get protocol(): AgentProtocol | undefined {
+    return this.#protocol;
+  }
+
+  pool(lane: Lane): Pool {
+    return this.#pools[lane];
+  }
+
+  /** Calls `listener` when the plan changes (the agent declined h2). Returns an unsubscribe. */
+  onPlanChange(listener: (plan: LanePlan) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Destroys every pool, the retired ones included: in-flight calls are aborted. */
+  async destroy(): Promise<void> {
+    this.#listeners.clear();
+    await Promise.all([...Object.values(this.#pools), ...this.#retired].map((p) => p.destroy()));
+  }
+
+  private build(plan: LanePlan): Record<Lane, Pool> {
+    const pools = {} as Record<Lane, Pool>;
+    for (const lane of LANES) {
+      const shape = plan[lane];
+      pools[lane] = new Pool(this.origin, {
+        ...this.poolOptions,
+        connections: shape.connections,
+        pipelining: shape.pipelining,
+        allowH2: plan.protocol === 'h2',
+        // What the session assumes until the agent's SETTINGS arrive (undici's default is 100).
+        ...(plan.protocol === 'h2' && { maxConcurrentStreams: shape.pipelining }),
+        factory: (origin, options) => this.client(origin, options, lane),
+      });
+    }
+    return pools;
+  }
+
+  /** One connection of `lane`, whose socket's ALPN result is read before undici uses it. */
+  private client(origin: URL, options: Client.Options, lane: Lane): Client {
+    const client: Client = new Client(origin, {
+      ...options,
+      connect: (connectOptions, callback) => {
+        this.#connect(connectOptions, (error, socket) => {
+          if (socket) {
+            const alpn = (socket as { alpnProtocol?: string | false }).alpnProtocol;
+            this.noteProtocol(alpn === 'h2' ? 'h2' : 'http/1.1', client, lane);
+          }
+          (callback as (e: Error | null, s: typeof socket) => void)(error, socket);
+        });
+      },
+    });
+    return client;
+  }
+
+  private noteProtocol(protocol: AgentProtocol, client: Client, lane: Lane): void {
+    this.#protocol = protocol;
+    if (protocol === 'h2' || this.#plan.protocol === 'http/1.1') return;
+    // An h2 lane's connection that speaks HTTP/1.1: one request at a time on it (its lane's
+    // HTTP/1.1 depth), set before undici writes anything, then every lane on the HTTP/1.1 plan.
+    const h1 = lanePlan(this.budget, 'http/1.1');
+    client.pipelining = h1[lane].pipelining;
+    this.#plan = h1;
+    const old = Object.values(this.#pools);
+    this.#pools = this.build(h1);
+    // Their queued calls finish there; close() refuses new ones, which now go to the new pools.
+    this.#retired.push(...old);
+    for (const pool of old) void pool.close().catch(() => {});
+    for (const listener of this.#listeners) listener(h1);
+  }
+}

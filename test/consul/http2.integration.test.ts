@@ -1,0 +1,250 @@
+import { setMaxListeners } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { connect } from 'node:http2';
+import { connect as tcpConnect } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
+import { createServer } from 'node:tls';
+import type { Server } from 'node:tls';
+import type { Settings } from 'node:http2';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConsulClient } from '../../src/consul/consul-client';
+import { H2_AGENT_STREAMS, H2_STREAMS } from '../../src/consul/connection-budget';
+import { WatcherRegistry } from '../../src/discovery/watcher-registry';
+import { ConsulAgent, createTlsFiles } from '../support/consul-agent';
+import { agentCall, socketsTo } from '../scale/scale-support';
+
+// HTTP/2 to an https agent (issue #12): negotiated by ALPN and known for sure, many blocking
+// queries as streams of few connections, the slot count following the protocol, and HTTP/1.1
+// exactly as before when h2 is declined or not offered. Consul's Go server always accepts h2 (its
+// GODEBUG=http2server=0 has no effect on it), so the agent that declines it is the same agent behind
+// a TLS terminator that only speaks HTTP/1.1, as an older load balancer in front of Consul is.
+jest.setTimeout(60_000);
+
+let dir: string;
+let files: ReturnType<typeof createTlsFiles>;
+let agent: ConsulAgent;
+let terminator: Server;
+const piped = new Set<Socket>();
+
+/** The https address of the HTTP/1.1-only TLS terminator in front of the agent's http port. */
+let h1Address: string;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'express-consul-h2-'));
+  files = createTlsFiles(dir);
+  agent = await ConsulAgent.start({ tls: files });
+  terminator = createServer(
+    {
+      key: readFileSync(files.keyFile),
+      cert: readFileSync(files.certFile),
+      ALPNProtocols: ['http/1.1'],
+    },
+    (socket) => {
+      const upstream = tcpConnect(agent.httpPort, '127.0.0.1');
+      for (const s of [socket, upstream]) {
+        piped.add(s);
+        s.on('close', () => piped.delete(s));
+        s.on('error', () => {});
+      }
+      socket.pipe(upstream).pipe(socket);
+      socket.on('close', () => upstream.destroy());
+      upstream.on('close', () => socket.destroy());
+    },
+  );
+  await new Promise<void>((resolve) => terminator.listen(0, '127.0.0.1', resolve));
+  h1Address = `https://127.0.0.1:${(terminator.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  for (const socket of piped) socket.destroy();
+  await new Promise((resolve) => terminator?.close(resolve));
+  await agent?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const portOf = (address: string): number => Number(new URL(address).port);
+
+function client(address: string, http2?: boolean): ConsulClient {
+  return new ConsulClient({
+    address,
+    tls: { ca: readFileSync(files.caFile, 'utf8'), serverName: 'localhost' },
+    ...(http2 !== undefined && { http2 }),
+  });
+}
+
+/** Blocking reads of `name` from its current index, held until `signal` aborts. */
+async function holdBlocking(
+  consul: ConsulClient,
+  name: string,
+  count: number,
+  signal: AbortSignal,
+): Promise<Promise<unknown>[]> {
+  const first = await consul.healthService(name);
+  return Array.from({ length: count }, () =>
+    consul
+      .healthService(name, { index: first.meta.index ?? 1, waitMs: 30_000 }, { signal })
+      .catch(() => undefined),
+  );
+}
+
+async function socketsReach(port: number, count: number): Promise<number> {
+  // Bounded: sockets open within 5 s or the assertion after this reports how many did.
+  const deadline = Date.now() + 5_000;
+  while (socketsTo(port) < count && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return socketsTo(port);
+}
+
+test(`Consul 1.16.3 advertises ${H2_AGENT_STREAMS} streams per h2 connection (SETTINGS_MAX_CONCURRENT_STREAMS)`, async () => {
+  const session = connect(agent.httpsAddress, { ca: readFileSync(files.caFile, 'utf8') });
+  try {
+    const settings = await new Promise<Settings>((resolve, reject) => {
+      session.once('remoteSettings', resolve);
+      session.once('error', reject);
+    });
+    expect(settings.maxConcurrentStreams).toBe(H2_AGENT_STREAMS);
+    expect(H2_STREAMS).toBeLessThan(H2_AGENT_STREAMS);
+  } finally {
+    session.close();
+  }
+});
+
+test('h2 with a TLS agent: known after the first call; 300 blocking queries on a few connections; registration and KV not held up', async () => {
+  const consul = client(agent.httpsAddress);
+  const name = `h2-${process.pid}`;
+  const blocking = new AbortController();
+  setMaxListeners(400, blocking.signal);
+  let held: Promise<unknown>[] = [];
+  try {
+    expect(consul.protocol).toBeUndefined();
+    expect(await consul.statusLeader()).not.toBe('');
+    expect(consul.protocol).toBe('h2');
+    expect(consul.lanePlan).toMatchObject({
+      protocol: 'h2',
+      watch: { connections: 5, pipelining: H2_STREAMS },
+      short: { connections: 1 },
+    });
+
+    await consul.registerService({ Name: name, ID: name, Port: 1 });
+    held = await holdBlocking(consul, name, 300, blocking.signal);
+    // 300 streams fill one watch connection (240) and part of a second: never one each.
+    const port = portOf(agent.httpsAddress);
+    const open = await socketsReach(port, 3);
+    expect(open).toBeGreaterThanOrEqual(3);
+    expect(open).toBeLessThanOrEqual(1 + 1 + 5);
+
+    // The short lane's one connection also holds the registration's blocking follow: a PUT and a
+    // KV write must not wait behind it (undici holds a non-idempotent request off a busy one).
+    const follow = await consul.getAgentService(name);
+    const followed = consul
+      .getAgentService(name, {
+        hash: follow?.contentHash ?? '',
+        waitMs: 30_000,
+        signal: blocking.signal,
+      })
+      .catch(() => undefined);
+    await new Promise((r) => setImmediate(r));
+    const started = Date.now();
+    await consul.registerService({ Name: name, ID: name, Port: 2, Tags: ['again'] });
+    expect(await consul.kvAcquire(`h2/${name}`, await session(consul), 'v')).toBe(true);
+    const kv = await consul.kvGet(`h2/${name}`);
+    expect(kv.data[0]?.Value).toBe('"v"');
+    // Far below the blocking calls' 30 s wait: nothing queued behind them.
+    expect(Date.now() - started).toBeLessThan(10_000);
+    blocking.abort();
+    await Promise.all([...held, followed]);
+    expect(socketsTo(port)).toBeLessThanOrEqual(1 + 1 + 1 + 5);
+  } finally {
+    blocking.abort();
+    await Promise.all(held);
+    await consul.close();
+    await agentCall(agent.address, 'PUT', `/v1/agent/service/deregister/${name}`);
+  }
+});
+
+async function session(consul: ConsulClient): Promise<string> {
+  return consul.sessionCreate({
+    Name: 'h2-test',
+    NodeChecks: [],
+    ServiceChecks: [],
+    LockDelay: '0s',
+    Behavior: 'delete',
+    TTL: '30s',
+  });
+}
+
+test.each([
+  ['an HTTP/1.1-only TLS terminator', () => client(h1Address), () => h1Address],
+  ['http2: false', () => client(agent.httpsAddress, false), () => agent.httpsAddress],
+])(
+  'HTTP/1.1 over TLS with %s: one blocking query per connection, as over http',
+  async (_label, make, address) => {
+    const consul = make();
+    const name = `h1-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+    const blocking = new AbortController();
+    let held: Promise<unknown>[] = [];
+    try {
+      await consul.registerService({ Name: name, ID: name, Port: 1 });
+      expect(consul.protocol).toBe('http/1.1');
+      expect(consul.lanePlan).toMatchObject({
+        protocol: 'http/1.1',
+        watch: { connections: 22, pipelining: 1 },
+      });
+      held = await holdBlocking(consul, name, 3, blocking.signal);
+      // Three blocking queries on three connections of the watch lane (and the poll lane's).
+      const port = portOf(address());
+      expect(await socketsReach(port, 4)).toBeGreaterThanOrEqual(4);
+      // None queued behind another: a change answers all three, far within their 30 s wait.
+      const started = Date.now();
+      await consul.registerService({ Name: name, ID: name, Port: 2 });
+      const answers = (await Promise.all(held)) as { data: { Service: { Port: number } }[] }[];
+      for (const answer of answers) expect(answer.data[0]?.Service.Port).toBe(2);
+      expect(Date.now() - started).toBeLessThan(10_000);
+    } finally {
+      blocking.abort();
+      await Promise.all(held);
+      await consul.close();
+      await agentCall(agent.address, 'PUT', `/v1/agent/service/deregister/${name}`);
+    }
+  },
+);
+
+test('the slot count follows the protocol: every watch slotted over h2, 21 over HTTP/1.1', async () => {
+  const h2 = client(agent.httpsAddress);
+  const h1 = client(agent.httpsAddress, false);
+  const plain = new ConsulClient({ address: agent.address });
+  const registries = [h2, h1, plain].map((c) => new WatcherRegistry(c));
+  try {
+    const names = Array.from({ length: 300 }, (_, i) => `slots-${i}`);
+    for (const registry of registries) for (const name of names) registry.acquire(name);
+    const [overH2, overH1, overHttp] = registries.map((r) => r.schedulerStatus());
+    expect(overH2).toMatchObject({ slotted: 300, polled: 0 });
+    // 32: 4 short, 4 control, 24 watch of which 2 poll, and 1 check watch: 21 slots, as over http.
+    expect(overH1).toMatchObject({ slotted: 21, polled: 279 });
+    expect(overHttp).toMatchObject({ slotted: overH1!.slotted, polled: overH1!.polled });
+    await h2.statusLeader();
+    expect(h2.protocol).toBe('h2');
+    expect(registries[0]!.schedulerStatus()).toMatchObject({ slotted: 300 });
+  } finally {
+    await Promise.all(registries.map((r) => r.close()));
+    await Promise.all([h2.close(), h1.close(), plain.close()]);
+  }
+});
+
+test('an h2 plan falls back when the agent answers HTTP/1.1: the slots shrink at once', async () => {
+  const consul = client(h1Address);
+  const registry = new WatcherRegistry(consul);
+  try {
+    for (let i = 0; i < 100; i++) registry.acquire(`fallback-${i}`);
+    // Before any connection the plan is h2 (what Consul's Go server picks).
+    expect(registry.schedulerStatus()).toMatchObject({ slotted: 100 });
+    await consul.statusLeader();
+    expect(consul.protocol).toBe('http/1.1');
+    expect(consul.lanePlan.protocol).toBe('http/1.1');
+    expect(registry.schedulerStatus()?.slotted).toBeLessThanOrEqual(21);
+  } finally {
+    await registry.close();
+    await consul.close();
+  }
+});
