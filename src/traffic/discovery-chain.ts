@@ -6,7 +6,8 @@
 // Answer shape as Consul 1.16.3 sends it (field names exact; `?` = omitted when empty/zero):
 //   { Chain: { ServiceName, Namespace, Partition, Datacenter, CustomizationHash?, Default?,
 //     Protocol, ServiceMeta?, EnvoyExtensions?, StartNode, AutoVirtualIPs, ManualVirtualIPs,
-//     Nodes: { "<Type>:<Name>": { Type: "router"|"splitter"|"resolver", Name,
+//     Nodes: { "<Type>:<Name>": { Type: "router"|"splitter"|"resolver", Name (router and
+//       splitter: "web.default.default", i.e. service.namespace.partition; resolver: its target id),
 //       Routes?: [{ Definition: { Match?: { HTTP?: { PathExact?, PathPrefix?, PathRegex?,
 //           Header?: [{ Name, Present?, Exact?, Prefix?, Suffix?, Regex?, Invert? }],
 //           QueryParam?: [{ Name, Present?, Exact?, Regex? }], Methods?: [] } },
@@ -15,13 +16,20 @@
 //           RetryOn?: [], RetryOnStatusCodes?: [], RequestHeaders?, ResponseHeaders? } },
 //         NextNode }],
 //       Splits?: [{ Definition: { Weight, Service?, ServiceSubset?, ... }, Weight, NextNode }],
-//       Resolver?: { Default?, ConnectTimeout?: "5s", RequestTimeout?: <integer ns>, Target,
+//       Resolver?: { Default?, ConnectTimeout?: "5s", RequestTimeout?: <integer ns, e.g.
+//         7000000000: no custom marshaller in 1.16.3>, Target,
 //         Failover?: { Targets: [targetId], Policy?: { Mode?, Regions? }, Regions? } },
 //       LoadBalancer?: { Policy?, RingHashConfig?, LeastRequestConfig?, HashPolicies? } } },
 //     Targets: { "<subset.>service.namespace.partition.datacenter": { ID, Service,
 //       ServiceSubset?, Namespace, Partition, Datacenter, Peer?, MeshGateway, Subset: { Filter?,
 //       OnlyPassing? }, TransparentProxy, ConnectTimeout?: "5s", External?, SNI, Name,
 //       Locality?, PrioritizeByLocality? } } } }
+//
+// Consul appends a catch-all route (PathPrefix "/", Destination {Service, Namespace, Partition})
+// to every router. A chain with no entries is one resolver node with Default: true, Protocol
+// "tcp" and Chain.Default: true. (Checked against Consul 1.16.3 in
+// test/traffic/discovery-chain.integration.test.ts; a trimmed real answer is in
+// test/traffic/fixtures/discovery-chain-web.json.)
 //
 // Not modelled (kept out of the model on purpose, ignored when present): EnvoyExtensions,
 // ServiceMeta, CustomizationHash, Auto/ManualVirtualIPs, MeshGateway, TransparentProxy, SNI,
