@@ -55,11 +55,14 @@ export type FilterAst =
       readonly position: number;
     };
 
-class Failure {
+/** Internal: where and why parsing stopped; turned into a FilterExpressionError by the caller. */
+class Failure extends Error {
   constructor(
     readonly position: number,
     readonly reason: string,
-  ) {}
+  ) {
+    super(reason);
+  }
 }
 
 const WS = /[ \t\r\n]/;
@@ -71,7 +74,7 @@ class FilterParser {
   private pos = 0;
   private depth = 0;
   /** Farthest point reached, for the error position (as pigeon reports it). */
-  private farthest = new Failure(0, 'no match found');
+  private farthest = { position: 0, reason: 'no match found' };
 
   constructor(private readonly src: string) {}
 
@@ -80,13 +83,14 @@ class FilterParser {
     const ast = this.or();
     this.ws();
     if (ast === undefined || this.pos < this.src.length) {
-      throw this.farthest;
+      throw new Failure(this.farthest.position, this.farthest.reason);
     }
     return ast;
   }
 
   private fail(position: number, reason: string): undefined {
-    if (position >= this.farthest.position) this.farthest = new Failure(position, reason);
+    // Plain data, not an Error: failed alternatives are frequent and need no stack trace.
+    if (position >= this.farthest.position) this.farthest = { position, reason };
     return undefined;
   }
 
