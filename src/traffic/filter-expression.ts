@@ -44,7 +44,8 @@ export interface FilterExpression {
 
 /** Syntax tree of an expression before it is checked against the field table. */
 export type FilterAst =
-  | { readonly type: 'and' | 'or'; readonly left: FilterAst; readonly right: FilterAst }
+  /** A chain `a or b or c` (or `and`): go-bexpr nests it to the right; the outcome is the same. */
+  | { readonly type: 'and' | 'or'; readonly operands: readonly FilterAst[] }
   | { readonly type: 'not'; readonly operand: FilterAst }
   | {
       readonly type: 'match';
@@ -120,6 +121,7 @@ class FilterParser {
     return true;
   }
 
+  /** Counts parentheses and `not`s, the only recursion in the grammar. */
   private nested<T>(parse: () => T): T | undefined {
     if (++this.depth > MAX_DEPTH) {
       this.depth--;
@@ -133,49 +135,47 @@ class FilterParser {
   }
 
   private or(): FilterAst | undefined {
-    return this.nested(() => {
-      const left = this.and();
-      if (left === undefined) return undefined;
-      const mark = this.pos;
-      if (this.keywords(['or'], true)) {
-        const right = this.or();
-        if (right !== undefined) return { type: 'or', left, right };
-      }
-      this.pos = mark;
-      return left;
-    });
+    return this.chain('or', () => this.and());
   }
 
   private and(): FilterAst | undefined {
-    return this.nested(() => {
-      const left = this.not();
-      if (left === undefined) return undefined;
+    return this.chain('and', () => this.not());
+  }
+
+  /**
+   * `term (_ keyword _ term)*`, read in a loop so a long flat chain is not deep recursion. When the
+   * term after a keyword fails, the PEG falls back to what came before it, and so do we.
+   */
+  private chain(keyword: 'or' | 'and', term: () => FilterAst | undefined): FilterAst | undefined {
+    const first = term();
+    if (first === undefined) return undefined;
+    const operands = [first];
+    for (;;) {
       const mark = this.pos;
-      if (this.keywords(['and'], true)) {
-        const right = this.and();
-        if (right !== undefined) return { type: 'and', left, right };
+      const next = this.keywords([keyword], true) ? term() : undefined;
+      if (next === undefined) {
+        this.pos = mark;
+        break;
       }
-      this.pos = mark;
-      return left;
-    });
+      operands.push(next);
+    }
+    return operands.length === 1 ? first : { type: keyword, operands };
   }
 
   private not(): FilterAst | undefined {
-    return this.nested(() => {
-      const start = this.pos;
-      if (this.src.startsWith('not', this.pos)) {
-        this.pos += 3;
-        if (this.ws()) {
-          const operand = this.not();
-          if (operand !== undefined) {
-            // go-bexpr folds `not not x` to `x`; the outcome is the same either way.
-            return operand.type === 'not' ? operand.operand : { type: 'not', operand };
-          }
+    const start = this.pos;
+    if (this.src.startsWith('not', this.pos)) {
+      this.pos += 3;
+      if (this.ws()) {
+        const operand = this.nested(() => this.not());
+        if (operand !== undefined) {
+          // go-bexpr folds `not not x` to `x`; the outcome is the same either way.
+          return operand.type === 'not' ? operand.operand : { type: 'not', operand };
         }
-        this.pos = start;
       }
-      return this.paren();
-    });
+      this.pos = start;
+    }
+    return this.paren();
   }
 
   private paren(): FilterAst | undefined {
@@ -183,7 +183,7 @@ class FilterParser {
     if (this.src[this.pos] === '(') {
       this.pos++;
       this.ws();
-      const inner = this.or();
+      const inner = this.nested(() => this.or());
       if (inner !== undefined) {
         this.ws();
         if (this.src[this.pos] === ')') {
@@ -532,14 +532,12 @@ function walk(
 function compileAst(ast: FilterAst, source: string): Test {
   switch (ast.type) {
     case 'and': {
-      const left = compileAst(ast.left, source);
-      const right = compileAst(ast.right, source);
-      return (entry) => left(entry) && right(entry);
+      const operands = ast.operands.map((operand) => compileAst(operand, source));
+      return (entry) => operands.every((test) => test(entry)); // left to right, short-circuit
     }
     case 'or': {
-      const left = compileAst(ast.left, source);
-      const right = compileAst(ast.right, source);
-      return (entry) => left(entry) || right(entry);
+      const operands = ast.operands.map((operand) => compileAst(operand, source));
+      return (entry) => operands.some((test) => test(entry));
     }
     case 'not': {
       const operand = compileAst(ast.operand, source);

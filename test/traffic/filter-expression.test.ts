@@ -174,10 +174,20 @@ describe('filter expressions (go-bexpr v0.1.2 semantics)', () => {
     expect(refusal('Service.ID == a or '.repeat(600) + 'Service.ID == a').reason).toContain(
       `longer than ${MAX_EXPRESSION_LENGTH}`,
     );
-    const deep = `${'('.repeat(MAX_DEPTH)}Service.ID == a${')'.repeat(MAX_DEPTH)}`;
+    const deep = `${'('.repeat(MAX_DEPTH + 1)}Service.ID == a${')'.repeat(MAX_DEPTH + 1)}`;
     expect(refusal(deep).reason).toContain('nested deeper');
-    const fine = `${'('.repeat(20)}Service.ID == "web-1"${')'.repeat(20)}`;
+    expect(refusal(`${'not '.repeat(MAX_DEPTH + 1)}Service.ID == a`).reason).toContain(
+      'nested deeper',
+    );
+    const fine = `${'('.repeat(MAX_DEPTH - 1)}Service.ID == "web-1"${')'.repeat(MAX_DEPTH - 1)}`;
     expect(evaluate(fine)).toBe(true);
+  });
+
+  it('a long flat chain of or/and terms is not nesting: 150 terms parse and evaluate', () => {
+    const terms = Array.from({ length: 150 }, (_, i) => `Service.Port == ${9000 + i}`);
+    expect(evaluate(terms.join(' or '))).toBe(false);
+    expect(evaluate([...terms, 'Service.Port == 8080'].join(' or '))).toBe(true);
+    expect(evaluate(terms.map((t) => t.replace('==', '!=')).join(' and '))).toBe(true);
   });
 
   it('matches() never throws and returns a boolean, whatever the entry holds', () => {
