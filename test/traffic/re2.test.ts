@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { MAX_PROGRAM, Re2, Re2SyntaxError } from '../../src/traffic/re2';
 
 const re = (source: string): Re2 => Re2.compile(source);
@@ -108,5 +109,77 @@ describe('Re2 (Go regexp syntax, linear time)', () => {
     const tookMs = performance.now() - started;
     // A backtracking engine needs years for these; ours is bounded by length × program size.
     expect(tookMs).toBeLessThan(5_000);
+  });
+
+  it('agrees with JS RegExp wherever the two languages mean the same (random patterns and inputs)', () => {
+    // On this alphabet and syntax Go and JS agree ($ is end of text in both without m, . only
+    // excludes \n here, \b is ASCII in both): any difference is a bug in our engine.
+    const { pattern } = fc.letrec<{ pattern: string; atom: string; piece: string; concat: string }>(
+      (tie) => ({
+        atom: fc.oneof(
+          { maxDepth: 2, withCrossShrink: true },
+          fc.constantFrom(
+            'a',
+            'b',
+            'A',
+            '.',
+            '[ab]',
+            '[^a]',
+            '[a-b]',
+            '-',
+            '\\n',
+            '\\b',
+            '\\w',
+            '\\d',
+          ),
+          tie('pattern').map((p) => `(${p})`),
+          tie('pattern').map((p) => `(?:${p})`),
+        ),
+        piece: fc
+          .tuple(tie('atom'), fc.constantFrom('', '', '*', '+', '?', '{1,2}', '{2}', '*?', '{0,1}'))
+          .map(([atom, quantifier]) => (atom === '\\b' ? atom : atom + quantifier)),
+        concat: fc.array(tie('piece'), { minLength: 1, maxLength: 3 }).map((p) => p.join('')),
+        pattern: fc.array(tie('concat'), { minLength: 1, maxLength: 2 }).map((c) => c.join('|')),
+      }),
+    );
+    const anchored = fc
+      .tuple(fc.constantFrom('', '^'), pattern, fc.constantFrom('', '$'))
+      .map(([a, p, z]) => `${a}${p}${z}`);
+    const flags = fc.subarray(['i', 'm', 's']);
+    const input = fc
+      .array(fc.constantFrom('a', 'b', 'A', '\n', '-', '1'), { maxLength: 8 })
+      .map((chars) => chars.join(''));
+    fc.assert(
+      fc.property(
+        anchored,
+        flags,
+        fc.array(input, { minLength: 1, maxLength: 5 }),
+        (source, f, texts) => {
+          const prefix = f.length > 0 ? `(?${f.join('')})` : '';
+          const ours = Re2.compile(prefix + source);
+          const theirs = new RegExp(source, f.join(''));
+          const whole = f.includes('m') ? undefined : new RegExp(`^(?:${source})$`, f.join(''));
+          for (const text of texts) {
+            expect([source, f, text, ours.test(text)]).toEqual([
+              source,
+              f,
+              text,
+              theirs.test(text),
+            ]);
+            if (whole) {
+              expect([source, f, text, ours.fullMatch(text)]).toEqual([
+                source,
+                f,
+                text,
+                whole.test(text),
+              ]);
+            }
+          }
+        },
+      ),
+      // Fixed seed: deeper random patterns made JS's own backtracking take minutes (ours stayed
+      // under 70 ms per pattern), so the cases are kept shallow and reproducible.
+      { numRuns: 500, seed: 20_261_202 },
+    );
   });
 });
