@@ -18,7 +18,9 @@ export type ExpressConsulErrorCode =
   | 'EXPRESS_CONSUL_SERVICE_NOT_ALLOWED'
   | 'EXPRESS_CONSUL_KV_CONFIG'
   | 'EXPRESS_CONSUL_LOCK_HELD'
-  | 'EXPRESS_CONSUL_LEASE_LOST';
+  | 'EXPRESS_CONSUL_LEASE_LOST'
+  | 'EXPRESS_CONSUL_FILTER_EXPRESSION'
+  | 'EXPRESS_CONSUL_DISCOVERY_CHAIN';
 
 /** Base class of every error thrown by express-consul; `code` never changes between versions. */
 export class ExpressConsulError extends Error {
@@ -388,3 +390,47 @@ export const isKvConfigError = (error: unknown): error is KvConfigError =>
 /** True for a {@link LockHeldError}. */
 export const isLockHeldError = (error: unknown): error is LockHeldError =>
   error instanceof LockHeldError;
+
+// --- Traffic management (src/traffic) ---
+
+/**
+ * A Consul filter expression (a service-resolver subset `Filter`) that Consul's filter language
+ * refuses, or that we refuse where we cannot match Consul safely (documented in
+ * src/traffic/filter-expression.ts). `position` is the offset in the expression where it fails.
+ */
+export class FilterExpressionError extends ExpressConsulError {
+  /** The expression, shown short in the message (it comes from Consul data). */
+  readonly expression: string;
+  /** Offset (UTF-16 code units) in `expression` where the problem is. */
+  readonly position: number;
+  /** What is wrong, e.g. `Selector "Service.Foo" is not valid`. */
+  readonly reason: string;
+
+  constructor(expression: string, position: number, reason: string) {
+    super(
+      'EXPRESS_CONSUL_FILTER_EXPRESSION',
+      `Filter ${describeValue(expression)} refused at offset ${position}: ${reason}`,
+    );
+    this.expression = expression;
+    this.position = position;
+    this.reason = reason;
+  }
+}
+
+/**
+ * Consul's compiled discovery chain (`GET /v1/discovery-chain/:name`) is not one we can use: a
+ * field of the wrong type, a reference to a node or target that is not there, a cycle, split
+ * weights not summing to 100... `path` names the offending part (`Chain.Nodes["splitter:web"].Splits`).
+ * The caller keeps its last good chain.
+ */
+export class DiscoveryChainError extends ExpressConsulError {
+  /** Where in the answer, e.g. `Chain.Targets["v1.web.default.default.dc1"].Subset.Filter`. */
+  readonly path: string;
+  readonly reason: string;
+
+  constructor(path: string, reason: string, options?: { cause?: unknown }) {
+    super('EXPRESS_CONSUL_DISCOVERY_CHAIN', `Discovery chain ${path}: ${reason}`, options);
+    this.path = path;
+    this.reason = reason;
+  }
+}
