@@ -52,7 +52,8 @@ test(`a ${INSTANCES}-instance answer is applied without holding the event loop (
         agent.address,
         'PUT',
         '/v1/txn',
-        instanceOperations(SERVICE, INSTANCES + change - 1),
+        // On a node that exists: the first one.
+        instanceOperations(SERVICE, INSTANCES + change - 1, `${SERVICE}-node-0`),
       );
       expect(answer.status).toBe(200);
       await waitFor(

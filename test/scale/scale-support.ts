@@ -112,8 +112,11 @@ export async function registerInstancesOf(
 }
 
 /** The catalog transaction operations that register instance `i` of `service` on its node (see registerInstancesOf). */
-export function instanceOperations(service: string, i: number): unknown[] {
-  const node = `${service}-node-${Math.floor(i / 1000)}`;
+export function instanceOperations(
+  service: string,
+  i: number,
+  node = `${service}-node-${Math.floor(i / 1000)}`,
+): unknown[] {
   const id = `${service}-${i}`;
   return [
     {
