@@ -13,7 +13,7 @@ import { RejectionMemory } from './rejection-memory';
 import { parseAnswerInSteps } from './to-service-instance';
 import type { InstanceRejection, ParsedAnswer } from './to-service-instance';
 import { runAtOnce, runSliced, SLICED_APPLY_MIN_ENTRIES, TimeSlicer } from '../consul/time-slicer';
-import { TokenBucket } from './token-bucket';
+import { TokenBucket, UPDATE_BURST } from './token-bucket';
 import { ALWAYS_BLOCKING } from './watch-ticket';
 import type { ReadTurn, WatchTicket } from './watch-ticket';
 
@@ -104,8 +104,7 @@ const MAX_INVALID_LOG_LINES = 20;
  */
 export const EMPTY_AFTER_RESET_GRACE_MS = 30_000;
 
-/** Queries a watch may start back to back before `minUpdateIntervalMs` spaces them (Consul's guidance). */
-export const UPDATE_BURST = 2;
+export { UPDATE_BURST } from './token-bucket';
 
 function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
@@ -121,8 +120,9 @@ function asError(error: unknown): Error {
  * The loop runs until `close()`; it never gives up, and reports every failure to `onError`
  * listeners and the logger. After a failure the next query is non-blocking (index 0), so a
  * restarted agent with a lower index is noticed at once instead of after a full `waitMs`. The rate
- * limit is a token bucket (burst 2, one token per `minUpdateIntervalMs`): after a quiet period two
- * changes in a row are both followed at once; a sustained burst costs one query per interval.
+ * limit is a token bucket (burst UPDATE_BURST = 4, one token per `minUpdateIntervalMs`): after a
+ * quiet period four changes in a row are all followed at once; a sustained burst costs one query
+ * per interval.
  */
 export class ServiceWatcher {
   /** Name of the watched service. */
