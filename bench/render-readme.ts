@@ -17,6 +17,7 @@ const END = '<!-- perf:end -->';
 const ORDER = [
   'throughput',
   'propagation',
+  'large-answers',
   'tail-latency',
   'consul-load',
   'memory',

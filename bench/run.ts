@@ -23,6 +23,7 @@ import type { Suite } from './lib/suite';
 import { formatTable } from './lib/table';
 import { consulLoadSuite } from './suites/consul-load';
 import { expressAdapterSuite } from './suites/express-adapter';
+import { largeAnswersSuite } from './suites/large-answers';
 import { memorySuite } from './suites/memory';
 import { pickSuite } from './suites/pick';
 import { propagationSuite } from './suites/propagation';
@@ -32,6 +33,7 @@ import { throughputSuite } from './suites/throughput';
 const SUITES: readonly Suite[] = [
   throughputSuite,
   propagationSuite,
+  largeAnswersSuite,
   tailLatencySuite,
   consulLoadSuite,
   memorySuite,

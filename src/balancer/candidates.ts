@@ -28,9 +28,17 @@ export function compareInstances(a: ServiceInstance, b: ServiceInstance): number
   );
 }
 
-/** The eligible instances of `instances`, as a new array sorted by {@link compareInstances}. */
+/**
+ * The eligible instances of `instances`, as a new array sorted by {@link compareInstances}. A
+ * watcher's list is sorted by id already (ids are unique in it): that is checked in one pass and
+ * the sort skipped, which at 50,000 instances saves tens of ms on every change.
+ */
 export function eligibleSorted(instances: readonly ServiceInstance[]): ServiceInstance[] {
-  return instances.filter(isEligible).sort(compareInstances);
+  const list = instances.filter(isEligible);
+  for (let i = 1; i < list.length; i++) {
+    if (compareInstances(list[i - 1]!, list[i]!) > 0) return list.sort(compareInstances);
+  }
+  return list;
 }
 
 /**

@@ -64,7 +64,8 @@ export const DEFAULTS = deepFreeze({
       waitMs: 60_000,
       /** maxMs is raised to baseMs when that is longer. */
       backoff: { baseMs: 250, maxMs: 10_000 },
-      minUpdateIntervalMs: 100,
+      // With UPDATE_BURST (4): at most 4 queries back to back, 20 per second sustained, per watch.
+      minUpdateIntervalMs: 50,
       pollRatePerSecond: 200,
       pollRefreshMs: 30_000,
     },

@@ -12,6 +12,7 @@ import { connectionBudget } from './connection-budget';
 import type { AgentProtocol, ConnectionBudget, LanePlan } from './connection-budget';
 import { resolveConsulConnection } from './consul-environment';
 import { parseJsonIncrementally } from './incremental-json';
+import { SLICED_APPLY_MIN_ENTRIES, TimeSlicer } from './time-slicer';
 import type { ConsulConnectionOptions, ResolvedConsulConnection } from './consul-environment';
 import type { ConsulToken } from './consul-token';
 import { readBody } from './read-body';
@@ -245,14 +246,14 @@ export class ConsulClient {
       lane: blocking.waitMs !== undefined ? 'watch' : 'poll',
     });
     const body = await this.parseLargeJson(path, answer, options.signal);
-    if (!Array.isArray(body) || !body.every(isHealthEntry)) {
+    if (!Array.isArray(body) || !(await this.allHealthEntries(path, body, options.signal))) {
       throw new ConsulResponseError(
         `GET ${path}`,
         answer.status,
         'answer is not a list of health entries',
       );
     }
-    return { data: body, meta: queryMeta(answer.headers) };
+    return { data: body as HealthServiceEntry[], meta: queryMeta(answer.headers) };
   }
 
   /**
@@ -380,6 +381,28 @@ export class ConsulClient {
         cause: error,
       });
     }
+  }
+
+  /**
+   * `entries.every(isHealthEntry)`; a large answer is checked in slices (see TimeSlicer), so that
+   * the check of 50,000 entries does not hold the event loop. AbortedError once `signal` fired.
+   */
+  private async allHealthEntries(
+    path: string,
+    entries: readonly unknown[],
+    signal: AbortSignal | undefined,
+  ): Promise<boolean> {
+    if (entries.length < SLICED_APPLY_MIN_ENTRIES) return entries.every(isHealthEntry);
+    const slicer = new TimeSlicer({ signal });
+    try {
+      for (let i = 0; i < entries.length; i++) {
+        if (!isHealthEntry(entries[i])) return false;
+        if ((i & 63) === 0 && slicer.due()) await slicer.pause();
+      }
+    } catch (error) {
+      throw new AbortedError(`GET ${path} aborted`, { cause: signal?.reason ?? error });
+    }
+    return true;
   }
 
   private async call(spec: CallSpec): Promise<RawAnswer> {

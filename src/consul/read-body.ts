@@ -1,3 +1,4 @@
+import { StringDecoder } from 'node:string_decoder';
 import type { Dispatcher } from 'undici';
 import { ConsulResponseTooLargeError } from '../errors';
 
@@ -22,12 +23,17 @@ export async function readBody(
   };
   const declared = Number(response.headers['content-length']);
   if (Number.isFinite(declared) && declared > maxBytes) throw tooLarge();
-  const chunks: Buffer[] = [];
+  // Decoded as it arrives, a chunk at a time: one Buffer.concat and toString of a 36 MB answer
+  // (50,000 instances) held the event loop for tens of ms. The decoder keeps a character split
+  // between two chunks whole and replaces invalid bytes with U+FFFD, as toString does.
+  const decoder = new StringDecoder('utf8');
+  const parts: string[] = [];
   let received = 0;
   for await (const chunk of body as AsyncIterable<Buffer>) {
     received += chunk.length;
     if (received > maxBytes) throw tooLarge();
-    chunks.push(chunk);
+    parts.push(decoder.write(chunk));
   }
-  return Buffer.concat(chunks, received).toString('utf8');
+  parts.push(decoder.end());
+  return parts.length === 1 ? parts[0]! : parts.join('');
 }

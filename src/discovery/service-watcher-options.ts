@@ -42,9 +42,10 @@ export interface ServiceWatcherOptions extends ServiceQueryOptions {
   readonly backoff?: WatchBackoffOptions;
   /**
    * Rate limit for a churning service, in ms, so the loop cannot become a busy poll; 0 disables.
-   * A token bucket of 2 (Consul's guidance), refilled with one token every `minUpdateIntervalMs`:
-   * after a quiet period two changes in a row are both followed at once; a sustained burst costs
-   * one query per interval (10 per second at the default). Default: 100.
+   * A token bucket of UPDATE_BURST (4; Consul's guidance: a small burst), refilled with one token
+   * every `minUpdateIntervalMs`: after a quiet period four changes in a row are all followed at
+   * once; a sustained burst costs one query per interval (20 per second at the default).
+   * Default: 50.
    */
   readonly minUpdateIntervalMs?: number;
   /**

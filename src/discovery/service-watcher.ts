@@ -4,7 +4,7 @@ import { AbortedError, ClosedError, isExpressConsulError } from '../errors';
 import { ListenerSet } from '../events/listener-set';
 import type { Listener } from '../events/listener-set';
 import { Backoff } from '../resilience/backoff';
-import { contentEqual, decideIndex } from './blocking-index';
+import { decideIndex } from './blocking-index';
 import type { ServiceInstance } from './service-instance';
 import { resolveServiceName, resolveServiceWatcherOptions } from './service-watcher-options';
 import type {
@@ -12,9 +12,10 @@ import type {
   ServiceWatcherOptions,
 } from './service-watcher-options';
 import { RejectionMemory } from './rejection-memory';
-import { parseServiceInstances } from './to-service-instance';
-import type { InstanceRejection } from './to-service-instance';
-import { TokenBucket } from './token-bucket';
+import { parseAnswerInSteps } from './to-service-instance';
+import type { InstanceRejection, ParsedAnswer } from './to-service-instance';
+import { runAtOnce, runSliced, SLICED_APPLY_MIN_ENTRIES, TimeSlicer } from '../consul/time-slicer';
+import { TokenBucket, UPDATE_BURST } from './token-bucket';
 import { ALWAYS_BLOCKING } from './watch-ticket';
 import type { ReadTurn, WatchTicket } from './watch-ticket';
 
@@ -103,8 +104,7 @@ const MAX_INVALID_LOG_LINES = 20;
  */
 export const EMPTY_AFTER_RESET_GRACE_MS = 30_000;
 
-/** Queries a watch may start back to back before `minUpdateIntervalMs` spaces them (Consul's guidance). */
-export const UPDATE_BURST = 2;
+export { UPDATE_BURST } from './token-bucket';
 
 function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
@@ -120,8 +120,9 @@ function asError(error: unknown): Error {
  * The loop runs until `close()`; it never gives up, and reports every failure to `onError`
  * listeners and the logger. After a failure the next query is non-blocking (index 0), so a
  * restarted agent with a lower index is noticed at once instead of after a full `waitMs`. The rate
- * limit is a token bucket (burst 2, one token per `minUpdateIntervalMs`): after a quiet period two
- * changes in a row are both followed at once; a sustained burst costs one query per interval.
+ * limit is a token bucket (burst UPDATE_BURST = 4, one token per `minUpdateIntervalMs`): after a
+ * quiet period four changes in a row are all followed at once; a sustained burst costs one query
+ * per interval.
  */
 export class ServiceWatcher {
   /** Name of the watched service. */
@@ -376,6 +377,7 @@ export class ServiceWatcher {
     if (signal.aborted) return 0;
 
     const decision = decideIndex(this.index, answer.meta.index);
+    let applying: Promise<void> | undefined;
     switch (decision.outcome) {
       case 'backwards':
         this.options.logger.info(
@@ -390,7 +392,7 @@ export class ServiceWatcher {
       case 'unchanged':
         this.queryIndex = this.index;
         // The grace ran out with no new answer: the empty list held back is the truth after all.
-        if (this.holdingEmpty && !this.inResetGrace()) this.accept(this.index, []);
+        if (this.holdingEmpty && !this.inResetGrace()) this.publish(this.index, this.parse([]));
         else this.recordSuccess();
         break;
       case 'belowOne':
@@ -404,13 +406,15 @@ export class ServiceWatcher {
           );
         }
         this.indexBelowOne = true;
-        this.accept(decision.nextIndex, answer.data);
+        applying = this.accept(decision.nextIndex, answer.data, signal);
         break;
       case 'advanced':
         this.indexBelowOne = false;
-        this.accept(decision.nextIndex, answer.data);
+        applying = this.accept(decision.nextIndex, answer.data, signal);
         break;
     }
+    // Awaited only for a large answer: a small one was published in this tick.
+    if (applying !== undefined) await applying;
     // The token of the next query, taken now: its wait is the pause before it.
     return this.rateLimit.take(now());
   }
@@ -423,12 +427,41 @@ export class ServiceWatcher {
   }
 
   /**
-   * Adopts `index` and the answer's list, announcing the list only when its content changed.
+   * Parses the answer and publishes it (see `publish`). A large answer (SLICED_APPLY_MIN_ENTRIES
+   * or more) is parsed in slices of APPLY_SLICE_MS, giving the service's own requests the event
+   * loop in between; nothing of it is visible until the whole list is built, and a watcher closed
+   * meanwhile drops it. The loop reads one answer at a time, so no newer answer can arrive while
+   * one is applied. A small one is parsed and published in the tick it arrived: no `await`, so
+   * it costs no turn of the event loop (this function then returns no promise).
+   */
+  private accept(
+    index: number,
+    entries: readonly HealthServiceEntry[],
+    signal: AbortSignal,
+  ): Promise<void> | undefined {
+    if (entries.length < SLICED_APPLY_MIN_ENTRIES) {
+      this.publish(index, this.parse(entries));
+      return undefined;
+    }
+    return runSliced(parseAnswerInSteps(entries, this.snapshot), new TimeSlicer({ signal })).then(
+      (parsed) => {
+        // Closed during the last slice: publish nothing more.
+        if (!signal.aborted) this.publish(index, parsed);
+      },
+    );
+  }
+
+  private parse(entries: readonly HealthServiceEntry[]): ParsedAnswer {
+    return runAtOnce(parseAnswerInSteps(entries, this.snapshot));
+  }
+
+  /**
+   * Adopts `index` and the parsed list, announcing the list only when its content changed.
    * Right after an index reset, an empty list does not replace a non-empty one (see
    * EMPTY_AFTER_RESET_GRACE_MS): the index is adopted, the list is held back.
    */
-  private accept(index: number, entries: readonly HealthServiceEntry[]): void {
-    const { instances: next, rejected } = parseServiceInstances(entries);
+  private publish(index: number, parsed: ParsedAnswer): void {
+    const { instances: next, rejected, changed } = parsed;
     this.reportInvalid(rejected);
     const previous = this.snapshot;
     this.index = index;
@@ -446,7 +479,6 @@ export class ServiceWatcher {
     }
     this.holdingEmpty = false;
     if (next.length > 0 || !this.inResetGrace()) this.resetAt = undefined;
-    const changed = !contentEqual(previous, next);
     if (changed) this.snapshot = next;
     this.recordSuccess();
     if (changed) {

@@ -1,6 +1,10 @@
 import type { HealthServiceEntry } from '../consul/consul-types';
 import { readInstanceAddress } from './instance-address';
 import { instanceIdentity } from './service-instance';
+import { compareInstances } from './compare-instances';
+import { shareUnchangedInSteps } from './share-unchanged';
+import { sortInSteps } from './sliced-sort';
+import { runAtOnce } from '../consul/time-slicer';
 import type { ServiceInstance } from './service-instance';
 
 // Consul fills in these weights when a registration gives none.
@@ -253,9 +257,61 @@ export function toServiceInstance(entry: HealthServiceEntry): ServiceInstance | 
   return read !== undefined && 'instance' in read ? read.instance : undefined;
 }
 
-/** Orders instances by identity (node, then service id). */
-export function compareInstances(a: ServiceInstance, b: ServiceInstance): number {
-  return a.id === b.id ? 0 : a.id < b.id ? -1 : 1;
+export { compareInstances } from './compare-instances';
+
+/** Reads the entries of one answer, one at a time: instances, rejections, duplicates. */
+class AnswerReader {
+  readonly instances: ServiceInstance[] = [];
+  readonly rejected: InstanceRejection[] = [];
+  private readonly seen = new Set<string>();
+
+  add(entry: unknown): void {
+    const read = readEntry(entry);
+    if (read === undefined) return;
+    if ('rejection' in read) {
+      this.rejected.push(read.rejection);
+      return;
+    }
+    const { instance } = read;
+    if (this.seen.has(instance.id)) {
+      this.rejected.push({
+        node: instance.node,
+        serviceId: instance.serviceId,
+        identity: instance.id,
+        reason: 'duplicate',
+        detail: `a second entry for node ${show(instance.node)} and service id ${show(instance.serviceId)}; the first is kept`,
+      });
+      return;
+    }
+    this.seen.add(instance.id);
+    this.instances.push(instance);
+  }
+}
+
+/** A parsed answer, compared with the list it may replace. */
+export interface ParsedAnswer extends ParsedServiceInstances {
+  /** False when the instances have the content of `previous` (then `instances` holds its objects). */
+  readonly changed: boolean;
+}
+
+/**
+ * {@link parseServiceInstances} as steps (see time-slicer: run at once, or in slices for a large
+ * answer), with each instance that did not change since `previous` (a list this function
+ * returned) given as the object `previous` holds.
+ */
+export function* parseAnswerInSteps(
+  entries: readonly HealthServiceEntry[],
+  previous: readonly ServiceInstance[],
+): Generator<void, ParsedAnswer> {
+  const reader = new AnswerReader();
+  for (let i = 0; i < entries.length; i++) {
+    reader.add(entries[i]);
+    if ((i & 31) === 0) yield;
+  }
+  const { instances, rejected } = reader;
+  yield* sortInSteps(instances, compareInstances);
+  const changed = yield* shareUnchangedInSteps(instances, previous);
+  return { instances: Object.freeze(instances), rejected: Object.freeze(rejected), changed };
 }
 
 /**
@@ -270,32 +326,8 @@ export function compareInstances(a: ServiceInstance, b: ServiceInstance): number
 export function parseServiceInstances(
   entries: readonly HealthServiceEntry[],
 ): ParsedServiceInstances {
-  const instances: ServiceInstance[] = [];
-  const rejected: InstanceRejection[] = [];
-  const seen = new Set<string>();
-  for (const entry of entries) {
-    const read = readEntry(entry);
-    if (read === undefined) continue;
-    if ('rejection' in read) {
-      rejected.push(read.rejection);
-      continue;
-    }
-    const { instance } = read;
-    if (seen.has(instance.id)) {
-      rejected.push({
-        node: instance.node,
-        serviceId: instance.serviceId,
-        identity: instance.id,
-        reason: 'duplicate',
-        detail: `a second entry for node ${show(instance.node)} and service id ${show(instance.serviceId)}; the first is kept`,
-      });
-      continue;
-    }
-    seen.add(instance.id);
-    instances.push(instance);
-  }
-  instances.sort(compareInstances);
-  return { instances: Object.freeze(instances), rejected: Object.freeze(rejected) };
+  const { instances, rejected } = runAtOnce(parseAnswerInSteps(entries, []));
+  return { instances, rejected };
 }
 
 /**

@@ -7,7 +7,7 @@ import { changedServices, NODE_CHECKS, summarizeChecks } from './check-changes';
 import type { CheckSummary } from './check-changes';
 import { planSlots } from './slot-plan';
 import type { SlotCandidate } from './slot-plan';
-import { TokenBucket } from './token-bucket';
+import { TokenBucket, UPDATE_BURST } from './token-bucket';
 import type { ReadTurn, WatchTicket } from './watch-ticket';
 
 /** Where the scheduler reads every check of a datacenter from. */
@@ -418,7 +418,7 @@ export class WatchScheduler {
   private async follow(datacenter: string): Promise<void> {
     const { signal } = this.abort;
     const backoff = new Backoff(this.options.backoff, this.options.random);
-    const rate = new TokenBucket(2, this.options.minUpdateIntervalMs);
+    const rate = new TokenBucket(UPDATE_BURST, this.options.minUpdateIntervalMs);
     let index = 0;
     let summaries: Map<string, CheckSummary> | undefined;
     // After a failure every service is read again (changes may have been missed); not at the start,

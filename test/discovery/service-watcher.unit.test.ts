@@ -373,21 +373,23 @@ describe('ServiceWatcher: the blocking loop', () => {
     return { time, options, attach };
   }
 
-  it('rate limit, token bucket (burst 2): two changes back to back after a quiet period both go at once', async () => {
-    // Call 4 is a blocking query that Consul answers 10 s later (a change after a quiet period);
-    // call 5 is answered 10 ms after it started (a second change right behind the first).
-    const { time, options, attach } = simulatedTime({ 4: () => 10_000, 5: (t) => t + 10 });
-    const { source, changes } = watch(
-      [answer(5, 'a'), answer(6, 'a', 'b'), answer(7, 'c'), answer(8, 'd'), answer(9, 'e')],
-      { ...options, minUpdateIntervalMs: 100 },
-      attach,
-    );
-    for (let i = 0; i < 5; i++) await changes.next();
-    await source.waitForCalls(6);
-    // The bucket starts full (2 tokens): calls 1 and 2 go at once, then one token per 100 ms.
-    // The 10 s of quiet refill it: the query after the change (5) and the one after the change
-    // right behind it (6) both start at once, where a fixed gap held the second 90 ms.
-    expect(time.starts).toEqual([0, 0, 100, 200, 10_000, 10_010]);
+  it('rate limit, token bucket (burst 4): four changes back to back after a quiet period all go at once', async () => {
+    // Call 6 is a blocking query that Consul answers 10 s later (a change after a quiet period);
+    // calls 7 to 9 are answered 10 ms after they started (changes right behind the first).
+    const { time, options, attach } = simulatedTime({
+      6: () => 10_000,
+      7: (t) => t + 10,
+      8: (t) => t + 10,
+      9: (t) => t + 10,
+    });
+    const steps = Array.from({ length: 9 }, (_, i) => answer(i + 5, `v${i}`));
+    const { source, changes } = watch(steps, { ...options, minUpdateIntervalMs: 100 }, attach);
+    for (let i = 0; i < 9; i++) await changes.next();
+    await source.waitForCalls(10);
+    // The bucket starts full (4 tokens): calls 1 to 4 go at once, then one token per 100 ms.
+    // The 10 s of quiet refill it: the query after the change (7) and the three after the changes
+    // right behind it (8 to 10) all start at once, where burst 2 held the third 80 ms.
+    expect(time.starts).toEqual([0, 0, 0, 0, 100, 200, 10_000, 10_010, 10_020, 10_030]);
     expect(time.pauses).toEqual([
       { at: 0, ms: 100 },
       { at: 100, ms: 100 },
@@ -400,8 +402,8 @@ describe('ServiceWatcher: the blocking loop', () => {
     const { source, changes } = watch(steps, { ...options, minUpdateIntervalMs: 100 }, attach);
     for (let i = 0; i < 8; i++) await changes.next();
     await source.waitForCalls(9);
-    // Only the first answer (nothing before it) lets the next query go at once.
-    expect(time.starts).toEqual([0, 0, 100, 200, 300, 400, 500, 600, 700]);
+    // Only the first answers (the burst of 4, the first query included) let the next go at once.
+    expect(time.starts).toEqual([0, 0, 0, 0, 100, 200, 300, 400, 500]);
     expect(time.pauses.every((pause) => pause.ms === 100)).toBe(true);
   });
 

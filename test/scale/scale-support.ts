@@ -79,6 +79,74 @@ export async function registerServices(
   return names;
 }
 
+/**
+ * Registers `count` instances `SERVICE-i` of one service `service` in the catalog, spread over
+ * nodes of 1,000 instances each (one passing check each, addresses 127.1.x.y): one large health
+ * answer, written in transactions like registerServices.
+ */
+export async function registerInstancesOf(
+  address: string,
+  service: string,
+  count: number,
+): Promise<void> {
+  const nodes = Array.from({ length: Math.ceil(count / 1000) }, (_, n) => ({
+    Node: { Verb: 'set', Node: { Node: `${service}-node-${n}`, Address: '127.0.0.1' } },
+  }));
+  const registered = await agentCall(address, 'PUT', '/v1/txn', nodes);
+  if (registered.status !== 200) throw new Error(`nodes: ${registered.status} ${registered.text}`);
+  const ids = Array.from({ length: count }, (_, i) => i);
+  // 64 instances of two operations each per transaction (Consul allows 128).
+  const batches: number[][] = [];
+  for (let i = 0; i < ids.length; i += 64) batches.push(ids.slice(i, i + 64));
+  const workers = Array.from({ length: 2 }, async () => {
+    for (let batch = batches.shift(); batch; batch = batches.shift()) {
+      const answer = await agentCall(
+        address,
+        'PUT',
+        '/v1/txn',
+        batch.flatMap((i) => instanceOperations(service, i)),
+      );
+      if (answer.status !== 200) throw new Error(`register: ${answer.status} ${answer.text}`);
+    }
+  });
+  await Promise.all(workers);
+}
+
+/** The catalog transaction operations that register instance `i` of `service` on its node (see registerInstancesOf). */
+export function instanceOperations(
+  service: string,
+  i: number,
+  node = `${service}-node-${Math.floor(i / 1000)}`,
+): unknown[] {
+  const id = `${service}-${i}`;
+  return [
+    {
+      Service: {
+        Verb: 'set',
+        Node: node,
+        Service: {
+          ID: id,
+          Service: service,
+          Address: `127.1.${Math.floor(i / 250) % 250}.${(i % 250) + 1}`,
+          Port: 20_000 + (i % 1000),
+        },
+      },
+    },
+    {
+      Check: {
+        Verb: 'set',
+        Check: {
+          Node: node,
+          CheckID: `check-${id}`,
+          Name: 'scale',
+          Status: 'passing',
+          ServiceID: id,
+        },
+      },
+    },
+  ];
+}
+
 /** Registers one instance with a passing TTL check (Consul never calls it). */
 export async function registerInstance(
   address: string,
