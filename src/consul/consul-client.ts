@@ -53,8 +53,21 @@ interface CallSpec {
    * Which pool carries the call: `watch` for the watches' blocking queries, `poll` for their
    * non-blocking reads (pipelined), `short` (default) for the rest.
    */
-  readonly lane?: 'watch' | 'poll' | 'control' | 'short';
+  readonly lane?: ConsulLane;
 }
+
+/**
+ * The pools a ConsulClient's calls go through (see ConnectionBudget): `watch` for the watches'
+ * blocking queries, `poll` for their non-blocking reads, `control` for blocking KV and lock reads,
+ * `short` for everything else. A closed set: it labels consul_throttled_total.
+ */
+export type ConsulLane = 'watch' | 'poll' | 'control' | 'short';
+
+/** Every ConsulLane, e.g. to start each lane's series at 0. */
+export const CONSUL_LANES: readonly ConsulLane[] = ['watch', 'poll', 'control', 'short'];
+
+/** Told of each 429 the agent answers (its per-client connection limit), with the lane of the call. */
+export type ThrottleListener = (lane: ConsulLane) => void;
 
 interface RawAnswer {
   readonly status: number;
@@ -94,6 +107,7 @@ export class ConsulClient {
   private readonly controlPool: Pool;
   /** How the connection budget is split between the lanes (see ConnectionBudget). */
   readonly connectionBudget: ConnectionBudget;
+  private readonly throttleListeners = new Set<ThrottleListener>();
   private closed = false;
 
   constructor(options: ConsulConnectionOptions | ResolvedConsulConnection = {}) {
@@ -132,6 +146,18 @@ export class ConsulClient {
       pipelining: POLL_PIPELINING,
       connections: this.connectionBudget.poll,
     });
+  }
+
+  /**
+   * Calls `listener` for every 429 the agent answers, whatever the call (its lane says which pool
+   * carried it): the metric of refusals sees them all, not only the watches'. Returns the function
+   * that removes the listener.
+   */
+  onThrottled(listener: ThrottleListener): () => void {
+    this.throttleListeners.add(listener);
+    return () => {
+      this.throttleListeners.delete(listener);
+    };
   }
 
   /** True when an ACL token is configured (the token itself is never exposed). */
@@ -428,6 +454,7 @@ export class ConsulClient {
       const text = await readBody(response, this.maxResponseBytes, endpoint);
       const answer: RawAnswer = { status: response.statusCode, text, headers: response.headers };
       if (answer.status < 300 || spec.allowStatus?.includes(answer.status)) return answer;
+      if (answer.status === 429) this.throttled(spec.lane ?? 'short');
       throw statusError(endpoint, answer);
     } catch (error) {
       if (error instanceof ConsulAclError || error instanceof ConsulResponseError) throw error;
@@ -440,6 +467,16 @@ export class ConsulClient {
     } finally {
       clearTimeout(timer);
       spec.signal?.removeEventListener('abort', onCallerAbort);
+    }
+  }
+
+  private throttled(lane: ConsulLane): void {
+    for (const listener of this.throttleListeners) {
+      try {
+        listener(lane);
+      } catch {
+        // A listener's failure is its own; the caller still gets the 429 it is owed.
+      }
     }
   }
 
