@@ -26,6 +26,7 @@ import { expressAdapterSuite } from './suites/express-adapter';
 import { memorySuite } from './suites/memory';
 import { pickSuite } from './suites/pick';
 import { propagationSuite } from './suites/propagation';
+import { scaleSuite } from './suites/scale';
 import { tailLatencySuite } from './suites/tail-latency';
 import { throughputSuite } from './suites/throughput';
 
@@ -37,6 +38,7 @@ const SUITES: readonly Suite[] = [
   memorySuite,
   expressAdapterSuite,
   pickSuite,
+  scaleSuite,
 ];
 
 const interrupted = new AbortController();
