@@ -114,30 +114,47 @@ export async function replaceReadmeSection(
 }
 
 /**
- * What N workers x M upstreams cost the agent, in the measured figures: one sentence per scenario
- * (requests per second starting and steady, the connections held, the agent's CPU).
+ * What N workers x M upstreams cost the agent, in the measured figures: a table (connections held,
+ * requests per second steady and starting, the agent's CPU) and the rule they follow.
  */
 export function renderScaleCost(suite: SuiteResult): string {
   const { scenarios } = suite.figures as { scenarios: readonly ScaleFigures[] };
-  const parts = scenarios.map((f) => {
-    const sockets = Math.max(...f.maxSockets);
-    const slots = Math.min(...f.slotted);
-    return (
-      `${f.workers} x ${num(f.services)}: ${num(f.requestsPerSecond.steady, 1)} requests/s steady ` +
-      `(${num(f.requestsPerSecond.steady / f.workers, 1)} per worker; ${num(f.requestsPerSecond.steadyByKind.reads, 1)}/s of them ` +
-      `refresh reads of the ${num(f.services - slots)} services without a slot), ` +
-      `${num(f.requestsPerSecond.start)}/s while starting, at most ${sockets} connections per worker ` +
-      `(${num(f.workers * sockets)} of the agent's 200 in all), agent CPU ${num(f.agentCpuPercent.steady)} % of a core steady and ` +
-      `${num(f.agentCpuPercent.start)} % while starting`
-    );
+  const load = suite.loadAverage.before.map((n) => n.toFixed(1)).join(', ');
+  const table = markdownTable({
+    title:
+      `What N workers x M upstreams cost the agent (\`${suite.command}\`, ` +
+      `${suite.date.slice(0, 10)}${suite.quick ? ', --quick' : ''}, load average ${load}; details below)`,
+    header: [
+      'workers x upstreams',
+      'connections (per worker / all)',
+      'requests/s steady (all / per worker)',
+      'of which refresh reads/s',
+      'requests/s starting',
+      'agent CPU steady / starting',
+    ],
+    rows: scenarios.map((f) => {
+      const sockets = Math.max(...f.maxSockets);
+      return [
+        `${f.workers} x ${num(f.services)}`,
+        `${sockets} / ${num(f.workers * sockets)}`,
+        `${num(f.requestsPerSecond.steady, 1)} / ${num(f.requestsPerSecond.steady / f.workers, 1)}`,
+        num(f.requestsPerSecond.steadyByKind.reads, 1),
+        num(f.requestsPerSecond.start),
+        `${num(f.agentCpuPercent.steady)} % / ${num(f.agentCpuPercent.start)} %`,
+      ];
+    }),
   });
-  return wrap(
-    `Measured cost (\`${suite.command}\`, ${suite.date.slice(0, 10)}${suite.quick ? ', --quick' : ''}; ` +
-      `tables below): ${parts.join('; ')}. Per worker that is about (M - slots) / 30 refresh reads ` +
-      'per second, slots / 60 renewed blocking queries, one check watch and, per change, one read ' +
-      'of each changed service; the connections stay within maxConnections whatever M is.',
-    100,
-  ).join('\n');
+  return [
+    ...table,
+    '',
+    ...wrap(
+      'Per worker, steady: (M - slots) / 30 refresh reads per second (pollRefreshMs), slots / 60 ' +
+        'renewed blocking queries (waitMs), one check watch, and per change one read of each changed ' +
+        'service without a slot; its connections stay within maxConnections whatever M is, so N x ' +
+        'maxConnections is what the host holds at most.',
+      100,
+    ),
+  ].join('\n');
 }
 
 async function main(): Promise<void> {

@@ -248,7 +248,7 @@ const range = (values: readonly number[]): string => {
 function goals(f: ScaleFigures): string {
   const missed: string[] = [];
   if (Math.max(...f.readyMs) > READY_GOAL_MS || f.readyCount.some((c) => c !== f.services)) {
-    missed.push(`ready ${num(Math.max(...f.readyMs))} ms > ${READY_GOAL_MS} ms`);
+    missed.push(`ready ${num(Math.max(...f.readyMs))} ms > ${num(READY_GOAL_MS)} ms`);
   }
   if (f.probe.refused > 0) missed.push(`${f.probe.refused} probe reads refused`);
   if (Math.max(...f.maxSockets) > f.budget) missed.push('sockets above the budget');
@@ -322,7 +322,7 @@ export const scaleSuite: Suite = {
       ],
       notes: [
         `Goals (issue #12): every service ready in <= ${READY_GOAL_MS / 1000} s, 0 x 429 to another client on the address (the probe reads /v1/agent/self every 50 ms on a fresh connection), sockets per worker <= its budget, a change seen p99 <= ${SLOTTED_P99_GOAL_MS} ms with a slot and <= ${POLLED_P99_GOAL_MS / 1000} s without.`,
-        `Steady (${biggest.steadySeconds} s without changes${biggest.steadySeconds >= 60 ? ': two refresh periods, one blocking-query wait' : ', shorter than a refresh period'}), ${label(biggest)}: ${num(biggest.requestsPerSecond.steady, 1)} requests/s to the agent in all, ${num(perWorkerSteady, 1)} per worker: ${num(biggest.requestsPerSecond.steadyByKind.reads, 1)}/s refresh reads of services without a slot (M - slots per worker every pollRefreshMs, 30 s), ${num(biggest.requestsPerSecond.steadyByKind.blocking, 1)}/s blocking queries (slots renewed once per waitMs, 60 s), ${num(biggest.requestsPerSecond.steadyByKind.checkWatch, 1)}/s check-watch queries; each worker holds at most ${BUDGET.total} connections.`,
+        `Steady (${biggest.steadySeconds} s without changes${biggest.steadySeconds >= 60 ? ': two refresh periods, one blocking-query wait' : ', shorter than a refresh period'}), ${label(biggest)}: ${num(biggest.requestsPerSecond.steady, 1)} requests/s to the agent in all, ${num(perWorkerSteady, 1)} per worker: ${num(biggest.requestsPerSecond.steadyByKind.reads, 1)}/s refresh reads of services without a slot (M - slots per worker every pollRefreshMs, 30 s), ${num(biggest.requestsPerSecond.steadyByKind.blocking, 1)}/s blocking queries (slots renewed once per waitMs, 60 s), ${num(biggest.requestsPerSecond.steadyByKind.checkWatch, 1)}/s check-watch queries; each worker held at most ${Math.max(...biggest.maxSockets)} connections (budget ${BUDGET.total}: the short and control lanes stay idle here).`,
         'Which services hold a slot is asked of each worker (first come, first slotted while nobody calls them); a change is counted as slotted or polled by what the worker that saw it reports. Requests are counted in each worker (undici diagnostics channel), 429s by ConsulClient.onThrottled; CPU from /proc/PID/stat (10 ms ticks).',
         'Ready time and start CPU count from "go", sent once every worker has loaded (ts-node compiles the sources first: seconds of CPU each). Workers, probe and agent share the cores: on a loaded host readiness and polled changes are pessimistic.',
       ],
