@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: every benchmark of the project side by side in one run, bounded (about 10
+ * `npm run bench`: every benchmark of the project side by side in one run, bounded (about 15
  * minutes on 2 cores), printing one table per benchmark and writing bench/results.json (machine,
  * versions, date, load averages, every figure). Not a test.
  *
