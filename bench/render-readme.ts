@@ -2,17 +2,22 @@
  * Rewrites the README's Performance figures, between `<!-- perf:start -->` and `<!-- perf:end -->`,
  * from bench/results.json, so the figures in the README are always the last measured ones and
  * never typed by hand: one table per benchmark, its load average, and its notes (goals met or
- * missed, and why). Run: `npm run bench:readme` after `npm run bench`.
+ * missed, and why). The scale benchmark goes to the README's Scale section instead (between
+ * `<!-- scale:start -->` and `<!-- scale:end -->`), with its cost per worker in the "Workers per
+ * host" paragraph (`<!-- scale-cost:... -->`). Run: `npm run bench:readme` after `npm run bench`.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { format, resolveConfig } from 'prettier';
 import { RESULTS_FILE, type BenchResults, type SuiteResult } from './lib/results';
-import type { Table } from './lib/table';
+import { num, type Table } from './lib/table';
+import type { ScaleFigures } from './suites/scale';
 
 const README = resolve(__dirname, '../README.md');
 const START = '<!-- perf:start -->';
 const END = '<!-- perf:end -->';
+/** Suites rendered in a section of their own, not in Performance. */
+const OWN_SECTION = new Set(['scale']);
 /** The order of the README, which is the order of `npm run bench`. */
 const ORDER = [
   'throughput',
@@ -36,11 +41,10 @@ function markdownTable(table: Table): string[] {
   ];
 }
 
-function renderSuite(suite: SuiteResult): string[] {
+function renderSuite(suite: SuiteResult, heading = true): string[] {
   const load = (l: readonly number[]): string => l.map((n) => n.toFixed(1)).join(', ');
   return [
-    `### ${suite.title}`,
-    '',
+    ...(heading ? [`### ${suite.title}`, ''] : []),
     ...wrap(
       `Measured by \`${suite.command}\` ${suite.date.slice(0, 16).replace('T', ' ')} UTC in ` +
         `${Math.round(suite.durationMs / 1000)} s` +
@@ -63,7 +67,10 @@ function render(results: BenchResults): string {
     `HAProxy ${machine.haproxy}. The machine was shared with other work while it ran (see each load ` +
     'average): absolute figures move with that load; compare the rows of one table, measured side ' +
     'by side in the same run.';
-  const ids = [...ORDER, ...Object.keys(results.suites).filter((id) => !ORDER.includes(id))];
+  const ids = [
+    ...ORDER,
+    ...Object.keys(results.suites).filter((id) => !ORDER.includes(id) && !OWN_SECTION.has(id)),
+  ];
   return [
     ...wrap(intro, 100),
     '',
@@ -107,12 +114,70 @@ export async function replaceReadmeSection(
   writeFileSync(README, await format(updated, { ...options, filepath: README }));
 }
 
+/**
+ * What N workers x M upstreams cost the agent, in the measured figures: a table (connections held,
+ * requests per second steady and starting, the agent's CPU) and the rule they follow.
+ */
+export function renderScaleCost(suite: SuiteResult): string {
+  const { scenarios } = suite.figures as { scenarios: readonly ScaleFigures[] };
+  const load = suite.loadAverage.before.map((n) => n.toFixed(1)).join(', ');
+  const table = markdownTable({
+    title:
+      `What N workers x M upstreams cost the agent (\`${suite.command}\`, ` +
+      `${suite.date.slice(0, 10)}${suite.quick ? ', --quick' : ''}, load average ${load}; details below)`,
+    header: [
+      'workers x upstreams',
+      'connections (per worker / all)',
+      'requests/s steady (all / per worker)',
+      'of which refresh reads/s',
+      'requests/s starting',
+      'agent CPU steady / starting',
+    ],
+    rows: scenarios.map((f) => {
+      const sockets = Math.max(...f.maxSockets);
+      return [
+        `${f.workers} x ${num(f.services)}`,
+        `${sockets} / ${num(f.workers * sockets)}`,
+        `${num(f.requestsPerSecond.steady, 1)} / ${num(f.requestsPerSecond.steady / f.workers, 1)}`,
+        num(f.requestsPerSecond.steadyByKind.reads, 1),
+        num(f.requestsPerSecond.start),
+        `${num(f.agentCpuPercent.steady)} % / ${num(f.agentCpuPercent.start)} %`,
+      ];
+    }),
+  });
+  return [
+    ...table,
+    '',
+    ...wrap(
+      'Per worker, steady: (M - slots) / 30 refresh reads per second (pollRefreshMs), slots / 60 ' +
+        'renewed blocking queries (waitMs), one check watch, and per change one read of each changed ' +
+        'service without a slot; its connections stay within maxConnections whatever M is, so N x ' +
+        'maxConnections is what the host holds at most.',
+      100,
+    ),
+  ].join('\n');
+}
+
 async function main(): Promise<void> {
   const results = JSON.parse(
     readFileSync(resolve(__dirname, '..', RESULTS_FILE), 'utf8'),
   ) as BenchResults;
   await replaceReadmeSection(START, END, render(results));
   process.stdout.write(`README.md: Performance section updated from ${RESULTS_FILE}\n`);
+  const scale = results.suites.scale;
+  if (scale) {
+    await replaceReadmeSection(
+      '<!-- scale:start -->',
+      '<!-- scale:end -->',
+      renderSuite(scale, false).join('\n').trimEnd(),
+    );
+    await replaceReadmeSection(
+      '<!-- scale-cost:start -->',
+      '<!-- scale-cost:end -->',
+      renderScaleCost(scale),
+    );
+    process.stdout.write(`README.md: Scale section updated from ${RESULTS_FILE}\n`);
+  }
 }
 
 // Imported by bench/render-chaos.ts for its helpers: only run as a script.

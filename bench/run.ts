@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: every benchmark of the project side by side in one run, bounded (about 10
+ * `npm run bench`: every benchmark of the project side by side in one run, bounded (about 15
  * minutes on 2 cores), printing one table per benchmark and writing bench/results.json (machine,
  * versions, date, load averages, every figure). Not a test.
  *
@@ -27,6 +27,7 @@ import { largeAnswersSuite } from './suites/large-answers';
 import { memorySuite } from './suites/memory';
 import { pickSuite } from './suites/pick';
 import { propagationSuite } from './suites/propagation';
+import { scaleSuite } from './suites/scale';
 import { tailLatencySuite } from './suites/tail-latency';
 import { throughputSuite } from './suites/throughput';
 
@@ -39,6 +40,7 @@ const SUITES: readonly Suite[] = [
   memorySuite,
   expressAdapterSuite,
   pickSuite,
+  scaleSuite,
 ];
 
 const interrupted = new AbortController();

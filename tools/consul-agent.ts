@@ -130,6 +130,11 @@ export class ConsulAgent {
     return this.output;
   }
 
+  /** The agent's process id while it runs (its CPU is read from /proc by the benchmarks). */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
   get running(): boolean {
     return this.child !== undefined;
   }

@@ -9,7 +9,7 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createDiscovery } from '../../src';
 import { waitFor } from '../../tools/wait-for';
-import { agentCall, instanceOperations, registerInstancesOf } from '../../test/scale/scale-support';
+import { agentCall, instanceOperations, registerInstancesOf } from '../../tools/scale/scale-support';
 import { startTargetFleet } from '../request/target-fleet';
 import { startLoad } from '../lib/load';
 import { pause, quantile, round } from '../lib/stats';

@@ -81,7 +81,10 @@ export class Discovery {
       now: () => performance.now(),
     });
     this.registry = new WatcherRegistry(consul, { ...resolved.watch, logger }, 'discovery.watch');
-    if (metrics) this.unsubscribers.push(metrics.addReadings(this.readings()));
+    if (metrics) {
+      this.unsubscribers.push(metrics.addReadings(this.readings()));
+      this.unsubscribers.push(consul.onThrottled((lane) => metrics.consulThrottled(lane)));
+    }
   }
 
   /**
@@ -317,7 +320,20 @@ export class Discovery {
 
   private readings(): DiscoveryReadings {
     const called = this.called;
+    const registry = this.registry;
+    const configured = this.consul.connectionBudget.watch;
     return {
+      watchBudget() {
+        const status = registry.schedulerStatus();
+        return (
+          status && {
+            configured,
+            allowed: status.connections,
+            slotted: status.slotted,
+            polled: status.polled,
+          }
+        );
+      },
       *services() {
         for (const { value } of called.values()) {
           const client = value.client;

@@ -1,4 +1,6 @@
 import { buildConnector, Client, Pool } from 'undici';
+import { ListenerSet } from '../events/listener-set';
+import { silentLogger } from '../logger';
 import { lanePlan } from './connection-budget';
 import type { AgentProtocol, ConnectionBudget, LanePlan } from './connection-budget';
 import type { ResolvedConsulConnection } from './consul-environment';
@@ -21,7 +23,7 @@ export class AgentLanes {
   #plan: LanePlan;
   #pools: Record<Lane, Pool>;
   #protocol: AgentProtocol | undefined;
-  readonly #listeners = new Set<(plan: LanePlan) => void>();
+  readonly #listeners = new ListenerSet<LanePlan>('lane plan listener', () => silentLogger);
   readonly #retired: Pool[] = [];
   readonly #connect: buildConnector.connector;
 
@@ -56,8 +58,7 @@ export class AgentLanes {
 
   /** Calls `listener` when the plan changes (the agent declined h2). Returns an unsubscribe. */
   onPlanChange(listener: (plan: LanePlan) => void): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
+    return this.#listeners.add(listener);
   }
 
   /** Destroys every pool, the retired ones included: in-flight calls are aborted. */
@@ -113,6 +114,6 @@ export class AgentLanes {
     // Their queued calls finish there; close() refuses new ones, which now go to the new pools.
     this.#retired.push(...old);
     for (const pool of old) void pool.close().catch(() => {});
-    for (const listener of this.#listeners) listener(h1);
+    this.#listeners.emit(h1);
   }
 }

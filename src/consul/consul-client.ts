@@ -1,3 +1,5 @@
+import { ListenerSet } from '../events/listener-set';
+import { silentLogger } from '../logger';
 import { inspect } from 'node:util';
 import type { Dispatcher } from 'undici';
 import {
@@ -54,10 +56,23 @@ interface CallSpec {
    * Which pool carries the call: `watch` for the watches' blocking queries, `poll` for their
    * non-blocking reads (pipelined), `short` (default) for the rest.
    */
-  readonly lane?: 'watch' | 'poll' | 'control' | 'short';
+  readonly lane?: ConsulLane;
   /** False for a call that must not be sent twice (it creates something). */
   readonly idempotent?: false;
 }
+
+/**
+ * The pools a ConsulClient's calls go through (see ConnectionBudget): `watch` for the watches'
+ * blocking queries, `poll` for their non-blocking reads, `control` for blocking KV and lock reads,
+ * `short` for everything else. A closed set: it labels consul_throttled_total.
+ */
+export type ConsulLane = 'watch' | 'poll' | 'control' | 'short';
+
+/** Every ConsulLane, e.g. to start each lane's series at 0. */
+export const CONSUL_LANES: readonly ConsulLane[] = ['watch', 'poll', 'control', 'short'];
+
+/** Told of each 429 the agent answers (its per-client connection limit), with the lane of the call. */
+export type ThrottleListener = (lane: ConsulLane) => void;
 
 interface RawAnswer {
   readonly status: number;
@@ -96,6 +111,12 @@ export class ConsulClient {
   private readonly lanes: AgentLanes;
   /** How the connection budget is split between the lanes (see ConnectionBudget). */
   readonly connectionBudget: ConnectionBudget;
+  // ConsulClient has no logger: a throwing throttle listener is dropped quietly, the caller still
+  // gets the 429 it is owed.
+  private readonly throttleListeners = new ListenerSet<ConsulLane>(
+    'throttle listener',
+    () => silentLogger,
+  );
   private closed = false;
 
   constructor(options: ConsulConnectionOptions | ResolvedConsulConnection = {}) {
@@ -138,6 +159,15 @@ export class ConsulClient {
   /** Calls `listener` when the lane plan changes (an https agent declined h2). Returns an unsubscribe. */
   onLanePlanChange(listener: (plan: LanePlan) => void): () => void {
     return this.lanes.onPlanChange(listener);
+  }
+
+  /**
+   * Calls `listener` for every 429 the agent answers, whatever the call (its lane says which pool
+   * carried it): the metric of refusals sees them all, not only the watches'. Returns the function
+   * that removes the listener.
+   */
+  onThrottled(listener: ThrottleListener): () => void {
+    return this.throttleListeners.add(listener);
   }
 
   /** True when an ACL token is configured (the token itself is never exposed). */
@@ -448,6 +478,7 @@ export class ConsulClient {
       const text = await readBody(response, this.maxResponseBytes, endpoint);
       const answer: RawAnswer = { status: response.statusCode, text, headers: response.headers };
       if (answer.status < 300 || spec.allowStatus?.includes(answer.status)) return answer;
+      if (answer.status === 429) this.throttled(spec.lane ?? 'short');
       throw statusError(endpoint, answer);
     } catch (error) {
       if (error instanceof ConsulAclError || error instanceof ConsulResponseError) throw error;
@@ -461,6 +492,10 @@ export class ConsulClient {
       clearTimeout(timer);
       spec.signal?.removeEventListener('abort', onCallerAbort);
     }
+  }
+
+  private throttled(lane: ConsulLane): void {
+    this.throttleListeners.emit(lane);
   }
 
   // --- KV and sessions (src/kv, src/leader) ---

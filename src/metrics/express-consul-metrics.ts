@@ -1,11 +1,12 @@
 import { register as globalRegistry } from 'prom-client';
 import type { Registry } from 'prom-client';
+import type { ConsulLane } from '../consul/consul-client';
 import { metricFamily } from './metric-family';
 import type { DiscoveryReadings, MetricFamily } from './metric-family';
 import { serviceMetrics } from './service-metrics';
 import type { ServiceMetrics } from './service-metrics';
 
-export type { DiscoveryReadings, ServiceReading } from './metric-family';
+export type { DiscoveryReadings, ServiceReading, WatchBudgetReading } from './metric-family';
 export type {
   AttemptOutcome,
   InstanceMetrics,
@@ -54,6 +55,11 @@ export class ExpressConsulMetrics {
   /** A call refused by the watch set (no room, or a name outside the allowlist). */
   serviceRefused(reason: 'too_many_services' | 'not_allowed'): void {
     this.family.refusals.inc({ reason });
+  }
+
+  /** A 429 from the agent (its per-client connection limit) on a call of `lane`. */
+  consulThrottled(lane: ConsulLane): void {
+    this.family.throttled.inc({ lane });
   }
 
   watchUpdated(service: string): void {

@@ -1,4 +1,5 @@
 import { Counter, Gauge } from 'prom-client';
+import { CONSUL_LANES } from '../consul/consul-client';
 import type { Registry } from 'prom-client';
 import { DeferredCounter } from './deferred-counter';
 import { DeferredHistogram } from './deferred-histogram';
@@ -16,9 +17,23 @@ export interface ServiceReading {
   readonly stalenessSeconds: number;
 }
 
+/** How one Discovery's watches share its connection budget, as seen at scrape time. */
+export interface WatchBudgetReading {
+  /** Watch connections configured (ConsulClient's `connectionBudget.watch`). */
+  readonly configured: number;
+  /** Watch connections allowed now: fewer than configured after 429s, until it recovers. */
+  readonly allowed: number;
+  /** Services with a blocking query of their own. */
+  readonly slotted: number;
+  /** Services followed through the check watch and read on change. */
+  readonly polled: number;
+}
+
 /** Live readings collected at scrape time (staleness, instance counts) rather than pushed. */
 export interface DiscoveryReadings {
   services(): Iterable<ServiceReading>;
+  /** The watch budget, when the source schedules its watches within one. */
+  watchBudget?(): WatchBudgetReading | undefined;
 }
 
 /**
@@ -33,6 +48,8 @@ export interface MetricFamily extends ClientMetricSet {
   readonly registrationState: Gauge<'service' | 'state'>;
   readonly reregistrations: Counter<'service'>;
   readonly drainState: Gauge<'service' | 'state'>;
+  /** 429 answers of the agent (limits.http_max_conns_per_client), by the lane of the call. */
+  readonly throttled: Counter<'lane'>;
   /** Sources read at each scrape, from every live ExpressConsulMetrics of the registry. */
   readonly readings: Set<DiscoveryReadings>;
   /**
@@ -155,6 +172,51 @@ function createFamily(
     },
   );
 
+  // Summed over the sources: each Discovery has a budget of its own, and the agent counts them all.
+  const budgets = (): WatchBudgetReading[] => {
+    const found: WatchBudgetReading[] = [];
+    for (const source of readings) {
+      const reading = source.watchBudget?.();
+      if (reading) found.push(reading);
+    }
+    return found;
+  };
+  const sum = (list: readonly WatchBudgetReading[], key: keyof WatchBudgetReading): number =>
+    list.reduce((total, reading) => total + reading[key], 0);
+  gauge(
+    'discovery_watch_connections',
+    'Connections the watches may hold: allowed now (halved by a 429, one back per 30 s) and configured.',
+    ['budget'],
+    function () {
+      this.reset();
+      const list = budgets();
+      if (list.length === 0) return;
+      this.set({ budget: 'allowed' }, sum(list, 'allowed'));
+      this.set({ budget: 'configured' }, sum(list, 'configured'));
+    },
+  );
+  gauge(
+    'discovery_watch_services',
+    'Watched services by mode: slotted (a blocking query of their own) or polled (read when their checks change).',
+    ['mode'],
+    function () {
+      this.reset();
+      const list = budgets();
+      if (list.length === 0) return;
+      this.set({ mode: 'slotted' }, sum(list, 'slotted'));
+      this.set({ mode: 'polled' }, sum(list, 'polled'));
+    },
+  );
+
+  const throttled = counter(
+    'consul_throttled_total',
+    '429 answers of the Consul agent (its limits.http_max_conns_per_client), by lane: watch, poll, control, short.',
+    ['lane'],
+  );
+  // Every lane's series exists from the start at 0: increase() then sees the first 429 too, which a
+  // series born at 1 would hide.
+  for (const lane of CONSUL_LANES) throttled.inc({ lane }, 0);
+
   const series = new Map<string, ServiceSeries>();
   const family: MetricFamily = {
     readings,
@@ -222,6 +284,11 @@ function createFamily(
       'drain_state',
       '1 for the current lifecycle state (running, draining, closed), 0 for the others.',
       ['service', 'state'],
+    ),
+    throttled: counter(
+      'consul_throttled_total',
+      '429 answers of the Consul agent (its limits.http_max_conns_per_client), by lane: watch, poll, control, short.',
+      ['lane'],
     ),
     refusals: counter(
       'discovery_refused_total',

@@ -12,7 +12,7 @@ import { ConsulClient } from '../../src/consul/consul-client';
 import { H2_AGENT_STREAMS, H2_STREAMS } from '../../src/consul/connection-budget';
 import { WatcherRegistry } from '../../src/discovery/watcher-registry';
 import { ConsulAgent, createTlsFiles } from '../support/consul-agent';
-import { agentCall, socketsTo } from '../scale/scale-support';
+import { agentCall, socketsTo } from '../../tools/scale/scale-support';
 
 // HTTP/2 to an https agent (issue #12): negotiated by ALPN and known for sure, many blocking
 // queries as streams of few connections, the slot count following the protocol, and HTTP/1.1

@@ -7,7 +7,7 @@ describe('deploy/prometheus/alerts.yml', () => {
     const { status, output } = promtool(['check', 'rules', 'alerts.yml']);
     expect({ status, output }).toEqual({
       status: 0,
-      output: expect.stringContaining('SUCCESS: 5 rules found'),
+      output: expect.stringContaining('SUCCESS: 6 rules found'),
     });
   });
 

@@ -9,7 +9,7 @@ import {
   registerServices,
   sampleMax,
   socketsTo,
-} from './scale-support';
+} from '../../tools/scale/scale-support';
 
 // Issue #12: 150 upstreams from one process against an agent that allows 50 connections per
 // client IP. One blocking query per service used to hold one connection each: 429s for the

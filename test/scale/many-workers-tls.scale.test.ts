@@ -14,8 +14,8 @@ import {
   socketsTo,
   startWatchProcess,
   stopWatchProcess,
-} from './scale-support';
-import type { WatchProcess } from './scale-support';
+} from '../../tools/scale/scale-support';
+import type { WatchProcess } from '../../tools/scale/scale-support';
 
 // Issue #12, with TLS to the agent: 1,000 services followed by 4 processes on one host (one client
 // IP) against an agent with Consul's default limit of 200 connections per client IP. Over h2 every

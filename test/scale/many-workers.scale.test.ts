@@ -1,7 +1,3 @@
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import { resolve } from 'node:path';
 import { ConsulAgent } from '../support/consul-agent';
 import { waitFor } from '../support/wait-for';
 import {
@@ -11,7 +7,8 @@ import {
   registerServices,
   sampleMax,
   socketsTo,
-} from './scale-support';
+} from '../../tools/scale/scale-support';
+import { WatchWorker } from '../../tools/scale/watch-workers';
 
 // Issue #12: 1,000 services followed by 4 processes on one host (cluster workers: one client IP)
 // against an agent with Consul's default limit of 200 connections per client IP.
@@ -22,44 +19,6 @@ const BUDGET = 32;
 const SLOTS = 25;
 
 jest.setTimeout(170_000);
-
-interface Worker {
-  readonly child: ChildProcess;
-  readonly lines: object[];
-}
-
-function startWorker(address: string): Worker {
-  const child = spawn(
-    process.execPath,
-    ['-r', 'ts-node/register/transpile-only', resolve(__dirname, 'watch-process.ts')],
-    {
-      env: {
-        ...process.env,
-        SCALE_CONSUL: address,
-        SCALE_PREFIX: 'svc',
-        SCALE_SERVICES: String(SERVICES),
-      },
-      stdio: ['pipe', 'pipe', 'inherit'],
-    },
-  );
-  const lines: object[] = [];
-  createInterface({ input: child.stdout }).on('line', (line) => {
-    const value = JSON.parse(line) as object;
-    // SCALE_PROGRESS=1: each worker's scheduler status every 2 s, to see where the time goes.
-    if ('progress' in value) process.stderr.write(`worker ${child.pid}: ${line}\n`);
-    else lines.push(value);
-  });
-  return { child, lines };
-}
-
-async function stopWorker(worker: Worker): Promise<void> {
-  if (worker.child.exitCode !== null) return;
-  const exited = new Promise((r) => worker.child.once('exit', r));
-  worker.child.stdin?.end('stop\n');
-  const killer = setTimeout(() => worker.child.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(killer);
-}
 
 let agent: ConsulAgent;
 let names: string[];
@@ -75,9 +34,9 @@ afterAll(async () => {
 
 test(`${SERVICES} services x ${WORKERS} processes, default limit 200: all ready, 0 x 429 to others, sockets within budget, changes seen`, async () => {
   const probe = new ProbeClient(agent.address);
-  const workers: Worker[] = [];
+  const workers: WatchWorker[] = [];
   try {
-    for (let i = 0; i < WORKERS; i++) workers.push(startWorker(agent.address));
+    for (let i = 0; i < WORKERS; i++) workers.push(new WatchWorker(agent.address, 'svc', SERVICES));
     const samplers = workers.map((worker) =>
       sampleMax(() => {
         try {
@@ -96,7 +55,7 @@ test(`${SERVICES} services x ${WORKERS} processes, default limit 200: all ready,
         }),
       ),
     );
-    for (const worker of workers) worker.child.stdin?.write('go\n');
+    for (const worker of workers) worker.send('go');
     const ready = await Promise.all(
       workers.map((worker) =>
         waitFor(
@@ -137,7 +96,7 @@ test(`${SERVICES} services x ${WORKERS} processes, default limit 200: all ready,
       );
       for (const at of seen) (slotted ? slottedMs : polledMs).push(at - before);
     }
-    for (const worker of workers) worker.child.stdin?.write('status\n');
+    for (const worker of workers) worker.send('status');
     const statuses = await Promise.all(
       workers.map((worker) =>
         waitFor(
@@ -168,6 +127,6 @@ test(`${SERVICES} services x ${WORKERS} processes, default limit 200: all ready,
     for (const status of statuses) expect(status).toMatchObject({ slotted: SLOTS, throttled: 0 });
   } finally {
     await probe.stop();
-    await Promise.all(workers.map(stopWorker));
+    await Promise.all(workers.map((worker) => worker.stop()));
   }
 });

@@ -1,17 +1,53 @@
 // A process that follows SERVICES services (PREFIX-0 ..) through its own Discovery, as one worker of
-// a cluster would: prints one JSON line when every service is ready, one per change seen, and its
-// scheduler's status when asked ("status" on stdin). Starts on "go" (after it printed
-// {loaded}); exits on "stop" (or stdin closing).
+// a cluster would: prints one JSON line when every service is ready, one per change seen, and, when
+// asked on stdin, its scheduler's status ("status") or which services hold a slot ("slots"). Every
+// request it sends to the agent is counted (by kind) and reported with the status, and so are the
+// 429s it gets. Starts on "go" (after it printed {loaded}); exits on "stop" (or stdin closing).
+// Used by test/scale and by the bench's scale suite.
+import { subscribe } from 'node:diagnostics_channel';
 import { createInterface } from 'node:readline';
 import { Discovery } from '../../src/client/discovery';
 import { ConsulClient } from '../../src/consul/consul-client';
 import { silentLogger } from '../../src/logger';
+
+/** Requests to the agent by kind, as the status line reports them. */
+export interface RequestCounts {
+  /** Blocking queries of slotted services (`/v1/health/service/...?index=..&wait=..`). */
+  blocking: number;
+  /** Non-blocking reads of `/v1/health/service/...` (first reads, polled services). */
+  reads: number;
+  /** Blocking queries of the check watch (`/v1/health/state/any`). */
+  checkWatch: number;
+  other: number;
+  /** 429 answers (ConsulClient.onThrottled). */
+  throttled: number;
+}
+
+function countRequests(origin: string): RequestCounts {
+  const counts: RequestCounts = { blocking: 0, reads: 0, checkWatch: 0, other: 0, throttled: 0 };
+  // Every undici request announces itself here (undici's diagnostics channel), whatever the pool.
+  subscribe('undici:request:create', (message) => {
+    const request = (message as { request: { origin?: unknown; path: string } }).request;
+    if (!String(request.origin).startsWith(origin)) return;
+    const path = request.path;
+    if (path.startsWith('/v1/health/state/any')) counts.checkWatch += 1;
+    else if (path.startsWith('/v1/health/service/')) {
+      if (/[?&]wait=/.test(path)) counts.blocking += 1;
+      else counts.reads += 1;
+    } else counts.other += 1;
+  });
+  return counts;
+}
 
 async function main(): Promise<void> {
   const address = process.env.SCALE_CONSUL!;
   const prefix = process.env.SCALE_PREFIX!;
   const count = Number(process.env.SCALE_SERVICES);
   const consul = new ConsulClient({ address, tls: { verify: false } });
+  const requests = countRequests(new URL(address).origin);
+  consul.onThrottled(() => {
+    requests.throttled += 1;
+  });
   // Every service watched at once: past the default watch-set cap (discovery.maxServices, 256).
   const discovery = new Discovery(consul, { maxServices: count }, undefined, silentLogger);
   const write = (value: object): void => {
@@ -37,13 +73,21 @@ async function main(): Promise<void> {
   }
   const clients = Array.from({ length: count }, (_, i) => discovery.service(`${prefix}-${i}`));
   const createCpuMs = cpuMs();
-  for (const client of clients) {
+  // Whether a watch holds a blocking slot now: the scheduler's ticket (internal, read for the bench).
+  const slotted = (i: number): boolean =>
+    (clients[i]!.discovery as unknown as { ticket: { slotted?: boolean } }).ticket.slotted === true;
+  clients.forEach((client, i) => {
     client.discovery.onChange((event) => {
       if (event.previous.length > 0) {
-        write({ change: event.service, at: Date.now(), instances: event.instances.length });
+        write({
+          change: event.service,
+          at: Date.now(),
+          instances: event.instances.length,
+          slotted: slotted(i),
+        });
       }
     });
-  }
+  });
   const outcomes = await Promise.allSettled(
     clients.map((client) => client.ready(AbortSignal.timeout(30_000))),
   );
@@ -53,10 +97,14 @@ async function main(): Promise<void> {
     // CPU this process spent (what a loaded host has to find for it): creating the clients, all.
     createCpuMs,
     cpuMs: cpuMs(),
+    requests: { ...requests },
   });
   for (let line = await lines.next(); !line.done; line = await lines.next()) {
     if (line.value === 'status') {
-      write({ status: registry.schedulerStatus() });
+      write({ status: registry.schedulerStatus(), requests: { ...requests }, cpuMs: cpuMs() });
+    }
+    if (line.value === 'slots') {
+      write({ slots: clients.flatMap((_, i) => (slotted(i) ? [i] : [])) });
     }
     if (line.value === 'stop') break;
   }
