@@ -354,3 +354,61 @@ export async function agentRequestCount(address: string): Promise<number> {
   }
   return count;
 }
+
+/**
+ * A control for change timings: resolves with the moment (epoch ms) Consul itself answers a
+ * blocking query on `/v1/health/service/NAME` from its index at call time, i.e. when the change
+ * became visible at the agent, read over a connection of its own. The time a library under test
+ * adds is the gap between this and what it reports.
+ */
+export async function consulSeesChange(
+  address: string,
+  service: string,
+): Promise<() => Promise<number>> {
+  const first = await new Promise<string>((resolve, reject) => {
+    const req = request(
+      new URL(`/v1/health/service/${service}`, address),
+      { agent: false },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(String(res.headers['x-consul-index'])));
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+  const seen = new Promise<number>((resolve, reject) => {
+    const req = request(
+      new URL(`/v1/health/service/${service}?index=${first}&wait=20s`, address),
+      { agent: false },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(Date.now()));
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+  return () => seen;
+}
+
+/**
+ * Registers one more instance `id` of `name` in the catalog, on the node registerServices made
+ * (a passing check of its own): one Raft write, visible to blocking queries when it returns. An
+ * agent registration (registerInstance) reaches the catalog through the agent's anti-entropy
+ * sync, whose delay (50-280 ms on a loaded 2-core host) is the agent's, not the watchers'.
+ */
+export async function registerCatalogInstance(
+  address: string,
+  name: string,
+  id: string,
+  port: number,
+): Promise<void> {
+  const answer = await agentCall(address, 'PUT', '/v1/catalog/register', {
+    Node: 'scale-node',
+    Address: '127.0.0.1',
+    Service: { ID: id, Service: name, Address: '127.0.0.1', Port: port },
+    Check: { CheckID: `check-${id}`, Name: 'scale', Status: 'passing', ServiceID: id },
+  });
+  if (answer.status !== 200) throw new Error(`register ${id}: ${answer.status} ${answer.text}`);
+}
