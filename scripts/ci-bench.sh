@@ -13,7 +13,7 @@ npm run bench -- --quick
 
 node -e '
 const results = require("./bench/results.json");
-const expected = ["throughput", "propagation", "tail-latency", "consul-load", "memory", "express-adapter", "pick", "scale"];
+const expected = ["throughput", "propagation", "tail-latency", "consul-load", "memory", "express-adapter", "pick", "scale", "large-answers"];
 const missing = expected.filter((id) => {
   const suite = results.suites[id];
   return !suite || !suite.quick || suite.tables.length === 0 || suite.tables.some((t) => t.rows.length === 0);

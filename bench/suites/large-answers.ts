@@ -8,6 +8,7 @@
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createDiscovery } from '../../src';
+import { SLICED_APPLY_MIN_ENTRIES } from '../../src/consul/time-slicer';
 import { waitFor } from '../../tools/wait-for';
 import { agentCall, instanceOperations, registerInstancesOf } from '../../tools/scale/scale-support';
 import { startTargetFleet } from '../request/target-fleet';
@@ -166,7 +167,7 @@ export const largeAnswersSuite: Suite = {
           `goal event-loop delay p99 <= ${GOAL_P99_MS} ms while the ${num(big)}-instance answer is applied: ` +
             `${apply.eventLoopDelayMs.p99 <= GOAL_P99_MS ? 'met' : 'MISSED'} (p99 ${num(apply.eventLoopDelayMs.p99)} ms, max ${num(apply.eventLoopDelayMs.max)} ms; ` +
             `with requests only, on the same machine just before: p99 ${num(phases[0]!.eventLoopDelayMs.p99)} ms, max ${num(phases[0]!.eventLoopDelayMs.max)} ms). ` +
-            'Answers of 512 entries or more are parsed, checked, converted and sorted in slices of at most 8 ms with the event loop in between; ' +
+            `Answers of ${SLICED_APPLY_MIN_ENTRIES.toLocaleString('en-US')} entries or more are parsed, checked, converted and sorted in slices of at most 8 ms with the event loop in between; ` +
             'unchanged instances keep their objects, so the routing table and balancer touch only what changed.',
           `First answer listed after ${num(applied[0] ?? 0)} ms; a change (one instance added, Consul answering ${num(big)} entries) ` +
             `seen after p50 ${num(quantile(sortedApplied, 0.5))} ms, max ${num(sortedApplied.at(-1) ?? 0)} ms; ${summary.errors} request errors.`,
