@@ -6,7 +6,11 @@ import { Discovery } from '../../src/client/discovery';
 import { ConsulClient } from '../../src/consul/consul-client';
 import { silentLogger } from '../../src/logger';
 import { ExpressConsulMetrics } from '../../src/metrics/express-consul-metrics';
-import { agentCall, instanceOperations, registerInstancesOf } from '../../tools/scale/scale-support';
+import {
+  agentCall,
+  instanceOperations,
+  registerInstancesOf,
+} from '../../tools/scale/scale-support';
 
 // Issue #12, item 5: applying a 10,000-instance answer (parse, checks, conversion, routing table,
 // balancer, metrics) must not stall the service's own work. Measured as the event loop sees it:
