@@ -1,6 +1,7 @@
 import type { Response } from 'undici';
 import type { UpstreamStatus } from '../admin/status';
 import type { ConsulClient } from '../consul/consul-client';
+import type { ConnectionBudget } from '../consul/connection-budget';
 import type { WatcherLease } from '../discovery/watcher-registry';
 import { WatcherRegistry } from '../discovery/watcher-registry';
 import { ClosedError, ConfigError, ServiceNotAllowedError, TooManyServicesError } from '../errors';
@@ -321,7 +322,8 @@ export class Discovery {
   private readings(): DiscoveryReadings {
     const called = this.called;
     const registry = this.registry;
-    const configured = this.consul.connectionBudget.watch;
+    // A source without a budget (a stand-in for Consul in tests) has no scheduler either.
+    const configured = (this.consul.connectionBudget as ConnectionBudget | undefined)?.watch ?? 0;
     return {
       watchBudget() {
         const status = registry.schedulerStatus();

@@ -49,7 +49,7 @@ describe('resolveDiscoveryOptions', () => {
     expect(resolveDiscoveryOptions({ watch: { waitMs: 5_000 } }).watch).toEqual({
       waitMs: 5_000,
       backoff: { baseMs: 250, maxMs: 10_000 },
-      minUpdateIntervalMs: 100,
+      minUpdateIntervalMs: 50,
       pollRatePerSecond: 200,
       pollRefreshMs: 30_000,
     });

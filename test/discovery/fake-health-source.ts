@@ -29,6 +29,11 @@ export class ScriptedHealthSource implements HealthSource {
    * simulated clock to when the answer comes (e.g. after a blocking query waited 10 s).
    */
   beforeAnswer: ((call: number) => void) | undefined;
+
+  /** ConsulClient's 429 feed, which a Discovery with metrics subscribes to: this agent never refuses. */
+  onThrottled(): () => void {
+    return () => {};
+  }
   private readonly steps: Step[];
   private readonly callWaiters: { count: number; resolve: () => void }[] = [];
 

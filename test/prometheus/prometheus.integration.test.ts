@@ -188,9 +188,9 @@ describe('Prometheus discovers express-consul services through Consul and scrape
             groups: { rules: { name: string; health: string; state: string }[] }[];
           }>('rules')
         ).groups.flatMap((g) => g.rules),
-      (list) => list.length === 5 && list.every((r) => r.health === 'ok'),
+      (list) => list.length === 6 && list.every((r) => r.health === 'ok'),
     );
-    expect(rules.map((r) => r.state)).toEqual(Array(5).fill('inactive'));
+    expect(rules.map((r) => r.state)).toEqual(Array(6).fill('inactive'));
     const seriesAfterMs = Date.now() - started;
 
     // Prometheus follows Consul: a deregistered instance stops being a target, and the caller's
