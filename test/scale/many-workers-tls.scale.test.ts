@@ -12,10 +12,8 @@ import {
   registerServices,
   sampleMax,
   socketsTo,
-  startWatchProcess,
-  stopWatchProcess,
 } from '../../tools/scale/scale-support';
-import type { WatchProcess } from '../../tools/scale/scale-support';
+import { WatchWorker } from '../../tools/scale/watch-workers';
 
 // Issue #12, with TLS to the agent: 1,000 services followed by 4 processes on one host (one client
 // IP) against an agent with Consul's default limit of 200 connections per client IP. Over h2 every
@@ -58,10 +56,10 @@ afterAll(async () => {
 test(`${SERVICES} services x ${WORKERS} processes over TLS (h2), default limit 200: all slotted and ready, changes p99 <= 100 ms, sockets within budget, 0 x 429 to others`, async () => {
   const httpsPort = Number(new URL(agent.httpsAddress).port);
   const probe = new ProbeClient(agent.httpsAddress);
-  const workers: WatchProcess[] = [];
+  const workers: WatchWorker[] = [];
   try {
     for (let i = 0; i < WORKERS; i++) {
-      workers.push(startWatchProcess(agent.httpsAddress, 'svc', SERVICES));
+      workers.push(new WatchWorker(agent.httpsAddress, 'svc', SERVICES));
     }
     const samplers = workers.map((worker) =>
       sampleMax(() => {
@@ -167,6 +165,6 @@ test(`${SERVICES} services x ${WORKERS} processes over TLS (h2), default limit 2
     }
   } finally {
     await probe.stop();
-    await Promise.all(workers.map(stopWatchProcess));
+    await Promise.all(workers.map((worker) => worker.stop()));
   }
 });

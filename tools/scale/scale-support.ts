@@ -2,7 +2,6 @@ import { spawn } from 'node:child_process';
 import { request } from 'node:http';
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 
 /**
@@ -297,47 +296,6 @@ export function percentile(values: readonly number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
   return sorted[rank]!;
-}
-
-/** A watch-process.ts child (one worker of a cluster) and the JSON lines it printed so far. */
-export interface WatchProcess {
-  readonly child: ChildProcess;
-  readonly lines: object[];
-}
-
-/** Starts a watch-process.ts child following `count` services `PREFIX-0..` at `address`. */
-export function startWatchProcess(address: string, prefix: string, count: number): WatchProcess {
-  const child = spawn(
-    process.execPath,
-    ['-r', 'ts-node/register/transpile-only', resolve(__dirname, 'watch-process.ts')],
-    {
-      env: {
-        ...process.env,
-        SCALE_CONSUL: address,
-        SCALE_PREFIX: prefix,
-        SCALE_SERVICES: String(count),
-      },
-      stdio: ['pipe', 'pipe', 'inherit'],
-    },
-  );
-  const lines: object[] = [];
-  createInterface({ input: child.stdout }).on('line', (line) => {
-    const value = JSON.parse(line) as object;
-    // SCALE_PROGRESS=1: each worker's scheduler status every 2 s, to see where the time goes.
-    if ('progress' in value) process.stderr.write(`worker ${child.pid}: ${line}\n`);
-    else lines.push(value);
-  });
-  return { child, lines };
-}
-
-/** Asks a watch process to stop, and kills it if it has not exited within 10 s. */
-export async function stopWatchProcess(worker: WatchProcess): Promise<void> {
-  if (worker.child.exitCode !== null) return;
-  const exited = new Promise((r) => worker.child.once('exit', r));
-  worker.child.stdin?.end('stop\n');
-  const killer = setTimeout(() => worker.child.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(killer);
 }
 
 /**
