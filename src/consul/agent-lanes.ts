@@ -64,13 +64,17 @@ export class AgentLanes {
   /** Destroys every pool, the retired ones included: in-flight calls are aborted. */
   async destroy(): Promise<void> {
     this.#listeners.clear();
-    await Promise.all([...Object.values(this.#pools), ...this.#retired].map((p) => p.destroy()));
+    const pools = new Set([...Object.values(this.#pools), ...this.#retired]);
+    await Promise.all([...pools].map((p) => p.destroy()));
   }
 
   private build(plan: LanePlan): Record<Lane, Pool> {
     const pools = {} as Record<Lane, Pool>;
     for (const lane of LANES) {
       const shape = plan[lane];
+      // A lane without connections of its own (over h2, the poll lane) sends on the watch lane's:
+      // undici counts its streams with the blocking ones, so none waits on the agent.
+      if (shape.connections === 0) continue;
       pools[lane] = new Pool(this.origin, {
         ...this.poolOptions,
         connections: shape.connections,
@@ -81,6 +85,7 @@ export class AgentLanes {
         factory: (origin, options) => this.client(origin, options, lane),
       });
     }
+    for (const lane of LANES) pools[lane] ??= pools.watch;
     return pools;
   }
 
@@ -109,7 +114,7 @@ export class AgentLanes {
     const h1 = lanePlan(this.budget, 'http/1.1');
     client.pipelining = h1[lane].pipelining;
     this.#plan = h1;
-    const old = Object.values(this.#pools);
+    const old = [...new Set(Object.values(this.#pools))];
     this.#pools = this.build(h1);
     // Their queued calls finish there; close() refuses new ones, which now go to the new pools.
     this.#retired.push(...old);

@@ -98,30 +98,30 @@ export interface LanePlan {
 export const H2_AGENT_STREAMS = 250;
 
 /**
- * Streams of one connection left unused. Consul 1.16.3 does not end a blocking query whose stream
- * the client reset (a slot taken away, a call past its deadline, a watch released), and Go's server
- * starts no new handler while as many as SETTINGS_MAX_CONCURRENT_STREAMS run on the connection:
- * measured, after 11 blocking streams were reset, 239 new ones plus one read made the read wait
- * 8.3 s (the reset queries' 10 s wait); after 10, 2 ms. This margin absorbs that many resets per
- * connection within one wait.
+ * Requests in flight on one h2 connection of any lane: all the agent allows. A stream the client
+ * resets (a slot taken away, a watch released) frees its place on the agent at once: measured on
+ * Consul 1.16.3, 250 blocking streams, 20 reset, 19 new ones and a read: the read answered in
+ * 17 ms; with none reset the 251st waited for the others' wait to end
+ * (test/consul/http2.integration.test.ts). No margin is kept, and undici never opens more than
+ * this many streams on a connection (a request beyond waits in its queue, not on the agent).
  */
-export const H2_STREAM_MARGIN = 10;
-
-/** Requests in flight on one h2 connection of any lane. */
-export const H2_STREAMS = H2_AGENT_STREAMS - H2_STREAM_MARGIN;
+export const H2_STREAMS = H2_AGENT_STREAMS;
 
 /**
- * Watch connections over h2: 5 x 240 = 1,200 blocking queries, a thousand services and their check
- * watch with room to spare (4 x 240 = 960 would leave the last services of a thousand polled).
+ * Watch connections over h2: 4 x 250 = 1,000 blocking queries (issue #12: a thousand services under
+ * blocking queries over at most 4 connections per process). Over h2 the watches' non-blocking reads
+ * share them (the poll lane has no connection of its own), so these are every connection the
+ * watches open; beyond 1,000 services the scheduler keeps streams for the check watch and the reads.
  */
-export const H2_WATCH_CONNECTIONS = 5;
+export const H2_WATCH_CONNECTIONS = 4;
 
 /**
  * The lanes' shapes. Over HTTP/1.1 a connection carries one blocking query at a time (a second one
  * would wait behind the first for its whole wait), so the budget is spent on connections: `watch -
  * poll` blocking, `poll` pipelined, `short` and `control` one request each. Over h2 a connection
- * carries H2_STREAMS requests at once, so each lane needs one connection, the watch lane
- * H2_WATCH_CONNECTIONS: 8 connections of the budget's ceiling carry what HTTP/1.1 needs 1,000 for.
+ * carries H2_STREAMS requests at once, so the short and control lanes need one connection each and
+ * the watches H2_WATCH_CONNECTIONS, their reads included (the poll lane, with no connection of its
+ * own, is the watch lane's pool): 6 connections carry what HTTP/1.1 needs 1,000 for.
  * The lanes keep connections of their own (short calls and KV reads never wait behind the watches'
  * frames or streams), and no lane ever opens more than its HTTP/1.1 share.
  */
@@ -134,10 +134,11 @@ export function lanePlan(budget: ConnectionBudget, protocol: AgentProtocol): Lan
       short: one(budget.short),
       control: one(budget.control),
       watch: Object.freeze({
-        connections: Math.min(H2_WATCH_CONNECTIONS, budget.watch - budget.poll),
+        connections: Math.min(H2_WATCH_CONNECTIONS, budget.watch),
         pipelining: H2_STREAMS,
       }),
-      poll: one(budget.poll),
+      // Zero connections: the poll lane's reads go on the watch lane's pool (see AgentLanes).
+      poll: Object.freeze({ connections: 0, pipelining: H2_STREAMS }),
     });
   }
   return Object.freeze({

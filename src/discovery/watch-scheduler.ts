@@ -268,14 +268,22 @@ export class WatchScheduler {
   }
 
   /**
-   * Slots: the blocking queries the watch connections carry, less those of the check watches (one
-   * reserved even before there is one). The poll connections carry none.
+   * Slots: the blocking queries the watch connections carry, less what following the services
+   * without one takes: the check watches (one reserved even before there is one) and, where the
+   * reads share the watch connections (h2, no poll connection of its own), POLL_CONCURRENCY
+   * streams for them. Over h2, while every service fits and no check watch runs, nothing is
+   * reserved: 1,000 services on 4 x 250 streams all block.
    */
   private slotCapacity(): number {
     const lane = this.lane();
-    const followers = Math.max(1, this.followers.size);
     const blocking = Math.max(0, this.connections() - lane.pollConnections);
-    return Math.max(0, blocking * lane.streamsPerConnection - followers);
+    const streams = blocking * lane.streamsPerConnection;
+    const readsShareStreams = lane.pollConnections === 0;
+    if (readsShareStreams && this.followers.size === 0 && this.tickets.size <= streams) {
+      return streams;
+    }
+    const reserved = Math.max(1, this.followers.size) + (readsShareStreams ? POLL_CONCURRENCY : 0);
+    return Math.max(0, streams - reserved);
   }
 
   /** The lanes changed shape (the agent declined h2): slots follow at once. */

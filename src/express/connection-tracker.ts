@@ -2,7 +2,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { once } from 'node:events';
 import type { Socket } from 'node:net';
 import { Server as TlsServer } from 'node:tls';
-import { abortedPromise } from './aborted-promise';
+import { abortedPromise } from '../resilience/aborted-promise';
 
 /** Outcome of a drain. */
 export interface DrainResult {

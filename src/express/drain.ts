@@ -1,6 +1,6 @@
 import type { Logger } from '../logger';
 import { errorSummary } from '../registration/service-registration';
-import { finishedBefore } from './aborted-promise';
+import { finishedBefore } from '../resilience/aborted-promise';
 
 /** One step of a drain; `signal` aborts when the drain's single deadline passes. */
 export interface DrainPhase {

@@ -1,6 +1,6 @@
 import type { Logger } from '../logger';
 import { errorSummary } from '../registration/service-registration';
-import { finishedBefore } from './aborted-promise';
+import { finishedBefore } from '../resilience/aborted-promise';
 
 /**
  * Work the app does inside the drain (close a database, flush a queue). `signal` aborts when the

@@ -23,17 +23,19 @@ describe('connection budget', () => {
       watch: { connections: 22, pipelining: 1 },
       poll: { connections: 2, pipelining: POLL_PIPELINING },
     });
-    // 5 x 240 streams: a thousand blocking queries on 8 connections of the 32.
+    // 4 x 250 streams: a thousand blocking queries on 4 connections, their reads included (the
+    // poll lane has none of its own), 6 in all of the 32.
+    expect(H2_STREAMS).toBe(250);
     expect(lanePlan(budget, 'h2')).toEqual({
       protocol: 'h2',
       short: { connections: 1, pipelining: H2_STREAMS },
       control: { connections: 1, pipelining: H2_STREAMS },
-      watch: { connections: 5, pipelining: H2_STREAMS },
-      poll: { connections: 1, pipelining: H2_STREAMS },
+      watch: { connections: 4, pipelining: H2_STREAMS },
+      poll: { connections: 0, pipelining: H2_STREAMS },
     });
-    // Never a lane above its HTTP/1.1 share: 5 connections leave the watch lane 1.
+    // Never a lane above its HTTP/1.1 share: 5 connections leave the watches 2.
     expect(lanePlan(connectionBudget(5), 'h2').watch).toEqual({
-      connections: 1,
+      connections: 2,
       pipelining: H2_STREAMS,
     });
   });

@@ -1,7 +1,7 @@
 import { ConsulUnavailableError } from '../../src/errors';
 import type { Logger } from '../../src/logger';
 import { WatchScheduler } from '../../src/discovery/watch-scheduler';
-import type { CheckStateSource } from '../../src/discovery/watch-scheduler';
+import type { CheckStateSource, WatchLane } from '../../src/discovery/watch-scheduler';
 import { delay } from '../../src/resilience/delay';
 
 /** A check watch that never answers until aborted. */
@@ -14,15 +14,21 @@ const silentChecks: CheckStateSource = {
     }),
 };
 
-function scheduler(now: () => number, warnings: unknown[]): WatchScheduler {
+function scheduler(
+  now: () => number,
+  warnings: unknown[],
+  lane?: () => WatchLane,
+  checks: CheckStateSource = silentChecks,
+): WatchScheduler {
   const logger: Logger = {
     debug: () => {},
     info: () => {},
     error: () => {},
     warn: (_obj, message) => warnings.push(message),
   };
-  return new WatchScheduler(silentChecks, {
+  return new WatchScheduler(checks, {
     connections: 28,
+    ...(lane && { lane }),
     pollRatePerSecond: 200,
     pollRefreshMs: 30_000,
     waitMs: 60_000,
@@ -67,6 +73,46 @@ describe('WatchScheduler', () => {
       // Other failures do not touch the budget.
       s.noteFailure(new ConsulUnavailableError('GET /x', 'answered 500', { status: 500 }));
       expect(s.status().connections).toBe(7);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('over h2 (4 x 250 streams, reads on them too) 1,000 services all block and no check watch runs; the 1,001st keeps streams for it and the reads', async () => {
+    const h2: WatchLane = { connections: 4, pollConnections: 0, streamsPerConnection: 250 };
+    let checkWatches = 0;
+    const counting: CheckStateSource = {
+      healthStateAny: (query, options) => {
+        checkWatches += 1;
+        return silentChecks.healthStateAny(query, options);
+      },
+    };
+    const s = scheduler(
+      () => 0,
+      [],
+      () => h2,
+      counting,
+    );
+    try {
+      for (let i = 0; i < 1_000; i++)
+        s.register(
+          `svc-${i}`,
+          '',
+          () => 0,
+          () => 0,
+        );
+      expect(s.status()).toMatchObject({ slotted: 1_000, polled: 0 });
+      expect(checkWatches).toBe(0);
+      s.register(
+        'svc-1000',
+        '',
+        () => 0,
+        () => 0,
+      );
+      expect(checkWatches).toBe(1);
+      // Re-planned: one stream for the check watch, 16 for the reads (POLL_CONCURRENCY).
+      s.replan();
+      expect(s.status()).toMatchObject({ slotted: 1_000 - 17, polled: 18 });
     } finally {
       await s.close();
     }
