@@ -161,6 +161,10 @@ export class WatchScheduler {
       ticket.slotted = true;
     } else {
       this.ensureFollower(datacenter);
+      // Over h2 the service past the last stream ends the "every service fits" plan: streams for
+      // the check watch and the reads are freed now, else its first read waits on the client
+      // until the next re-plan.
+      if (this.slottedCount() > this.slotCapacity()) this.rebalance();
     }
     return ticket;
   }

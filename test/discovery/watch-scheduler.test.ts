@@ -110,8 +110,8 @@ describe('WatchScheduler', () => {
         () => 0,
       );
       expect(checkWatches).toBe(1);
-      // Re-planned: one stream for the check watch, 16 for the reads (POLL_CONCURRENCY).
-      s.replan();
+      // At once, not at the next re-plan: every stream is taken, so the new service's first read
+      // would wait on the client. One stream for the check watch, 16 for reads (POLL_CONCURRENCY).
       expect(s.status()).toMatchObject({ slotted: 1_000 - 17, polled: 18 });
     } finally {
       await s.close();
