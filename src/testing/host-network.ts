@@ -1,5 +1,5 @@
 import { execFile, execFileSync } from 'node:child_process';
-import { readdirSync, rmSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -151,6 +151,30 @@ function namespacesOf(plan: NetworkPlan): string[] {
   return [...plan.hosts.map((host) => host.namespace), plan.switchNamespace];
 }
 
+/**
+ * Whether `pid` still runs. A zombie does not: it has exited and holds nothing but its pid. Where
+ * the machine's init does not reap (a micro-VM's agent as pid 1), a killed orphan stays a zombie
+ * for good, so "the pid exists" is the wrong question.
+ */
+export function isRunning(pid: number): boolean {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return false;
+  }
+  // "pid (comm) S ...": comm may hold spaces and parentheses, the state follows the last ')'.
+  const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  return state !== 'Z' && state !== 'X' && state !== '';
+}
+
+/** How long removal waits for SIGKILLed processes to stop before it goes on regardless. */
+const KILL_WAIT_MS = 2_000;
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
 function killNamespaceSync(namespace: string): void {
   let pids: string;
   try {
@@ -158,13 +182,17 @@ function killNamespaceSync(namespace: string): void {
   } catch {
     return;
   }
-  for (const pid of pids.split('\n').filter(Boolean)) {
+  const killed = pids.split('\n').filter(Boolean).map(Number);
+  for (const pid of killed) {
     try {
-      process.kill(Number(pid), 'SIGKILL');
+      process.kill(pid, 'SIGKILL');
     } catch {
       // Gone already.
     }
   }
+  // SIGKILL is delivered, not awaited: wait (bounded) so that the caller sees them stopped.
+  const deadline = Date.now() + KILL_WAIT_MS;
+  while (killed.some(isRunning) && Date.now() < deadline) sleepSync(10);
 }
 
 function ipSync(args: readonly string[]): void {
