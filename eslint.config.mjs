@@ -17,7 +17,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['test/**', 'examples/**', 'bench/**', 'tools/**'],
+    files: ['test/**', 'examples/**', 'bench/**'],
     rules: {
       'no-console': 'off',
       '@typescript-eslint/no-unsafe-assignment': 'off',

@@ -6,7 +6,7 @@
  */
 import { getEventListeners } from 'node:events';
 import { ConsulClient, createDiscovery } from '../src';
-import { ConsulAgent } from '../tools/consul-agent';
+import { startConsul } from '../src/testing';
 import { startTargetFleet } from './request/target-fleet';
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 50_000);
@@ -23,7 +23,7 @@ async function main(): Promise<void> {
   if (global.gc === undefined) throw new Error('run with node --expose-gc (npm run bench:signal)');
   const warnings: string[] = [];
   process.on('warning', (warning) => warnings.push(warning.name));
-  const agent = await ConsulAgent.start();
+  const agent = await startConsul({ mode: 'binary' });
   const fleet = await startTargetFleet(1);
   const discovery = createDiscovery({ consul: { address: agent.address }, metrics: false });
   try {

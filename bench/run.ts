@@ -15,7 +15,8 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { format, resolveConfig } from 'prettier';
 import { ConsulClient } from '../src';
-import { ConsulAgent } from '../tools/consul-agent';
+import { startConsul } from '../src/testing';
+import type { StartedConsul } from '../src/testing';
 import { describeMachine, loadAverage } from './lib/machine';
 import { haproxyVersion } from './lib/haproxy';
 import { RESULTS_FILE, type BenchResults, type SuiteResult } from './lib/results';
@@ -46,7 +47,7 @@ const SUITES: readonly Suite[] = [
 const interrupted = new AbortController();
 function onSignal(): void {
   // A second Ctrl-C does not wait for the clean-up; children leave with their IPC channel or
-  // the exit hooks of tools/consul-agent and lib/haproxy.
+  // the exit hooks of express-consul/testing (agents) and lib/haproxy.
   if (interrupted.signal.aborted) process.exit(130);
   process.stderr.write('\nInterrupted: stopping clients, targets and the Consul agent...\n');
   interrupted.abort();
@@ -78,11 +79,11 @@ async function main(): Promise<void> {
     'npm run bench',
     ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : []),
   ].join(' ');
-  let agent: ConsulAgent | undefined;
+  let agent: StartedConsul | undefined;
   let consul: ConsulClient | undefined;
   const produced: Record<string, SuiteResult> = {};
   try {
-    agent = await ConsulAgent.start();
+    agent = await startConsul({ mode: 'binary' });
     consul = new ConsulClient({ address: agent.address });
     const machine = await describeMachine(agent.address, haproxy);
     process.stdout.write(

@@ -23,7 +23,7 @@ import { fetchStatusDocument } from '../src/cli/read-status';
 import type { StatusDocument } from '../src/cli/status-document';
 import { healthTone, paint, renderTable, wantsColour } from '../src/cli/table';
 import type { Cell } from '../src/cli/table';
-import { ConsulAgent } from '../tools/consul-agent';
+import { startConsul } from '../src/testing';
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -379,7 +379,8 @@ async function main(): Promise<number> {
   const wanted =
     process.env.DEMO_CONSUL_PORT === undefined ? 8500 : Number(process.env.DEMO_CONSUL_PORT);
   const httpPort = wanted !== 0 && (await portIsFree(wanted)) ? wanted : undefined;
-  const agent = await ConsulAgent.start({
+  const agent = await startConsul({
+    mode: 'binary',
     nodeName: 'demo',
     ...(httpPort !== undefined && { httpPort }),
   });

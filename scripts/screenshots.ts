@@ -11,12 +11,12 @@ import {
   startFleet,
   waitForPassing,
 } from '../test/browser/consul-ui';
-import { ConsulAgent } from '../tools/consul-agent';
+import { startConsul } from '../src/testing';
 
 const images = resolve(__dirname, '../docs/images');
 
 async function main(): Promise<void> {
-  const agent = await ConsulAgent.start({ nodeName: 'express-consul-demo' });
+  const agent = await startConsul({ mode: 'binary', nodeName: 'express-consul-demo' });
   const consul = new ConsulClient({ address: agent.address });
   let fleet: Awaited<ReturnType<typeof startFleet>> = [];
   let chromium: Awaited<ReturnType<typeof launchChromium>> | undefined;

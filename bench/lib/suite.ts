@@ -1,5 +1,5 @@
 import type { ConsulClient } from '../../src';
-import type { ConsulAgent } from '../../tools/consul-agent';
+import type { StartedConsul } from '../../src/testing';
 import type { Table } from './table';
 
 /** What every benchmark gets from bench/run.ts. */
@@ -7,7 +7,7 @@ export interface SuiteContext {
   /** `--quick`: a small version for CI; figures must exist, their values mean little. */
   readonly quick: boolean;
   /** The shared Consul dev agent on loopback. */
-  readonly agent: ConsulAgent;
+  readonly agent: StartedConsul;
   readonly consul: ConsulClient;
   /** HAProxy's version when `haproxy` is installed; suites skip their HAProxy rows otherwise. */
   readonly haproxy: string | undefined;

@@ -19,7 +19,7 @@ import { createDiscovery, type ServiceClient } from '../../src';
 import { DEFAULTS } from '../../src/config/defaults';
 import { UPDATE_BURST } from '../../src/discovery/token-bucket';
 import type { ServiceChangeEvent } from '../../src';
-import { waitFor } from '../../tools/wait-for';
+import { waitFor } from '../../test/support/wait-for';
 import { startTargetFleet, type TargetInstance } from '../request/target-fleet';
 import { startHaproxy, waitForBackends, type HaproxySidecar } from '../lib/haproxy';
 import { epochNow, startLoad, type Answer, type RunningLoad } from '../lib/load';
@@ -319,7 +319,7 @@ async function measureSize(
 
     let haproxy: SizeFigures['haproxy'];
     if (plan.haproxyChanges > 0 && context.haproxy) {
-      sidecar = await startHaproxy({ dnsPort: agent.dnsPort, service, slots: size });
+      sidecar = await startHaproxy({ dnsPort: agent.dnsPort!, service, slots: size });
       await waitForBackends(
         sidecar.address,
         fleet.instances.map((i) => i.id),

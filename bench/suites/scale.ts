@@ -13,16 +13,16 @@ import { pause, quantile, round } from '../lib/stats';
 import { checkAborted, type Suite } from '../lib/suite';
 import { num } from '../lib/table';
 import { connectionBudget } from '../../src/consul/connection-budget';
-import { ConsulAgent } from '../../tools/consul-agent';
+import { startConsul } from '../../src/testing';
 import {
   ProbeClient,
   registerInstance,
   registerServices,
   sampleMax,
   socketsTo,
-} from '../../tools/scale/scale-support';
-import type { RequestCounts, StatusLine } from '../../tools/scale/watch-workers';
-import { WatchWorker, type ReadyLine } from '../../tools/scale/watch-workers';
+} from '../../test/scale/support/scale-support';
+import type { RequestCounts, StatusLine } from '../../test/scale/support/watch-workers';
+import { WatchWorker, type ReadyLine } from '../../test/scale/support/watch-workers';
 
 /** Consul's default `limits.http_max_conns_per_client`. */
 const AGENT_LIMIT = 200;
@@ -104,7 +104,7 @@ async function runScenario(
   const settleSeconds = quick ? 1 : 5;
   const steadySeconds = quick ? 5 : 60;
   const changes = quick ? { slotted: 3, polled: 4 } : { slotted: 6, polled: 8 };
-  const agent = await ConsulAgent.start();
+  const agent = await startConsul({ mode: 'binary' });
   const workers: WatchWorker[] = [];
   let probe: ProbeClient | undefined;
   const samplers: { stop(): number }[] = [];
@@ -117,7 +117,7 @@ async function runScenario(
       samplers.push(
         sampleMax(() => {
           try {
-            return socketsTo(agent.httpPort, worker.pid);
+            return socketsTo(Number(new URL(agent.address).port), worker.pid);
           } catch {
             return 0; // the worker exited meanwhile
           }

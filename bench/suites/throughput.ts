@@ -57,7 +57,7 @@ export const throughputSuite: Suite = {
       );
       await helper.ready();
       if (haproxy) {
-        sidecar = await startHaproxy({ dnsPort: agent.dnsPort, service: SERVICE, slots: TARGETS });
+        sidecar = await startHaproxy({ dnsPort: agent.dnsPort!, service: SERVICE, slots: TARGETS });
         const client = sidecarClient(sidecar.address);
         clients.push(client);
         await waitForBackends(

@@ -1,5 +1,6 @@
 import { ConfigError } from '../errors';
-import { loopbackDevAgent } from './loopback-dev-agent';
+import { agentArgs, freeAgentPorts, uniqueNodeName } from './agent-command';
+import { ExpressConsulError } from '../errors';
 import type { StartedConsul } from './start-consul-options';
 import { waitForLeader } from './wait-for-leader';
 
@@ -44,6 +45,7 @@ async function disableRyukWhenUnavailable(testcontainers: Testcontainers): Promi
 export async function startConsulContainer(
   image: string,
   network: 'bridge' | 'host',
+  datacenter: string,
   startupTimeoutMs: number,
   signal?: AbortSignal,
 ): Promise<StartedConsul> {
@@ -67,12 +69,25 @@ export async function startConsulContainer(
     .withWaitStrategy(testcontainers.Wait.forLogMessage(/Consul agent running!/))
     .withStartupTimeout(startupTimeoutMs);
   let port: number | undefined;
+  const nodeName = uniqueNodeName();
   if (network === 'host') {
-    const agent = await loopbackDevAgent();
-    port = agent.httpPort;
-    container.withNetworkMode('host').withCommand(agent.args);
+    const ports = await freeAgentPorts();
+    port = ports.http;
+    container.withNetworkMode('host').withCommand(agentArgs({ nodeName, datacenter, ports }));
   } else {
-    container.withExposedPorts(8500).withCommand(['agent', '-dev', '-ui', '-client', '0.0.0.0']);
+    container
+      .withExposedPorts(8500)
+      .withCommand([
+        'agent',
+        '-dev',
+        '-ui',
+        '-client',
+        '0.0.0.0',
+        '-datacenter',
+        datacenter,
+        '-node',
+        nodeName,
+      ]);
   }
   const started = await container.start();
   let stopping: Promise<void> | undefined;
@@ -85,5 +100,24 @@ export async function startConsulContainer(
     await stop();
     throw error;
   }
-  return { address, mode: 'container', stop, [Symbol.asyncDispose]: stop };
+  const binaryOnly = (what: string) => () =>
+    Promise.reject(
+      new ExpressConsulError('EXPRESS_CONSUL_INVALID_STATE', `${what} needs mode 'binary'`),
+    );
+  return {
+    address,
+    mode: 'container',
+    nodeName,
+    datacenter,
+    https: undefined,
+    dnsPort: undefined,
+    serfWanAddress: undefined,
+    pid: undefined,
+    // `docker logs` has them; a log stream held open here would keep a test run from exiting.
+    logs: () => '',
+    restart: binaryOnly('restart()'),
+    kill: binaryOnly('kill()'),
+    stop,
+    [Symbol.asyncDispose]: stop,
+  };
 }

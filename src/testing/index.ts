@@ -1,8 +1,14 @@
 // express-consul/testing: a real Consul for tests of services built with express-consul.
 // A separate entry point so that the main one never loads testcontainers.
-export { startConsul } from './start-consul';
+export { startConsul, startConsulCluster } from './start-consul';
 export { DEFAULT_CONSUL_IMAGE } from './consul-container';
-export type { ConsulMode, StartConsulOptions, StartedConsul } from './start-consul-options';
+export type {
+  ConsulMode,
+  StartConsulClusterOptions,
+  StartConsulOptions,
+  StartedConsul,
+  StartedConsulCluster,
+} from './start-consul-options';
 // Several hosts on one Linux machine (network namespaces, root only), an agent on each.
 export { hostsUnsupportedReason, startHosts } from './start-hosts';
 export type {

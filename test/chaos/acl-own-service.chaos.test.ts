@@ -7,7 +7,8 @@ import express from 'express';
 import { Registry } from 'prom-client';
 import { request } from 'undici';
 import { ConsulAclError, ConsulClient, expressConsul } from '../../src';
-import { ConsulAgent } from '../support/consul-agent';
+import { startConsul } from '../../src/testing';
+import type { StartedConsul } from '../../src/testing';
 import { expectRegistersAndCloses, recordingLogger } from '../support/consul-reads';
 import { startRecordingProxy } from '../support/recording-proxy';
 import { errorText } from './support/error-text';
@@ -17,7 +18,7 @@ const OWN = 'acl-own';
 const OTHER = 'acl-other';
 
 /** Calls the agent's ACL API with the management token; returns the parsed answer. */
-async function aclCall<T>(agent: ConsulAgent, path: string, body: unknown): Promise<T> {
+async function aclCall<T>(agent: StartedConsul, path: string, body: unknown): Promise<T> {
   const response = await request(`${agent.address}${path}`, {
     method: 'PUT',
     body: JSON.stringify(body),
@@ -29,7 +30,7 @@ async function aclCall<T>(agent: ConsulAgent, path: string, body: unknown): Prom
 }
 
 describe('chaos: ACL token with service:write on its own name only', () => {
-  let agent: ConsulAgent | undefined;
+  let agent: StartedConsul | undefined;
   let proxy: Awaited<ReturnType<typeof startRecordingProxy>> | undefined;
 
   afterAll(async () => {
@@ -38,7 +39,7 @@ describe('chaos: ACL token with service:write on its own name only', () => {
   });
 
   it('registers its own service, is denied another, and never shows the token', async () => {
-    agent = await ConsulAgent.start({ aclManagementToken: MANAGEMENT_TOKEN });
+    agent = await startConsul({ mode: 'binary', acl: { managementToken: MANAGEMENT_TOKEN } });
     proxy = await startRecordingProxy(agent.address);
     await aclCall(agent, '/v1/acl/policy', {
       Name: 'own-service',

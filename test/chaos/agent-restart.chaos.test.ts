@@ -6,7 +6,8 @@
 // holds that empty list back while the instances register again (EMPTY_AFTER_RESET_GRACE_MS), so
 // the routing table keeps the instances that are still alive and no call fails.
 import { request } from 'undici';
-import { ConsulAgent } from '../support/consul-agent';
+import { startConsul } from '../../src/testing';
+import type { StartedConsul } from '../../src/testing';
 import { waitFor } from '../support/wait-for';
 import { libraryCaller } from './support/callers';
 import { runLoad } from './support/load';
@@ -16,7 +17,7 @@ import type { Scenario } from './support/scenario';
 const SERVICE = 'chaos-agent-restart';
 
 describe('chaos: agent restart with lost state', () => {
-  let agent: ConsulAgent | undefined;
+  let agent: StartedConsul | undefined;
   let scenario: Scenario | undefined;
   let counts: Awaited<ReturnType<typeof runLoad<'library' | 'control'>>>;
   let ids: string[] = [];
@@ -24,7 +25,7 @@ describe('chaos: agent restart with lost state', () => {
 
   // The run itself: a failure here fails both tests below.
   beforeAll(async () => {
-    agent = await ConsulAgent.start();
+    agent = await startConsul({ mode: 'binary' });
     const own = agent;
     scenario = await startScenario(
       { service: SERVICE, size: 3, consulAddress: own.address },

@@ -11,7 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDiscovery, isConsulUnavailableError } from '../../src';
 import type { Discovery } from '../../src';
-import { ConsulAgent, createTlsFiles } from '../support/consul-agent';
+import { startConsul } from '../../src/testing';
+import type { StartedConsul } from '../../src/testing';
+import { createTlsFiles } from '../../src/testing/consul-process';
+import { findConsulBinary } from '../../src/testing/find-consul-binary';
 import { waitFor } from '../support/wait-for';
 
 const TLS_HANDSHAKE = 0x16;
@@ -19,7 +22,7 @@ const TLS_HANDSHAKE = 0x16;
 describe('chaos: Consul over TLS with a wrong CA', () => {
   const dirs: string[] = [];
   const sockets = new Set<Socket>();
-  let agent: ConsulAgent | undefined;
+  let agent: StartedConsul | undefined;
   let front: Server | undefined;
   let discovery: Discovery | undefined;
 
@@ -35,9 +38,15 @@ describe('chaos: Consul over TLS with a wrong CA', () => {
     const serverDir = mkdtempSync(join(tmpdir(), 'chaos-tls-'));
     const otherDir = mkdtempSync(join(tmpdir(), 'chaos-tls-other-'));
     dirs.push(serverDir, otherDir);
-    agent = await ConsulAgent.start({ tls: createTlsFiles(serverDir) });
-    const wrongCa = readFileSync(createTlsFiles(otherDir).caFile, 'utf8');
-    const httpsPort = Number(new URL(agent.httpsAddress).port);
+    agent = await startConsul({
+      mode: 'binary',
+      tls: await createTlsFiles(findConsulBinary()!, serverDir, 'dc1'),
+    });
+    const wrongCa = readFileSync(
+      (await createTlsFiles(findConsulBinary()!, otherDir, 'dc1')).caFile,
+      'utf8',
+    );
+    const httpsPort = Number(new URL(agent.https!.address).port);
 
     const firstBytes: number[] = [];
     front = createServer((socket) => {

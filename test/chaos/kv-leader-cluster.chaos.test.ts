@@ -13,8 +13,8 @@ import { createConfig } from '../../src/kv/create-config';
 import type { ConsulConfig } from '../../src/kv/consul-config';
 import { startScript } from '../support/child-service';
 import type { ChildService } from '../support/child-service';
-import type { ConsulAgent } from '../support/consul-agent';
-import { ConsulCluster } from '../support/consul-cluster';
+import { startConsulCluster } from '../../src/testing';
+import type { StartedConsul, StartedConsulCluster } from '../../src/testing';
 import { waitFor } from '../support/wait-for';
 
 const LOCK_DELAY_MS = 2_000;
@@ -30,7 +30,7 @@ interface Instance {
   losses: number[];
 }
 
-async function raftLeader(server: ConsulAgent): Promise<string> {
+async function raftLeader(server: StartedConsul): Promise<string> {
   const response = await fetch(`${server.address}/v1/status/leader`, {
     signal: AbortSignal.timeout(2_000),
   });
@@ -38,7 +38,7 @@ async function raftLeader(server: ConsulAgent): Promise<string> {
 }
 
 /** PUT through the follower; true only for Consul's `true` answer (500 "No cluster leader" is false). */
-async function put(server: ConsulAgent, version: number): Promise<boolean> {
+async function put(server: StartedConsul, version: number): Promise<boolean> {
   try {
     const response = await fetch(`${server.address}/v1/kv/${KEY}`, {
       method: 'PUT',
@@ -52,7 +52,7 @@ async function put(server: ConsulAgent, version: number): Promise<boolean> {
 }
 
 describe('chaos: KV configuration and leader election while the Consul leader is killed', () => {
-  let cluster: ConsulCluster | undefined;
+  let cluster: StartedConsulCluster | undefined;
   const instances: Instance[] = [];
   const configs: ConsulConfig<{ version: number }>[] = [];
   const timers: NodeJS.Timeout[] = [];
@@ -66,7 +66,7 @@ describe('chaos: KV configuration and leader election while the Consul leader is
   });
 
   it('keeps a value, misses no change, and never has two leaders through a re-election', async () => {
-    cluster = await ConsulCluster.start(3);
+    cluster = await startConsulCluster({ servers: 3 });
     const first = cluster.servers[0]!;
     const leaderAddress = await waitFor(
       'a Raft leader',
@@ -76,7 +76,7 @@ describe('chaos: KV configuration and leader election while the Consul leader is
       },
     );
     // The server whose Raft address is the leader's: its server port is not exposed, so ask each.
-    const isLeader = async (server: ConsulAgent): Promise<boolean> => {
+    const isLeader = async (server: StartedConsul): Promise<boolean> => {
       const self = (await (await fetch(`${server.address}/v1/agent/self`)).json()) as {
         Member: { Addr: string; Tags: Record<string, string> };
       };

@@ -4,8 +4,8 @@
 // a deregistration made after the re-election reaches the routing table; the test prints both gaps.
 // The naive control reads through the same follower and fails while there is no leader.
 import { request } from 'undici';
-import type { ConsulAgent } from '../support/consul-agent';
-import { ConsulCluster } from '../support/consul-cluster';
+import { startConsulCluster } from '../../src/testing';
+import type { StartedConsul, StartedConsulCluster } from '../../src/testing';
 import { waitFor } from '../support/wait-for';
 import { libraryCaller } from './support/callers';
 import { runLoad } from './support/load';
@@ -20,13 +20,16 @@ async function json<T>(url: string): Promise<T> {
 }
 
 /** The server that is the Raft leader now, as the cluster's raft configuration says. */
-async function leaderOf(cluster: ConsulCluster, asking: ConsulAgent): Promise<ConsulAgent> {
+async function leaderOf(
+  cluster: StartedConsulCluster,
+  asking: StartedConsul,
+): Promise<StartedConsul> {
   const raft = await json<{ Servers: { Node: string; Leader: boolean }[] }>(
     `${asking.address}/v1/operator/raft/configuration`,
   );
   const leaderNode = raft.Servers.find((server) => server.Leader)?.Node;
   for (const server of cluster.servers) {
-    if (!server.running) continue;
+    if (server.pid === undefined) continue;
     const self = await json<{ Config: { NodeName: string } }>(`${server.address}/v1/agent/self`);
     if (self.Config.NodeName === leaderNode) return server;
   }
@@ -34,7 +37,7 @@ async function leaderOf(cluster: ConsulCluster, asking: ConsulAgent): Promise<Co
 }
 
 describe('chaos: Consul leader killed', () => {
-  let cluster: ConsulCluster | undefined;
+  let cluster: StartedConsulCluster | undefined;
   let scenario: Scenario | undefined;
 
   afterAll(async () => {
@@ -43,7 +46,7 @@ describe('chaos: Consul leader killed', () => {
   });
 
   it('fails no call through a re-election, and a later deregistration reaches the watch', async () => {
-    cluster = await ConsulCluster.start(3);
+    cluster = await startConsulCluster({ servers: 3 });
     const first = cluster.servers[0]!;
     const leader = await waitFor('a leader', () => leaderOf(cluster!, first), {
       timeoutMs: 30_000,

@@ -7,7 +7,7 @@
 import { Socket } from 'node:net';
 import { Registry } from 'prom-client';
 import { createDiscovery } from '../../src';
-import { ConsulAgent } from '../support/consul-agent';
+import { startConsul } from '../../src/testing';
 import { waitFor } from '../support/wait-for';
 import { errorName } from './support/callers';
 import { Fleet } from './support/fleet';
@@ -80,7 +80,7 @@ async function main(): Promise<number> {
   const samples: Sample[] = [];
   let churns = 0;
   try {
-    const agent = await ConsulAgent.start();
+    const agent = await startConsul({ mode: 'binary' });
     cleanups.push(() => agent.stop());
     process.env.CONSUL_HTTP_ADDR = agent.address;
     const toxiproxy = await ToxiproxyServer.start();

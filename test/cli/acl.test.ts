@@ -1,4 +1,5 @@
-import { ConsulAgent } from '../support/consul-agent';
+import { startConsul } from '../../src/testing';
+import type { StartedConsul } from '../../src/testing';
 import { expectOneLineError, runCli } from './run-cli';
 
 const MANAGEMENT_TOKEN = '5eed0000-aaaa-4bbb-8ccc-ddddeeeeffff';
@@ -9,10 +10,10 @@ jest.setTimeout(120_000);
 // An agent with ACLs on and default deny, as production clusters run: Consul answers reads without
 // a token with filtered (empty) lists rather than 403, and an unknown token with 403.
 describe('express-consul against an ACL agent (default deny)', () => {
-  let agent: ConsulAgent;
+  let agent: StartedConsul;
 
   beforeAll(async () => {
-    agent = await ConsulAgent.start({ aclManagementToken: MANAGEMENT_TOKEN });
+    agent = await startConsul({ mode: 'binary', acl: { managementToken: MANAGEMENT_TOKEN } });
   });
   afterAll(async () => {
     await agent.stop();

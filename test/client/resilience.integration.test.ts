@@ -3,7 +3,8 @@ import { ConsulClient, createDiscovery } from '../../src';
 import type { Discovery } from '../../src';
 import { startExample } from '../support/child-service';
 import type { ChildService } from '../support/child-service';
-import { ConsulAgent } from '../support/consul-agent';
+import { startConsul } from '../../src/testing';
+import type { StartedConsul } from '../../src/testing';
 import { startInstance, uniqueService } from '../support/test-instance';
 import type { TestInstance } from '../support/test-instance';
 import { waitFor } from '../support/wait-for';
@@ -115,10 +116,10 @@ describe('resilience of outbound calls', () => {
   });
 
   describe('when the Consul agent is stopped for 10 s', () => {
-    let agent: ConsulAgent;
+    let agent: StartedConsul;
     const fleet: TestInstance[] = [];
     beforeAll(async () => {
-      agent = await ConsulAgent.start();
+      agent = await startConsul({ mode: 'binary' });
     });
     afterAll(async () => {
       await Promise.all(fleet.map((instance) => instance.close()));
@@ -144,7 +145,7 @@ describe('resilience of outbound calls', () => {
           timeoutMs: 10_000,
         });
 
-        await agent.stop();
+        await agent.kill('SIGTERM');
         const stoppedAt = Date.now();
         let failures = 0;
         let calls = 0;

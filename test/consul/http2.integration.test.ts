@@ -12,8 +12,11 @@ import { join } from 'node:path';
 import { ConsulClient } from '../../src/consul/consul-client';
 import { H2_AGENT_STREAMS, H2_STREAMS } from '../../src/consul/connection-budget';
 import { WatcherRegistry } from '../../src/discovery/watcher-registry';
-import { ConsulAgent, createTlsFiles } from '../support/consul-agent';
-import { agentCall, socketsTo } from '../../tools/scale/scale-support';
+import { startConsul } from '../../src/testing';
+import type { StartedConsul } from '../../src/testing';
+import { createTlsFiles } from '../../src/testing/consul-process';
+import { findConsulBinary } from '../../src/testing/find-consul-binary';
+import { agentCall, socketsTo } from '../scale/support/scale-support';
 import { waitFor } from '../support/wait-for';
 
 // HTTP/2 to an https agent (issue #12): negotiated by ALPN and known for sure, many blocking
@@ -24,8 +27,8 @@ import { waitFor } from '../support/wait-for';
 jest.setTimeout(60_000);
 
 let dir: string;
-let files: ReturnType<typeof createTlsFiles>;
-let agent: ConsulAgent;
+let files: Awaited<ReturnType<typeof createTlsFiles>>;
+let agent: StartedConsul;
 let terminator: Server;
 const piped = new Set<Socket>();
 
@@ -34,8 +37,8 @@ let h1Address: string;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'express-consul-h2-'));
-  files = createTlsFiles(dir);
-  agent = await ConsulAgent.start({ tls: files });
+  files = await createTlsFiles(findConsulBinary()!, dir, 'dc1');
+  agent = await startConsul({ mode: 'binary', tls: files });
   terminator = createServer(
     {
       key: readFileSync(files.keyFile),
@@ -43,7 +46,7 @@ beforeAll(async () => {
       ALPNProtocols: ['http/1.1'],
     },
     (socket) => {
-      const upstream = tcpConnect(agent.httpPort, '127.0.0.1');
+      const upstream = tcpConnect(Number(new URL(agent.address).port), '127.0.0.1');
       for (const s of [socket, upstream]) {
         piped.add(s);
         s.on('close', () => piped.delete(s));
@@ -99,7 +102,7 @@ async function socketsReach(port: number, count: number): Promise<number> {
 }
 
 test(`Consul 1.16.3 advertises ${H2_AGENT_STREAMS} streams per h2 connection (SETTINGS_MAX_CONCURRENT_STREAMS)`, async () => {
-  const session = connect(agent.httpsAddress, { ca: readFileSync(files.caFile, 'utf8') });
+  const session = connect(agent.https!.address, { ca: readFileSync(files.caFile, 'utf8') });
   try {
     const settings = await new Promise<Settings>((resolve, reject) => {
       session.once('remoteSettings', resolve);
@@ -128,7 +131,7 @@ test.each([
       ID: name,
       Port: 1,
     });
-    const session = connect(agent.httpsAddress, {
+    const session = connect(agent.https!.address, {
       ca: readFileSync(files.caFile, 'utf8'),
       servername: 'localhost',
     });
@@ -168,7 +171,7 @@ test.each([
 );
 
 test('h2 with a TLS agent: known after the first call; 300 blocking queries on a few connections; registration and KV not held up', async () => {
-  const consul = client(agent.httpsAddress);
+  const consul = client(agent.https!.address);
   const name = `h2-${process.pid}`;
   const blocking = new AbortController();
   setMaxListeners(400, blocking.signal);
@@ -187,7 +190,7 @@ test('h2 with a TLS agent: known after the first call; 300 blocking queries on a
     await consul.registerService({ Name: name, ID: name, Port: 1 });
     held = await holdBlocking(consul, name, 300, blocking.signal);
     // 300 streams fill one watch connection (250) and part of a second: never one each.
-    const port = portOf(agent.httpsAddress);
+    const port = portOf(agent.https!.address);
     const open = await socketsReach(port, 3);
     expect(open).toBeGreaterThanOrEqual(3);
     expect(open).toBeLessThanOrEqual(1 + 1 + 4);
@@ -234,7 +237,7 @@ async function session(consul: ConsulClient): Promise<string> {
 
 test.each([
   ['an HTTP/1.1-only TLS terminator', () => client(h1Address), () => h1Address],
-  ['http2: false', () => client(agent.httpsAddress, false), () => agent.httpsAddress],
+  ['http2: false', () => client(agent.https!.address, false), () => agent.https!.address],
 ])(
   'HTTP/1.1 over TLS with %s: one blocking query per connection, as over http',
   async (_label, make, address) => {
@@ -269,8 +272,8 @@ test.each([
 );
 
 test('the slot count follows the protocol: every watch slotted over h2, 21 over HTTP/1.1', async () => {
-  const h2 = client(agent.httpsAddress);
-  const h1 = client(agent.httpsAddress, false);
+  const h2 = client(agent.https!.address);
+  const h1 = client(agent.https!.address, false);
   const plain = new ConsulClient({ address: agent.address });
   const registries = [h2, h1, plain].map((c) => new WatcherRegistry(c));
   try {

@@ -6,25 +6,28 @@ import { expressConsul } from '../../src';
 import { ConsulClient } from '../../src/consul/consul-client';
 import { resolveConsulConnection } from '../../src/consul/consul-environment';
 import { ConsulUnavailableError } from '../../src/errors';
-import { ConsulAgent, createTlsFiles } from '../support/consul-agent';
+import { startConsul } from '../../src/testing';
+import type { StartedConsul } from '../../src/testing';
+import { createTlsFiles } from '../../src/testing/consul-process';
+import { findConsulBinary } from '../../src/testing/find-consul-binary';
 import { expectRegistersAndCloses } from '../support/consul-reads';
 
 describe('TLS to Consul with Consul CLI conventions', () => {
   let dir: string;
-  let files: ReturnType<typeof createTlsFiles>;
-  let agent: ConsulAgent;
+  let files: Awaited<ReturnType<typeof createTlsFiles>>;
+  let agent: StartedConsul;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'express-consul-tls-'));
-    files = createTlsFiles(dir);
-    agent = await ConsulAgent.start({ tls: files });
+    files = await createTlsFiles(findConsulBinary()!, dir, 'dc1');
+    agent = await startConsul({ mode: 'binary', tls: files });
   });
   afterAll(async () => {
     await agent.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const hostPort = (): string => agent.httpsAddress.replace('https://', '');
+  const hostPort = (): string => agent.https!.address.replace('https://', '');
 
   it('verifies the agent with CONSUL_CACERT when CONSUL_HTTP_SSL=true', async () => {
     const client = new ConsulClient(
@@ -34,7 +37,7 @@ describe('TLS to Consul with Consul CLI conventions', () => {
       ),
     );
     try {
-      expect(client.origin).toBe(agent.httpsAddress);
+      expect(client.origin).toBe(agent.https!.address);
       expect(await client.statusLeader()).toMatch(/^127\.0\.0\.1:\d+$/);
     } finally {
       await client.close();
@@ -43,7 +46,7 @@ describe('TLS to Consul with Consul CLI conventions', () => {
 
   it('refuses an agent whose certificate it cannot verify', async () => {
     const client = new ConsulClient(
-      resolveConsulConnection({}, { CONSUL_HTTP_ADDR: agent.httpsAddress }),
+      resolveConsulConnection({}, { CONSUL_HTTP_ADDR: agent.https!.address }),
     );
     try {
       const error = await client.statusLeader().catch((e: unknown) => e);
@@ -58,7 +61,7 @@ describe('TLS to Consul with Consul CLI conventions', () => {
     const client = new ConsulClient(
       resolveConsulConnection(
         {},
-        { CONSUL_HTTP_ADDR: agent.httpsAddress, CONSUL_HTTP_SSL_VERIFY: 'false' },
+        { CONSUL_HTTP_ADDR: agent.https!.address, CONSUL_HTTP_SSL_VERIFY: 'false' },
       ),
     );
     try {
@@ -72,7 +75,7 @@ describe('TLS to Consul with Consul CLI conventions', () => {
     const adapter = expressConsul(express(), {
       service: { name: 'secure-service' },
       consul: {
-        address: agent.httpsAddress,
+        address: agent.https!.address,
         tls: { caFile: files.caFile, serverName: 'localhost' },
       },
       metrics: false,

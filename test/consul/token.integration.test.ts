@@ -17,7 +17,8 @@ import {
 } from '../../src';
 import { resolveOptions } from '../../src/config/resolve-options';
 import { resolveConsulConnection } from '../../src/consul/consul-environment';
-import { ConsulAgent } from '../support/consul-agent';
+import { startConsul } from '../../src/testing';
+import type { StartedConsul } from '../../src/testing';
 import { recordingLogger } from '../support/consul-reads';
 import { uniqueService } from '../support/test-instance';
 import { waitFor } from '../support/wait-for';
@@ -181,11 +182,11 @@ describe('the ACL token', () => {
   });
 
   describe('when Consul refuses it', () => {
-    let agent: ConsulAgent;
+    let agent: StartedConsul;
     const MANAGEMENT = 'b0a710ad-1111-4222-8333-444455556666';
 
     beforeAll(async () => {
-      agent = await ConsulAgent.start({ aclManagementToken: MANAGEMENT });
+      agent = await startConsul({ mode: 'binary', acl: { managementToken: MANAGEMENT } });
     });
     afterAll(async () => {
       await agent.stop();

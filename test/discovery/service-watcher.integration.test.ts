@@ -13,7 +13,8 @@ import type {
   WatchErrorEvent,
 } from '../../src/discovery/service-watcher';
 import { ConsulResponseError, ConsulUnavailableError } from '../../src/errors';
-import { ConsulAgent } from '../support/consul-agent';
+import { startConsul } from '../../src/testing';
+import type { StartedConsul } from '../../src/testing';
 import { waitFor } from '../support/wait-for';
 import { EventQueue } from './fake-health-source';
 
@@ -262,7 +263,7 @@ describe('ServiceWatcher against a real Consul agent', () => {
 });
 
 describe('ServiceWatcher through an agent outage', () => {
-  let agent: ConsulAgent | undefined;
+  let agent: StartedConsul | undefined;
   let agentClient: ConsulClient | undefined;
 
   afterAll(async () => {
@@ -271,7 +272,7 @@ describe('ServiceWatcher through an agent outage', () => {
   });
 
   it('keeps the last list while the agent is down, then recovers on its own', async () => {
-    agent = await ConsulAgent.start();
+    agent = await startConsul({ mode: 'binary' });
     agentClient = new ConsulClient({ address: agent.address, requestTimeoutMs: 2_000 });
     const name = uniqueName('outage');
     const registerBoth = async (): Promise<void> => {
@@ -299,7 +300,7 @@ describe('ServiceWatcher through an agent outage', () => {
     const before = watcher.instances();
     const indexBefore = watcher.status().index;
 
-    await agent.stop();
+    await agent.kill('SIGTERM');
     const firstError = await errors.next();
     expect(firstError.error).toBeInstanceOf(ConsulUnavailableError);
     expect(watcher.instances()).toBe(before);

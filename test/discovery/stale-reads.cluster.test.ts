@@ -1,16 +1,17 @@
 import { ConsulClient } from '../../src/consul/consul-client';
 import { ServiceWatcher } from '../../src/discovery/service-watcher';
 import { ConsulUnavailableError } from '../../src/errors';
-import { ConsulCluster } from '../support/consul-cluster';
+import { startConsulCluster } from '../../src/testing';
+import type { StartedConsulCluster } from '../../src/testing';
 import { waitFor } from '../support/wait-for';
 
 describe('a 3-server cluster that loses its quorum', () => {
-  let cluster: ConsulCluster;
+  let cluster: StartedConsulCluster;
   const clients: ConsulClient[] = [];
   const watchers: ServiceWatcher[] = [];
 
   beforeAll(async () => {
-    cluster = await ConsulCluster.start(3);
+    cluster = await startConsulCluster({ servers: 3 });
   }, 60_000);
   afterAll(async () => {
     await Promise.all(watchers.map((watcher) => watcher.close()));
@@ -85,4 +86,4 @@ describe('a 3-server cluster that loses its quorum', () => {
   }, 60_000);
 });
 
-type ConsulClusterServer = ConsulCluster['servers'][number];
+type ConsulClusterServer = StartedConsulCluster['servers'][number];

@@ -6,7 +6,8 @@ import { createConfig } from '../../src/kv/create-config';
 import { ConsulLock } from '../../src/leader/consul-lock';
 import { ConsulAclError } from '../../src/errors';
 import type { Logger } from '../../src/logger';
-import { ConsulAgent } from '../support/consul-agent';
+import { startConsul } from '../../src/testing';
+import type { StartedConsul } from '../../src/testing';
 import { waitFor } from '../support/wait-for';
 
 const MANAGEMENT = 'c0ffee00-1111-4222-8333-777755556666';
@@ -18,7 +19,7 @@ const silent: Logger = {
 };
 
 describe('a key:read token', () => {
-  let agent: ConsulAgent;
+  let agent: StartedConsul;
   const admin = async (method: string, path: string, body?: unknown): Promise<unknown> => {
     const response = await fetch(`${agent.address}${path}`, {
       method,
@@ -37,7 +38,7 @@ describe('a key:read token', () => {
   };
 
   beforeAll(async () => {
-    agent = await ConsulAgent.start({ aclManagementToken: MANAGEMENT });
+    agent = await startConsul({ mode: 'binary', acl: { managementToken: MANAGEMENT } });
     await admin('PUT', '/v1/kv/app/settings', { limit: 1 });
   });
   afterAll(async () => {

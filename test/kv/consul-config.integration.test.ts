@@ -4,7 +4,8 @@ import { createConfig } from '../../src/kv/create-config';
 import type { ConsulConfig } from '../../src/kv/consul-config';
 import { KvConfigError } from '../../src/errors';
 import type { Logger } from '../../src/logger';
-import { ConsulAgent } from '../support/consul-agent';
+import { startConsul } from '../../src/testing';
+import type { StartedConsul } from '../../src/testing';
 import { waitFor } from '../support/wait-for';
 import { kvPut } from './kv-cli';
 
@@ -229,10 +230,10 @@ describe('a configuration from Consul KV', () => {
 });
 
 describe('a configuration through an agent restart that loses its state', () => {
-  let agent: ConsulAgent;
+  let agent: StartedConsul;
   let config: ConsulConfig<{ v: number }> | undefined;
   beforeAll(async () => {
-    agent = await ConsulAgent.start();
+    agent = await startConsul({ mode: 'binary' });
   });
   afterAll(async () => {
     await config?.close();

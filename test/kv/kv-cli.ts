@@ -1,17 +1,17 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { consulBinaryPath } from '../support/consul-agent';
+import { findConsulBinary } from '../../src/testing/find-consul-binary';
 
 const run = promisify(execFile);
 
 /** `consul kv put KEY VALUE` against the agent at `address`, as an operator would write a change. */
 export async function kvPut(address: string, key: string, value: string): Promise<void> {
-  await run(consulBinaryPath(), ['kv', 'put', `-http-addr=${address}`, key, value]);
+  await run(findConsulBinary()!, ['kv', 'put', `-http-addr=${address}`, key, value]);
 }
 
 /** `consul kv delete [-recurse] KEY`. */
 export async function kvDelete(address: string, key: string, recurse = false): Promise<void> {
-  await run(consulBinaryPath(), [
+  await run(findConsulBinary()!, [
     'kv',
     'delete',
     `-http-addr=${address}`,

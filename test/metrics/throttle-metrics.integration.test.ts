@@ -9,10 +9,11 @@ import { Registry } from 'prom-client';
 import { createDiscovery } from '../../src/client/create-discovery';
 import type { Discovery } from '../../src/client/discovery';
 import type { Logger } from '../../src/logger';
-import { ConsulAgent } from '../support/consul-agent';
+import { startConsul } from '../../src/testing';
+import type { StartedConsul } from '../../src/testing';
 import { findSample, parsePrometheusText } from '../support/prometheus-text';
 import { waitFor } from '../support/wait-for';
-import { agentCall, registerServices } from '../../tools/scale/scale-support';
+import { agentCall, registerServices } from '../scale/support/scale-support';
 
 const LIMIT = 8;
 /** More services than slots, so the check watch and the polled lane run too. */
@@ -20,11 +21,14 @@ const SERVICES = 30;
 
 jest.setTimeout(60_000);
 
-let agent: ConsulAgent;
+let agent: StartedConsul;
 let names: string[];
 
 beforeAll(async () => {
-  agent = await ConsulAgent.start({ hcl: [`limits { http_max_conns_per_client = ${LIMIT} }`] });
+  agent = await startConsul({
+    mode: 'binary',
+    hcl: [`limits { http_max_conns_per_client = ${LIMIT} }`],
+  });
   names = await registerServices(agent.address, 'thr', SERVICES);
 });
 
@@ -60,7 +64,7 @@ test('429s from the agent are counted by lane, shrink the watch budget gauge, ar
   const logLines: string[] = [];
   let discovery: Discovery | undefined;
   // The address's every connection taken: the next one Consul accepts is answered 429.
-  let held = await holdConnections(agent.httpPort, LIMIT);
+  let held = await holdConnections(Number(new URL(agent.address).port), LIMIT);
   try {
     // A fresh connection of the test's own is refused too: the limit is really reached.
     expect((await agentCall(agent.address, 'GET', '/v1/agent/self')).status).toBe(429);

@@ -1,18 +1,19 @@
 import express from 'express';
 import { ConsulAclError, ConsulClient, expressConsul } from '../../src';
-import { ConsulAgent } from '../support/consul-agent';
+import { startConsul } from '../../src/testing';
+import type { StartedConsul } from '../../src/testing';
 import { expectRegistersAndCloses, recordingLogger } from '../support/consul-reads';
 import { startRecordingProxy } from '../support/recording-proxy';
 
 const MANAGEMENT_TOKEN = 'c0ffee00-1111-4222-8333-444455556666';
 
 describe('registration with ACLs enabled (default deny)', () => {
-  let agent: ConsulAgent;
+  let agent: StartedConsul;
   let proxy: Awaited<ReturnType<typeof startRecordingProxy>>;
   const savedToken = process.env.CONSUL_HTTP_TOKEN;
 
   beforeAll(async () => {
-    agent = await ConsulAgent.start({ aclManagementToken: MANAGEMENT_TOKEN });
+    agent = await startConsul({ mode: 'binary', acl: { managementToken: MANAGEMENT_TOKEN } });
     proxy = await startRecordingProxy(agent.address);
   });
   afterAll(async () => {

@@ -1,7 +1,8 @@
 import express from 'express';
 import { ConsulClient, expressConsul } from '../../src';
 import type { ExpressConsul, HealthState } from '../../src';
-import { ConsulAgent } from '../support/consul-agent';
+import { startConsul } from '../../src/testing';
+import type { StartedConsul } from '../../src/testing';
 import { aggregateStatus, healthEntry } from '../support/consul-reads';
 import { waitFor } from '../support/wait-for';
 
@@ -157,9 +158,9 @@ describe('drain in maintenance mode', () => {
 });
 
 describe('self-healing registration', () => {
-  let agent: ConsulAgent;
+  let agent: StartedConsul;
   beforeAll(async () => {
-    agent = await ConsulAgent.start();
+    agent = await startConsul({ mode: 'binary' });
   });
   afterAll(async () => {
     await agent.stop();
@@ -201,7 +202,7 @@ describe('self-healing registration', () => {
   });
 
   it('starts even when Consul is down and registers once it is reachable', async () => {
-    await agent.stop();
+    await agent.kill('SIGTERM');
     const client = new ConsulClient({ address: agent.address });
     const adapter = expressConsul(express(), {
       service: { name: 'patient' },

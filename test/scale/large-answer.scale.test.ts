@@ -1,16 +1,13 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Registry } from 'prom-client';
-import { ConsulAgent } from '../support/consul-agent';
+import { startConsul } from '../../src/testing';
+import type { StartedConsul } from '../../src/testing';
 import { waitFor } from '../support/wait-for';
 import { Discovery } from '../../src/client/discovery';
 import { ConsulClient } from '../../src/consul/consul-client';
 import { silentLogger } from '../../src/logger';
 import { ExpressConsulMetrics } from '../../src/metrics/express-consul-metrics';
-import {
-  agentCall,
-  instanceOperations,
-  registerInstancesOf,
-} from '../../tools/scale/scale-support';
+import { agentCall, instanceOperations, registerInstancesOf } from './support/scale-support';
 
 // Issue #12, item 5: applying a 10,000-instance answer (parse, checks, conversion, routing table,
 // balancer, metrics) must not stall the service's own work. Measured as the event loop sees it:
@@ -29,10 +26,10 @@ const RESOLUTION_MS = 5;
 
 jest.setTimeout(180_000);
 
-let agent: ConsulAgent;
+let agent: StartedConsul;
 
 beforeAll(async () => {
-  agent = await ConsulAgent.start();
+  agent = await startConsul({ mode: 'binary' });
   await registerInstancesOf(agent.address, SERVICE, INSTANCES);
 });
 

@@ -1,4 +1,5 @@
-import { ConsulAgent } from '../support/consul-agent';
+import { startConsul } from '../../src/testing';
+import type { StartedConsul } from '../../src/testing';
 import { waitFor } from '../support/wait-for';
 import { Discovery } from '../../src/client/discovery';
 import { ConsulClient } from '../../src/consul/consul-client';
@@ -9,7 +10,7 @@ import {
   registerServices,
   sampleMax,
   socketsTo,
-} from '../../tools/scale/scale-support';
+} from './support/scale-support';
 
 // Issue #12: 150 upstreams from one process against an agent that allows 50 connections per
 // client IP. One blocking query per service used to hold one connection each: 429s for the
@@ -19,11 +20,14 @@ const LIMIT = 50;
 
 jest.setTimeout(120_000);
 
-let agent: ConsulAgent;
+let agent: StartedConsul;
 let names: string[];
 
 beforeAll(async () => {
-  agent = await ConsulAgent.start({ hcl: [`limits { http_max_conns_per_client = ${LIMIT} }`] });
+  agent = await startConsul({
+    mode: 'binary',
+    hcl: [`limits { http_max_conns_per_client = ${LIMIT} }`],
+  });
   names = await registerServices(agent.address, 'up', SERVICES);
 });
 
@@ -33,7 +37,7 @@ afterAll(async () => {
 
 test(`${SERVICES} upstreams under http_max_conns_per_client = ${LIMIT}: all ready, no 429 to anyone, changes seen`, async () => {
   const probe = new ProbeClient(agent.address);
-  const sockets = sampleMax(() => socketsTo(agent.httpPort));
+  const sockets = sampleMax(() => socketsTo(Number(new URL(agent.address).port)));
   const errors: Error[] = [];
   let discovery: Discovery | undefined;
   // One client for discovery and the app's own registration calls, as expressConsul() has it.

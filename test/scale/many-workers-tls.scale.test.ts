@@ -2,7 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectionBudget, H2_STREAMS, lanePlan } from '../../src/consul/connection-budget';
-import { ConsulAgent, createTlsFiles } from '../support/consul-agent';
+import { startConsul } from '../../src/testing';
+import type { StartedConsul } from '../../src/testing';
+import { createTlsFiles } from '../../src/testing/consul-process';
+import { findConsulBinary } from '../../src/testing/find-consul-binary';
 import { waitFor } from '../support/wait-for';
 import {
   agentRequestCount,
@@ -12,8 +15,8 @@ import {
   registerServices,
   sampleMax,
   socketsTo,
-} from '../../tools/scale/scale-support';
-import { WatchWorker } from '../../tools/scale/watch-workers';
+} from './support/scale-support';
+import { WatchWorker } from './support/watch-workers';
 
 // Issue #12, with TLS to the agent: 1,000 services followed by 4 processes on one host (one client
 // IP) against an agent with Consul's default limit of 200 connections per client IP. Over h2 every
@@ -36,13 +39,14 @@ const TARGET_WATCH_SOCKETS = 4;
 jest.setTimeout(170_000);
 
 let dir: string;
-let agent: ConsulAgent;
+let agent: StartedConsul;
 let names: string[];
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'express-consul-scale-tls-'));
-  agent = await ConsulAgent.start({
-    tls: createTlsFiles(dir),
+  agent = await startConsul({
+    mode: 'binary',
+    tls: await createTlsFiles(findConsulBinary()!, dir, 'dc1'),
     // Cumulative request counts for the agent's request rate (consul_api_http).
     hcl: ['telemetry { prometheus_retention_time = "10m", disable_hostname = true }'],
   });
@@ -56,12 +60,12 @@ afterAll(async () => {
 });
 
 test(`${SERVICES} services x ${WORKERS} processes over TLS (h2), default limit 200: all slotted and ready, changes p99 <= 100 ms, sockets within budget, 0 x 429 to others`, async () => {
-  const httpsPort = Number(new URL(agent.httpsAddress).port);
-  const probe = new ProbeClient(agent.httpsAddress);
+  const httpsPort = Number(new URL(agent.https!.address).port);
+  const probe = new ProbeClient(agent.https!.address);
   const workers: WatchWorker[] = [];
   try {
     for (let i = 0; i < WORKERS; i++) {
-      workers.push(new WatchWorker(agent.httpsAddress, 'svc', SERVICES));
+      workers.push(new WatchWorker(agent.https!.address, 'svc', SERVICES));
     }
     const samplers = workers.map((worker) =>
       sampleMax(() => {

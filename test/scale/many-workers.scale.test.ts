@@ -1,4 +1,5 @@
-import { ConsulAgent } from '../support/consul-agent';
+import { startConsul } from '../../src/testing';
+import type { StartedConsul } from '../../src/testing';
 import { waitFor } from '../support/wait-for';
 import {
   percentile,
@@ -8,8 +9,8 @@ import {
   registerServices,
   sampleMax,
   socketsTo,
-} from '../../tools/scale/scale-support';
-import { WatchWorker } from '../../tools/scale/watch-workers';
+} from './support/scale-support';
+import { WatchWorker } from './support/watch-workers';
 
 // Issue #12: 1,000 services followed by 4 processes on one host (cluster workers: one client IP)
 // against an agent with Consul's default limit of 200 connections per client IP.
@@ -21,11 +22,11 @@ const SLOTS = 21;
 
 jest.setTimeout(170_000);
 
-let agent: ConsulAgent;
+let agent: StartedConsul;
 let names: string[];
 
 beforeAll(async () => {
-  agent = await ConsulAgent.start();
+  agent = await startConsul({ mode: 'binary' });
   names = await registerServices(agent.address, 'svc', SERVICES);
 });
 
@@ -41,7 +42,7 @@ test(`${SERVICES} services x ${WORKERS} processes, default limit 200: all ready,
     const samplers = workers.map((worker) =>
       sampleMax(() => {
         try {
-          return socketsTo(agent.httpPort, worker.child.pid);
+          return socketsTo(Number(new URL(agent.address).port), worker.child.pid);
         } catch {
           return 0;
         }

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { startConsul } from '../../src/testing';
 import type { StartedConsul } from '../../src/testing';
-import { consulBinaryPath } from './consul-agent';
+import { resolve } from 'node:path';
 
 declare global {
   var __CONSUL__: StartedConsul | undefined;
@@ -22,8 +22,13 @@ export default async function globalSetup(): Promise<void> {
   const mode = process.env.EXPRESS_CONSUL_TEST_CONSUL === 'container' ? 'container' : 'binary';
   const started = Date.now();
   if (mode === 'binary') {
-    const binary = consulBinaryPath();
-    process.env.EXPRESS_CONSUL_TEST_BINARY = binary;
+    // The one way the suite obtains Consul: the project's script finds or builds it; CONSUL_BIN then
+    // tells every worker's startConsul() (and findConsulBinary()) where it is.
+    const binary = execFileSync('bash', [resolve(__dirname, '../../scripts/consul.sh')], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    }).trim();
+    process.env.CONSUL_BIN = binary;
     globalThis.__CONSUL__ = await startConsul({ mode, binary });
     const version = execFileSync(binary, ['version'], { encoding: 'utf8' }).split('\n')[0];
     process.stdout.write(

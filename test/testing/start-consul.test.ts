@@ -1,13 +1,15 @@
 import { once } from 'node:events';
+import { existsSync, readFileSync } from 'node:fs';
+import { Agent, request } from 'undici';
 import { createServer } from 'node:http';
 import { ConfigError } from '../../src/errors';
 import { startConsul } from '../../src/testing';
-import { consulBinaryPath } from '../support/consul-agent';
+import { findConsulBinary } from '../../src/testing/find-consul-binary';
 import { waitFor } from '../support/wait-for';
 
 describe('startConsul() in binary mode', () => {
   it('runs a dev agent on 127.0.0.1 with a leader, whose checks reach a loopback service, and stops it', async () => {
-    const consul = await startConsul({ mode: 'binary', binary: consulBinaryPath() });
+    const consul = await startConsul({ mode: 'binary', binary: findConsulBinary()! });
     expect(consul.mode).toBe('binary');
     expect(consul.address).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     const leader = (await (await fetch(`${consul.address}/v1/status/leader`)).json()) as string;
@@ -51,7 +53,7 @@ describe('startConsul() in binary mode', () => {
     const previous = process.env.EXPRESS_CONSUL_TEST_CONSUL;
     try {
       process.env.EXPRESS_CONSUL_TEST_CONSUL = 'binary';
-      await using consul = await startConsul({ binary: consulBinaryPath() });
+      await using consul = await startConsul({ binary: findConsulBinary()! });
       expect(consul.mode).toBe('binary');
 
       process.env.EXPRESS_CONSUL_TEST_CONSUL = 'vm';
@@ -90,5 +92,102 @@ describe('startConsul() in binary mode', () => {
         else process.env[key] = value;
       }
     }
+  });
+
+  it('runs a production-shaped agent: another datacenter, ACLs that deny, HTTPS with its own CA', async () => {
+    const managementToken = 'b1c0ffee-0000-4000-8000-000000000001';
+    await using consul = await startConsul({
+      mode: 'binary',
+      datacenter: 'east-2',
+      acl: { managementToken },
+      tls: true,
+    });
+    expect(consul.datacenter).toBe('east-2');
+    // default_policy deny: without the token the agent refuses; with it, it says who it is.
+    expect((await fetch(`${consul.address}/v1/agent/self`)).status).toBe(403);
+    const self = (await (
+      await fetch(`${consul.address}/v1/agent/self`, {
+        headers: { 'x-consul-token': managementToken },
+      })
+    ).json()) as { Config: { Datacenter: string; NodeName: string } };
+    expect(self.Config).toMatchObject({ Datacenter: 'east-2', NodeName: consul.nodeName });
+    // HTTPS verified against the CA startConsul made, and only that CA.
+    const https = consul.https!;
+    expect(https.address).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+    const trusted = new Agent({ connect: { ca: readFileSync(https.caFile) } });
+    try {
+      const leader = await request(`${https.address}/v1/status/leader`, { dispatcher: trusted });
+      expect(leader.statusCode).toBe(200);
+      await leader.body.text();
+      await expect(request(`${https.address}/v1/status/leader`)).rejects.toThrow(
+        /self-signed|unable to verify|certificate/i,
+      );
+    } finally {
+      await trusted.close();
+    }
+    await consul.stop();
+    expect(existsSync(https.caFile)).toBe(false);
+  });
+
+  it('joins two datacenters over the WAN', async () => {
+    await using dc1 = await startConsul({ mode: 'binary', datacenter: 'dc1' });
+    await using dc2 = await startConsul({
+      mode: 'binary',
+      datacenter: 'dc2',
+      retryJoinWan: [dc1.serfWanAddress!],
+    });
+    const seen = await waitFor(
+      'dc1 to know dc2',
+      async () => {
+        const names = (await (
+          await fetch(`${dc1.address}/v1/catalog/datacenters`)
+        ).json()) as string[];
+        return names.includes('dc2') ? names : undefined;
+      },
+      { timeoutMs: 20_000 },
+    );
+    expect([...seen].sort()).toEqual(['dc1', 'dc2']);
+    expect(dc2.datacenter).toBe('dc2');
+  });
+
+  it('kill() then restart(): the same address, every registration forgotten', async () => {
+    await using consul = await startConsul({ mode: 'binary' });
+    const register = await fetch(`${consul.address}/v1/agent/service/register`, {
+      method: 'PUT',
+      body: JSON.stringify({ Name: 'forgotten', Port: 1 }),
+    });
+    expect(register.status).toBe(200);
+    const pid = consul.pid;
+    await consul.kill('SIGTERM');
+    expect(consul.pid).toBeUndefined();
+    await expect(fetch(`${consul.address}/v1/status/leader`)).rejects.toThrow();
+    await consul.restart();
+    expect(consul.pid).not.toBe(pid);
+    const services = (await (await fetch(`${consul.address}/v1/agent/services`)).json()) as Record<
+      string,
+      unknown
+    >;
+    expect(Object.keys(services)).toEqual([]);
+  });
+
+  it('refuses options it cannot honour, naming them', async () => {
+    await expect(startConsul({ mode: 'binary', datacenter: 'dc 1' })).rejects.toThrow(
+      /Invalid option datacenter: must be letters, digits, '-' and '_'/,
+    );
+    await expect(startConsul({ mode: 'container', acl: { managementToken: 'x' } })).rejects.toThrow(
+      /Invalid option acl: must be an option of mode 'binary' only/,
+    );
+    await expect(
+      startConsul({ mode: 'binary', acl: { managementToken: 'has space' } }),
+    ).rejects.toThrow(/Invalid option acl\.managementToken/);
+    await expect(
+      startConsul({ mode: 'binary', tls: { caFile: 'a.pem', certFile: 'b.pem' } as never }),
+    ).rejects.toThrow(/Invalid option tls\.keyFile/);
+    await expect(startConsul({ mode: 'binary', retryJoinWan: ['10.0.0.1:8302'] })).rejects.toThrow(
+      /Invalid option retryJoinWan/,
+    );
+    await expect(startConsul({ mode: 'binary', datacentre: 'dc1' } as never)).rejects.toThrow(
+      ConfigError,
+    );
   });
 });

@@ -28,7 +28,7 @@ export const CHAOS_RESULTS_FILE = resolve(__dirname, '../../../bench/chaos-resul
 
 /** Where the figures were measured: CPU, cores, Node, Consul, load average at the time. */
 export function describeMachine(): string {
-  const consul = process.env.EXPRESS_CONSUL_TEST_BINARY;
+  const consul = process.env.CONSUL_BIN;
   const consulVersion =
     consul === undefined
       ? 'unknown'

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { resolve } from 'node:path';
-import { waitFor } from '../wait-for';
+import { waitFor } from '../../support/wait-for';
 import type { RequestCounts } from './watch-process';
 
 export type { RequestCounts } from './watch-process';
@@ -39,7 +39,7 @@ export interface ChangeLine {
 }
 
 /**
- * One child process running tools/scale/watch-process.ts: SERVICES services `PREFIX-0..` followed
+ * One child process running watch-process.ts: SERVICES services `PREFIX-0..` followed
  * through a Discovery of its own, as one worker of a cluster (one client IP with the others).
  */
 export class WatchWorker {
