@@ -1,14 +1,17 @@
 /**
- * Rewrites the README's Reliability table, between `<!-- chaos:start -->` and `<!-- chaos:end -->`,
- * from bench/chaos-results.json (written by the chaos scenarios, `npm run test:chaos`), so the
- * figures in the README are always the last measured ones. Run: `npm run chaos:readme`.
+ * Rewrites the Reliability table of docs/reliability.md, between `<!-- chaos:start -->` and
+ * `<!-- chaos:end -->`, from bench/chaos-results.json (written by the chaos scenarios,
+ * `npm run test:chaos`), so the published figures are always the last measured ones. Run:
+ * `npm run chaos:readme` (named from when the table lived in the README).
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { ChaosResults } from '../test/chaos/support/results';
-import { replaceReadmeSection, wrap } from './render-readme';
+import { replaceMarkedSection, wrap } from './render-readme';
 
 const RESULTS = resolve(__dirname, 'chaos-results.json');
+/** The page the chaos figures are rendered into. */
+const RELIABILITY_PAGE = resolve(__dirname, '../docs/reliability.md');
 const START = '<!-- chaos:start -->';
 const END = '<!-- chaos:end -->';
 
@@ -39,8 +42,10 @@ function render(results: ChaosResults): string {
 
 async function main(): Promise<void> {
   const results = JSON.parse(readFileSync(RESULTS, 'utf8')) as ChaosResults;
-  await replaceReadmeSection(START, END, render(results));
-  process.stdout.write(`README.md: Reliability table updated from bench/chaos-results.json\n`);
+  await replaceMarkedSection(RELIABILITY_PAGE, START, END, render(results));
+  process.stdout.write(
+    `docs/reliability.md: Reliability table updated from bench/chaos-results.json\n`,
+  );
 }
 
 main().catch((error: unknown) => {

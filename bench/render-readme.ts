@@ -1,10 +1,11 @@
 /**
- * Rewrites the README's Performance figures, between `<!-- perf:start -->` and `<!-- perf:end -->`,
- * from bench/results.json, so the figures in the README are always the last measured ones and
- * never typed by hand: one table per benchmark, its load average, and its notes (goals met or
- * missed, and why). The scale benchmark goes to the README's Scale section instead (between
- * `<!-- scale:start -->` and `<!-- scale:end -->`), with its cost per worker in the "Workers per
- * host" paragraph (`<!-- scale-cost:... -->`). Run: `npm run bench:readme` after `npm run bench`.
+ * Rewrites the Performance figures of docs/performance.md, between `<!-- perf:start -->` and
+ * `<!-- perf:end -->`, from bench/results.json, so the published figures are always the last
+ * measured ones and never typed by hand: one table per benchmark, its load average, and its notes
+ * (goals met or missed, and why). The scale benchmark goes to the page's Scale section instead
+ * (between `<!-- scale:start -->` and `<!-- scale:end -->`), with its cost per worker after the
+ * "Workers per host" paragraphs (`<!-- scale-cost:... -->`). Run: `npm run bench:readme` after
+ * `npm run bench` (the script keeps its name from when these figures lived in the README).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -13,12 +14,13 @@ import { RESULTS_FILE, type BenchResults, type SuiteResult } from './lib/results
 import { num, type Table } from './lib/table';
 import type { ScaleFigures } from './suites/scale';
 
-const README = resolve(__dirname, '../README.md');
+/** The page the benchmark figures are rendered into. */
+const PERFORMANCE_PAGE = resolve(__dirname, '../docs/performance.md');
 const START = '<!-- perf:start -->';
 const END = '<!-- perf:end -->';
 /** Suites rendered in a section of their own, not in Performance. */
 const OWN_SECTION = new Set(['scale']);
-/** The order of the README, which is the order of `npm run bench`. */
+/** The order of the page, which is the order of `npm run bench`. */
 const ORDER = [
   'throughput',
   'propagation',
@@ -83,7 +85,7 @@ function render(results: BenchResults): string {
     .trimEnd();
 }
 
-/** Lines of at most `width` characters, broken at spaces, like the README's hand-written prose. */
+/** Lines of at most `width` characters, broken at spaces, like the docs' hand-written prose. */
 export function wrap(text: string, width: number): string[] {
   const lines: string[] = [];
   let line = '';
@@ -97,21 +99,22 @@ export function wrap(text: string, width: number): string[] {
 }
 
 /**
- * Replaces what lies between the README's `start` and `end` markers by `content`, formatted like
- * the rest of the repository so that `prettier --check .` stays green.
+ * Replaces what lies between the `start` and `end` markers of the Markdown file `path` by
+ * `content`, formatted like the rest of the repository so that `prettier --check .` stays green.
  */
-export async function replaceReadmeSection(
+export async function replaceMarkedSection(
+  path: string,
   start: string,
   end: string,
   content: string,
 ): Promise<void> {
-  const readme = readFileSync(README, 'utf8');
-  const from = readme.indexOf(start);
-  const to = readme.indexOf(end);
-  if (from < 0 || to < from) throw new Error(`README.md has no ${start} ... ${end} section`);
-  const updated = `${readme.slice(0, from + start.length)}\n\n${content}\n\n${readme.slice(to)}`;
-  const options = (await resolveConfig(README)) ?? {};
-  writeFileSync(README, await format(updated, { ...options, filepath: README }));
+  const page = readFileSync(path, 'utf8');
+  const from = page.indexOf(start);
+  const to = page.indexOf(end);
+  if (from < 0 || to < from) throw new Error(`${path} has no ${start} ... ${end} section`);
+  const updated = `${page.slice(0, from + start.length)}\n\n${content}\n\n${page.slice(to)}`;
+  const options = (await resolveConfig(path)) ?? {};
+  writeFileSync(path, await format(updated, { ...options, filepath: path }));
 }
 
 /**
@@ -162,21 +165,23 @@ async function main(): Promise<void> {
   const results = JSON.parse(
     readFileSync(resolve(__dirname, '..', RESULTS_FILE), 'utf8'),
   ) as BenchResults;
-  await replaceReadmeSection(START, END, render(results));
-  process.stdout.write(`README.md: Performance section updated from ${RESULTS_FILE}\n`);
+  await replaceMarkedSection(PERFORMANCE_PAGE, START, END, render(results));
+  process.stdout.write(`docs/performance.md: Performance figures updated from ${RESULTS_FILE}\n`);
   const scale = results.suites.scale;
   if (scale) {
-    await replaceReadmeSection(
+    await replaceMarkedSection(
+      PERFORMANCE_PAGE,
       '<!-- scale:start -->',
       '<!-- scale:end -->',
       renderSuite(scale, false).join('\n').trimEnd(),
     );
-    await replaceReadmeSection(
+    await replaceMarkedSection(
+      PERFORMANCE_PAGE,
       '<!-- scale-cost:start -->',
       '<!-- scale-cost:end -->',
       renderScaleCost(scale),
     );
-    process.stdout.write(`README.md: Scale section updated from ${RESULTS_FILE}\n`);
+    process.stdout.write(`docs/performance.md: Scale section updated from ${RESULTS_FILE}\n`);
   }
 }
 

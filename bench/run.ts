@@ -8,8 +8,8 @@
  *   npm run bench -- --only=throughput one or more ids, comma-separated; merged into results.json
  *
  * One Consul dev agent is shared; targets, HAProxy and Express apps run in their own processes;
- * everything started is stopped, also on Ctrl-C. `npm run bench:readme` renders the README's
- * Performance section from results.json.
+ * everything started is stopped, also on Ctrl-C. `npm run bench:readme` renders the figures of
+ * docs/performance.md from results.json.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -140,7 +140,7 @@ async function main(): Promise<void> {
     const options = (await resolveConfig(file)) ?? {};
     writeFileSync(file, await format(JSON.stringify(results), { ...options, filepath: file }));
     process.stdout.write(
-      `\nWrote ${RESULTS_FILE}; \`npm run bench:readme\` puts it in the README.\n`,
+      `\nWrote ${RESULTS_FILE}; \`npm run bench:readme\` puts it in docs/performance.md.\n`,
     );
   } finally {
     await consul?.close();

@@ -2,7 +2,7 @@
 # CI part for the chaos suite (called from .ci/run after `npm ci`): obtains Toxiproxy (built from
 # its Go module and cached outside the clone, like Consul), then runs every test/chaos/*.chaos.test.ts
 # scenario against a real Consul agent. Each scenario prints its counts and records them in
-# bench/chaos-results.json; `npm run chaos:readme` renders them into the README.
+# bench/chaos-results.json; `npm run chaos:readme` renders them into docs/reliability.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

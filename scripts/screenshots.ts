@@ -1,6 +1,7 @@
 // `npm run screenshots`: regenerates docs/images/consul-ui-services.png, the Consul UI screenshot in
-// the README, from the real thing: a dev agent of our own, three my_service instances registered by
-// expressConsul() with passing HTTP checks, and Debian's Chromium (apt-get install -y chromium).
+// the README and docs/demo.md, from the real thing: a dev agent of our own, three my_service
+// instances registered by expressConsul() with passing HTTP checks, and Debian's Chromium
+// (apt-get install -y chromium).
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ConsulClient } from '../src/consul/consul-client';

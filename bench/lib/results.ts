@@ -1,7 +1,7 @@
 import type { Machine } from './machine';
 import type { Table } from './table';
 
-/** Where `npm run bench` writes every figure and bench/render-readme.ts reads them. */
+/** Where `npm run bench` writes every figure and bench/render-readme.ts reads them for docs/. */
 export const RESULTS_FILE = 'bench/results.json';
 
 /** One benchmark's part of results.json. */

@@ -1,7 +1,8 @@
 // Issue #12: Consul's standard topology, a client agent on every host with its HTTP API on that
 // host's 127.0.0.1:8500. Three hosts (network namespaces on a bridge), the server on h1, client
-// agents on h2 and h3; my_service on h2 and h3 with the README's defaults (no address option, all
-// interfaces), a gateway on h1 on the same port calling it by name. Needs Linux and root.
+// agents on h2 and h3; my_service on h2 and h3 with the defaults of the README and
+// docs/topologies.md (no address option, all interfaces), a gateway on h1 on the same port calling
+// it by name. Needs Linux and root.
 import { hostsUnsupportedReason, startHosts } from '../../src/testing';
 import type { StartedHosts } from '../../src/testing';
 import { waitFor } from '../support/wait-for';
@@ -24,7 +25,7 @@ const log = (line: string): void => {
 
 const SERVICE_PORT = 8080;
 
-/** The README's defaults: the port, every interface, no address option. h2 listens on `::`, h3 on 0.0.0.0. */
+/** The documented defaults: the port, every interface, no address option. h2 on `::`, h3 on 0.0.0.0. */
 const serviceEnv = (host: string): Record<string, string> => ({
   PORT: String(SERVICE_PORT),
   HOST: host === 'h2' ? '::' : '0.0.0.0',

@@ -1,4 +1,4 @@
-// A token with only `key:read` (what the README asks of a configuration): the configuration
+// A token with only `key:read` (what docs/kv-config.md asks of a configuration): the configuration
 // follows Consul, while a lock on the same token fails at once with a typed ACL error, and the
 // token appears in no error.
 import { ConsulClient } from '../../src/consul/consul-client';

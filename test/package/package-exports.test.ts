@@ -83,6 +83,8 @@ describe('the packed npm tarball', () => {
 
     const files = execFileSync('tar', ['-tzf', join(dir, tarball!)], { encoding: 'utf8' });
     expect(files).toContain('package/dist/index.d.ts');
+    // The README is short and links into docs/: the pages ship with it, so its links resolve.
+    expect(files).toContain('package/docs/options.md');
     expect(files).not.toMatch(/package\/(src|test|tools)\//);
   });
 });

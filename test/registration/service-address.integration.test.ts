@@ -1,6 +1,7 @@
-// The advertised address against the run's dev agent on loopback (the local topology): the README's
-// `listen(port)` on every interface, a server on 0.0.0.0, and one on ::1 only. Each must be
-// registered where the agent's check and callers reach it: checks pass and a caller gets through.
+// The advertised address against the run's dev agent on loopback (the local topology of
+// docs/topologies.md): the README's `listen(port)` on every interface, a server on 0.0.0.0, and
+// one on ::1 only. Each must be registered where the agent's check and callers reach it: checks
+// pass and a caller gets through.
 import express from 'express';
 import { ConsulClient, expressConsul } from '../../src';
 import type { ExpressConsul } from '../../src';

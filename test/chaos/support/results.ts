@@ -1,5 +1,5 @@
 // Each scenario records its figures in bench/chaos-results.json (one row per scenario, replaced by
-// its latest run), which `npm run chaos:readme` renders into the README's Reliability table.
+// its latest run), which `npm run chaos:readme` renders into the Reliability table of docs/reliability.md.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
