@@ -16,6 +16,16 @@ export interface InstancePoolSettings {
   readonly tls: UpstreamTlsOptions | undefined;
 }
 
+/** Our TLS names (one spelling across the options) in the words of Node's `tls.connect()`. */
+function undiciTls(tls: UpstreamTlsOptions): Record<string, unknown> {
+  const { serverName, verify, ...pem } = tls;
+  return {
+    ...pem,
+    ...(serverName !== undefined && { servername: serverName }),
+    ...(verify !== undefined && { rejectUnauthorized: verify }),
+  };
+}
+
 /** An open pool and the origin it dials, so a re-registration at a new address gets a new one. */
 interface Entry {
   readonly origin: string;
@@ -57,7 +67,7 @@ export class InstancePools {
       keepAliveMaxTimeout: keepAliveTimeoutMs,
       connect: {
         timeout: connectTimeoutMs,
-        ...(origin.startsWith('https:') && tls !== undefined && (tls as object)),
+        ...(origin.startsWith('https:') && tls !== undefined && undiciTls(tls)),
       },
       // Each attempt sets its own headers timeout. An instance silent mid-body would otherwise
       // hold its connection forever (and with it, at saturation, every call queued behind it).

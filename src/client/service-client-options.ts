@@ -76,14 +76,14 @@ export interface UpstreamTlsOptions {
   /** Client private key (PEM) for mTLS; needs `cert`. Default: none. */
   readonly key?: string | Buffer;
   /** Name sent in SNI and checked against the certificate. Default: the instance address. */
-  readonly servername?: string;
+  readonly serverName?: string;
   /** Verify the instance's certificate. Default: true. */
-  readonly rejectUnauthorized?: boolean;
+  readonly verify?: boolean;
 }
 
-/** {@link UpstreamTlsOptions} after validation: the same fields, `rejectUnauthorized` always set. */
-export type ResolvedUpstreamTls = Omit<UpstreamTlsOptions, 'rejectUnauthorized'> & {
-  readonly rejectUnauthorized: boolean;
+/** {@link UpstreamTlsOptions} after validation: the same fields, `verify` always set. */
+export type ResolvedUpstreamTls = Omit<UpstreamTlsOptions, 'verify'> & {
+  readonly verify: boolean;
 };
 
 /** ServiceClientOptions with defaults applied. */
@@ -132,12 +132,15 @@ export const SERVICE_CLIENT_KEYS: KnownKeys<ServiceClientOptions> = {
 
 const RETRY_BACKOFF_KEYS: KnownKeys<RetryBackoffOptions> = { baseMs: true, maxMs: true };
 
+/** Upstream TLS options renamed in 0.2.0 (Node's spellings), so that `tls` reads the same everywhere. */
+const UPSTREAM_TLS_RENAMED = { servername: 'serverName', rejectUnauthorized: 'verify' };
+
 const UPSTREAM_TLS_KEYS: KnownKeys<UpstreamTlsOptions> = {
   ca: true,
   cert: true,
   key: true,
-  servername: true,
-  rejectUnauthorized: true,
+  serverName: true,
+  verify: true,
 };
 
 const POSITIVE = { min: 0, minExclusive: true } as const;
@@ -162,7 +165,7 @@ function readUpstreamTls(
   reader: OptionReader<ServiceClientOptions>,
 ): ResolvedUpstreamTls | undefined {
   if (!reader.has('tls')) return undefined;
-  const tls = reader.section('tls', UPSTREAM_TLS_KEYS);
+  const tls = reader.section('tls', UPSTREAM_TLS_KEYS, UPSTREAM_TLS_RENAMED);
   const pem = 'a PEM string or Buffer';
   const ca = tls.raw('ca');
   if (ca !== undefined && !isPem(ca) && !(Array.isArray(ca) && ca.length > 0 && ca.every(isPem))) {
@@ -178,18 +181,15 @@ function readUpstreamTls(
       'set together with its pair: a client certificate needs its key, and a key its certificate',
     );
   }
-  const servername = tls.string('servername');
+  const serverName = tls.string('serverName');
   return {
     ...(ca !== undefined && {
       ca: Array.isArray(ca) ? Object.freeze([...(ca as readonly (string | Buffer)[])]) : ca,
     }),
     ...(cert !== undefined && { cert }),
     ...(key !== undefined && { key }),
-    ...(servername !== undefined && { servername }),
-    rejectUnauthorized: tls.boolean(
-      'rejectUnauthorized',
-      DEFAULTS.discovery.client.tls.rejectUnauthorized,
-    ),
+    ...(serverName !== undefined && { serverName }),
+    verify: tls.boolean('verify', DEFAULTS.discovery.client.tls.verify),
   } as ResolvedUpstreamTls;
 }
 

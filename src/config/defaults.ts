@@ -21,7 +21,7 @@ export const DEFAULTS = deepFreeze({
       /** Capped at intervalMs when that is shorter. */
       timeoutMs: 5_000,
       deregisterCriticalAfterMs: 300_000,
-      tlsSkipVerify: false,
+      tls: { verify: true },
     },
   },
   health: {
@@ -99,7 +99,7 @@ export const DEFAULTS = deepFreeze({
       keepAliveTimeoutMs: 4_000,
       bodyTimeoutMs: 30_000,
       maxRetryAfterMs: 2_000,
-      tls: { rejectUnauthorized: true },
+      tls: { verify: true },
     },
     /** A `fetch()` service nobody called this long is released; 0: never. */
     idleTimeoutMs: 600_000,

@@ -78,11 +78,25 @@ export class OptionReader<T> {
    * Reads the object `value` (absent means `{}`) and rejects every key not in `keys`, naming its
    * full path and suggesting the closest known key (see {@link closestKey}).
    */
-  static strict<T>(value: unknown, path: string, keys: KnownKeys<T>): OptionReader<T> {
+  static strict<T>(
+    value: unknown,
+    path: string,
+    keys: KnownKeys<T>,
+    renamed: Readonly<Record<string, string>> = {},
+  ): OptionReader<T> {
     const reader = OptionReader.lenient<T>(value, path);
     const known = Object.keys(keys);
     for (const key of Object.keys(reader.values)) {
       if (known.includes(key)) continue;
+      const renamedTo = Object.hasOwn(renamed, key) ? renamed[key] : undefined;
+      if (renamedTo !== undefined) {
+        throw new ConfigError(
+          join(path, key),
+          `renamed to '${renamedTo}' (see CHANGELOG.md)`,
+          reader.values[key],
+          { secret: true },
+        );
+      }
       const suggestion = closestKey(key, known);
       const oneOfKnown =
         path === '' ? 'one of the top-level options' : `one of the options of ${path}`;
@@ -243,8 +257,9 @@ export class OptionReader<T> {
   section<K extends keyof T & string>(
     key: K,
     keys: KnownKeys<NonNullable<T[K]>>,
+    renamed?: Readonly<Record<string, string>>,
   ): OptionReader<NonNullable<T[K]>> {
-    return OptionReader.strict(this.values[key], this.pathOf(key), keys);
+    return OptionReader.strict(this.values[key], this.pathOf(key), keys, renamed);
   }
 
   /**

@@ -58,10 +58,16 @@ export interface CheckOptions {
   readonly failuresBeforeCritical?: number;
   /** Scheme Consul calls the route with. Default: follows the server (https for a `tls.Server`, else http). */
   readonly scheme?: 'http' | 'https';
-  /** Let Consul accept a certificate it cannot verify (Consul's TLSSkipVerify), e.g. a self-signed one. Default: false. */
-  readonly tlsSkipVerify?: boolean;
-  /** Name Consul sends in SNI and verifies the certificate against (Consul's TLSServerName). Default: the check's host. */
-  readonly tlsServerName?: string;
+  /** How Consul's check talks TLS to an https route. */
+  readonly tls?: CheckTlsOptions;
+}
+
+/** TLS of the check (Consul's `TLSServerName` and `TLSSkipVerify`); the same names as `consul.tls` and `discovery.client.tls`. */
+export interface CheckTlsOptions {
+  /** Name Consul sends in SNI and verifies the certificate against. Default: the check's host. */
+  readonly serverName?: string;
+  /** Verify the certificate; false lets Consul accept one it cannot verify, e.g. a self-signed one. Default: true. */
+  readonly verify?: boolean;
 }
 
 /** The health route. */

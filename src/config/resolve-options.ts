@@ -12,6 +12,7 @@ import { OptionReader } from './option-reader';
 import type { KnownKeys } from './option-reader';
 import type {
   CheckOptions,
+  CheckTlsOptions,
   ExpressConsulOptions,
   HealthOptions,
   RegistrationOptions,
@@ -40,8 +41,7 @@ export interface ResolvedOptions {
       readonly failuresBeforeCritical: number | undefined;
       /** Undefined: follows the server (https for a `tls.Server`). */
       readonly scheme: 'http' | 'https' | undefined;
-      readonly tlsSkipVerify: boolean;
-      readonly tlsServerName: string | undefined;
+      readonly tls: { readonly serverName: string | undefined; readonly verify: boolean };
     };
   };
   readonly consul: ResolvedConsulConnection;
@@ -102,9 +102,13 @@ const CHECK_KEYS: KnownKeys<CheckOptions> = {
   successBeforePassing: true,
   failuresBeforeCritical: true,
   scheme: true,
-  tlsSkipVerify: true,
-  tlsServerName: true,
+  tls: true,
 };
+
+/** Check options renamed in 0.2.0: one spelling of TLS fields across the options. */
+const CHECK_RENAMED = { tlsSkipVerify: 'tls.verify', tlsServerName: 'tls.serverName' };
+
+const CHECK_TLS_KEYS: KnownKeys<CheckTlsOptions> = { serverName: true, verify: true };
 
 const HEALTH_KEYS: KnownKeys<HealthOptions> = {
   path: true,
@@ -176,7 +180,7 @@ function resolveService(root: OptionReader<ExpressConsulOptions>): ResolvedOptio
     tags: service.stringList('tags', {}, DEFAULTS.service.tags),
     meta: Object.freeze(Object.fromEntries(meta)),
     weights,
-    check: resolveCheck(service.section('check', CHECK_KEYS)),
+    check: resolveCheck(service.section('check', CHECK_KEYS, CHECK_RENAMED)),
   };
 }
 
@@ -205,9 +209,15 @@ function resolveCheck(check: OptionReader<CheckOptions>): ResolvedOptions['servi
     successBeforePassing: check.integer('successBeforePassing', flapDamping),
     failuresBeforeCritical: check.integer('failuresBeforeCritical', flapDamping),
     scheme: check.oneOf('scheme', ['http', 'https'] as const),
-    tlsSkipVerify: check.boolean('tlsSkipVerify', defaults.tlsSkipVerify),
-    tlsServerName: check.string('tlsServerName'),
+    tls: readCheckTls(check.section('tls', CHECK_TLS_KEYS), defaults.tls.verify),
   };
+}
+
+function readCheckTls(
+  tls: OptionReader<CheckTlsOptions>,
+  verify: boolean,
+): ResolvedOptions['service']['check']['tls'] {
+  return { serverName: tls.string('serverName'), verify: tls.boolean('verify', verify) };
 }
 
 function resolveHealth(health: OptionReader<HealthOptions>): ResolvedOptions['health'] {

@@ -262,9 +262,9 @@ export class ServiceRegistration {
         DeregisterCriticalServiceAfter: goDuration(check.deregisterCriticalAfterMs),
         // Redirects would let a compromised service steer the agent's requests (CVE-2022-29153).
         DisableRedirects: true,
-        ...(scheme === 'https' && check.tlsSkipVerify && { TLSSkipVerify: true }),
+        ...(scheme === 'https' && !check.tls.verify && { TLSSkipVerify: true }),
         ...(scheme === 'https' &&
-          check.tlsServerName !== undefined && { TLSServerName: check.tlsServerName }),
+          check.tls.serverName !== undefined && { TLSServerName: check.tls.serverName }),
         ...(check.successBeforePassing !== undefined && {
           SuccessBeforePassing: check.successBeforePassing,
         }),

@@ -74,7 +74,7 @@ describe('resolveDiscoveryOptions', () => {
     [
       { services: { payments: { tls: { servrname: 'x' } } } },
       'discovery.services.payments.tls.servrname',
-      'servername',
+      'serverName',
     ],
   ])('reports an unknown key where it was written: %j', (options, path, suggestion) => {
     const error = configError(options);

@@ -102,12 +102,12 @@ describe('resolveServiceClientOptions', () => {
     it('keeps the given fields and verifies by default', () => {
       const ca = [PEM, Buffer.from(PEM)];
       expect(
-        resolveServiceClientOptions({ tls: { ca, cert: PEM, key: KEY, servername: 'payments' } })
+        resolveServiceClientOptions({ tls: { ca, cert: PEM, key: KEY, serverName: 'payments' } })
           .tls,
-      ).toEqual({ ca, cert: PEM, key: KEY, servername: 'payments', rejectUnauthorized: true });
-      expect(resolveServiceClientOptions({ tls: {} }).tls).toEqual({ rejectUnauthorized: true });
-      expect(resolveServiceClientOptions({ tls: { rejectUnauthorized: false } }).tls).toEqual({
-        rejectUnauthorized: false,
+      ).toEqual({ ca, cert: PEM, key: KEY, serverName: 'payments', verify: true });
+      expect(resolveServiceClientOptions({ tls: {} }).tls).toEqual({ verify: true });
+      expect(resolveServiceClientOptions({ tls: { verify: false } }).tls).toEqual({
+        verify: false,
       });
     });
 
@@ -118,9 +118,11 @@ describe('resolveServiceClientOptions', () => {
       [{ cert: PEM }, 'client.tls.key'],
       [{ key: KEY }, 'client.tls.cert'],
       [{ cert: 1, key: KEY }, 'client.tls.cert'],
-      [{ servername: '' }, 'client.tls.servername'],
-      [{ rejectUnauthorized: 'no' }, 'client.tls.rejectUnauthorized'],
-      [{ verify: false }, 'client.tls.verify'],
+      [{ serverName: '' }, 'client.tls.serverName'],
+      [{ verify: 'no' }, 'client.tls.verify'],
+      // Node's spellings, renamed in 0.2.0: the error says to what.
+      [{ rejectUnauthorized: false }, 'client.tls.rejectUnauthorized'],
+      [{ servername: 'a' }, 'client.tls.servername'],
     ])('rejects %j at %s', (tls, path) => {
       expect(configError({ tls }).path).toBe(path);
     });
@@ -131,8 +133,8 @@ describe('resolveServiceClientOptions', () => {
       for (const message of [error.message, keyError.message]) {
         expect(message).not.toContain('secret-key-material');
       }
-      expect(configError({ tls: { key: 'x'.repeat(5), cert: PEM, servername: 5 } }).message).toBe(
-        'Invalid option client.tls.servername: must be a non-empty string (got 5)',
+      expect(configError({ tls: { key: 'x'.repeat(5), cert: PEM, serverName: 5 } }).message).toBe(
+        'Invalid option client.tls.serverName: must be a non-empty string (got 5)',
       );
     });
   });

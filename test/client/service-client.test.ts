@@ -424,7 +424,7 @@ describe('ServiceClient: HTTPS upstreams', () => {
     await expect(d.service('s2').request({ path: '/' })).rejects.toBeInstanceOf(UpstreamError);
     const trusting = discovery(
       { s2: [entry('s2', 's2', port)] },
-      { client: { scheme: 'https', tls: { ca: cert, servername: 'payments.internal' } } },
+      { client: { scheme: 'https', tls: { ca: cert, serverName: 'payments.internal' } } },
     );
     const response = await trusting.service('s2').request({ path: '/' });
     expect(response.statusCode).toBe(200);

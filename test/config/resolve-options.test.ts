@@ -381,7 +381,7 @@ describe('DEFAULTS', () => {
       successBeforePassing: undefined,
       failuresBeforeCritical: undefined,
       scheme: undefined,
-      tlsServerName: undefined,
+      tls: { serverName: undefined, verify: true },
     });
     expect(resolved.service.tags).toEqual(DEFAULTS.service.tags);
     expect(resolved.health).toEqual({ ...DEFAULTS.health, indicators: [] });
@@ -425,12 +425,12 @@ describe('DEFAULTS', () => {
 });
 
 describe('service.check TLS options', () => {
-  it('accepts scheme, tlsSkipVerify and tlsServerName', () => {
+  it('accepts scheme and tls (serverName, verify)', () => {
     const resolved = resolveOptions(
       {
         service: {
           name: 'a',
-          check: { scheme: 'https', tlsSkipVerify: true, tlsServerName: 'a.internal' },
+          check: { scheme: 'https', tls: { verify: false, serverName: 'a.internal' } },
         },
       },
       env,
@@ -438,15 +438,24 @@ describe('service.check TLS options', () => {
     expect(resolved.service.check).toMatchObject({
       type: 'http',
       scheme: 'https',
-      tlsSkipVerify: true,
-      tlsServerName: 'a.internal',
+      tls: { verify: false, serverName: 'a.internal' },
     });
   });
 
   it.each([
     [{ scheme: 'ftp' }, 'service.check.scheme', "one of 'http', 'https'"],
-    [{ tlsSkipVerify: 'yes' }, 'service.check.tlsSkipVerify', 'true or false'],
-    [{ tlsServerName: '' }, 'service.check.tlsServerName', 'a non-empty string'],
+    [{ tls: { verify: 'yes' } }, 'service.check.tls.verify', 'true or false'],
+    [{ tls: { serverName: '' } }, 'service.check.tls.serverName', 'a non-empty string'],
+    [
+      { tlsSkipVerify: true },
+      'service.check.tlsSkipVerify',
+      "renamed to 'tls.verify' (see CHANGELOG.md)",
+    ],
+    [
+      { tlsServerName: 'a' },
+      'service.check.tlsServerName',
+      "renamed to 'tls.serverName' (see CHANGELOG.md)",
+    ],
   ])('rejects %j', (check, path, rule) => {
     const error = configErrorOf({ service: { name: 'a', check } });
     expect(error.path).toBe(path);

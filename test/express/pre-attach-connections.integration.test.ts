@@ -59,7 +59,7 @@ describe.each<Scheme>(['http', 'https'])('connections accepted before attach() (
       setTimeout(() => response.send('slow done'), Number(request.query.ms));
     });
     const consul = expressConsul(app, {
-      service: { name: uniqueService(`pre-attach-${scheme}`), check: { tlsSkipVerify: true } },
+      service: { name: uniqueService(`pre-attach-${scheme}`), check: { tls: { verify: false } } },
       shutdown: { handleSignals: false, propagationDelayMs: 0, drainTimeoutMs },
     });
     const server =

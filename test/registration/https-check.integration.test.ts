@@ -62,10 +62,9 @@ describe('the HTTP check follows the server scheme', () => {
     );
   }
 
-  it('an https server with a self-signed certificate and tlsSkipVerify passes over https', async () => {
+  it('an https server with a self-signed certificate and tls.verify false passes over https', async () => {
     const adapter = await attachHttps({
-      tlsSkipVerify: true,
-      tlsServerName: 'localhost',
+      tls: { verify: false, serverName: 'localhost' },
     });
     const port = (adapter.httpServer!.address() as { port: number }).port;
     expect(adapter.registration.registration?.Check).toMatchObject({
@@ -77,7 +76,7 @@ describe('the HTTP check follows the server scheme', () => {
     expect(check.Status).toBe('passing');
   });
 
-  it('without tlsSkipVerify Consul refuses the self-signed certificate (the option is what makes it pass)', async () => {
+  it('with tls.verify (the default) Consul refuses the self-signed certificate (the option is what makes it pass)', async () => {
     const adapter = await attachHttps({});
     expect(adapter.registration.registration?.Check?.TLSSkipVerify).toBeUndefined();
     const check = await checkOutput(adapter, 'certificate');
