@@ -54,7 +54,7 @@ export async function startConsulProcess(
     child.once('exit', (code, exitSignal) =>
       reject(
         new ExpressConsulError(
-          'EXPRESS_CONSUL_CONSUL_UNAVAILABLE',
+          'EXPRESS_CONSUL_UNAVAILABLE',
           `consul agent exited during start-up (${exitSignal ?? `code ${code}`}):\n${output}`,
         ),
       ),
