@@ -1,3 +1,4 @@
+import type { FailReason } from './client/request-outcome';
 import { describeValue, isSecretPath } from './config/describe-value';
 
 /** Stable machine-readable codes carried by every error this library throws. */
@@ -206,10 +207,17 @@ export class NoHealthyInstancesError extends ExpressConsulError {
   static override readonly [BRAND_NAME]: string = 'NoHealthyInstancesError';
 
   readonly service: string;
+  /** `no_instances`, or `discovery_timeout` when Consul gave discovery no answer in time. */
+  readonly reason: Extract<FailReason, 'no_instances' | 'discovery_timeout'>;
 
-  constructor(service: string, detail = 'no healthy instance is known') {
+  constructor(
+    service: string,
+    detail = 'no healthy instance is known',
+    reason: NoHealthyInstancesError['reason'] = 'no_instances',
+  ) {
     super('EXPRESS_CONSUL_NO_HEALTHY_INSTANCES', `Service '${service}': ${detail}`);
     this.service = service;
+    this.reason = reason;
   }
 }
 
@@ -223,6 +231,24 @@ export interface DeliveryOptions {
   readonly mayHaveBeenProcessed?: boolean;
 }
 
+/** Why a call failed, in the vocabulary of the request path (src/client/request-outcome.ts). */
+export interface ReasonOptions<R extends FailReason> {
+  /** Also the label values of the client metrics; see each error for its default. */
+  readonly reason?: R;
+}
+
+/** The reasons a {@link RetriesExhaustedError} carries. */
+export type RetriesExhaustedReason = Extract<
+  FailReason,
+  'max_attempts' | 'retry_after_beyond_deadline' | 'budget_exhausted' | 'no_instance_left'
+>;
+
+/** The reasons a {@link RequestTimeoutError} or an {@link UpstreamError} carries. */
+export type NotRetriedReason = Extract<
+  FailReason,
+  'not_retryable' | 'disabled_by_caller' | 'body_not_replayable' | 'not_idempotent'
+>;
+
 /** Every attempt of an outbound request failed, or the retry budget refused another one. */
 export class RetriesExhaustedError extends ExpressConsulError {
   static override readonly [BRAND_NAME]: string = 'RetriesExhaustedError';
@@ -233,22 +259,26 @@ export class RetriesExhaustedError extends ExpressConsulError {
   readonly lastStatus: number | undefined;
   /** Whether an attempt may have reached the upstream (see {@link DeliveryOptions}). */
   readonly mayHaveBeenProcessed: boolean;
+  /** Why no further attempt was made. Default: `max_attempts`. */
+  readonly reason: RetriesExhaustedReason;
 
   constructor(
     service: string,
     attempts: number,
-    reason: string,
-    options?: { lastStatus?: number; cause?: unknown } & DeliveryOptions,
+    detail: string,
+    options?: { lastStatus?: number; cause?: unknown } & DeliveryOptions &
+      ReasonOptions<RetriesExhaustedReason>,
   ) {
     super(
       'EXPRESS_CONSUL_RETRIES_EXHAUSTED',
-      `Service '${service}': gave up after ${attempts} attempt(s): ${reason}`,
+      `Service '${service}': gave up after ${attempts} attempt(s): ${detail}`,
       causeOnly(options),
     );
     this.service = service;
     this.attempts = attempts;
     this.lastStatus = options?.lastStatus;
     this.mayHaveBeenProcessed = options?.mayHaveBeenProcessed ?? true;
+    this.reason = options?.reason ?? 'max_attempts';
   }
 }
 
@@ -260,12 +290,17 @@ export class RequestTimeoutError extends ExpressConsulError {
   readonly timeoutMs: number;
   /** Whether an attempt may have reached the upstream (see {@link DeliveryOptions}). */
   readonly mayHaveBeenProcessed: boolean;
+  /**
+   * `deadline` for the call's deadline; for a per-try timeout, why it was not retried. Default:
+   * `deadline`, or `not_retryable` for a per-try timeout.
+   */
+  readonly reason: 'deadline' | NotRetriedReason;
 
   constructor(
     service: string,
     timeoutMs: number,
     what: 'try' | 'deadline',
-    options?: { cause?: unknown } & DeliveryOptions,
+    options?: { cause?: unknown } & DeliveryOptions & ReasonOptions<'deadline' | NotRetriedReason>,
   ) {
     super(
       'EXPRESS_CONSUL_REQUEST_TIMEOUT',
@@ -275,6 +310,7 @@ export class RequestTimeoutError extends ExpressConsulError {
     this.service = service;
     this.timeoutMs = timeoutMs;
     this.mayHaveBeenProcessed = options?.mayHaveBeenProcessed ?? true;
+    this.reason = options?.reason ?? (what === 'deadline' ? 'deadline' : 'not_retryable');
   }
 }
 
@@ -290,22 +326,26 @@ export class UpstreamError extends ExpressConsulError {
   readonly instance: string;
   /** Whether an attempt may have reached the upstream (see {@link DeliveryOptions}). */
   readonly mayHaveBeenProcessed: boolean;
+  /** Why the failure was not retried, or `invalid_status`. Default: `not_retryable`. */
+  readonly reason: NotRetriedReason | 'invalid_status';
 
   constructor(
     service: string,
     instance: string,
-    reason: string,
-    options?: { cause?: unknown } & DeliveryOptions,
+    detail: string,
+    options?: { cause?: unknown } & DeliveryOptions &
+      ReasonOptions<NotRetriedReason | 'invalid_status'>,
   ) {
     super(
       'EXPRESS_CONSUL_UPSTREAM',
       // Instance ids are Consul data: shown JSON-quoted so a CR/LF in one cannot forge log lines.
-      `Service '${service}' instance ${JSON.stringify(instance)}: ${reason}`,
+      `Service '${service}' instance ${JSON.stringify(instance)}: ${detail}`,
       causeOnly(options),
     );
     this.service = service;
     this.instance = instance;
     this.mayHaveBeenProcessed = options?.mayHaveBeenProcessed ?? true;
+    this.reason = options?.reason ?? 'not_retryable';
   }
 }
 
@@ -318,6 +358,8 @@ export class AbortedError extends ExpressConsulError {
    * {@link DeliveryOptions}); undefined for other operations (Consul reads, waits).
    */
   readonly mayHaveBeenProcessed: boolean | undefined;
+  /** Always `aborted`: the same field as the other errors of a call. */
+  readonly reason: Extract<FailReason, 'aborted'> = 'aborted';
 
   constructor(
     message = 'The operation was aborted',

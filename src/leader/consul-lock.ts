@@ -19,7 +19,6 @@ export type LockClient = Pick<
   'kvGet' | 'kvAcquire' | 'kvRelease' | 'sessionCreate' | 'sessionDestroy'
 >;
 
-
 /** Options of one `acquire()`. */
 export interface AcquireOptions {
   /** Stops waiting (AbortedError). */
