@@ -14,6 +14,7 @@ import {
   RetriesExhaustedError,
   UpstreamError,
 } from '../errors';
+import { describeError } from '../error-summary';
 import type { Logger } from '../logger';
 import type { ServiceMetrics } from '../metrics/express-consul-metrics';
 import { Backoff } from '../resilience/backoff';
@@ -365,7 +366,7 @@ export class ServiceClient {
         ? `status ${lastStatus}`
         : outcome.kind === 'try_timeout'
           ? `attempt timed out after ${tryTimeoutMs} ms`
-          : describe(cause);
+          : describeError(cause);
     const details = {
       ...(lastStatus !== undefined && { lastStatus }),
       ...(cause !== undefined && { cause }),
@@ -490,12 +491,4 @@ function mayHaveReached(outcome: AttemptResult): boolean {
 
 function isReplayable(body: AttemptRequest['body']): boolean {
   return body === null || typeof body === 'string' || body instanceof Uint8Array;
-}
-
-function describe(error: unknown): string {
-  if (error instanceof Error) {
-    const code = (error as { code?: unknown }).code;
-    return typeof code === 'string' ? `${code}: ${error.message}` : error.message;
-  }
-  return String(error);
 }
