@@ -9,9 +9,9 @@ import type { Logger } from '../logger';
 import { Backoff } from '../resilience/backoff';
 import { delay } from '../resilience/delay';
 
-/** Where a registration stands. */
-export type RegistrationState =
-  'idle' | 'registering' | 'registered' | 'deregistering' | 'deregistered';
+import type { RegistrationState } from './registration-state';
+
+export type { RegistrationState } from './registration-state';
 
 /** Everything the registration needs to know, already validated. */
 export interface RegistrationSpec {
