@@ -70,7 +70,7 @@ export type {
 } from './kv/standard-schema';
 export { LeaderElection } from './leader/leader-election';
 export type { LeaderOptions, LeaderStatus } from './leader/leader-election';
-export { ConsulLock, LockLease, LeaseLostError } from './leader/consul-lock';
+export { ConsulLock, LockLease } from './leader/consul-lock';
 export type { AcquireOptions } from './leader/consul-lock';
 export type { LockOptions } from './leader/lock-options';
 export {
@@ -89,14 +89,26 @@ export {
   ClosedError,
   TooManyServicesError,
   ServiceNotAllowedError,
-  isExpressConsulError,
-  isConfigError,
-  isNoHealthyInstancesError,
-  isConsulUnavailableError,
-  isConsulAclError,
   KvConfigError,
   LockHeldError,
+  LeaseLostError,
+  isExpressConsulError,
+  isConfigError,
+  isConsulUnavailableError,
+  isConsulAclError,
+  isConsulResponseError,
+  isConsulResponseTooLargeError,
+  isNoHealthyInstancesError,
+  isRetriesExhaustedError,
+  isRequestTimeoutError,
+  isUpstreamError,
+  isAbortedError,
+  isInvalidStateError,
+  isClosedError,
+  isTooManyServicesError,
+  isServiceNotAllowedError,
   isKvConfigError,
   isLockHeldError,
+  isLeaseLostError,
 } from './errors';
 export type { ExpressConsulErrorCode, KvConfigProblem } from './errors';

@@ -1,4 +1,5 @@
 import { request } from 'undici';
+import { describeError } from '../error-summary';
 import { CliError, ExitCode } from './exit-codes';
 import { readStatusDocument, StatusDocumentError } from './status-document';
 import type { StatusDocument } from './status-document';
@@ -45,7 +46,9 @@ export async function fetchStatusDocument(
     body = await readCapped(answer.body, where);
   } catch (error) {
     if (error instanceof CliError) throw error;
-    const reason = signal.aborted ? `no answer within ${options.timeoutMs} ms` : describe(error);
+    const reason = signal.aborted
+      ? `no answer within ${options.timeoutMs} ms`
+      : describeError(error);
     throw new CliError(ExitCode.unreachable, `GET ${where}: ${reason}`, { cause: error });
   }
   if (status === 401 || status === 403)
@@ -91,12 +94,4 @@ async function readCapped(body: AsyncIterable<Buffer>, where: string): Promise<s
     chunks.push(chunk);
   }
   return Buffer.concat(chunks).toString('utf8');
-}
-
-function describe(error: unknown): string {
-  if (error instanceof Error) {
-    const code = (error as { code?: unknown }).code;
-    return typeof code === 'string' ? `${code}: ${error.message}` : error.message;
-  }
-  return String(error);
 }

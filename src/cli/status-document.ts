@@ -5,6 +5,7 @@ import type {
   RegistrationState,
   UpstreamStatus as ServedUpstream,
 } from '../index';
+import { REGISTRATION_STATES } from '../registration/registration-state';
 
 // The JSON that `consul.statusHandler()` answers, as the CLI and the demo read it: the library's
 // own types, loosened where another version of the service may answer differently (any number may
@@ -75,13 +76,6 @@ const SERVICE_STATES: readonly ExpressConsulState[] = [
   'running',
   'draining',
   'closed',
-];
-const REGISTRATION_STATES: readonly RegistrationState[] = [
-  'idle',
-  'registering',
-  'registered',
-  'deregistering',
-  'deregistered',
 ];
 
 type Json = Record<string, unknown>;

@@ -2,29 +2,17 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { isSaturated } from './pool-saturation';
-import { classifyNetworkError, isFailureStatus } from './retry-policy';
+import { isFailureStatus } from './request-outcome';
+import type { AttemptFailure } from './request-outcome';
+import { classifyNetworkError } from './retry-policy';
 
-/** How one attempt ended; the retry decision and the outlier detector read only this. */
-export type AttemptOutcomeKind =
-  /** Response headers arrived (any status). */
-  | 'response'
-  /** No connection was made: no server saw the request. */
-  | 'connect-error'
-  /** The connection broke during the exchange: the server may have acted on the request. */
-  | 'reset'
-  /** The per-try timeout passed before the response headers. */
-  | 'try-timeout'
-  /** The call's deadline passed before the response headers. */
-  | 'deadline'
-  /** The caller's AbortSignal fired. */
-  | 'aborted'
-  /** Anything else (an invalid header, a TLS failure...): not the instance's fault, not retried. */
-  | 'error';
-
-/** What {@link attempt} resolves with; it never rejects. */
-export type AttemptOutcome =
+/**
+ * What {@link attempt} resolves with (it never rejects); the retry decision and the outlier
+ * detector read only this. Kinds are request-outcome.ts's vocabulary.
+ */
+export type AttemptResult =
   | { readonly kind: 'response'; readonly response: Dispatcher.ResponseData }
-  | { readonly kind: Exclude<AttemptOutcomeKind, 'response'>; readonly error: unknown };
+  | { readonly kind: AttemptFailure; readonly error: unknown };
 
 /** The request as undici sends it; one object for every attempt of a call. */
 export interface AttemptRequest {
@@ -69,7 +57,7 @@ export async function attempt(
   headersTimeoutMs: number,
   limitIsDeadline: boolean,
   load: AttemptLoad | undefined,
-): Promise<AttemptOutcome> {
+): Promise<AttemptResult> {
   const startedAt = load === undefined ? 0 : performance.now();
   // undici's headers timer starts only once the request is written, and a request waiting in the
   // pool's queue for a connection ignores its signal until it is dispatched (undici just notes the
@@ -118,7 +106,7 @@ export async function attempt(
       limit?.expired || informational?.expired
         ? limitIsDeadline
           ? 'deadline'
-          : 'try-timeout'
+          : 'try_timeout'
         : failureKind(error, request.signal, limitIsDeadline);
     return { kind, error };
   }
@@ -274,13 +262,10 @@ function failureKind(
   error: unknown,
   signal: AbortSignal | undefined,
   limitIsDeadline: boolean,
-): Exclude<AttemptOutcomeKind, 'response'> {
+): AttemptFailure {
   if (signal?.aborted) return 'aborted';
   if ((error as { code?: unknown } | null)?.code === 'UND_ERR_HEADERS_TIMEOUT') {
-    return limitIsDeadline ? 'deadline' : 'try-timeout';
+    return limitIsDeadline ? 'deadline' : 'try_timeout';
   }
-  const network = classifyNetworkError(error);
-  if (network === 'connect-failure') return 'connect-error';
-  if (network === 'reset') return 'reset';
-  return 'error';
+  return classifyNetworkError(error) ?? 'transport_error';
 }

@@ -105,7 +105,7 @@ export class RetryBudget {
     return this.exhaustedTotal;
   }
 
-  /** How many retries {@link tryWithdraw} would grant right now if nothing else happened. */
+  /** How many retries {@link tryAcquire} would grant right now if nothing else happened. */
   get available(): number {
     this.advance();
     return Math.max(0, Math.floor(this.allowance() - this.retryTotal + EPSILON));
@@ -119,7 +119,7 @@ export class RetryBudget {
   }
 
   /** Asks for one retry: true (and counted) if the budget allows it, else false (and counted). */
-  tryWithdraw(): boolean {
+  tryAcquire(): boolean {
     const index = this.advance();
     if (this.retryTotal + 1 > this.allowance() + EPSILON) {
       this.exhaustedTotal += 1;

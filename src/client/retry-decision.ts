@@ -1,7 +1,7 @@
-// The one retry rule of the request path. Attempts report what happened (an AttemptOutcome);
+// The one retry rule of the request path. Attempts report what happened (an AttemptResult);
 // this pure function decides what the call does next. No clock, no randomness, no state: the
 // caller passes the time left, the backoff it drew and whether the retry budget has room.
-import type { AttemptOutcomeKind } from './attempt';
+import type { AttemptOutcomeKind, FailReason, RetryCause } from './request-outcome';
 import { isIdempotentMethod, retryableStatus } from './retry-policy';
 
 /** Everything the decision needs about one finished attempt and the call around it. */
@@ -28,24 +28,13 @@ export interface RetryInput {
   readonly retryAfterMs?: number | undefined;
   /** The jittered backoff the caller drew for this retry, in ms. */
   readonly backoffMs: number;
-  /** Whether the retry budget would grant one more retry now. */
-  readonly budgetAvailable: boolean;
+  /**
+   * Takes one retry from the retry budget, or answers false (the budget counts the refusal). Asked
+   * last, once the retry is otherwise decided, and at most once: taking and checking are one step,
+   * so two calls sharing a budget cannot both see its last retry as free.
+   */
+  readonly tryAcquireRetry: () => boolean;
 }
-
-/** Why a retry happens: also the `reason` label of the retries metric. */
-export type RetryCause = 'status' | 'connect-failure' | 'reset' | 'timeout';
-
-/** Why the call stops with an error instead of retrying. */
-export type FailReason =
-  | 'aborted'
-  | 'deadline'
-  | 'not-retryable'
-  | 'disabled-by-caller'
-  | 'body-not-replayable'
-  | 'not-idempotent'
-  | 'max-attempts'
-  | 'retry-after-beyond-deadline'
-  | 'budget-exhausted';
 
 /** What the call does next. */
 export type RetryDecision =
@@ -57,29 +46,35 @@ export type RetryDecision =
   | { readonly action: 'fail'; readonly reason: FailReason };
 
 const RETURN: RetryDecision = Object.freeze({ action: 'return' });
-const FAILS: { readonly [R in FailReason]: RetryDecision } = Object.freeze({
-  aborted: { action: 'fail', reason: 'aborted' },
-  deadline: { action: 'fail', reason: 'deadline' },
-  'not-retryable': { action: 'fail', reason: 'not-retryable' },
-  'disabled-by-caller': { action: 'fail', reason: 'disabled-by-caller' },
-  'body-not-replayable': { action: 'fail', reason: 'body-not-replayable' },
-  'not-idempotent': { action: 'fail', reason: 'not-idempotent' },
-  'max-attempts': { action: 'fail', reason: 'max-attempts' },
-  'retry-after-beyond-deadline': { action: 'fail', reason: 'retry-after-beyond-deadline' },
-  'budget-exhausted': { action: 'fail', reason: 'budget-exhausted' },
-});
+/** One frozen decision per reason, made on first use (the rule runs on every failed attempt). */
+const FAILS = new Map<FailReason, RetryDecision>();
+
+function fail(reason: FailReason): RetryDecision {
+  let decision = FAILS.get(reason);
+  if (decision === undefined) {
+    decision = Object.freeze({ action: 'fail', reason });
+    FAILS.set(reason, decision);
+  }
+  return decision;
+}
+
+/**
+ * The rule's first step on its own: an answer with this status goes back to the caller as it is
+ * (anything but 429/502/503/504). The call loop asks it before building the rule's input.
+ */
+export function answersAtOnce(status: number): boolean {
+  return !retryableStatus(status);
+}
 
 /** The cause a failed outcome would be retried for, or undefined when it never is. */
 function causeOf(input: RetryInput): RetryCause | undefined {
   switch (input.outcome) {
     case 'response':
       return input.status !== undefined && retryableStatus(input.status) ? 'status' : undefined;
-    case 'connect-error':
-      return 'connect-failure';
+    case 'connect_failure':
     case 'reset':
-      return 'reset';
-    case 'try-timeout':
-      return 'timeout';
+    case 'try_timeout':
+      return input.outcome;
     default:
       return undefined;
   }
@@ -97,35 +92,36 @@ function causeOf(input: RetryInput): RetryCause | undefined {
  *    status that may not be repeated is returned to the caller as it is;
  * 3. then the limits: attempts, a Retry-After at or beyond the deadline (fails at once rather than
  *    sleeping into a timeout), the backoff or Retry-After delay not fitting before the deadline,
- *    and last the retry budget (so a retry that could not happen anyway spends nothing).
+ *    and last the retry budget, taken only here (so a retry that could not happen anyway spends
+ *    nothing).
  */
 export function decideRetry(input: RetryInput): RetryDecision {
   const { outcome } = input;
-  if (outcome === 'aborted') return FAILS.aborted;
-  if (outcome === 'deadline') return FAILS.deadline;
-  if (outcome === 'response' && (input.status === undefined || !retryableStatus(input.status))) {
+  if (outcome === 'aborted') return fail('aborted');
+  if (outcome === 'deadline') return fail('deadline');
+  if (outcome === 'response' && (input.status === undefined || answersAtOnce(input.status))) {
     return RETURN;
   }
   const cause = causeOf(input);
   const isStatus = cause === 'status';
   // A status the caller may not repeat is still an answer: hand it over rather than an error.
-  const refuse = (reason: FailReason): RetryDecision => (isStatus ? RETURN : FAILS[reason]);
-  if (cause === undefined) return FAILS['not-retryable'];
-  if (input.retryableByCaller === false) return refuse('disabled-by-caller');
-  if (!input.bodyReplayable) return refuse('body-not-replayable');
+  const refuse = (reason: FailReason): RetryDecision => (isStatus ? RETURN : fail(reason));
+  if (cause === undefined) return fail('not_retryable');
+  if (input.retryableByCaller === false) return refuse('disabled_by_caller');
+  if (!input.bodyReplayable) return refuse('body_not_replayable');
   const safeToRepeat =
-    cause === 'connect-failure' ||
+    cause === 'connect_failure' ||
     input.retryableByCaller === true ||
     (input.idempotencyKey !== undefined && input.idempotencyKey !== '') ||
     isIdempotentMethod(input.method);
-  if (!safeToRepeat) return refuse('not-idempotent');
-  if (input.attempts >= input.maxAttempts) return FAILS['max-attempts'];
+  if (!safeToRepeat) return refuse('not_idempotent');
+  if (input.attempts >= input.maxAttempts) return fail('max_attempts');
   const retryAfterMs = input.retryAfterMs;
   if (retryAfterMs !== undefined && retryAfterMs >= input.remainingMs) {
-    return FAILS['retry-after-beyond-deadline'];
+    return fail('retry_after_beyond_deadline');
   }
   const delayMs = Math.max(input.backoffMs, retryAfterMs ?? 0);
-  if (delayMs >= input.remainingMs) return FAILS.deadline;
-  if (!input.budgetAvailable) return FAILS['budget-exhausted'];
+  if (delayMs >= input.remainingMs) return fail('deadline');
+  if (!input.tryAcquireRetry()) return fail('budget_exhausted');
   return { action: 'retry', cause, delayMs };
 }

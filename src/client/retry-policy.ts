@@ -1,6 +1,7 @@
 // Pure facts the retry decision (retry-decision.ts) builds on: which methods are idempotent, which
 // statuses and transport errors say "another instance may succeed", and what Retry-After asks for.
 // No state and no clock of their own: the caller passes the time where one is needed.
+import type { NetworkFailure } from './request-outcome';
 
 /** Methods RFC 9110 defines as idempotent: repeating them has the effect of sending them once. */
 const IDEMPOTENT_METHODS: ReadonlySet<string> = new Set([
@@ -24,15 +25,6 @@ export function isIdempotentMethod(method: string): boolean {
  */
 export function retryableStatus(status: number): boolean {
   return status === 502 || status === 503 || status === 504 || status === 429;
-}
-
-/**
- * True for a 5xx answer: it counts as the instance's failure everywhere an outcome is judged
- * (outlier detection, the least-request cost, the attempt and request metrics). A 4xx is the
- * caller's problem, not the instance's.
- */
-export function isFailureStatus(status: number): boolean {
-  return status >= 500;
 }
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
@@ -119,14 +111,6 @@ function utc(
   return new Date(ms).getUTCDate() === d ? ms : undefined;
 }
 
-/**
- * How a transport failure relates to the request, named after Envoy's retry conditions:
- * `connect-failure` means no connection was made, so no server saw the request and resending it is
- * safe whatever the method; `reset` means the connection broke during the exchange, so the server
- * may have acted on it.
- */
-export type NetworkFailureKind = 'connect-failure' | 'reset';
-
 /** Codes raised before a connection exists (DNS, routing, refused, undici's connect timeout). */
 const CONNECT_FAILURE_CODES: ReadonlySet<string> = new Set([
   'ECONNREFUSED',
@@ -150,15 +134,16 @@ const RESET_CODES: ReadonlySet<string> = new Set(['ECONNRESET', 'EPIPE', 'UND_ER
 const MAX_CAUSE_DEPTH = 8;
 
 /**
- * Classifies a Node or undici transport error, looking through the `TypeError('fetch failed')` that
+ * Classifies a Node or undici transport error (`connect_failure`: no connection was made, so no
+ * server saw the request; `reset`: the connection broke during the exchange), looking through the `TypeError('fetch failed')` that
  * undici's fetch wraps it in (`cause`) and through AggregateErrors of multi-address connects;
  * undefined for anything else, including aborts and timeouts, which are the caller's own decision.
  */
-export function classifyNetworkError(error: unknown): NetworkFailureKind | undefined {
+export function classifyNetworkError(error: unknown): NetworkFailure | undefined {
   return classify(error, 0);
 }
 
-function classify(error: unknown, depth: number): NetworkFailureKind | undefined {
+function classify(error: unknown, depth: number): NetworkFailure | undefined {
   if (depth > MAX_CAUSE_DEPTH || typeof error !== 'object' || error === null) return undefined;
   const { name, code, syscall, cause, errors } = error as {
     name?: unknown;
@@ -174,18 +159,18 @@ function classify(error: unknown, depth: number): NetworkFailureKind | undefined
   if (typeof code === 'string') {
     if (CONNECT_FAILURE_CODES.has(code)) {
       // An unreachable host reported on an established socket happened mid-exchange.
-      return syscall === 'read' || syscall === 'write' ? 'reset' : 'connect-failure';
+      return syscall === 'read' || syscall === 'write' ? 'reset' : 'connect_failure';
     }
     if (RESET_CODES.has(code)) return 'reset';
-    if (code === 'ETIMEDOUT') return syscall === 'connect' ? 'connect-failure' : 'reset';
+    if (code === 'ETIMEDOUT') return syscall === 'connect' ? 'connect_failure' : 'reset';
   }
   if (Array.isArray(errors) && errors.length > 0) {
-    let kind: NetworkFailureKind | undefined;
+    let kind: NetworkFailure | undefined;
     for (const member of errors) {
       const memberKind = classify(member, depth + 1);
       if (memberKind === undefined) continue;
       // One attempt that may have reached a server makes the whole failure a reset.
-      kind = memberKind === 'reset' || kind === 'reset' ? 'reset' : 'connect-failure';
+      kind = memberKind === 'reset' || kind === 'reset' ? 'reset' : 'connect_failure';
     }
     if (kind !== undefined) return kind;
   }

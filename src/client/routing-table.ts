@@ -4,10 +4,10 @@ import type { Balancer } from '../balancer/balancer';
 import type { ServiceInstance } from '../discovery/service-instance';
 import type { ServiceWatcher } from '../discovery/service-watcher';
 import type { InstanceMetrics, ServiceMetrics } from '../metrics/express-consul-metrics';
-import type { AttemptLoad, AttemptOutcome } from './attempt';
+import type { AttemptLoad, AttemptResult } from './attempt';
 import type { InstancePools } from './instance-pools';
 import type { OutlierDetector } from './outlier-detector';
-import { isFailureStatus } from './retry-policy';
+import { attemptMetricOutcome, isFailureStatus } from './request-outcome';
 
 /**
  * Where a call can go: one instance with its pool, its bound metric children and, when the
@@ -104,35 +104,28 @@ export class RoutingTable {
   }
 
   /** Feeds one attempt's outcome to the outlier detector and the instance's metrics. */
-  report(route: Route, outcome: AttemptOutcome): void {
+  report(route: Route, outcome: AttemptResult): void {
     const { detector } = this;
     const metrics = (route as InstanceRoute).metrics;
     const id = route.instance.id;
+    const status = outcome.kind === 'response' ? outcome.response.statusCode : undefined;
+    const label = attemptMetricOutcome(outcome.kind, status);
+    if (label !== undefined) metrics?.attempt(label);
     switch (outcome.kind) {
-      case 'response': {
-        const failed = isFailureStatus(outcome.response.statusCode);
-        if (failed) detector?.recordFailure(id);
+      case 'response':
+        if (isFailureStatus(status as number)) detector?.recordFailure(id);
         else detector?.recordSuccess(id);
-        metrics?.attempt(failed ? 'http_error' : 'success');
         return;
-      }
-      case 'connect-error':
+      case 'connect_failure':
       case 'reset':
+      case 'try_timeout':
         detector?.recordFailure(id);
-        metrics?.attempt('network_error');
         return;
-      case 'try-timeout':
-        detector?.recordFailure(id);
-        metrics?.attempt('timeout');
-        return;
+      // The call ran out of time (this instance may simply have been the last one tried), the
+      // caller gave up, or the failure is not the instance's: the detector learns nothing.
       case 'deadline':
-        // The call ran out of time; this instance may simply have been the last one tried.
-        metrics?.attempt('timeout');
-        return;
-      case 'error':
-        metrics?.attempt('network_error');
-        return;
       case 'aborted':
+      case 'transport_error':
         return;
     }
   }

@@ -14,18 +14,20 @@ import {
   RetriesExhaustedError,
   UpstreamError,
 } from '../errors';
+import { describeError } from '../error-summary';
 import type { Logger } from '../logger';
-import type { RequestOutcome, ServiceMetrics } from '../metrics/express-consul-metrics';
+import type { ServiceMetrics } from '../metrics/express-consul-metrics';
 import { Backoff } from '../resilience/backoff';
 import { delay } from '../resilience/delay';
 import { attempt } from './attempt';
-import type { AttemptOutcome, AttemptRequest } from './attempt';
+import type { AttemptRequest, AttemptResult } from './attempt';
 import { InstancePools } from './instance-pools';
 import { OutlierDetector } from './outlier-detector';
 import type { RetryBudget } from './retry-budget';
-import { decideRetry } from './retry-decision';
-import type { FailReason, RetryCause } from './retry-decision';
-import { isFailureStatus, parseRetryAfterMs, retryableStatus } from './retry-policy';
+import { answeredOutcome, failedOutcome, retryLabel } from './request-outcome';
+import type { FailReason } from './request-outcome';
+import { answersAtOnce, decideRetry } from './retry-decision';
+import { parseRetryAfterMs } from './retry-policy';
 import { checkRequestInput } from './request-input';
 import { RoutingTable } from './routing-table';
 import { relayOf } from './signal-relay';
@@ -234,7 +236,7 @@ export class ServiceClient {
         this.table.report(route, outcome);
         if (!reached) reached = mayHaveReached(outcome);
         // The rule's first step, taken without building its input: a plain answer goes back.
-        if (outcome.kind === 'response' && !retryableStatus(outcome.response.statusCode)) {
+        if (outcome.kind === 'response' && answersAtOnce(outcome.response.statusCode)) {
           return this.answered(outcome.response, route, attempts, startedAt);
         }
 
@@ -259,21 +261,18 @@ export class ServiceClient {
               ? undefined
               : parseRetryAfterMs(retryAfter, Date.now(), this.options.maxRetryAfterMs),
           backoffMs: this.options.retryBackoff.baseMs > 0 ? backoff.nextDelayMs() : 0,
-          budgetAvailable: budget.available > 0,
+          tryAcquireRetry: () => budget.tryAcquire(),
         });
         if (decision.action === 'return' && outcome.kind === 'response') {
           return this.answered(outcome.response, route, attempts, startedAt);
         }
         if (outcome.kind === 'response') await outcome.response.body.dump().catch(() => undefined);
         if (decision.action !== 'retry') {
-          const reason = decision.action === 'fail' ? decision.reason : 'not-retryable';
-          if (reason === 'budget-exhausted') {
-            budget.tryWithdraw(); // counted as a refusal
-            this.metrics?.retryBudgetExhausted();
-          }
+          // A 'return' here is a status answer on a failed attempt: not reachable, named anyway.
+          const reason = decision.action === 'fail' ? decision.reason : 'not_retryable';
+          if (reason === 'budget_exhausted') this.metrics?.retryBudgetExhausted();
           throw this.failure(reason, outcome, route, attempts, deadlineMs, tryTimeoutMs, reached);
         }
-        budget.tryWithdraw();
         this.metrics?.retried(retryLabel(decision.cause, status));
         (tried ??= new Set()).add(route.instance.id);
         if (decision.delayMs > 0) {
@@ -290,13 +289,13 @@ export class ServiceClient {
             this.service,
             attempts,
             'no healthy instance left to try',
-            { mayHaveBeenProcessed: reached },
+            { mayHaveBeenProcessed: reached, reason: 'no_instance_left' },
           );
         }
         route = next;
       }
     } catch (error) {
-      this.metrics?.requestFinished(outcomeOf(error), (performance.now() - startedAt) / 1000);
+      this.metrics?.requestFinished(failedOutcome(error), (performance.now() - startedAt) / 1000);
       throw error;
     }
   }
@@ -337,13 +336,10 @@ export class ServiceClient {
         this.service,
         route.instance.id,
         `answered with status ${status}, outside 200-599`,
-        { mayHaveBeenProcessed: true },
+        { mayHaveBeenProcessed: true, reason: 'invalid_status' },
       );
     }
-    this.metrics?.requestFinished(
-      isFailureStatus(response.statusCode) ? 'http_error' : 'success',
-      (performance.now() - startedAt) / 1000,
-    );
+    this.metrics?.requestFinished(answeredOutcome(status), (performance.now() - startedAt) / 1000);
     return {
       statusCode: response.statusCode,
       headers: response.headers,
@@ -356,7 +352,7 @@ export class ServiceClient {
   /** The typed error a call ends with when the decision is to stop. */
   private failure(
     reason: FailReason,
-    outcome: AttemptOutcome,
+    outcome: AttemptResult,
     route: Route,
     attempts: number,
     deadlineMs: number,
@@ -368,9 +364,9 @@ export class ServiceClient {
     const what =
       lastStatus !== undefined
         ? `status ${lastStatus}`
-        : outcome.kind === 'try-timeout'
+        : outcome.kind === 'try_timeout'
           ? `attempt timed out after ${tryTimeoutMs} ms`
-          : describe(cause);
+          : describeError(cause);
     const details = {
       ...(lastStatus !== undefined && { lastStatus }),
       ...(cause !== undefined && { cause }),
@@ -385,34 +381,44 @@ export class ServiceClient {
       case 'deadline':
         return new RequestTimeoutError(this.service, deadlineMs, 'deadline', {
           mayHaveBeenProcessed,
+          reason,
         });
-      case 'max-attempts':
-        return new RetriesExhaustedError(
-          this.service,
-          attempts,
-          `${what} (maxAttempts reached)`,
-          details,
-        );
-      case 'retry-after-beyond-deadline':
+      case 'max_attempts':
+        return new RetriesExhaustedError(this.service, attempts, `${what} (maxAttempts reached)`, {
+          ...details,
+          reason,
+        });
+      case 'retry_after_beyond_deadline':
         return new RetriesExhaustedError(
           this.service,
           attempts,
           `${what}; Retry-After exceeds the deadline`,
-          details,
+          { ...details, reason },
         );
-      case 'budget-exhausted':
+      case 'budget_exhausted':
         return new RetriesExhaustedError(
           this.service,
           attempts,
           `${what}; retry budget exhausted`,
-          details,
+          { ...details, reason },
         );
-      default:
-        if (outcome.kind === 'try-timeout') {
+      case 'not_retryable':
+      case 'disabled_by_caller':
+      case 'body_not_replayable':
+      case 'not_idempotent':
+        if (outcome.kind === 'try_timeout') {
           return new RequestTimeoutError(this.service, tryTimeoutMs, 'try', {
             mayHaveBeenProcessed,
+            reason,
           });
         }
+        return new UpstreamError(this.service, route.instance.id, what, {
+          cause,
+          mayHaveBeenProcessed,
+          reason,
+        });
+      default:
+        // The rule never fails a finished attempt for the reasons of the call's own start.
         return new UpstreamError(this.service, route.instance.id, what, {
           cause,
           mayHaveBeenProcessed,
@@ -446,6 +452,7 @@ export class ServiceClient {
       throw new NoHealthyInstancesError(
         this.service,
         `discovery has no answer from Consul after ${waitMs} ms`,
+        'discovery_timeout',
       );
     } finally {
       clearTimeout(timer);
@@ -476,33 +483,12 @@ function toAttemptRequest(request: ServiceRequest): AttemptRequest {
  * request undici refused before sending it, surely did not. A request abandoned while queued for a
  * connection counts as reached: nothing tells whether undici had just dispatched it.
  */
-function mayHaveReached(outcome: AttemptOutcome): boolean {
-  if (outcome.kind === 'connect-error') return false;
-  if (outcome.kind !== 'error') return true;
+function mayHaveReached(outcome: AttemptResult): boolean {
+  if (outcome.kind === 'connect_failure') return false;
+  if (outcome.kind !== 'transport_error') return true;
   return (outcome.error as { code?: unknown } | null)?.code !== 'UND_ERR_INVALID_ARG';
 }
 
 function isReplayable(body: AttemptRequest['body']): boolean {
   return body === null || typeof body === 'string' || body instanceof Uint8Array;
-}
-
-function retryLabel(cause: RetryCause, status: number | undefined): string {
-  if (cause === 'status') return `status_${status}`;
-  return cause === 'timeout' ? 'timeout' : 'network';
-}
-
-function describe(error: unknown): string {
-  if (error instanceof Error) {
-    const code = (error as { code?: unknown }).code;
-    return typeof code === 'string' ? `${code}: ${error.message}` : error.message;
-  }
-  return String(error);
-}
-
-function outcomeOf(error: unknown): RequestOutcome {
-  if (error instanceof NoHealthyInstancesError) return 'no_instances';
-  if (error instanceof RequestTimeoutError) return 'timeout';
-  if (error instanceof RetriesExhaustedError) return 'retries_exhausted';
-  if (error instanceof AbortedError) return 'aborted';
-  return 'network_error';
 }

@@ -1,4 +1,5 @@
 import { ListenerSet } from '../events/listener-set';
+import { describeError } from '../error-summary';
 import { silentLogger } from '../logger';
 import { inspect } from 'node:util';
 import type { Dispatcher } from 'undici';
@@ -487,7 +488,7 @@ export class ConsulClient {
         throw new AbortedError(`${endpoint} aborted`, { cause: spec.signal.reason });
       if (this.closed) throw new ClosedError('ConsulClient');
       if (timedOut) throw new ConsulUnavailableError(endpoint, `no answer within ${timeoutMs} ms`);
-      throw new ConsulUnavailableError(endpoint, describeNetworkError(error), { cause: error });
+      throw new ConsulUnavailableError(endpoint, describeError(error), { cause: error });
     } finally {
       clearTimeout(timer);
       spec.signal?.removeEventListener('abort', onCallerAbort);
@@ -695,14 +696,6 @@ function statusError(endpoint: string, answer: RawAnswer): Error {
     );
   }
   return new ConsulResponseError(endpoint, answer.status, answer.text.slice(0, 500));
-}
-
-function describeNetworkError(error: unknown): string {
-  if (error instanceof Error) {
-    const code = (error as { code?: unknown }).code;
-    return typeof code === 'string' ? `${code}: ${error.message}` : error.message;
-  }
-  return String(error);
 }
 
 function queryString(query: CallSpec['query']): string {

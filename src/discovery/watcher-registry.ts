@@ -5,6 +5,7 @@ import {
   resolveServiceName,
   resolveServiceQuery,
   resolveServiceWatcherOptions,
+  SERVICE_QUERY_KEYS,
   serviceQueryKey,
 } from './service-watcher-options';
 import type { ServiceQueryOptions, ServiceWatcherOptions } from './service-watcher-options';
@@ -53,14 +54,8 @@ export interface WatcherLease {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-const QUERY_OPTION_KEYS = [
-  'passingOnly',
-  'tag',
-  'datacenter',
-  'filter',
-  'stale',
-  'cached',
-] as const satisfies readonly (keyof ServiceQueryOptions)[];
+/** The query-shaping keys, from the one list that also validates them (service-watcher-options.ts). */
+const QUERY_OPTION_KEYS = Object.keys(SERVICE_QUERY_KEYS) as readonly (keyof ServiceQueryOptions)[];
 
 // Only the keyed fields may reach the watcher: anything else would make a shared watcher depend
 // on which caller came first.

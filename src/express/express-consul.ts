@@ -20,6 +20,7 @@ import { ClosedError, ConfigError, InvalidStateError } from '../errors';
 import { resolveServiceAddress } from '../registration/service-address';
 import { generateServiceId } from '../registration/service-id';
 import { dnsSafeServiceName, isDnsSafeServiceName } from '../registration/service-name';
+import { REGISTRATION_STATES } from '../registration/registration-state';
 import { ServiceRegistration } from '../registration/service-registration';
 import { delay } from '../resilience/delay';
 import { ConnectionTracker } from './connection-tracker';
@@ -413,8 +414,9 @@ export class ExpressConsul {
   private followForMetrics(service: string): void {
     const metrics = this.metrics;
     if (!metrics) return;
-    const states = ['idle', 'registering', 'registered', 'deregistering', 'deregistered'] as const;
-    this.registration.onStateChange((state) => metrics.registrationChanged(service, state, states));
+    this.registration.onStateChange((state) =>
+      metrics.registrationChanged(service, state, REGISTRATION_STATES),
+    );
     this.registration.onReregister(() => metrics.reregistered(service));
   }
 

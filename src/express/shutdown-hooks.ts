@@ -1,5 +1,5 @@
 import type { Logger } from '../logger';
-import { errorSummary } from '../registration/service-registration';
+import { errorSummary } from '../error-summary';
 import { finishedBefore } from '../resilience/aborted-promise';
 
 /**

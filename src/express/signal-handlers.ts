@@ -1,6 +1,6 @@
 import { constants } from 'node:os';
 import type { Logger } from '../logger';
-import { errorSummary } from '../registration/service-registration';
+import { errorSummary } from '../error-summary';
 
 /** How the handlers end the process. */
 export interface SignalHandlerOptions {

@@ -4,7 +4,7 @@ import {
   ClosedError,
   ConsulAclError,
   ConsulUnavailableError,
-  ExpressConsulError,
+  LeaseLostError,
   LockHeldError,
 } from '../errors';
 import type { Logger } from '../logger';
@@ -18,18 +18,6 @@ export type LockClient = Pick<
   ConsulClient,
   'kvGet' | 'kvAcquire' | 'kvRelease' | 'sessionCreate' | 'sessionDestroy'
 >;
-
-/** Why a lease ended; the lease's signal aborts with this as its reason. */
-export class LeaseLostError extends ExpressConsulError {
-  readonly key: string;
-  readonly reason: 'released' | 'session-invalidated' | 'consul-unreachable' | 'closed';
-
-  constructor(key: string, reason: LeaseLostError['reason'], detail: string) {
-    super('EXPRESS_CONSUL_LEASE_LOST', `Consul lock '${key}' lost: ${detail}`);
-    this.key = key;
-    this.reason = reason;
-  }
-}
 
 /** Options of one `acquire()`. */
 export interface AcquireOptions {

@@ -8,7 +8,7 @@ import type { ServiceMetrics } from './service-metrics';
 
 export type { DiscoveryReadings, ServiceReading, WatchBudgetReading } from './metric-family';
 export type {
-  AttemptOutcome,
+  AttemptMetricOutcome,
   InstanceMetrics,
   RequestOutcome,
   ServiceMetrics,

@@ -1,26 +1,17 @@
 import type { Counter } from 'prom-client';
 import type { CountingChild, DeferredCounter } from './deferred-counter';
 import type { DeferredHistogram, ObservingChild } from './deferred-histogram';
+import type { AttemptMetricOutcome, RequestOutcome } from '../client/request-outcome';
 import { InstanceLabels } from './instance-labels';
 
-/** Outcome label of an outbound request. */
-export type RequestOutcome =
-  | 'success'
-  | 'http_error'
-  | 'network_error'
-  | 'timeout'
-  | 'no_instances'
-  | 'retries_exhausted'
-  | 'aborted';
-
-/** Outcome label of one attempt against one instance. */
-export type AttemptOutcome = 'success' | 'http_error' | 'network_error' | 'timeout';
+// The label values are the request path's vocabulary, defined once in client/request-outcome.ts.
+export type { AttemptMetricOutcome, RequestOutcome } from '../client/request-outcome';
 
 /** Metric children of one called service, bound once; the request path never builds label objects. */
 export interface ServiceMetrics {
   /** Records one finished call (all its attempts) and its duration in seconds. */
   requestFinished(outcome: RequestOutcome, seconds: number): void;
-  /** A retry on another instance; reason is `status_<code>`, `network` or `timeout`. */
+  /** A retry on another instance; reason is `status_<code>`, `connect_failure`, `reset` or `try_timeout`. */
   retried(reason: string): void;
   /** A retry refused because the retry budget was spent. */
   retryBudgetExhausted(): void;
@@ -47,7 +38,7 @@ export interface ServiceMetrics {
 /** Metric children of one instance of a called service. */
 export interface InstanceMetrics {
   /** Records one attempt; does nothing once released (the instance is gone). */
-  attempt(outcome: AttemptOutcome): void;
+  attempt(outcome: AttemptMetricOutcome): void;
   /** The instance departed: removes its series and frees its label slot. Idempotent. */
   release(): void;
 }
@@ -83,14 +74,14 @@ const REQUEST_OUTCOMES: readonly RequestOutcome[] = [
   'retries_exhausted',
   'aborted',
 ];
-const ATTEMPT_OUTCOMES: readonly AttemptOutcome[] = [
+const ATTEMPT_OUTCOMES: readonly AttemptMetricOutcome[] = [
   'success',
   'http_error',
   'network_error',
   'timeout',
 ];
 
-type AttemptChildren = Readonly<Record<AttemptOutcome, Increment>>;
+type AttemptChildren = Readonly<Record<AttemptMetricOutcome, Increment>>;
 
 function bindEach<K extends string, V>(keys: readonly K[], bind: (key: K) => V): Record<K, V> {
   return Object.fromEntries(keys.map((key) => [key, bind(key)])) as Record<K, V>;
@@ -254,7 +245,7 @@ class BoundInstance implements InstanceMetrics {
     private readonly onRelease: () => void,
   ) {}
 
-  attempt(outcome: AttemptOutcome): void {
+  attempt(outcome: AttemptMetricOutcome): void {
     // An attempt that ends after its instance departed still counts in client_requests_total;
     // counting it here would bring back a series that nobody would remove again.
     if (!this.released) this.children[outcome].inc();

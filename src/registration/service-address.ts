@@ -3,7 +3,7 @@ import { networkInterfaces } from 'node:os';
 import type { NetworkInterfaceInfo } from 'node:os';
 import type { Logger } from '../logger';
 import { localAddressToward } from './route-to-agent';
-import { errorSummary } from './service-registration';
+import { errorSummary } from '../error-summary';
 
 /** Where an advertised address came from. */
 export type AddressSource =

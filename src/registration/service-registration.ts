@@ -1,6 +1,7 @@
 import { ListenerSet } from '../events/listener-set';
 import type { Listener } from '../events/listener-set';
 import { AbortedError, ClosedError, ConsulAclError, ConsulResponseError } from '../errors';
+import { errorSummary } from '../error-summary';
 import type { ConsulClient } from '../consul/consul-client';
 import type { AgentServiceRegistration } from '../consul/consul-types';
 import type { ResolvedOptions } from '../config/resolve-options';
@@ -8,9 +9,9 @@ import type { Logger } from '../logger';
 import { Backoff } from '../resilience/backoff';
 import { delay } from '../resilience/delay';
 
-/** Where a registration stands. */
-export type RegistrationState =
-  'idle' | 'registering' | 'registered' | 'deregistering' | 'deregistered';
+import type { RegistrationState } from './registration-state';
+
+export type { RegistrationState } from './registration-state';
 
 /** Everything the registration needs to know, already validated. */
 export interface RegistrationSpec {
@@ -280,13 +281,4 @@ export class ServiceRegistration {
     this.currentState = state;
     this.stateListeners.emit(state);
   }
-}
-
-/** Error fields safe for logs: name, code and message (our errors never hold the token). */
-export function errorSummary(error: unknown): { name: string; code?: string; message: string } {
-  if (error instanceof Error) {
-    const code = (error as { code?: unknown }).code;
-    return { name: error.name, ...(typeof code === 'string' && { code }), message: error.message };
-  }
-  return { name: 'Error', message: String(error) };
 }

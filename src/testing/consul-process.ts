@@ -166,7 +166,7 @@ export class ConsulProcess implements StartedConsul {
       child.once('exit', (code, exitSignal) =>
         reject(
           new ExpressConsulError(
-            'EXPRESS_CONSUL_CONSUL_UNAVAILABLE',
+            'EXPRESS_CONSUL_UNAVAILABLE',
             `consul agent exited during start-up (${exitSignal ?? `code ${code}`}):\n${this.output}`,
           ),
         ),

@@ -76,7 +76,7 @@ describe('chaos: garbage from Consul', () => {
     expect(counts.library.errors).toEqual({});
     expect(counts.library.ok).toBe(counts.library.sent);
     expect(sizes).toEqual(Array(GARBAGE_MODES.length + 2).fill(3));
-    expect(new Set(errors.map((e) => e.code))).toEqual(new Set(['EXPRESS_CONSUL_CONSUL_RESPONSE']));
+    expect(new Set(errors.map((e) => e.code))).toEqual(new Set(['EXPRESS_CONSUL_BAD_RESPONSE']));
     expect(watcher.status().indexResets).toBeGreaterThan(resetsBefore);
     expect(counts.control.failed).toBeGreaterThan(0);
   }, 180_000);

@@ -383,7 +383,7 @@ describe('properties: Consul health answers', () => {
               answer = await consul.healthService('fuzzed');
             } catch (error) {
               expect(isExpressConsulError(error)).toBe(true);
-              expect((error as { code: string }).code).toBe('EXPRESS_CONSUL_CONSUL_RESPONSE');
+              expect((error as { code: string }).code).toBe('EXPRESS_CONSUL_BAD_RESPONSE');
               return;
             }
             const instances = toServiceInstances(answer.data);

@@ -7,6 +7,7 @@ import type { DiscoveryOptions } from '../../src/client/discovery-options';
 import type { CallOptions, ConsulClient, ConsulQueryResult } from '../../src/consul/consul-client';
 import type { HealthServiceEntry, HealthServiceQuery } from '../../src/consul/consul-types';
 import { silentLogger } from '../../src/logger';
+import type { ExpressConsulMetrics } from '../../src/metrics/express-consul-metrics';
 import type { Logger } from '../../src/logger';
 import { healthEntry, ScriptedHealthSource } from '../discovery/fake-health-source';
 
@@ -87,11 +88,12 @@ export function fixedDiscovery(
   entries: Record<string, HealthServiceEntry[]>,
   options: DiscoveryOptions = {},
   logger: Logger = silentLogger,
+  metrics?: ExpressConsulMetrics,
 ): Discovery {
   const d = new Discovery(
     new FixedHealthSource(entries) as unknown as ConsulClient,
     options,
-    undefined,
+    metrics,
     logger,
   );
   discoveries.push(d);

@@ -26,7 +26,7 @@ function clock(start = 0): {
 
 function withdrawAll(budget: RetryBudget, attempts: number): number {
   let granted = 0;
-  for (let i = 0; i < attempts; i += 1) if (budget.tryWithdraw()) granted += 1;
+  for (let i = 0; i < attempts; i += 1) if (budget.tryAcquire()) granted += 1;
   return granted;
 }
 
@@ -43,7 +43,7 @@ describe('RetryBudget', () => {
 
   it('grants nothing without traffic when the floor is 0', () => {
     const budget = new RetryBudget({ minRetriesPerSecond: 0 }, clock().now);
-    expect(budget.tryWithdraw()).toBe(false);
+    expect(budget.tryAcquire()).toBe(false);
     expect(budget.exhausted).toBe(1);
   });
 
@@ -63,7 +63,7 @@ describe('RetryBudget', () => {
   it('earns retries in proportion to requests, and retries do not earn any', () => {
     const budget = new RetryBudget({ ratio: 0.1, minRetriesPerSecond: 0 }, clock().now);
     for (let i = 0; i < 3; i += 1) budget.recordRequest();
-    expect(budget.tryWithdraw()).toBe(false); // 0.3 of a retry is not a retry
+    expect(budget.tryAcquire()).toBe(false); // 0.3 of a retry is not a retry
     for (let i = 0; i < 27; i += 1) budget.recordRequest();
     expect(withdrawAll(budget, 10)).toBe(3);
     expect(budget.requests).toBe(30);

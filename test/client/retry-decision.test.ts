@@ -1,4 +1,4 @@
-import type { AttemptOutcomeKind } from '../../src/client/attempt';
+import type { AttemptOutcomeKind } from '../../src/client/request-outcome';
 import { decideRetry, type RetryInput } from '../../src/client/retry-decision';
 
 /** A GET that failed its first of 3 attempts with plenty of time and budget left. */
@@ -10,7 +10,7 @@ const base: RetryInput = {
   maxAttempts: 3,
   remainingMs: 1_000,
   backoffMs: 20,
-  budgetAvailable: true,
+  tryAcquireRetry: () => true,
 };
 const decide = (input: Partial<RetryInput>) => decideRetry({ ...base, ...input });
 
@@ -20,9 +20,9 @@ describe('decideRetry: outcome × method × idempotency key', () => {
     ['response', 502],
     ['response', 504],
     ['response', 429],
-    ['connect-error', undefined],
+    ['connect_failure', undefined],
     ['reset', undefined],
-    ['try-timeout', undefined],
+    ['try_timeout', undefined],
   ];
   const cases: [string, Partial<RetryInput>, boolean][] = [
     ['GET', { method: 'GET' }, true],
@@ -38,7 +38,7 @@ describe('decideRetry: outcome × method × idempotency key', () => {
   for (const [outcome, status] of failures) {
     for (const [label, input, safe] of cases) {
       // No server saw a request whose connection failed: any method may go elsewhere.
-      const retried = safe || outcome === 'connect-error';
+      const retried = safe || outcome === 'connect_failure';
       const what = status === undefined ? outcome : `status ${status}`;
       it(`${label}, ${what}: ${retried ? 'retry' : 'no retry'}`, () => {
         const decision = decide({ ...input, outcome, status });
@@ -48,7 +48,7 @@ describe('decideRetry: outcome × method × idempotency key', () => {
           // A status that may not be repeated is still an answer for the caller.
           expect(decision).toEqual({ action: 'return' });
         } else {
-          expect(decision).toEqual({ action: 'fail', reason: 'not-idempotent' });
+          expect(decision).toEqual({ action: 'fail', reason: 'not_idempotent' });
         }
       });
     }
@@ -60,21 +60,24 @@ describe('decideRetry: outcome × method × idempotency key', () => {
 
   it('names the cause of each retry', () => {
     expect(decide({ outcome: 'response', status: 503 })).toMatchObject({ cause: 'status' });
-    expect(decide({ outcome: 'connect-error' })).toMatchObject({ cause: 'connect-failure' });
+    expect(decide({ outcome: 'connect_failure' })).toMatchObject({ cause: 'connect_failure' });
     expect(decide({ outcome: 'reset' })).toMatchObject({ cause: 'reset' });
-    expect(decide({ outcome: 'try-timeout' })).toMatchObject({ cause: 'timeout' });
+    expect(decide({ outcome: 'try_timeout' })).toMatchObject({ cause: 'try_timeout' });
   });
 
   it('never retries an abort, a deadline or an unknown error', () => {
     expect(decide({ outcome: 'aborted' })).toEqual({ action: 'fail', reason: 'aborted' });
     expect(decide({ outcome: 'deadline' })).toEqual({ action: 'fail', reason: 'deadline' });
-    expect(decide({ outcome: 'error' })).toEqual({ action: 'fail', reason: 'not-retryable' });
+    expect(decide({ outcome: 'transport_error' })).toEqual({
+      action: 'fail',
+      reason: 'not_retryable',
+    });
   });
 
   it('retryable: false forbids every retry, even of a connect failure', () => {
-    expect(decide({ outcome: 'connect-error', retryableByCaller: false })).toEqual({
+    expect(decide({ outcome: 'connect_failure', retryableByCaller: false })).toEqual({
       action: 'fail',
-      reason: 'disabled-by-caller',
+      reason: 'disabled_by_caller',
     });
     expect(decide({ outcome: 'response', status: 503, retryableByCaller: false })).toEqual({
       action: 'return',
@@ -82,16 +85,16 @@ describe('decideRetry: outcome × method × idempotency key', () => {
   });
 
   it('never sends a stream body twice', () => {
-    expect(decide({ outcome: 'connect-error', bodyReplayable: false })).toEqual({
+    expect(decide({ outcome: 'connect_failure', bodyReplayable: false })).toEqual({
       action: 'fail',
-      reason: 'body-not-replayable',
+      reason: 'body_not_replayable',
     });
   });
 });
 
 describe('decideRetry: limits (attempts, deadline, Retry-After, budget)', () => {
   it('stops at maxAttempts', () => {
-    expect(decide({ attempts: 3 })).toEqual({ action: 'fail', reason: 'max-attempts' });
+    expect(decide({ attempts: 3 })).toEqual({ action: 'fail', reason: 'max_attempts' });
     expect(decide({ attempts: 2 })).toMatchObject({ action: 'retry' });
   });
 
@@ -110,7 +113,7 @@ describe('decideRetry: limits (attempts, deadline, Retry-After, budget)', () => 
   it('fails at once when Retry-After reaches beyond the deadline', () => {
     expect(decide({ outcome: 'response', status: 503, retryAfterMs: 1_000 })).toEqual({
       action: 'fail',
-      reason: 'retry-after-beyond-deadline',
+      reason: 'retry_after_beyond_deadline',
     });
   });
 
@@ -120,17 +123,34 @@ describe('decideRetry: limits (attempts, deadline, Retry-After, budget)', () => 
   });
 
   it('asks the budget last, so a retry that could not happen spends nothing', () => {
-    expect(decide({ budgetAvailable: false })).toEqual({
+    expect(decide({ tryAcquireRetry: () => false })).toEqual({
       action: 'fail',
-      reason: 'budget-exhausted',
+      reason: 'budget_exhausted',
     });
-    expect(decide({ budgetAvailable: false, attempts: 3 })).toEqual({
+    expect(decide({ tryAcquireRetry: () => false, attempts: 3 })).toEqual({
       action: 'fail',
-      reason: 'max-attempts',
+      reason: 'max_attempts',
     });
-    expect(decide({ budgetAvailable: false, method: 'POST' })).toEqual({
+    expect(decide({ tryAcquireRetry: () => false, method: 'POST' })).toEqual({
       action: 'fail',
-      reason: 'not-idempotent',
+      reason: 'not_idempotent',
     });
+  });
+
+  it('takes from the budget exactly once for a retry and never for a refusal', () => {
+    let asked = 0;
+    const tryAcquireRetry = (): boolean => {
+      asked += 1;
+      return true;
+    };
+    expect(decide({ tryAcquireRetry })).toMatchObject({ action: 'retry' });
+    expect(asked).toBe(1);
+    for (const refused of [{ attempts: 3 }, { method: 'POST' }, { remainingMs: 1 }] as const) {
+      expect(decide({ ...refused, tryAcquireRetry })).toMatchObject({ action: 'fail' });
+    }
+    expect(decide({ outcome: 'response', status: 200, tryAcquireRetry })).toEqual({
+      action: 'return',
+    });
+    expect(asked).toBe(1);
   });
 });

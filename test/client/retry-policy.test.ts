@@ -1,12 +1,11 @@
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { errors, fetch, request } from 'undici';
+import { isFailureStatus, type NetworkFailure } from '../../src/client/request-outcome';
 import {
   classifyNetworkError,
   isIdempotentMethod,
-  isFailureStatus,
   parseRetryAfterMs,
   retryableStatus,
-  type NetworkFailureKind,
 } from '../../src/client/retry-policy';
 
 /** An error shaped the way Node's net and dns modules shape theirs. */
@@ -127,38 +126,38 @@ describe('parseRetryAfterMs', () => {
 });
 
 describe('classifyNetworkError', () => {
-  it.each<[string, unknown, NetworkFailureKind | undefined]>([
-    ['ECONNREFUSED on connect', refused(), 'connect-failure'],
-    ['ENOTFOUND from getaddrinfo', systemError('ENOTFOUND', 'getaddrinfo'), 'connect-failure'],
-    ['EAI_AGAIN from getaddrinfo', systemError('EAI_AGAIN', 'getaddrinfo'), 'connect-failure'],
-    ['EHOSTUNREACH on connect', systemError('EHOSTUNREACH', 'connect'), 'connect-failure'],
+  it.each<[string, unknown, NetworkFailure | undefined]>([
+    ['ECONNREFUSED on connect', refused(), 'connect_failure'],
+    ['ENOTFOUND from getaddrinfo', systemError('ENOTFOUND', 'getaddrinfo'), 'connect_failure'],
+    ['EAI_AGAIN from getaddrinfo', systemError('EAI_AGAIN', 'getaddrinfo'), 'connect_failure'],
+    ['EHOSTUNREACH on connect', systemError('EHOSTUNREACH', 'connect'), 'connect_failure'],
     ['EHOSTUNREACH on an open socket', systemError('EHOSTUNREACH', 'read'), 'reset'],
-    ['ENETUNREACH on connect', systemError('ENETUNREACH', 'connect'), 'connect-failure'],
-    ['ETIMEDOUT on connect', systemError('ETIMEDOUT', 'connect'), 'connect-failure'],
+    ['ENETUNREACH on connect', systemError('ENETUNREACH', 'connect'), 'connect_failure'],
+    ['ETIMEDOUT on connect', systemError('ETIMEDOUT', 'connect'), 'connect_failure'],
     ['ETIMEDOUT on read', systemError('ETIMEDOUT', 'read'), 'reset'],
     ['ECONNRESET on read', reset(), 'reset'],
     ['EPIPE on write', systemError('EPIPE', 'write'), 'reset'],
-    ['undici ConnectTimeoutError', new errors.ConnectTimeoutError(), 'connect-failure'],
+    ['undici ConnectTimeoutError', new errors.ConnectTimeoutError(), 'connect_failure'],
     ['undici SocketError', new errors.SocketError('other side closed'), 'reset'],
-    ['fetch failed (ECONNREFUSED)', fetchFailed(refused()), 'connect-failure'],
+    ['fetch failed (ECONNREFUSED)', fetchFailed(refused()), 'connect_failure'],
     ['fetch failed (ECONNRESET)', fetchFailed(reset()), 'reset'],
     ['fetch failed (SocketError)', fetchFailed(new errors.SocketError('closed')), 'reset'],
     [
       'fetch failed (connect timeout)',
       fetchFailed(new errors.ConnectTimeoutError()),
-      'connect-failure',
+      'connect_failure',
     ],
-    ['AggregateError of refusals', new AggregateError([refused(), refused()]), 'connect-failure'],
+    ['AggregateError of refusals', new AggregateError([refused(), refused()]), 'connect_failure'],
     ['AggregateError with a reset', new AggregateError([refused(), reset()]), 'reset'],
     [
       'fetch failed (AggregateError)',
       fetchFailed(new AggregateError([refused()])),
-      'connect-failure',
+      'connect_failure',
     ],
     [
       "Node's AggregateError with its own code",
       Object.assign(new AggregateError([new Error('x')]), { code: 'ECONNREFUSED' }),
-      'connect-failure',
+      'connect_failure',
     ],
     ['undici HeadersTimeoutError', new errors.HeadersTimeoutError(), undefined],
     ['undici BodyTimeoutError', new errors.BodyTimeoutError(), undefined],
@@ -194,7 +193,7 @@ describe('classifyNetworkError', () => {
 
   it('finds a cause several levels deep', () => {
     const deep = new Error('outer', { cause: new Error('middle', { cause: refused() }) });
-    expect(classifyNetworkError(fetchFailed(deep))).toBe('connect-failure');
+    expect(classifyNetworkError(fetchFailed(deep))).toBe('connect_failure');
   });
 
   describe('with real undici failures on loopback', () => {
@@ -235,8 +234,8 @@ describe('classifyNetworkError', () => {
       const url = `http://127.0.0.1:${closedPort}/`;
       const viaFetch = await failure(() => fetch(url));
       expect(viaFetch).toBeInstanceOf(TypeError);
-      expect(classifyNetworkError(viaFetch)).toBe('connect-failure');
-      expect(classifyNetworkError(await failure(() => request(url)))).toBe('connect-failure');
+      expect(classifyNetworkError(viaFetch)).toBe('connect_failure');
+      expect(classifyNetworkError(await failure(() => request(url)))).toBe('connect_failure');
     });
 
     it('classifies a server closing the connection mid-request as a reset', async () => {

@@ -269,7 +269,7 @@ describe('ServiceClient: retries', () => {
       RetriesExhaustedError,
     );
     const [a, b] = [...first.hits, ...second.hits].sort((x, y) => x - y);
-    // Full jitter in [base/2, base]: at least 100 ms between the two attempts.
+    // Equal jitter in [base/2, base]: at least 100 ms between the two attempts.
     expect(b! - a!).toBeGreaterThanOrEqual(100);
   });
 

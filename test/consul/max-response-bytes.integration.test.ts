@@ -73,7 +73,7 @@ describe('consul.maxResponseBytes', () => {
     try {
       await expect(client.healthService(name, { passingOnly: true })).rejects.toMatchObject({
         name: 'ConsulResponseTooLargeError',
-        code: 'EXPRESS_CONSUL_CONSUL_RESPONSE_TOO_LARGE',
+        code: 'EXPRESS_CONSUL_RESPONSE_TOO_LARGE',
         limitBytes: size - 1,
         endpoint: `GET /v1/health/service/${name}`,
       });

@@ -34,7 +34,7 @@ describe('readBody', () => {
     expect(error).toBeInstanceOf(ConsulResponseTooLargeError);
     expect(error).toBeInstanceOf(ConsulResponseError);
     expect(error).toMatchObject({
-      code: 'EXPRESS_CONSUL_CONSUL_RESPONSE_TOO_LARGE',
+      code: 'EXPRESS_CONSUL_RESPONSE_TOO_LARGE',
       endpoint: 'GET /x',
       status: 200,
       limitBytes: 1000,

@@ -447,7 +447,7 @@ describe('ServiceWatcher: the blocking loop', () => {
     expect(warnings[2]).toMatchObject({
       service: 'web',
       consecutiveErrors: 3,
-      code: 'EXPRESS_CONSUL_CONSUL_RESPONSE',
+      code: 'EXPRESS_CONSUL_BAD_RESPONSE',
       status: 400,
     });
   });

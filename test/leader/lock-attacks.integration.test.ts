@@ -1,7 +1,8 @@
 // A lock whose key or session someone else touches, on the shared dev agent: the key deleted or
 // overwritten while held, the session destroyed from outside, a foreign session holding the key.
 import { ConsulClient } from '../../src/consul/consul-client';
-import { ConsulLock, LeaseLostError } from '../../src/leader/consul-lock';
+import { LeaseLostError } from '../../src/errors';
+import { ConsulLock } from '../../src/leader/consul-lock';
 import { LockHeldError } from '../../src/errors';
 import type { Logger } from '../../src/logger';
 import { waitFor } from '../support/wait-for';

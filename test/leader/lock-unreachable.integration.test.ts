@@ -2,7 +2,8 @@
 // session (its check turns critical): another contender takes the lock once the lock delay has
 // run out, so the holder's signal must have aborted before that, on its own trust window.
 import { ConsulClient } from '../../src/consul/consul-client';
-import { ConsulLock, LeaseLostError } from '../../src/leader/consul-lock';
+import { LeaseLostError } from '../../src/errors';
+import { ConsulLock } from '../../src/leader/consul-lock';
 import type { Logger } from '../../src/logger';
 import { startRecordingProxy } from '../support/recording-proxy';
 

@@ -192,13 +192,13 @@ describe('ExpressConsulMetrics.forService', () => {
     const payments = new ExpressConsulMetrics(registry, 'x_').forService('payments');
     payments.retried('status_503');
     payments.retried('status_503');
-    payments.retried('timeout');
+    payments.retried('try_timeout');
     payments.retryBudgetExhausted();
     payments.ejected();
     payments.ejected();
     const { samples } = parsePrometheusText(await registry.metrics());
     expect(findSample(samples, 'x_client_retries_total', { reason: 'status_503' })?.value).toBe(2);
-    expect(findSample(samples, 'x_client_retries_total', { reason: 'timeout' })?.value).toBe(1);
+    expect(findSample(samples, 'x_client_retries_total', { reason: 'try_timeout' })?.value).toBe(1);
     expect(findSample(samples, 'x_client_retry_budget_exhausted_total', {})?.value).toBe(1);
     expect(findSample(samples, 'x_client_ejections_total', { service: 'payments' })?.value).toBe(2);
   });

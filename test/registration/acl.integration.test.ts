@@ -62,7 +62,7 @@ describe('registration with ACLs enabled (default deny)', () => {
       const failure = adapter.listen(0, '127.0.0.1');
       await expect(failure).rejects.toBeInstanceOf(ConsulAclError);
       const error = (await failure.catch((e: unknown) => e)) as ConsulAclError;
-      expect(error.code).toBe('EXPRESS_CONSUL_CONSUL_ACL');
+      expect(error.code).toBe('EXPRESS_CONSUL_ACL_DENIED');
       expect(error.status).toBe(403);
       expect(error.permission).toBe('service:write');
       // The failed start released the server it opened and can be retried.
