@@ -26,7 +26,8 @@ export function mutationConfig(group) {
     coverageAnalysis: 'perTest',
     // The machine is shared: one worker unless the caller asks for more (--concurrency N).
     concurrency: 1,
-    timeoutMS: 10_000,
+    // Added to the expected test time: a mutant that loops forever costs this much.
+    timeoutMS: 5_000,
     reporters: ['clear-text', 'progress', 'html', 'json'],
     htmlReporter: { fileName: `${reports}/mutation.html` },
     jsonReporter: { fileName: `${reports}/mutation.json` },
