@@ -5,10 +5,13 @@
  * `--survivors` lists every surviving or uncovered mutant, to see what the tests miss.
  * Run: `npm run mutation:summary` after `npm run test:mutation`.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
-const REPORT = resolve(__dirname, '../reports/mutation/mutation.json');
+/** Each group's run writes its own report (stryker/*.config.mjs). */
+const REPORTS = ['balancer', 'retry'].map((group) =>
+  resolve(__dirname, `../reports/mutation/${group}/mutation.json`),
+);
 
 /** The groups the score goal of issue #14 is set on, by file prefix. */
 const GROUPS: readonly { readonly name: string; readonly files: readonly string[] }[] = [
@@ -92,7 +95,11 @@ function markdown(rows: readonly Row[]): string {
 }
 
 function main(argv: readonly string[]): void {
-  const report = JSON.parse(readFileSync(REPORT, 'utf8')) as Report;
+  const report: Report = { files: {} };
+  for (const file of REPORTS) {
+    if (!existsSync(file)) continue;
+    Object.assign(report.files, (JSON.parse(readFileSync(file, 'utf8')) as Report).files);
+  }
   const files = Object.keys(report.files).sort();
   const rows: Row[] = [];
   const groups: Row[] = [];
