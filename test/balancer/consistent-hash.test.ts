@@ -1,6 +1,8 @@
 import { ConsistentHashBalancer } from '../../src/balancer/consistent-hash';
 import type { ServiceInstance } from '../../src/discovery/service-instance';
-import { countPicks, instance, instances, mulberry32 } from './helpers';
+import { ConfigError } from '../../src/errors';
+import { hashString } from '../../src/balancer/hash';
+import { countPicks, instance, instances, mulberry32, pickIds } from './helpers';
 
 const KEYS = Array.from({ length: 20_000 }, (_, i) => `user-${i}`);
 
@@ -121,6 +123,105 @@ describe('ConsistentHashBalancer', () => {
     );
     const big = [...assignments(balancer).values()].filter((id) => id === 'big').length;
     expect(Math.abs(big / KEYS.length - 0.75)).toBeLessThan(0.06);
+  });
+
+  it('maps keys exactly as the documented ring does, so other implementations can agree', () => {
+    // The contract: instance `id` owns the points hash(`${id}#${r}`) for r < virtualNodes, and a
+    // key goes to the owner of the first point at or after hash(key), wrapping past the last.
+    const ids = ['alpha', 'beta', 'gamma', 'delta'];
+    const virtualNodes = 7;
+    const points = ids
+      .flatMap((id) =>
+        Array.from({ length: virtualNodes }, (_, r) => [hashString(`${id}#${r}`), id]),
+      )
+      .sort((a, b) => (a[0] as number) - (b[0] as number)) as [number, string][];
+    const expectedOwner = (key: string): string => {
+      const hash = hashString(key);
+      return (points.find(([point]) => point >= hash) ?? points[0]!)[1];
+    };
+    const balancer = ring(
+      ids.map((id) => instance(id)),
+      virtualNodes,
+    );
+    const keys = [...KEYS.slice(0, 3000), 'a', '', 'zzzz'];
+    let wrapped = 0;
+    for (const key of keys) {
+      if (hashString(key) > points.at(-1)![0]) wrapped++;
+      expect(balancer.pick({ key })?.id).toBe(expectedOwner(key));
+    }
+    expect(wrapped).toBeGreaterThan(0); // some keys hash past the last point
+  });
+
+  it('sends an excluded owner’s keys where they would go if it had left the ring', () => {
+    const list = instances(6);
+    const full = ring(list);
+    for (const excluded of [['i0'], ['i3'], ['i1', 'i4'], ['i0', 'i2', 'i5']]) {
+      const without = ring(list.filter((i) => !excluded.includes(i.id)));
+      const exclude = new Set(excluded);
+      for (const key of KEYS.slice(0, 1500)) {
+        expect(full.pick({ key, exclude })?.id).toBe(without.pick({ key })?.id);
+      }
+    }
+  });
+
+  it('walks a small ring all the way round to the one allowed owner', () => {
+    const balancer = ring(instances(4), 1); // 4 points in all
+    const exclude = new Set(['i0', 'i1', 'i3']);
+    for (const key of KEYS.slice(0, 100)) expect(balancer.pick({ key, exclude })?.id).toBe('i2');
+    expect(balancer.pick({ key: 'k', exclude: new Set(['i0', 'i1', 'i2', 'i3']) })).toBeUndefined();
+  });
+
+  it('starts the key-less rotation where `random` says, once, and keeps it across updates', () => {
+    const balancer = new ConsistentHashBalancer({ random: () => 0.5 });
+    balancer.update(instances(4));
+    expect(pickIds(balancer, 3)).toEqual(['i2', 'i3', 'i0']);
+    balancer.update(instances(5)); // not a fresh start: the rotation goes on
+    expect(pickIds(balancer, 4)).toEqual(['i1', 'i2', 'i3', 'i4']);
+    balancer.update(instances(2)); // the cursor is past the end: back to the front
+    expect(pickIds(balancer, 2)).toEqual(['i0', 'i1']);
+  });
+
+  it('gives a key-less turn of an excluded instance to the next allowed one', () => {
+    const balancer = new ConsistentHashBalancer({ random: () => 0 });
+    balancer.update(instances(4));
+    expect(balancer.pick({ exclude: new Set(['i0', 'i1']) })?.id).toBe('i2');
+    expect(balancer.pick()?.id).toBe('i3');
+    expect(balancer.pick({ exclude: new Set(['i0', 'i1', 'i2', 'i3']) })).toBeUndefined();
+  });
+
+  it('with scaleByWeight gives at least 1 point and at most 100 × virtualNodes', () => {
+    const balancer = new ConsistentHashBalancer({ scaleByWeight: true, virtualNodes: 10 });
+    balancer.update([instance('tiny', 0.001), instance('huge', 1e6), instance('half', 0.25)]);
+    expect(balancer.ringSizes()).toEqual(
+      new Map([
+        ['half', 3],
+        ['huge', 1000],
+        ['tiny', 1],
+      ]),
+    );
+    const plain = ring([instance('heavy', 5), instance('light', 1)], 10);
+    expect(plain.ringSizes()).toEqual(
+      new Map([
+        ['heavy', 10],
+        ['light', 10],
+      ]),
+    );
+  });
+
+  it.each<[object, string]>([
+    [{ virtualNodes: 0 }, 'balancerOptions.virtualNodes'],
+    [{ virtualNodes: 10_001 }, 'balancerOptions.virtualNodes'],
+    [{ virtualNodes: 1.5 }, 'balancerOptions.virtualNodes'],
+    [{ scaleByWeight: 'yes' }, 'balancerOptions.scaleByWeight'],
+  ])('rejects %j naming %s', (options, path) => {
+    expect(() => new ConsistentHashBalancer(options as never)).toThrow(ConfigError);
+    expect(() => new ConsistentHashBalancer(options as never)).toThrow(path);
+  });
+
+  it('accepts the bounds of virtualNodes', () => {
+    expect(ring(instances(2), 1).ringSizes().get('i0')).toBe(1);
+    expect(ring(instances(2), 10_000).ringSizes().get('i0')).toBe(10_000);
+    expect(ring(instances(2)).ringSizes().get('i0')).toBe(100);
   });
 
   it('gives two instances with the same service id on different nodes their own ring points', () => {

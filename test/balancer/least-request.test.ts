@@ -101,6 +101,129 @@ describe('LeastRequestBalancer', () => {
     expect(balancer.pick({ exclude: new Set(['i0', 'i1']) })?.id).toBe('i3');
   });
 
+  describe('failed responses', () => {
+    function failingPair(clock: { now: number }): LeastRequestBalancer {
+      const balancer = new LeastRequestBalancer({ random: mulberry32(6), now: () => clock.now });
+      balancer.update([instance('bad'), instance('good')]);
+      return balancer;
+    }
+
+    it('sends away from an instance that just failed, even though it answers fast', () => {
+      const clock = { now: 0 };
+      const balancer = failingPair(clock);
+      balancer.onRequestEnd(instance('bad'), 1, false);
+      // bad: (0 + 1) × (1 + 1) = 2 > good: 1.
+      expect(countPicks(balancer, 500).get('good')).toBe(500);
+    });
+
+    it('adds 1 to the cost factor for each recent failure', () => {
+      const clock = { now: 0 };
+      const balancer = failingPair(clock);
+      balancer.onRequestEnd(instance('bad'), 1, false);
+      balancer.onRequestEnd(instance('bad'), 1, false);
+      // bad costs 1 × 3; good with one request in flight 2 × 1: good still wins.
+      startRequests(balancer, 'good', 1);
+      expect(countPicks(balancer, 200).get('good')).toBe(200);
+      // good with three in flight costs 4 > 3: now bad wins.
+      startRequests(balancer, 'good', 2);
+      expect(countPicks(balancer, 200).get('bad')).toBe(200);
+    });
+
+    it('lets a failure fade with a 5 s time constant, then forgets it', () => {
+      const clock = { now: 0 };
+      const balancer = failingPair(clock);
+      balancer.onRequestEnd(instance('bad'), 1, false);
+      startRequests(balancer, 'good', 1); // good costs 2
+      clock.now = 2_000; // bad: 1 + e^-0.4 = 1.67 < 2
+      expect(countPicks(balancer, 200).get('bad')).toBe(200);
+      balancer.onRequestEnd(instance('good'), 1); // good costs 1 again
+      clock.now = 11_000; // bad: 1 + e^-2.2 = 1.11, still above good
+      expect(countPicks(balancer, 200).get('good')).toBe(200);
+      clock.now = 12_000; // e^-2.4 = 0.09 is below 0.1: forgotten, the two tie again
+      const counts = countPicks(balancer, 2000);
+      expect(Math.abs(counts.get('bad')! - 1000)).toBeLessThan(120);
+    });
+
+    it('decays the old score before adding a new failure', () => {
+      const clock = { now: 0 };
+      const balancer = failingPair(clock);
+      balancer.onRequestEnd(instance('bad'), 1, false);
+      clock.now = 5_000;
+      balancer.onRequestEnd(instance('bad'), 1, false); // score e^-1 + 1 = 1.37, factor 2.37
+      startRequests(balancer, 'good', 1); // 2 < 2.37
+      expect(countPicks(balancer, 200).get('good')).toBe(200);
+      startRequests(balancer, 'good', 1); // 3 > 2.37
+      expect(countPicks(balancer, 200).get('bad')).toBe(200);
+    });
+
+    it('does not let a failure, or an impossible latency, teach a latency', () => {
+      const clock = { now: 0 };
+      const balancer = new LeastRequestBalancer({
+        now: () => clock.now,
+        peakEwma: { decayMs: 10_000 },
+      });
+      balancer.update([instance('a'), instance('b')]);
+      balancer.onRequestEnd(instance('a'), 5, false);
+      balancer.onRequestEnd(instance('a'), -1);
+      balancer.onRequestEnd(instance('a'), Infinity);
+      balancer.onRequestEnd(instance('a'), Number.NaN);
+      // Still unmeasured: the prior of 1 ms, not 5, -1 or Infinity.
+      expect(balancer.latencyEstimateMs('a')).toBe(1);
+      balancer.onRequestEnd(instance('a'), 0);
+      expect(balancer.latencyEstimateMs('a')).toBe(0);
+    });
+  });
+
+  describe('with exclusions', () => {
+    it('compares the two drawn instances when both are allowed', () => {
+      // random 0 draws i0 and i1 every time.
+      const balancer = new LeastRequestBalancer({ random: () => 0 });
+      balancer.update(instances(3));
+      startRequests(balancer, 'i0', 1);
+      expect(balancer.pick({ exclude: new Set(['i2']) })?.id).toBe('i1');
+    });
+
+    it('takes the allowed one of the two drawn, however loaded, over an excluded one', () => {
+      const balancer = new LeastRequestBalancer({ random: () => 0 });
+      balancer.update(instances(3));
+      startRequests(balancer, 'i0', 9);
+      expect(balancer.pick({ exclude: new Set(['i1']) })?.id).toBe('i0');
+      const other = new LeastRequestBalancer({ random: () => 0 });
+      other.update(instances(3));
+      startRequests(other, 'i1', 9);
+      expect(other.pick({ exclude: new Set(['i0']) })?.id).toBe('i1');
+    });
+
+    it('scans for the cheapest allowed instance when every draw hits an excluded one', () => {
+      const balancer = new LeastRequestBalancer({ random: () => 0 });
+      balancer.update(instances(5)); // draws always i0 and i1
+      startRequests(balancer, 'i2', 3);
+      startRequests(balancer, 'i3', 1);
+      startRequests(balancer, 'i4', 2);
+      expect(balancer.pick({ exclude: new Set(['i0', 'i1']) })?.id).toBe('i3');
+      expect(balancer.pick({ exclude: new Set(['i0', 'i1', 'i3']) })?.id).toBe('i4');
+    });
+  });
+
+  it('shows latency and ramp share in inspect() only when they are tracked', () => {
+    const clock = { now: 0 };
+    const plain = new LeastRequestBalancer({ now: () => clock.now });
+    plain.update(instances(2));
+    expect(plain.inspect('i0')).toEqual({});
+    const full = new LeastRequestBalancer({
+      now: () => clock.now,
+      peakEwma: { decayMs: 10_000 },
+      slowStartMs: 1000,
+    });
+    full.update([instance('old')]);
+    full.update([instance('old'), instance('new')]);
+    full.onRequestEnd(instance('old'), 40);
+    clock.now = 500;
+    expect(full.inspect('old')).toEqual({ latencyMs: 40 * Math.exp(-0.05), share: 1 });
+    // The unmeasured newcomer gets the mean of the measured estimates as they were recorded.
+    expect(full.inspect('new')).toEqual({ latencyMs: 40, share: 0.55 });
+  });
+
   describe('peak EWMA', () => {
     function ewmaBalancer(clock: { now: number }, seed = 1): LeastRequestBalancer {
       return new LeastRequestBalancer({
@@ -172,6 +295,34 @@ describe('LeastRequestBalancer', () => {
       balancer.onRequestEnd(instance('b'), 30);
       balancer.update([instance('a'), instance('b'), instance('c')]);
       expect(balancer.latencyEstimateMs('c')).toBe(20);
+    });
+
+    it('keeps the new-instance prior at the mean of the current measured instances', () => {
+      const clock = { now: 0 };
+      const balancer = ewmaBalancer(clock);
+      balancer.update([instance('a'), instance('b'), instance('c')]);
+      balancer.onRequestEnd(instance('a'), 10);
+      balancer.onRequestEnd(instance('b'), 30);
+      expect(balancer.latencyEstimateMs('c')).toBe(20);
+      balancer.onRequestEnd(instance('a'), 50); // a jumps to 50: the mean is now 40
+      expect(balancer.latencyEstimateMs('c')).toBe(40);
+      // b leaves with a request in flight; its late answer must not count for the others.
+      startRequests(balancer, 'b', 1);
+      balancer.update([instance('a'), instance('c')]);
+      expect(balancer.latencyEstimateMs('c')).toBe(50);
+      balancer.onRequestEnd(instance('b'), 1000);
+      expect(balancer.latencyEstimateMs('c')).toBe(50);
+    });
+
+    it('does not let a 0 ms answer make the in-flight count irrelevant', () => {
+      const clock = { now: 0 };
+      const balancer = ewmaBalancer(clock);
+      balancer.update([instance('instant'), instance('steady')]);
+      balancer.onRequestEnd(instance('instant'), 0);
+      balancer.onRequestEnd(instance('steady'), 0.01);
+      // instant: 0 ms counts as 0.001, × (20 + 1) = 0.021 > steady 0.01 × 1.
+      startRequests(balancer, 'instant', 20);
+      expect(countPicks(balancer, 200).get('steady')).toBe(200);
     });
 
     it('rejects a non-positive decay', () => {

@@ -281,6 +281,40 @@ describe('OutlierDetector', () => {
     });
   });
 
+  describe('generation', () => {
+    it('rises exactly when the ejected set changes, so callers can cache eligible()', () => {
+      const { detector, advance } = setup({ consecutiveFailures: 2, baseEjectionMs: 1000 });
+      const start = detector.generation;
+      fail(detector, 'a', 1); // a streak, no ejection
+      detector.recordSuccess('a');
+      expect(detector.generation).toBe(start);
+      fail(detector, 'a', 2); // ejected
+      const ejected = detector.generation;
+      expect(ejected).toBeGreaterThan(start);
+      advance(999);
+      expect(detector.generation).toBe(ejected); // still out
+      advance(1);
+      const returned = detector.generation; // the return is noticed when asked
+      expect(returned).toBeGreaterThan(ejected);
+      expect(detector.generation).toBe(returned);
+      expect(detector.isEjected('a')).toBe(false);
+    });
+
+    it('rises when a departing instance takes its ejection with it, not for others', () => {
+      const { detector } = setup({ consecutiveFailures: 1 }, ['a', 'b', 'c', 'd']);
+      fail(detector, 'a', 1);
+      fail(detector, 'b', 1); // a and b out: 2 of 4 is the 50 % cap
+      const before = detector.generation;
+      fail(detector, 'c', 1); // c would be a third: refused, nothing changes
+      expect(detector.generation).toBe(before);
+      detector.retain(['a', 'b', 'd']); // c was not ejected
+      expect(detector.generation).toBe(before);
+      detector.retain(['b', 'd']); // a was
+      expect(detector.generation).toBeGreaterThan(before);
+      expect(detector.ejectedCount).toBe(1);
+    });
+  });
+
   describe('retain', () => {
     it('forgets departed instances without an onReturn event', () => {
       const { detector, returns } = setup();

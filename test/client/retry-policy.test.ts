@@ -94,6 +94,117 @@ describe('parseRetryAfterMs', () => {
     expect(parseRetryAfterMs('120', now, Infinity)).toBe(120_000);
   });
 
+  it.each(['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'])(
+    'reads the month %s in all three date formats',
+    (month) => {
+      const index = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun'].concat([
+        'Jul',
+        'Aug',
+        'Sep',
+        'Oct',
+        'Nov',
+        'Dec',
+      ]);
+      const at = Date.UTC(2026, index.indexOf(month), 9, 8, 7, 6);
+      const early = Date.UTC(2026, 0, 1);
+      const weekday = new Date(at).toUTCString().slice(0, 3);
+      const longDay = new Date(at).toLocaleDateString('en-US', {
+        weekday: 'long',
+        timeZone: 'UTC',
+      });
+      for (const value of [
+        `${weekday}, 09 ${month} 2026 08:07:06 GMT`,
+        `${longDay}, 09-${month}-26 08:07:06 GMT`,
+        `${weekday} ${month}  9 08:07:06 2026`,
+      ]) {
+        expect(parseRetryAfterMs(value, early, Infinity)).toBe(at - early);
+      }
+    },
+  );
+
+  it.each([
+    ['Mon', 'Monday', 5],
+    ['Tue', 'Tuesday', 6],
+    ['Wed', 'Wednesday', 7],
+    ['Thu', 'Thursday', 8],
+    ['Fri', 'Friday', 9],
+    ['Sat', 'Saturday', 10],
+    ['Sun', 'Sunday', 11],
+  ])('accepts the day name %s / %s', (short, long, day) => {
+    const early = Date.UTC(2026, 0, 1);
+    const at = Date.UTC(2026, 0, day, 1, 2, 3);
+    const dd = String(day).padStart(2, '0');
+    expect(parseRetryAfterMs(`${short}, ${dd} Jan 2026 01:02:03 GMT`, early, Infinity)).toBe(
+      at - early,
+    );
+    expect(parseRetryAfterMs(`${long}, ${dd}-Jan-26 01:02:03 GMT`, early, Infinity)).toBe(
+      at - early,
+    );
+    expect(
+      parseRetryAfterMs(
+        `${short} Jan ${String(day).padStart(2, ' ')} 01:02:03 2026`,
+        early,
+        Infinity,
+      ),
+    ).toBe(at - early);
+  });
+
+  it('takes a leap second as the last second of its minute, and nothing beyond it', () => {
+    expect(parseRetryAfterMs('Wed, 15 Jan 2025 12:00:60 GMT', now, Infinity)).toBe(59_000);
+    expect(parseRetryAfterMs('Wed, 15 Jan 2025 12:00:61 GMT', now, Infinity)).toBeUndefined();
+    expect(parseRetryAfterMs('Wed, 15 Jan 2025 12:00:59 GMT', now, Infinity)).toBe(59_000);
+    expect(parseRetryAfterMs('Wed, 15 Jan 2025 12:59:00 GMT', now, Infinity)).toBe(3_540_000);
+    expect(parseRetryAfterMs('Wed, 15 Jan 2025 12:60:00 GMT', now, Infinity)).toBeUndefined();
+    expect(parseRetryAfterMs('Wed, 15 Jan 2025 23:00:00 GMT', now, Infinity)).toBe(39_600_000);
+    expect(parseRetryAfterMs('Fri, 31 Jan 2025 12:00:00 GMT', now, Infinity)).toBe(16 * 86_400_000);
+    expect(parseRetryAfterMs('Sat, 32 Jan 2025 12:00:00 GMT', now, Infinity)).toBeUndefined();
+    expect(parseRetryAfterMs('Wed, 01 Jan 2025 12:00:00 GMT', now, Infinity)).toBe(0);
+  });
+
+  it('keeps a two-digit year exactly 50 years ahead in this century', () => {
+    // now is in 2025: 75 is 2075 (50 ahead, not more), 76 would be 2076, so 1976.
+    expect(parseRetryAfterMs('Tuesday, 15-Jan-75 12:00:00 GMT', now, Infinity)).toBe(
+      Date.UTC(2075, 0, 15, 12) - now,
+    );
+    expect(parseRetryAfterMs('Wednesday, 15-Jan-76 12:00:00 GMT', now, Infinity)).toBe(0);
+    expect(parseRetryAfterMs('Thursday, 15-Jan-26 12:00:00 GMT', now, Infinity)).toBe(
+      Date.UTC(2026, 0, 15, 12) - now,
+    );
+  });
+
+  it.each([
+    'xWed, 15 Jan 2025 12:00:10 GMT',
+    'Wed, 15 Jan 2025 12:00:10 GMTx',
+    'Wed, 5 Jan 2025 12:00:10 GMT',
+    'Wed, 15 Jan 202 12:00:10 GMT',
+    'Wed, 15 Jan 2025 2:00:10 GMT',
+    'Wed, 15 Jan 2025 12:0:10 GMT',
+    'Wed, 15 Jan 2025 12:00:1 GMT',
+    'Wed 15 Jan 2025 12:00:10 GMT',
+    'Wednes, 15 Jan 2025 12:00:10 GMT',
+    'xWednesday, 15-Jan-25 12:00:20 GMT',
+    'Wednesday, 15-Jan-25 12:00:20 GMTx',
+    'Wednesday, 5-Jan-25 12:00:20 GMT',
+    'Wednesday, 15-Jan-2025 12:00:20 GMT',
+    'Wednesday, 15-Jan-25 12:0:20 GMT',
+    'Wednesday, 15 Jan 25 12:00:20 GMT',
+    'xWed Jan 15 12:00:05 2025',
+    'Wed Jan 15 12:00:05 2025x',
+    'Wed Jan 15 12:00:05 25',
+    'Wed Jan 5 12:00:05 2025',
+    'Wed Jan x5 12:00:05 2025',
+    'Wed Jan 15 12:00:05 GMT',
+    'Wed, Jan 15 12:00:05 2025',
+  ])('rejects the malformed date %p', (value) => {
+    expect(parseRetryAfterMs(value, now, Infinity)).toBeUndefined();
+  });
+
+  it('rejects digits with anything around them as delay-seconds', () => {
+    expect(parseRetryAfterMs('x5', now, cap)).toBeUndefined();
+    expect(parseRetryAfterMs('5x', now, cap)).toBeUndefined();
+    expect(parseRetryAfterMs('12', now, cap)).toBe(12_000);
+  });
+
   it('takes the first of several header values', () => {
     expect(parseRetryAfterMs(['3', '9'], now, cap)).toBe(3000);
     expect(parseRetryAfterMs([], now, cap)).toBeUndefined();
@@ -159,6 +270,27 @@ describe('classifyNetworkError', () => {
       Object.assign(new AggregateError([new Error('x')]), { code: 'ECONNREFUSED' }),
       'connect_failure',
     ],
+    ['EHOSTDOWN on connect', systemError('EHOSTDOWN', 'connect'), 'connect-failure'],
+    ['ENETDOWN on connect', systemError('ENETDOWN', 'connect'), 'connect-failure'],
+    ['EADDRNOTAVAIL on connect', systemError('EADDRNOTAVAIL', 'connect'), 'connect-failure'],
+    ['EHOSTUNREACH on a write', systemError('EHOSTUNREACH', 'write'), 'reset'],
+    ['ETIMEDOUT without a syscall', Object.assign(new Error('t'), { code: 'ETIMEDOUT' }), 'reset'],
+    ['AggregateError with a reset first', new AggregateError([reset(), refused()]), 'reset'],
+    [
+      'AggregateError of unknowns, refused underneath',
+      Object.assign(new AggregateError([new Error('a')]), { cause: refused() }),
+      'connect-failure',
+    ],
+    [
+      'a non-array `errors` next to a refused cause',
+      Object.assign(new Error('x'), { errors: { 0: reset(), length: 1 }, cause: refused() }),
+      'connect-failure',
+    ],
+    [
+      'undici RequestAbortedError wrapping a refusal',
+      Object.assign(new errors.RequestAbortedError(), { cause: refused() }),
+      undefined,
+    ],
     ['undici HeadersTimeoutError', new errors.HeadersTimeoutError(), undefined],
     ['undici BodyTimeoutError', new errors.BodyTimeoutError(), undefined],
     ['undici RequestAbortedError', new errors.RequestAbortedError(), undefined],
@@ -189,6 +321,13 @@ describe('classifyNetworkError', () => {
     const b = new Error('b', { cause: a });
     a.cause = b;
     expect(classifyNetworkError(a)).toBeUndefined();
+  });
+
+  it('walks down at most 8 causes', () => {
+    const wrap = (error: unknown, levels: number): unknown =>
+      levels === 0 ? error : wrap(new Error(`level ${levels}`, { cause: error }), levels - 1);
+    expect(classifyNetworkError(wrap(refused(), 8))).toBe('connect-failure');
+    expect(classifyNetworkError(wrap(refused(), 9))).toBeUndefined();
   });
 
   it('finds a cause several levels deep', () => {
