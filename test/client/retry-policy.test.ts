@@ -270,21 +270,21 @@ describe('classifyNetworkError', () => {
       Object.assign(new AggregateError([new Error('x')]), { code: 'ECONNREFUSED' }),
       'connect_failure',
     ],
-    ['EHOSTDOWN on connect', systemError('EHOSTDOWN', 'connect'), 'connect-failure'],
-    ['ENETDOWN on connect', systemError('ENETDOWN', 'connect'), 'connect-failure'],
-    ['EADDRNOTAVAIL on connect', systemError('EADDRNOTAVAIL', 'connect'), 'connect-failure'],
+    ['EHOSTDOWN on connect', systemError('EHOSTDOWN', 'connect'), 'connect_failure'],
+    ['ENETDOWN on connect', systemError('ENETDOWN', 'connect'), 'connect_failure'],
+    ['EADDRNOTAVAIL on connect', systemError('EADDRNOTAVAIL', 'connect'), 'connect_failure'],
     ['EHOSTUNREACH on a write', systemError('EHOSTUNREACH', 'write'), 'reset'],
     ['ETIMEDOUT without a syscall', Object.assign(new Error('t'), { code: 'ETIMEDOUT' }), 'reset'],
     ['AggregateError with a reset first', new AggregateError([reset(), refused()]), 'reset'],
     [
       'AggregateError of unknowns, refused underneath',
       Object.assign(new AggregateError([new Error('a')]), { cause: refused() }),
-      'connect-failure',
+      'connect_failure',
     ],
     [
       'a non-array `errors` next to a refused cause',
       Object.assign(new Error('x'), { errors: { 0: reset(), length: 1 }, cause: refused() }),
-      'connect-failure',
+      'connect_failure',
     ],
     [
       'undici RequestAbortedError wrapping a refusal',
@@ -326,7 +326,7 @@ describe('classifyNetworkError', () => {
   it('walks down at most 8 causes', () => {
     const wrap = (error: unknown, levels: number): unknown =>
       levels === 0 ? error : wrap(new Error(`level ${levels}`, { cause: error }), levels - 1);
-    expect(classifyNetworkError(wrap(refused(), 8))).toBe('connect-failure');
+    expect(classifyNetworkError(wrap(refused(), 8))).toBe('connect_failure');
     expect(classifyNetworkError(wrap(refused(), 9))).toBeUndefined();
   });
 
