@@ -30,6 +30,13 @@ export interface RetryInput {
   readonly backoffMs: number;
   /** Whether the retry budget would grant one more retry now. */
   readonly budgetAvailable: boolean;
+  /** Statuses a chain route also retries (its RetryOnStatusCodes), besides 429/502/503/504. */
+  readonly extraRetryableStatuses?: readonly number[] | undefined;
+}
+
+/** Whether `status` is retried: one of ours, or one the route adds. */
+function isRetryable(status: number, extra: readonly number[] | undefined): boolean {
+  return retryableStatus(status) || (extra !== undefined && extra.includes(status));
 }
 
 /** Why a retry happens: also the `reason` label of the retries metric. */
@@ -73,7 +80,9 @@ const FAILS: { readonly [R in FailReason]: RetryDecision } = Object.freeze({
 function causeOf(input: RetryInput): RetryCause | undefined {
   switch (input.outcome) {
     case 'response':
-      return input.status !== undefined && retryableStatus(input.status) ? 'status' : undefined;
+      return input.status !== undefined && isRetryable(input.status, input.extraRetryableStatuses)
+        ? 'status'
+        : undefined;
     case 'connect-error':
       return 'connect-failure';
     case 'reset':
@@ -103,7 +112,10 @@ export function decideRetry(input: RetryInput): RetryDecision {
   const { outcome } = input;
   if (outcome === 'aborted') return FAILS.aborted;
   if (outcome === 'deadline') return FAILS.deadline;
-  if (outcome === 'response' && (input.status === undefined || !retryableStatus(input.status))) {
+  if (
+    outcome === 'response' &&
+    (input.status === undefined || !isRetryable(input.status, input.extraRetryableStatuses))
+  ) {
     return RETURN;
   }
   const cause = causeOf(input);
