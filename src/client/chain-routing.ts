@@ -12,7 +12,8 @@ import { BlockingValue } from '../traffic/blocking-value';
 import type { BlockingValueStatus } from '../traffic/blocking-value';
 import type { TrafficSource, TrafficWatchSettings } from '../traffic/config-entry-index';
 import { parseDiscoveryChain } from '../traffic/discovery-chain';
-import type { ChainTarget, DiscoveryChain } from '../traffic/discovery-chain';
+import type { ChainTarget, DiscoveryChain, HttpRouteMatch } from '../traffic/discovery-chain';
+import type { TrafficStatus } from '../admin/status';
 import { FilteredInstances, filtersLocally, subsetPredicate } from '../traffic/target-instances';
 import { TrafficPlan } from '../traffic/traffic-plan';
 import type { RoutingTable } from './routing-table';
@@ -26,6 +27,22 @@ interface Target {
   readonly routing: TargetRouting;
   /** Whether the target is in the chain's own datacenter (the first call waits for those). */
   readonly local: boolean;
+}
+
+/** A route's match in one line, e.g. `path prefix /api, header x-canary exact 1`. */
+function describeMatch(match: HttpRouteMatch | undefined): string {
+  if (match === undefined) return 'any';
+  const parts: string[] = [];
+  if (match.pathExact !== undefined) parts.push(`path ${match.pathExact}`);
+  if (match.pathPrefix !== undefined) parts.push(`path prefix ${match.pathPrefix}`);
+  if (match.pathRegex !== undefined) parts.push('path regex');
+  for (const header of match.headers) {
+    const value = 'value' in header ? ` ${header.value}` : '';
+    parts.push(`header ${header.name}${header.invert ? ' not' : ''} ${header.kind}${value}`);
+  }
+  for (const param of match.queryParams) parts.push(`query ${param.name} ${param.kind}`);
+  if (match.methods.length > 0) parts.push(`methods ${match.methods.join('|')}`);
+  return parts.length === 0 ? 'any' : parts.join(', ');
 }
 
 /** What a target's table is built from: a change of any of it means a new table. */
@@ -92,9 +109,31 @@ export class ChainRouting {
     );
   }
 
-  /** The chain's watch state (for the admin view). */
+  /** The chain's watch state. */
   status(): BlockingValueStatus {
     return this.watch.status();
+  }
+
+  /** The admin view of `plan` and of the watch behind it. */
+  private describe(plan: TrafficPlan<RoutingTable>): TrafficStatus {
+    const watch = this.watch.status();
+    const nodes = [...plan.chain.nodes.values()];
+    const router = nodes.find((node) => node.type === 'router');
+    const splitter = nodes.find((node) => node.type === 'splitter');
+    return {
+      index: watch.index,
+      refused: watch.refused,
+      lastRefusal: watch.lastRefusal ?? null,
+      routes:
+        router?.routes.map((route) => ({ match: describeMatch(route.match), next: route.nextNode })) ??
+        [],
+      splits: splitter?.splits.map((split) => ({ weight: split.weight, next: split.nextNode })) ?? [],
+      targets: [...plan.chain.targets.keys()].map((id) => ({
+        id,
+        instances: plan.table(id)?.instances().length ?? 0,
+        failingOverTo: plan.failingOverTo(id) ?? null,
+      })),
+    };
   }
 
   /** The tables of the current targets, by target id. */
@@ -148,7 +187,8 @@ export class ChainRouting {
     for (const target of next.values()) tables.set(target.target.id, target.routing.table);
     const previous = this.targets;
     this.targets = next;
-    this.client.setTrafficPlan(new TrafficPlan(chain, tables));
+    const plan = new TrafficPlan(chain, tables);
+    this.client.setTrafficPlan(plan, () => this.describe(plan));
     for (const [key, target] of previous) if (!next.has(key)) void this.drop(target);
   }
 

@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { UpstreamStatus } from '../admin/status';
+import type { TrafficStatus, UpstreamStatus } from '../admin/status';
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { createBalancer } from '../balancer/create-balancer';
@@ -111,6 +111,7 @@ export class ServiceClient {
   private plan: TrafficPlan<RoutingTable> | undefined;
   /** What else the first call waits for (the chain, when the service has one). */
   private alsoReady: ((signal: AbortSignal) => Promise<void>) | undefined;
+  private trafficStatus: (() => TrafficStatus) | undefined;
   /** Pools of chain targets, cut by destroy(). */
   private readonly targetPools = new Set<InstancePools>();
 
@@ -151,9 +152,13 @@ export class ServiceClient {
     };
   }
 
-  /** Routes later calls by `plan` (undefined: back to the plain table). */
-  setTrafficPlan(plan: TrafficPlan<RoutingTable> | undefined): void {
+  /** Routes later calls by `plan` (undefined: back to the plain table); `status` feeds the admin view. */
+  setTrafficPlan(
+    plan: TrafficPlan<RoutingTable> | undefined,
+    status?: () => TrafficStatus,
+  ): void {
     this.plan = plan;
+    this.trafficStatus = plan === undefined ? undefined : status;
   }
 
   /** The plan calls follow now; undefined when the service has no traffic-management entries. */
@@ -244,6 +249,7 @@ export class ServiceClient {
       },
       ejected: this.table.ejectedCount,
       instances: this.table.inspect(),
+      ...(this.trafficStatus !== undefined && { traffic: this.trafficStatus() }),
     };
   }
 

@@ -36,6 +36,20 @@ export class TrafficPlan<T extends TargetTable> {
     private readonly random: () => number = Math.random,
   ) {}
 
+  /**
+   * Where calls for target `id` go now: itself while it has instances, else the first failover
+   * target (of a resolver resolving to it) that has some; undefined when none has.
+   */
+  failingOverTo(id: string): string | undefined {
+    if (this.tables.get(id)?.hasInstances !== false) return undefined;
+    for (const node of this.chain.nodes.values()) {
+      if (node.type !== 'resolver' || node.target !== id || node.failover === undefined) continue;
+      const to = node.failover.targets.find((t) => this.tables.get(t)?.hasInstances === true);
+      if (to !== undefined) return to;
+    }
+    return undefined;
+  }
+
   /** The table of target `id` (undefined for a target the chain does not name). */
   table(id: string): T | undefined {
     return this.tables.get(id);
