@@ -125,9 +125,12 @@ export class ChainRouting {
       refused: watch.refused,
       lastRefusal: watch.lastRefusal ?? null,
       routes:
-        router?.routes.map((route) => ({ match: describeMatch(route.match), next: route.nextNode })) ??
-        [],
-      splits: splitter?.splits.map((split) => ({ weight: split.weight, next: split.nextNode })) ?? [],
+        router?.routes.map((route) => ({
+          match: describeMatch(route.match),
+          next: route.nextNode,
+        })) ?? [],
+      splits:
+        splitter?.splits.map((split) => ({ weight: split.weight, next: split.nextNode })) ?? [],
       targets: [...plan.chain.targets.keys()].map((id) => ({
         id,
         instances: plan.table(id)?.instances().length ?? 0,

@@ -227,7 +227,11 @@ export class Discovery {
     }
   }
 
-  private followChain(key: string, client: ServiceClient, options: ResolvedServiceClientOptions): void {
+  private followChain(
+    key: string,
+    client: ServiceClient,
+    options: ResolvedServiceClientOptions,
+  ): void {
     if (this.chains.has(key)) return;
     const chain = new ChainRouting(
       client,

@@ -153,10 +153,7 @@ export class ServiceClient {
   }
 
   /** Routes later calls by `plan` (undefined: back to the plain table); `status` feeds the admin view. */
-  setTrafficPlan(
-    plan: TrafficPlan<RoutingTable> | undefined,
-    status?: () => TrafficStatus,
-  ): void {
+  setTrafficPlan(plan: TrafficPlan<RoutingTable> | undefined, status?: () => TrafficStatus): void {
     this.plan = plan;
     this.trafficStatus = plan === undefined ? undefined : status;
   }
@@ -202,7 +199,11 @@ export class ServiceClient {
         detector.onEject((event) => {
           this.metrics?.ejected();
           context.logger.warn(
-            { service: this.service, ...(targetId !== undefined && { target: targetId }), ...event },
+            {
+              service: this.service,
+              ...(targetId !== undefined && { target: targetId }),
+              ...event,
+            },
             'instance ejected after consecutive failures',
           );
         }),

@@ -12,7 +12,11 @@ import type { BackoffOptions } from '../resilience/backoff';
 import { BlockingValue } from './blocking-value';
 
 /** The config-entry kinds that shape a discovery chain's routing. */
-export const TRAFFIC_ENTRY_KINDS = ['service-resolver', 'service-splitter', 'service-router'] as const;
+export const TRAFFIC_ENTRY_KINDS = [
+  'service-resolver',
+  'service-splitter',
+  'service-router',
+] as const;
 
 /** What the traffic watches read from Consul (a ConsulClient). */
 export type TrafficSource = Pick<ConsulClient, 'configEntries' | 'discoveryChain'>;
@@ -51,11 +55,9 @@ export class ConfigEntryIndex {
       const list = new BlockingValue<ReadonlySet<string>>({
         what: `list of ${kind} config entries`,
         read: async (index, waitMs, signal) => {
-          const answer = await source.configEntries(
-            kind,
-            index > 0 ? { index, waitMs } : {},
-            { signal },
-          );
+          const answer = await source.configEntries(kind, index > 0 ? { index, waitMs } : {}, {
+            signal,
+          });
           return { data: answer.data, index: answer.meta.index };
         },
         parse: (data) => entryNames(kind, data),

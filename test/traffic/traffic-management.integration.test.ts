@@ -135,9 +135,9 @@ describe('traffic management wired into the request path (real Consul)', () => {
   function routedV1Weight(): number | undefined {
     const plan = discovery.service(web).trafficPlan;
     if (plan === undefined) return undefined;
-    const node = [...plan.chain.nodes.values()].find((n) => n.type === 'splitter') as
-      | SplitterNode
-      | undefined;
+    const node = [...plan.chain.nodes.values()].find(
+      (n): n is SplitterNode => n.type === 'splitter',
+    );
     return node?.splits.find((split) => split.serviceSubset === 'v1')?.weight;
   }
 
@@ -230,10 +230,14 @@ describe('traffic management wired into the request path (real Consul)', () => {
       const w1 = change % 2 === 0 ? 50 : 90;
       const written = performance.now();
       await putEntry(splitter(w1, 100 - w1));
-      await waitFor(`the ${w1}/${100 - w1} split`, () => (routedV1Weight() === w1 ? true : undefined), {
-        timeoutMs: 5_000,
-        intervalMs: 2,
-      });
+      await waitFor(
+        `the ${w1}/${100 - w1} split`,
+        () => (routedV1Weight() === w1 ? true : undefined),
+        {
+          timeoutMs: 5_000,
+          intervalMs: 2,
+        },
+      );
       latencies.push(performance.now() - written);
     }
     const p99 = percentile(latencies, 99);
