@@ -55,7 +55,13 @@ export { ServiceRegistration } from './registration/service-registration';
 export type { RegistrationState } from './registration/service-registration';
 export type { HealthIndicator, HealthReport, HealthState } from './health/health-indicator';
 export type { Logger } from './logger';
-export type { AdapterStatus, UpstreamStatus, InstanceStatus } from './admin/status';
+export type {
+  AdapterStatus,
+  UpstreamStatus,
+  InstanceStatus,
+  TrafficStatus,
+  TrafficTargetStatus,
+} from './admin/status';
 export { createConfig } from './kv/create-config';
 export type { StandaloneConfigOptions } from './kv/create-config';
 export { ConsulConfig } from './kv/consul-config';

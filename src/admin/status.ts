@@ -43,6 +43,32 @@ export interface UpstreamStatus {
   /** Instances ejected now. */
   readonly ejected: number;
   readonly instances: readonly InstanceStatus[];
+  /** The discovery chain calls follow, when the service has traffic-management entries. */
+  readonly traffic?: TrafficStatus;
+}
+
+/** What a service's discovery chain does to its calls now (the admin view). */
+export interface TrafficStatus {
+  /** X-Consul-Index of the chain followed. */
+  readonly index: number;
+  /** The newest chain answer was refused: the one shown is the last good one. */
+  readonly refused: boolean;
+  /** Why it was refused (a DiscoveryChainError message: Consul data, no secret). */
+  readonly lastRefusal: string | null;
+  /** The router's routes in order, the catch-all last; empty without a router. */
+  readonly routes: readonly { readonly match: string; readonly next: string }[];
+  /** The splitter's splits (weights in percent); empty without a splitter. */
+  readonly splits: readonly { readonly weight: number; readonly next: string }[];
+  readonly targets: readonly TrafficTargetStatus[];
+}
+
+/** One chain target: its instances and, when it has none, where its calls fail over to. */
+export interface TrafficTargetStatus {
+  readonly id: string;
+  /** Instances of the subset routing can send to now. */
+  readonly instances: number;
+  /** The first failover target with instances while this one has none; null otherwise. */
+  readonly failingOverTo: string | null;
 }
 
 /** The whole admin view of an Express service. */

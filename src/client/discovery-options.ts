@@ -42,6 +42,15 @@ export interface DiscoveryOptions {
    * other fails with ServiceNotAllowedError before anything reaches Consul. Default: none (any name).
    */
   readonly allowedServices?: readonly string[];
+  /**
+   * Follow Consul's traffic management (service-resolver, -splitter, -router config entries,
+   * compiled into discovery chains): three blocking list watches per process tell which called
+   * services have entries, and only those get a chain watch and per-target routing tables. Costs
+   * blocking reads on the Consul client's control lane (4 connections over HTTP/1.1, shared with
+   * KV configurations and locks; one connection over h2) and needs ACL read on the entries.
+   * Default: false.
+   */
+  readonly trafficManagement?: boolean;
 }
 
 /** DiscoveryOptions after validation, with every default applied. */
@@ -60,6 +69,8 @@ export interface ResolvedDiscoveryOptions {
   readonly maxServices: number;
   /** Lower-cased names callable besides the configured ones; undefined: any name. */
   readonly allowedServices: ReadonlySet<string> | undefined;
+  /** Whether discovery chains shape the calls. */
+  readonly trafficManagement: boolean;
 }
 
 /** The keys of {@link DiscoveryOptions}; any other is rejected. */
@@ -71,6 +82,7 @@ export const DISCOVERY_KEYS: KnownKeys<DiscoveryOptions> = {
   idleTimeoutMs: true,
   maxServices: true,
   allowedServices: true,
+  trafficManagement: true,
 };
 
 /**
@@ -114,6 +126,7 @@ export function resolveDiscoveryOptions(
     services,
     retryBudget,
     ...resolveWatchSetOptions(reader),
+    trafficManagement: reader.boolean('trafficManagement', false),
   };
 }
 

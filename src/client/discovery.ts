@@ -19,6 +19,9 @@ import { RetryBudget } from './retry-budget';
 import { ServiceClient } from './service-client';
 import type { ResolvedServiceClientOptions } from './service-client-options';
 import { WatchSet } from './watch-set';
+import { ConfigEntryIndex } from '../traffic/config-entry-index';
+import type { TrafficWatchSettings } from '../traffic/config-entry-index';
+import { ChainRouting } from './chain-routing';
 import type { WatchSlot } from './watch-set';
 
 /** What Discovery holds for one called service, and gives back when it is released. */
@@ -60,6 +63,11 @@ export class Discovery {
   /** Refusal reasons already logged: one line each, the metric counts the rest. */
   private readonly refusalsLogged = new Set<string>();
   private closing: Promise<void> | undefined;
+  /** Which services have traffic-management entries; undefined when `trafficManagement` is off. */
+  private readonly entryIndex: ConfigEntryIndex | undefined;
+  private readonly trafficSettings: TrafficWatchSettings;
+  /** The chain routing of each called service (by lower-cased name) that has entries. */
+  private readonly chains = new Map<string, ChainRouting>();
 
   /** Validates every option at once (ConfigError names the field under `discovery.`). */
   constructor(
@@ -82,6 +90,16 @@ export class Discovery {
       now: () => performance.now(),
     });
     this.registry = new WatcherRegistry(consul, { ...resolved.watch, logger }, 'discovery.watch');
+    this.trafficSettings = {
+      waitMs: resolved.watch.waitMs,
+      backoff: resolved.watch.backoff,
+      logger,
+    };
+    if (resolved.trafficManagement) {
+      this.entryIndex = new ConfigEntryIndex(consul, this.trafficSettings);
+      this.unsubscribers.push(this.entryIndex.onChange(() => this.followEntries()));
+      this.entryIndex.start();
+    }
     if (metrics) {
       this.unsubscribers.push(metrics.addReadings(this.readings()));
       this.unsubscribers.push(consul.onThrottled((lane) => metrics.consulThrottled(lane)));
@@ -172,7 +190,68 @@ export class Discovery {
       if (ownBudget !== undefined) this.budgets.delete(ownBudget);
       throw error;
     }
-    return { client, lease, metrics, ownBudget, unsubscribers: this.followWatch(client, metrics) };
+    const index = this.entryIndex;
+    if (index !== undefined) {
+      // The first call must not go by the plain table while the service's chain is unknown.
+      client.waitAlsoFor(async (signal) => {
+        await index.whenReady(signal);
+        this.followEntries();
+        await this.chains.get(key)?.ready(signal);
+      });
+    }
+    const called = {
+      client,
+      lease,
+      metrics,
+      ownBudget,
+      unsubscribers: this.followWatch(client, metrics),
+    };
+    if (index?.has(key) === true) this.followChain(key, client, options);
+    return called;
+  }
+
+  /** Brings the chain routings in line with the services that have entries now. */
+  private followEntries(): void {
+    const index = this.entryIndex;
+    if (index === undefined || this.closing) return;
+    for (const slot of this.called.values()) {
+      const client = slot.value.client;
+      const key = client.service.toLowerCase();
+      const has = index.has(key);
+      const chain = this.chains.get(key);
+      if (has && chain === undefined) {
+        this.followChain(key, client, this.perService.get(key) ?? this.defaults);
+      } else if (!has && chain !== undefined) {
+        this.dropChain(key);
+      }
+    }
+  }
+
+  private followChain(
+    key: string,
+    client: ServiceClient,
+    options: ResolvedServiceClientOptions,
+  ): void {
+    if (this.chains.has(key)) return;
+    const chain = new ChainRouting(
+      client,
+      this.registry,
+      this.consul,
+      this.trafficSettings,
+      options.query,
+      this.logger,
+    );
+    this.chains.set(key, chain);
+    chain.start();
+  }
+
+  private dropChain(key: string): void {
+    const chain = this.chains.get(key);
+    if (chain === undefined) return;
+    this.chains.delete(key);
+    chain.close().catch((error: unknown) => {
+      this.logger.warn({ service: key, err: error }, 'closing a discovery chain failed');
+    });
   }
 
   /**
@@ -183,6 +262,7 @@ export class Discovery {
   private release(slot: WatchSlot<Called>): void {
     this.called.delete(slot);
     const { client, lease, metrics, ownBudget, unsubscribers } = slot.value;
+    this.dropChain(client.service.toLowerCase());
     for (const unsubscribe of unsubscribers) unsubscribe();
     if (ownBudget !== undefined) this.budgets.delete(ownBudget);
     this.releasing.add(client);
@@ -269,8 +349,11 @@ export class Discovery {
         for (const unsubscribe of value.unsubscribers) unsubscribe();
         value.metrics?.release();
       }
+      const chains = [...this.chains.values()];
+      this.chains.clear();
       await Promise.all([
-        ...slots.map(({ value }) => value.client.close()),
+        ...chains.map((chain) => chain.close()),
+        this.entryIndex?.close(),
         ...[...this.releasing].map((client) => client.close()),
       ]);
       await this.registry.close();

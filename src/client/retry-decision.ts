@@ -34,6 +34,8 @@ export interface RetryInput {
    * so two calls sharing a budget cannot both see its last retry as free.
    */
   readonly tryAcquireRetry: () => boolean;
+  /** Statuses a chain route also retries (its RetryOnStatusCodes), besides 429/502/503/504. */
+  readonly extraRetryableStatuses?: readonly number[] | undefined;
 }
 
 /** What the call does next. */
@@ -60,17 +62,20 @@ function fail(reason: FailReason): RetryDecision {
 
 /**
  * The rule's first step on its own: an answer with this status goes back to the caller as it is
- * (anything but 429/502/503/504). The call loop asks it before building the rule's input.
+ * (anything but 429/502/503/504 and the statuses a chain route adds). The call loop asks it before building the rule's input.
  */
-export function answersAtOnce(status: number): boolean {
-  return !retryableStatus(status);
+export function answersAtOnce(status: number, extra?: readonly number[]): boolean {
+  return !retryableStatus(status) && (extra === undefined || !extra.includes(status));
 }
 
 /** The cause a failed outcome would be retried for, or undefined when it never is. */
 function causeOf(input: RetryInput): RetryCause | undefined {
   switch (input.outcome) {
     case 'response':
-      return input.status !== undefined && retryableStatus(input.status) ? 'status' : undefined;
+      return input.status !== undefined &&
+        !answersAtOnce(input.status, input.extraRetryableStatuses)
+        ? 'status'
+        : undefined;
     case 'connect_failure':
     case 'reset':
     case 'try_timeout':
@@ -99,7 +104,10 @@ export function decideRetry(input: RetryInput): RetryDecision {
   const { outcome } = input;
   if (outcome === 'aborted') return fail('aborted');
   if (outcome === 'deadline') return fail('deadline');
-  if (outcome === 'response' && (input.status === undefined || answersAtOnce(input.status))) {
+  if (
+    outcome === 'response' &&
+    (input.status === undefined || answersAtOnce(input.status, input.extraRetryableStatuses))
+  ) {
     return RETURN;
   }
   const cause = causeOf(input);

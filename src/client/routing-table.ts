@@ -2,8 +2,8 @@ import type { Dispatcher, Pool } from 'undici';
 import type { InstanceStatus } from '../admin/status';
 import type { Balancer } from '../balancer/balancer';
 import type { ServiceInstance } from '../discovery/service-instance';
-import type { ServiceWatcher } from '../discovery/service-watcher';
 import type { InstanceMetrics, ServiceMetrics } from '../metrics/express-consul-metrics';
+import type { InstanceSource } from '../traffic/target-instances';
 import type { AttemptLoad, AttemptResult } from './attempt';
 import type { InstancePools } from './instance-pools';
 import type { OutlierDetector } from './outlier-detector';
@@ -66,7 +66,8 @@ export class RoutingTable {
   private readonly unsubscribe: () => void;
 
   constructor(
-    private readonly watcher: ServiceWatcher,
+    /** The service's watcher, or a chain target's subset of one. */
+    private readonly watcher: InstanceSource,
     private readonly balancer: Balancer,
     private readonly pools: InstancePools,
     private readonly detector: OutlierDetector | undefined,
@@ -79,6 +80,11 @@ export class RoutingTable {
   /** The healthy instances discovery knows now. */
   instances(): readonly ServiceInstance[] {
     return this.watcher.instances();
+  }
+
+  /** Whether there is an instance to send to (a chain fails over when not). */
+  get hasInstances(): boolean {
+    return this.watcher.instances().length > 0;
   }
 
   /**

@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { UpstreamStatus } from '../admin/status';
+import type { TrafficStatus, UpstreamStatus } from '../admin/status';
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { createBalancer } from '../balancer/create-balancer';
@@ -30,6 +30,9 @@ import { answersAtOnce, decideRetry } from './retry-decision';
 import { parseRetryAfterMs } from './retry-policy';
 import { checkRequestInput } from './request-input';
 import { RoutingTable } from './routing-table';
+import type { TrafficPlan } from '../traffic/traffic-plan';
+import type { RouteRequest } from '../traffic/route-match';
+import type { InstanceSource } from '../traffic/target-instances';
 import { relayOf } from './signal-relay';
 import type { Route } from './routing-table';
 import type { ResolvedServiceClientOptions } from './service-client-options';
@@ -81,6 +84,13 @@ export interface ServiceClientContext {
 
 const GET = 'GET';
 
+/** A chain target's own routing table with the pools behind it; closed when the target goes. */
+export interface TargetRouting {
+  readonly table: RoutingTable;
+  /** Stops following its instances; its pools close once in-flight bodies end. Idempotent. */
+  close(): Promise<void>;
+}
+
 /**
  * Calls one service by name: the routing table picks a healthy, non-ejected instance, the attempt
  * goes through that instance's keep-alive pool, and one decision (`decideRetry`) says whether a
@@ -96,6 +106,16 @@ export class ServiceClient {
   private readonly disposers: (() => void)[] = [];
   private closing: Promise<void> | undefined;
   private discoveryAnswered = false;
+  /**
+   * The discovery chain's plan when the service has traffic-management entries; undefined keeps
+   * the plain path (one table), at no cost but this field's read per call.
+   */
+  private plan: TrafficPlan<RoutingTable> | undefined;
+  /** What else the first call waits for (the chain, when the service has one). */
+  private alsoReady: ((signal: AbortSignal) => Promise<void>) | undefined;
+  private trafficStatus: (() => TrafficStatus) | undefined;
+  /** Pools of chain targets, cut by destroy(). */
+  private readonly targetPools = new Set<InstancePools>();
 
   constructor(
     private readonly lease: WatcherLease,
@@ -105,7 +125,54 @@ export class ServiceClient {
     this.watcher = lease.watcher;
     this.service = this.watcher.service;
     this.metrics = context.metrics;
-    this.pools = new InstancePools({
+    this.pools = this.newPools();
+    this.table = this.newTable(this.watcher, this.pools, this.disposers, undefined);
+    this.disposers.push(() => this.table.close());
+  }
+
+  /**
+   * A routing table of its own (balancer, outlier detector, pools) for one chain target, sharing
+   * this client's retry budget, metrics and options. Used by the chain routing of the service.
+   */
+  createTargetRouting(source: InstanceSource, targetId: string): TargetRouting {
+    const pools = this.newPools();
+    const disposers: (() => void)[] = [];
+    const table = this.newTable(source, pools, disposers, targetId);
+    this.targetPools.add(pools);
+    let closing: Promise<void> | undefined;
+    return {
+      table,
+      close: () => {
+        closing ??= (async () => {
+          for (const dispose of disposers) dispose();
+          table.close();
+          await pools.close();
+          this.targetPools.delete(pools);
+        })();
+        return closing;
+      },
+    };
+  }
+
+  /** Routes later calls by `plan` (undefined: back to the plain table); `status` feeds the admin view. */
+  setTrafficPlan(plan: TrafficPlan<RoutingTable> | undefined, status?: () => TrafficStatus): void {
+    this.plan = plan;
+    this.trafficStatus = plan === undefined ? undefined : status;
+  }
+
+  /** The plan calls follow now; undefined when the service has no traffic-management entries. */
+  get trafficPlan(): TrafficPlan<RoutingTable> | undefined {
+    return this.plan;
+  }
+
+  /** Makes the first call wait (within `readyTimeoutMs`) for `ready` too: the chain's first answer. */
+  waitAlsoFor(ready: (signal: AbortSignal) => Promise<void>): void {
+    this.alsoReady = ready;
+  }
+
+  private newPools(): InstancePools {
+    const options = this.options;
+    return new InstancePools({
       connections: options.connectionsPerInstance,
       keepAliveTimeoutMs: options.keepAliveTimeoutMs,
       bodyTimeoutMs: options.bodyTimeoutMs,
@@ -113,6 +180,15 @@ export class ServiceClient {
       scheme: options.scheme,
       tls: options.tls,
     });
+  }
+
+  private newTable(
+    source: InstanceSource,
+    pools: InstancePools,
+    disposers: (() => void)[],
+    targetId: string | undefined,
+  ): RoutingTable {
+    const { options, context } = this;
     let detector: OutlierDetector | undefined;
     if (options.outlierDetection) {
       detector = new OutlierDetector(
@@ -121,24 +197,27 @@ export class ServiceClient {
         undefined,
         context.logger,
       );
-      this.disposers.push(
+      disposers.push(
         detector.onEject((event) => {
           this.metrics?.ejected();
           context.logger.warn(
-            { service: this.service, ...event },
+            {
+              service: this.service,
+              ...(targetId !== undefined && { target: targetId }),
+              ...event,
+            },
             'instance ejected after consecutive failures',
           );
         }),
       );
     }
-    this.table = new RoutingTable(
-      this.watcher,
+    return new RoutingTable(
+      source,
       createBalancer(options.balancer, options.balancerOptions),
-      this.pools,
+      pools,
       detector,
       this.metrics,
     );
-    this.disposers.push(() => this.table.close());
   }
 
   /** The healthy instances discovery knows now (read-only snapshot). */
@@ -173,6 +252,7 @@ export class ServiceClient {
       },
       ejected: this.table.ejectedCount,
       instances: this.table.inspect(),
+      ...(this.trafficStatus !== undefined && { traffic: this.trafficStatus() }),
     };
   }
 
@@ -205,10 +285,10 @@ export class ServiceClient {
           mayHaveBeenProcessed: false,
         });
       }
-      const deadlineMs = request.deadlineMs ?? this.options.deadlineMs;
-      const deadlineAt = startedAt + deadlineMs;
+      let deadlineMs = request.deadlineMs ?? this.options.deadlineMs;
+      let deadlineAt = startedAt + deadlineMs;
       const tryTimeoutMs = request.timeoutMs ?? this.options.timeoutMs;
-      const sent = toAttemptRequest(request);
+      let sent = toAttemptRequest(request);
       // Everything of ours that waits on the caller's signal listens to its relay (one listener on
       // the caller's signal, however many calls share it).
       if (!this.discoveryAnswered) await this.awaitFirstAnswer(deadlineAt, sent);
@@ -216,7 +296,35 @@ export class ServiceClient {
       budget.recordRequest();
       this.watcher.noteUse();
 
-      let route = this.table.pick(request.key, undefined);
+      let table = this.table;
+      let maxAttempts = this.options.maxAttempts;
+      let extraRetryableStatuses: readonly number[] | undefined;
+      const plan = this.plan;
+      let routed: RouteRequest | undefined;
+      if (plan !== undefined) {
+        routed = { method: sent.method, url: sent.path, headers: sent.headers };
+        const choice = plan.choose(routed, request.key);
+        if (choice === undefined) {
+          throw new NoHealthyInstancesError(this.service, 'no route of its service-router matches');
+        }
+        table = choice.table;
+        if (choice.path !== sent.path) sent = { ...sent, path: choice.path };
+        // The route's settings over the client's defaults; the caller's own per-call ones win.
+        const destination = choice.destination;
+        if (destination !== undefined) {
+          if (destination.numRetries > 0) maxAttempts = destination.numRetries + 1;
+          if (destination.retryOnStatusCodes.length > 0) {
+            extraRetryableStatuses = destination.retryOnStatusCodes;
+          }
+        }
+        const chainTimeoutMs = destination?.requestTimeoutMs ?? choice.resolverTimeoutMs;
+        if (request.deadlineMs === undefined && chainTimeoutMs !== undefined) {
+          deadlineMs = chainTimeoutMs;
+          deadlineAt = startedAt + deadlineMs;
+        }
+      }
+
+      let route = table.pick(request.key, undefined);
       if (route === undefined) throw new NoHealthyInstancesError(this.service);
       let attempts = 0;
       /** Whether some attempt may have reached an instance: what a failure tells the caller. */
@@ -233,10 +341,13 @@ export class ServiceClient {
           remainingMs <= tryTimeoutMs,
           route.load,
         );
-        this.table.report(route, outcome);
+        table.report(route, outcome);
         if (!reached) reached = mayHaveReached(outcome);
         // The rule's first step, taken without building its input: a plain answer goes back.
-        if (outcome.kind === 'response' && answersAtOnce(outcome.response.statusCode)) {
+        if (
+          outcome.kind === 'response' &&
+          answersAtOnce(outcome.response.statusCode, extraRetryableStatuses)
+        ) {
           return this.answered(outcome.response, route, attempts, startedAt);
         }
 
@@ -254,7 +365,7 @@ export class ServiceClient {
           retryableByCaller: request.retryable,
           bodyReplayable: isReplayable(sent.body),
           attempts,
-          maxAttempts: this.options.maxAttempts,
+          maxAttempts,
           remainingMs: deadlineAt - performance.now(),
           retryAfterMs:
             retryAfter === undefined
@@ -262,6 +373,7 @@ export class ServiceClient {
               : parseRetryAfterMs(retryAfter, Date.now(), this.options.maxRetryAfterMs),
           backoffMs: this.options.retryBackoff.baseMs > 0 ? backoff.nextDelayMs() : 0,
           tryAcquireRetry: () => budget.tryAcquire(),
+          extraRetryableStatuses,
         });
         if (decision.action === 'return' && outcome.kind === 'response') {
           return this.answered(outcome.response, route, attempts, startedAt);
@@ -283,7 +395,15 @@ export class ServiceClient {
             });
           });
         }
-        const next = this.table.pick(request.key, tried);
+        let next = table.pick(request.key, tried);
+        if (next === undefined && plan !== undefined && routed !== undefined) {
+          // The target lost its last instance during the call: the chain may fail over now.
+          const choice = plan.choose(routed, request.key);
+          if (choice !== undefined && choice.table !== table) {
+            table = choice.table;
+            next = table.pick(request.key, undefined);
+          }
+        }
         if (next === undefined) {
           throw new RetriesExhaustedError(
             this.service,
@@ -304,6 +424,7 @@ export class ServiceClient {
   close(): Promise<void> {
     this.closing ??= (async () => {
       for (const dispose of this.disposers) dispose();
+      this.plan = undefined;
       await this.pools.close();
       await this.lease.release();
     })();
@@ -313,7 +434,7 @@ export class ServiceClient {
   /** Cuts every connection now (in-flight calls fail) and stops following discovery. Idempotent. */
   async destroy(): Promise<void> {
     const closing = this.close();
-    await this.pools.destroy();
+    await Promise.all([this.pools.destroy(), ...[...this.targetPools].map((p) => p.destroy())]);
     await closing;
   }
 
@@ -428,7 +549,7 @@ export class ServiceClient {
 
   private async awaitFirstAnswer(deadlineAt: number, sent: AttemptRequest): Promise<void> {
     const signal = sent.undiciSignal;
-    if (this.watcher.status().ready) {
+    if (this.watcher.status().ready && this.alsoReady === undefined) {
       this.discoveryAnswered = true;
       return;
     }
@@ -442,6 +563,7 @@ export class ServiceClient {
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
       await this.watcher.ready(controller.signal);
+      if (this.alsoReady !== undefined) await this.alsoReady(controller.signal);
       this.discoveryAnswered = true;
     } catch {
       if (sent.signal?.aborted) {

@@ -30,6 +30,16 @@ import type {
 } from './consul-types';
 import type { KvEntry, KvQuery, SessionCreateRequest, SessionInfo } from './kv-types';
 
+/** Query of the traffic-management reads (discovery chain, config entries). */
+export interface TrafficQuery {
+  /** Blocking: wait for an index above this one (with `waitMs`). */
+  readonly index?: number;
+  /** Longest wait of a blocking read, in ms. */
+  readonly waitMs?: number;
+  /** Datacenter to ask; default: the client's. */
+  readonly datacenter?: string;
+}
+
 /** Per-call options of every ConsulClient method. */
 export interface CallOptions {
   /** Aborts the call at once; the promise rejects with AbortedError. */
@@ -315,6 +325,57 @@ export class ConsulClient {
       throw new ConsulResponseError(`GET ${path}`, answer.status, 'answer is not a list of checks');
     }
     return { data: body, meta: queryMeta(answer.headers) };
+  }
+
+  /**
+   * `GET /v1/discovery-chain/:name` (Consul's compiled service-router/splitter/resolver graph),
+   * optionally blocking. The body is handed back unparsed: `parseDiscoveryChain` validates it.
+   * Blocking reads go on the control lane: they are not the scheduler's health watches.
+   */
+  async discoveryChain(
+    name: string,
+    query: TrafficQuery = {},
+    options: CallOptions = {},
+  ): Promise<ConsulQueryResult<unknown>> {
+    const path = `/v1/discovery-chain/${encodeURIComponent(name)}`;
+    const blocking = this.blocking(query.index, query.waitMs);
+    const answer = await this.call({
+      method: 'GET',
+      path,
+      query: { dc: query.datacenter ?? this.datacenter, ...blocking.query },
+      timeoutMs: blocking.timeoutMs,
+      signal: options.signal,
+      lane: blocking.waitMs !== undefined ? 'control' : 'short',
+    });
+    return { data: this.parseJson(path, answer), meta: queryMeta(answer.headers) };
+  }
+
+  /**
+   * `GET /v1/config/:kind`: every config entry of one kind (`service-resolver`, ...), optionally
+   * blocking; an answer that is not a list is a ConsulResponseError. Control lane when blocking.
+   */
+  async configEntries(
+    kind: string,
+    query: TrafficQuery = {},
+    options: CallOptions = {},
+  ): Promise<ConsulQueryResult<unknown[]>> {
+    const path = `/v1/config/${encodeURIComponent(kind)}`;
+    const blocking = this.blocking(query.index, query.waitMs);
+    const answer = await this.call({
+      method: 'GET',
+      path,
+      query: { dc: query.datacenter ?? this.datacenter, ...blocking.query },
+      timeoutMs: blocking.timeoutMs,
+      signal: options.signal,
+      lane: blocking.waitMs !== undefined ? 'control' : 'short',
+    });
+    const body = this.parseJson(path, answer);
+    // Consul answers `null` for a kind with no entry.
+    if (body === null) return { data: [], meta: queryMeta(answer.headers) };
+    if (!Array.isArray(body)) {
+      throw new ConsulResponseError(`GET ${path}`, answer.status, 'answer is not a list');
+    }
+    return { data: body as unknown[], meta: queryMeta(answer.headers) };
   }
 
   /** `GET /v1/catalog/services`: every service name with its tags. */

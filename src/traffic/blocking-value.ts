@@ -1,0 +1,192 @@
+// One blocking-query loop on a Consul endpoint whose answer is parsed into a value (a discovery
+// chain, the names of a config-entry kind). The same rules as the health watch
+// (src/discovery/blocking-index.ts): index backwards -> one non-blocking read from 0; below 1 ->
+// wait from 1; after a failure the next read is non-blocking; errors back off with jitter and reset
+// on success; the loop never stops until close(). An answer that fails to parse is refused: the
+// last good value stays (never replaced by nothing), and each distinct refusal is logged once.
+import { decideIndex } from '../discovery/blocking-index';
+import { ListenerSet } from '../events/listener-set';
+import type { Listener } from '../events/listener-set';
+import type { Logger } from '../logger';
+import { Backoff } from '../resilience/backoff';
+import type { BackoffOptions } from '../resilience/backoff';
+import { delay } from '../resilience/delay';
+
+/** One answer of the endpoint: its body and X-Consul-Index. */
+export interface BlockingAnswer {
+  readonly data: unknown;
+  readonly index: number | undefined;
+}
+
+/** How a BlockingValue reads and parses; resolved by its owner. */
+export interface BlockingValueOptions<T> {
+  /** Names the loop in logs, e.g. `discovery chain of 'web'`. */
+  readonly what: string;
+  /** One read; `index` 0 means non-blocking. */
+  read(index: number, waitMs: number, signal: AbortSignal): Promise<BlockingAnswer>;
+  /** Turns a body into the value; throws (a typed error) to refuse it. */
+  parse(data: unknown): T;
+  /** Longest wait of a blocking read, in ms. */
+  readonly waitMs: number;
+  readonly backoff: BackoffOptions;
+  readonly logger: Logger;
+  /** Uniform source in [0, 1) for the backoff's jitter. Default: Math.random. */
+  readonly random?: () => number;
+}
+
+/** Status of the loop for the admin view. */
+export interface BlockingValueStatus {
+  readonly ready: boolean;
+  readonly index: number;
+  /** The last answer was refused (the value is the last good one). */
+  readonly refused: boolean;
+  readonly lastRefusal: string | undefined;
+  readonly consecutiveErrors: number;
+}
+
+/** A value Consul holds, followed with blocking queries; `value` is the last good one. */
+export class BlockingValue<T> {
+  private current: T | undefined;
+  private index = 0;
+  /** The body of the last accepted answer, to announce only real changes. */
+  private lastBody: string | undefined;
+  private refusal: string | undefined;
+  private readonly refusalsLogged = new Set<string>();
+  private errors = 0;
+  private readonly abort = new AbortController();
+  private readonly listeners: ListenerSet<T>;
+  private readonly backoff: Backoff;
+  private loop: Promise<void> | undefined;
+  private readonly gate: Promise<void>;
+  private openGate!: () => void;
+  /** Opens at the first answer or the first failure, whichever comes first. */
+  private readonly settledGate: Promise<void>;
+  private settle!: () => void;
+  private closed = false;
+
+  constructor(private readonly options: BlockingValueOptions<T>) {
+    this.listeners = new ListenerSet<T>(`listener of the ${options.what}`, () => options.logger);
+    this.backoff = new Backoff(options.backoff, options.random);
+    this.gate = new Promise((resolve) => (this.openGate = resolve));
+    this.settledGate = new Promise((resolve) => (this.settle = resolve));
+  }
+
+  /** Starts the loop; later calls do nothing. */
+  start(): void {
+    if (this.closed || this.loop) return;
+    this.loop = this.run();
+  }
+
+  /** The last good value; undefined before the first good answer. */
+  get value(): T | undefined {
+    return this.current;
+  }
+
+  /** Resolves at the first good answer, or when `signal` aborts, or at close (check `value`). */
+  ready(signal?: AbortSignal): Promise<void> {
+    if (this.current !== undefined || this.closed) return Promise.resolve();
+    return until(this.gate, signal);
+  }
+
+  /**
+   * Resolves once Consul answered or the first read failed (or `signal` aborts): what a caller
+   * waits for before trusting that no value means "none", rather than stalling on an outage.
+   */
+  settled(signal?: AbortSignal): Promise<void> {
+    return until(this.settledGate, signal);
+  }
+
+  /** Called with each new good value (not for a refused or unchanged answer). */
+  onChange(listener: Listener<T>): () => void {
+    return this.listeners.add(listener);
+  }
+
+  status(): BlockingValueStatus {
+    return {
+      ready: this.current !== undefined,
+      index: this.index,
+      refused: this.refusal !== undefined,
+      lastRefusal: this.refusal,
+      consecutiveErrors: this.errors,
+    };
+  }
+
+  /** Stops the loop (an in-flight query is aborted). Idempotent. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.abort.abort();
+    this.openGate();
+    this.settle();
+    await this.loop;
+  }
+
+  private async run(): Promise<void> {
+    const signal = this.abort.signal;
+    while (!signal.aborted) {
+      let answer: BlockingAnswer;
+      try {
+        answer = await this.options.read(this.index, this.options.waitMs, signal);
+      } catch (error) {
+        if (signal.aborted) return;
+        this.errors += 1;
+        this.settle();
+        // A restarted agent has a lower index: the next read is a plain one.
+        this.index = 0;
+        const waitMs = this.backoff.nextDelayMs();
+        this.options.logger.warn(
+          { err: error, retryInMs: waitMs, consecutiveErrors: this.errors },
+          `express-consul: reading the ${this.options.what} failed; the last good value is kept`,
+        );
+        await delay(waitMs, signal).catch(() => undefined);
+        continue;
+      }
+      this.errors = 0;
+      this.backoff.reset();
+      this.settle();
+      const decision = decideIndex(this.index, answer.index);
+      this.index = decision.nextIndex;
+      if (decision.outcome === 'backwards' || decision.outcome === 'unchanged') continue;
+      this.accept(answer.data);
+    }
+  }
+
+  private accept(data: unknown): void {
+    const body = JSON.stringify(data);
+    if (body === this.lastBody) return;
+    let value: T;
+    try {
+      value = this.options.parse(data);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      this.refusal = reason;
+      this.lastBody = body;
+      if (!this.refusalsLogged.has(reason)) {
+        this.refusalsLogged.add(reason);
+        this.options.logger.warn(
+          { err: error },
+          `express-consul: the ${this.options.what} was refused; the last good one is kept`,
+        );
+      }
+      return;
+    }
+    this.refusal = undefined;
+    this.lastBody = body;
+    this.current = value;
+    this.openGate();
+    this.listeners.emit(value);
+  }
+}
+
+/** `gate`, or earlier when `signal` aborts; the listener is removed either way. */
+function until(gate: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
+  if (signal === undefined) return gate;
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    signal.addEventListener('abort', done, { once: true });
+    void gate.then(done);
+  });
+}

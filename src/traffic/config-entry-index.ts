@@ -1,0 +1,102 @@
+// Which services have traffic-management config entries, so that only those pay for a discovery
+// chain. Three blocking list watches per process (one per kind: `/v1/config/service-resolver`,
+// `-splitter`, `-router`), whatever the number of called services: a service named by none of
+// them compiles to Consul's default chain (one resolver, its own instances), which is exactly
+// what the plain health watch already follows, so it keeps today's path and cost. The lists
+// also change when an entry is written, so a service gains (or loses) its chain live.
+import type { ConsulClient } from '../consul/consul-client';
+import { DiscoveryChainError } from '../errors';
+import { ListenerSet } from '../events/listener-set';
+import type { Logger } from '../logger';
+import type { BackoffOptions } from '../resilience/backoff';
+import { BlockingValue } from './blocking-value';
+
+/** The config-entry kinds that shape a discovery chain's routing. */
+export const TRAFFIC_ENTRY_KINDS = [
+  'service-resolver',
+  'service-splitter',
+  'service-router',
+] as const;
+
+/** What the traffic watches read from Consul (a ConsulClient). */
+export type TrafficSource = Pick<ConsulClient, 'configEntries' | 'discoveryChain'>;
+
+/** Settings shared by every traffic watch (the health watch's, resolved by Discovery). */
+export interface TrafficWatchSettings {
+  /** Longest wait of a blocking read, in ms. */
+  readonly waitMs: number;
+  readonly backoff: BackoffOptions;
+  readonly logger: Logger;
+  readonly random?: () => number;
+}
+
+/** The lower-cased names of the entries of one kind, from Consul's list of it. */
+export function entryNames(kind: string, data: unknown): ReadonlySet<string> {
+  if (!Array.isArray(data)) throw new DiscoveryChainError(`config/${kind}`, 'not a list');
+  const names = new Set<string>();
+  data.forEach((entry: unknown, i) => {
+    const name = (entry as { Name?: unknown } | null)?.Name;
+    if (typeof name !== 'string' || name === '') {
+      throw new DiscoveryChainError(`config/${kind}[${i}].Name`, 'not a non-empty string');
+    }
+    names.add(name.toLowerCase());
+  });
+  return names;
+}
+
+/** Follows the three lists; `has(name)` says whether a service has an entry of any kind. */
+export class ConfigEntryIndex {
+  private readonly lists: readonly BlockingValue<ReadonlySet<string>>[];
+  private readonly listeners: ListenerSet<void>;
+
+  constructor(source: TrafficSource, settings: TrafficWatchSettings) {
+    this.listeners = new ListenerSet<void>('config-entry index listener', () => settings.logger);
+    this.lists = TRAFFIC_ENTRY_KINDS.map((kind) => {
+      const list = new BlockingValue<ReadonlySet<string>>({
+        what: `list of ${kind} config entries`,
+        read: async (index, waitMs, signal) => {
+          const answer = await source.configEntries(kind, index > 0 ? { index, waitMs } : {}, {
+            signal,
+          });
+          return { data: answer.data, index: answer.meta.index };
+        },
+        parse: (data) => entryNames(kind, data),
+        ...settings,
+      });
+      list.onChange(() => this.listeners.emit());
+      return list;
+    });
+  }
+
+  start(): void {
+    for (const list of this.lists) list.start();
+  }
+
+  /** Whether every list has answered once (until then `has` may miss a service). */
+  get ready(): boolean {
+    return this.lists.every((list) => list.value !== undefined);
+  }
+
+  /**
+   * Resolves once every list answered or failed once (or `signal` aborts): a list Consul refuses
+   * (ACL) counts as no entries rather than holding every first call back.
+   */
+  async whenReady(signal?: AbortSignal): Promise<void> {
+    await Promise.all(this.lists.map((list) => list.settled(signal)));
+  }
+
+  /** Whether `name` (any case) has a resolver, splitter or router entry. */
+  has(name: string): boolean {
+    const key = name.toLowerCase();
+    return this.lists.some((list) => list.value?.has(key) === true);
+  }
+
+  /** Called when any list changed. */
+  onChange(listener: () => void): () => void {
+    return this.listeners.add(listener);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.lists.map((list) => list.close()));
+  }
+}

@@ -1,0 +1,115 @@
+// Where one request goes under a service's discovery chain: router (first matching route) ->
+// splitter (weighted, or key-stable for a consistent-hash key) -> resolver (its target, or the
+// first failover target with an instance when it has none). Pure over the chain and the targets'
+// tables; the tables say whether they have an instance now.
+import type { DiscoveryChain, ResolverNode, RouteDestination } from './discovery-chain';
+import { matchRoute } from './route-match';
+import type { RouteRequest } from './route-match';
+import { chooseSplit, splitForKey } from './split';
+
+/** What the plan needs of a target's routing table. */
+export interface TargetTable {
+  /** Whether the target has an instance to send to now. */
+  readonly hasInstances: boolean;
+}
+
+/** The plan's answer for one request. */
+export interface TrafficChoice<T extends TargetTable> {
+  readonly table: T;
+  /** The chosen target's id (`v2.web.default.default.dc1`). */
+  readonly targetId: string;
+  /** The resolver's own target had no instance and this is one of its failover targets. */
+  readonly failedOver: boolean;
+  /** The matched route's destination (its timeouts and retries), when a router chose it. */
+  readonly destination: RouteDestination | undefined;
+  /** The resolver's RequestTimeout, in ms, when it sets one. */
+  readonly resolverTimeoutMs: number | undefined;
+  /** The path to send: the request's, or with the route's PrefixRewrite applied. */
+  readonly path: string;
+}
+
+/** A chain with a table per target, answering `choose(request)`. */
+export class TrafficPlan<T extends TargetTable> {
+  constructor(
+    readonly chain: DiscoveryChain,
+    private readonly tables: ReadonlyMap<string, T>,
+    private readonly random: () => number = Math.random,
+  ) {}
+
+  /**
+   * Where calls for target `id` go now: itself while it has instances, else the first failover
+   * target (of a resolver resolving to it) that has some; undefined when none has.
+   */
+  failingOverTo(id: string): string | undefined {
+    if (this.tables.get(id)?.hasInstances !== false) return undefined;
+    for (const node of this.chain.nodes.values()) {
+      if (node.type !== 'resolver' || node.target !== id || node.failover === undefined) continue;
+      const to = node.failover.targets.find((t) => this.tables.get(t)?.hasInstances === true);
+      if (to !== undefined) return to;
+    }
+    return undefined;
+  }
+
+  /** The table of target `id` (undefined for a target the chain does not name). */
+  table(id: string): T | undefined {
+    return this.tables.get(id);
+  }
+
+  /**
+   * The target for `request`; undefined only when no route of the router matches (Consul appends
+   * a catch-all route, so only a hostile chain does that).
+   */
+  choose(request: RouteRequest, key: string | undefined): TrafficChoice<T> | undefined {
+    const nodes = this.chain.nodes;
+    let node = nodes.get(this.chain.startNode);
+    let destination: RouteDestination | undefined;
+    let path = request.url;
+    // The parser refused cycles and dangling keys; the bound only guards the loop.
+    for (let hops = 0; node !== undefined && hops <= nodes.size; hops++) {
+      if (node.type === 'resolver') return this.resolve(node, destination, path);
+      if (node.type === 'router') {
+        const choice = matchRoute(node, request);
+        if (choice === undefined) return undefined;
+        destination = choice.route.destination;
+        const prefix = choice.route.match?.pathPrefix;
+        const rewrite = destination?.prefixRewrite;
+        if (prefix !== undefined && rewrite !== undefined && path.startsWith(prefix)) {
+          path = rewrite + path.slice(prefix.length);
+        }
+        node = nodes.get(choice.route.nextNode);
+        continue;
+      }
+      const split =
+        key === undefined ? chooseSplit(node.splits, this.random) : splitForKey(node.splits, key);
+      if (split === undefined) return undefined;
+      node = nodes.get(split.nextNode);
+    }
+    return undefined;
+  }
+
+  private resolve(
+    node: ResolverNode,
+    destination: RouteDestination | undefined,
+    path: string,
+  ): TrafficChoice<T> | undefined {
+    const primary = this.tables.get(node.target);
+    if (primary === undefined) return undefined;
+    const resolverTimeoutMs = node.requestTimeoutMs;
+    if (!primary.hasInstances && node.failover !== undefined) {
+      for (const id of node.failover.targets) {
+        const table = this.tables.get(id);
+        if (table?.hasInstances === true) {
+          return { table, targetId: id, failedOver: true, destination, resolverTimeoutMs, path };
+        }
+      }
+    }
+    return {
+      table: primary,
+      targetId: node.target,
+      failedOver: false,
+      destination,
+      resolverTimeoutMs,
+      path,
+    };
+  }
+}

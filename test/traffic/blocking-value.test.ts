@@ -1,0 +1,84 @@
+// The chain watch's loop over a scripted source: index rules, last good value on a refused
+// answer or an outage, one warning per distinct refusal.
+import { BlockingValue } from '../../src/traffic/blocking-value';
+import type { BlockingAnswer } from '../../src/traffic/blocking-value';
+import { waitFor } from '../support/wait-for';
+
+interface Step {
+  readonly answer?: BlockingAnswer;
+  readonly error?: Error;
+}
+
+function scripted(steps: Step[]) {
+  const indexes: number[] = [];
+  const warnings: string[] = [];
+  const value = new BlockingValue<number>({
+    what: 'test value',
+    read: async (index, _waitMs, signal) => {
+      indexes.push(index);
+      const step = steps.shift();
+      if (step === undefined) {
+        // Script done: block like Consul until closed.
+        await new Promise<void>((resolve) => {
+          signal.addEventListener('abort', () => resolve(), { once: true });
+        });
+        throw new Error('closed');
+      }
+      if (step.error) throw step.error;
+      return step.answer!;
+    },
+    parse: (data) => {
+      if (typeof data !== 'number') throw new Error(`refused ${JSON.stringify(data)}`);
+      return data;
+    },
+    waitMs: 1_000,
+    backoff: { baseMs: 1, maxMs: 2 },
+    logger: {
+      debug: () => {},
+      info: () => {},
+      error: () => {},
+      warn: (_fields: unknown, message?: string) => warnings.push(message ?? ''),
+    },
+  });
+  return { value, indexes, warnings };
+}
+
+describe('BlockingValue', () => {
+  it('keeps the last good value through refusals and failures, warning once per refusal', async () => {
+    const changes: number[] = [];
+    const { value, indexes, warnings } = scripted([
+      { answer: { data: 1, index: 10 } },
+      { answer: { data: 'bad', index: 11 } },
+      { answer: { data: 'bad', index: 12 } },
+      { error: new Error('agent down') },
+      { answer: { data: 'bad', index: 13 } },
+      { answer: { data: 2, index: 9 } }, // backwards: not used, read again from 0
+      { answer: { data: 3, index: 14 } },
+    ]);
+    value.onChange((v) => changes.push(v));
+    value.start();
+    await value.ready();
+    await waitFor('the script read', () => (indexes.length === 8 ? true : undefined), {
+      intervalMs: 1,
+    });
+    expect(changes).toEqual([1, 3]);
+    expect(value.value).toBe(3);
+    // The failure and the backwards index each make the next read non-blocking (0).
+    expect(indexes).toEqual([0, 10, 11, 12, 0, 13, 0, 14]);
+    expect(warnings.filter((w) => w.includes('refused'))).toHaveLength(1);
+    expect(warnings.filter((w) => w.includes('failed'))).toHaveLength(1);
+    await value.close();
+  });
+
+  it('reports a refusal in its status while the last good value stays', async () => {
+    const { value, indexes } = scripted([
+      { answer: { data: 5, index: 3 } },
+      { answer: { data: null, index: 4 } },
+    ]);
+    value.start();
+    await waitFor('two reads', () => (indexes.length === 3 ? true : undefined), { intervalMs: 1 });
+    expect(value.value).toBe(5);
+    expect(value.status()).toMatchObject({ ready: true, refused: true, index: 4 });
+    await value.close();
+  });
+});
