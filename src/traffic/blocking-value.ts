@@ -74,7 +74,13 @@ export class BlockingValue<T> {
   /** Starts the loop; later calls do nothing. */
   start(): void {
     if (this.closed || this.loop) return;
-    this.loop = this.run();
+    // Never a floating rejection: a bug past every guard is logged, and the last value kept.
+    this.loop = this.run().catch((error: unknown) => {
+      this.options.logger.error(
+        { err: error },
+        `express-consul: the watch of the ${this.options.what} stopped; the last good value is kept`,
+      );
+    });
   }
 
   /** The last good value; undefined before the first good answer. */
@@ -151,13 +157,21 @@ export class BlockingValue<T> {
   }
 
   private accept(data: unknown): void {
-    const body = JSON.stringify(data);
-    if (body === this.lastBody) return;
+    let body: string | undefined;
     let value: T;
     try {
+      // An answer nested deeper than the stack (JSON.parse takes it, JSON.stringify does not) is
+      // refused like any other bad answer: it must not end the loop.
+      body = JSON.stringify(data);
+      if (body === this.lastBody) return;
       value = this.options.parse(data);
     } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
+      const reason =
+        body === undefined
+          ? 'the answer is nested too deeply to read'
+          : error instanceof Error
+            ? error.message
+            : String(error);
       this.refusal = reason;
       this.lastBody = body;
       if (!this.refusalsLogged.has(reason)) {

@@ -44,6 +44,34 @@ function scripted(steps: Step[]) {
 }
 
 describe('BlockingValue', () => {
+  it('refuses an answer too deeply nested to compare, and goes on (hostile review: it killed the loop)', async () => {
+    let deep: unknown[] = [];
+    for (let i = 0; i < 200_000; i++) deep = [deep];
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    const changes: number[] = [];
+    const { value, warnings } = scripted([
+      { answer: { data: 1, index: 10 } },
+      { answer: { data: { Chain: deep }, index: 11 } },
+      { answer: { data: 4, index: 12 } },
+    ]);
+    value.onChange((v) => changes.push(v));
+    value.start();
+    try {
+      await waitFor('the answer after the deep one', () =>
+        changes.includes(4) ? true : undefined,
+      );
+      expect(changes).toEqual([1, 4]);
+      expect(warnings.some((w) => /refused/.test(w))).toBe(true);
+      expect(value.status()).toMatchObject({ ready: true, refused: false });
+    } finally {
+      await value.close();
+      process.off('unhandledRejection', onUnhandled);
+    }
+    expect(unhandled).toEqual([]);
+  });
+
   it('keeps the last good value through refusals and failures, warning once per refusal', async () => {
     const changes: number[] = [];
     const { value, indexes, warnings } = scripted([
