@@ -417,6 +417,21 @@ function httpMatch(reader: Reader): HttpRouteMatch | undefined {
   });
 }
 
+/**
+ * What a route's PrefixRewrite may put in front of a path: an origin-form path (`/`, then printable
+ * characters without spaces) that does not start with `//`. Anything else could turn the request
+ * target into another host's (`//evil.com/x`, an absolute URL) or smuggle a header (CR/LF).
+ */
+const ORIGIN_PATH = /^\/(?!\/)[\x21-\x7e]*$/;
+
+function prefixRewrite(reader: Reader): string | undefined {
+  const value = optional(reader.optionalString());
+  if (value !== undefined && !ORIGIN_PATH.test(value)) {
+    reader.fail(`must be an origin-form path ('/' then no space or control character, not '//')`);
+  }
+  return value;
+}
+
 function routeDestination(reader: Reader): RouteDestination | undefined {
   const d = reader.optionalObject();
   if (!d) return undefined;
@@ -425,7 +440,7 @@ function routeDestination(reader: Reader): RouteDestination | undefined {
     serviceSubset: optional(d.at('ServiceSubset').optionalString()),
     namespace: optional(d.at('Namespace').optionalString()),
     partition: optional(d.at('Partition').optionalString()),
-    prefixRewrite: optional(d.at('PrefixRewrite').optionalString()),
+    prefixRewrite: prefixRewrite(d.at('PrefixRewrite')),
     requestTimeoutMs: d.at('RequestTimeout').duration(),
     idleTimeoutMs: d.at('IdleTimeout').duration(),
     numRetries: d.at('NumRetries').number(0, 2 ** 32 - 1, true),

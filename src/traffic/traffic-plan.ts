@@ -74,7 +74,9 @@ export class TrafficPlan<T extends TargetTable> {
         const prefix = choice.route.match?.pathPrefix;
         const rewrite = destination?.prefixRewrite;
         if (prefix !== undefined && rewrite !== undefined && path.startsWith(prefix)) {
-          path = rewrite + path.slice(prefix.length);
+          // The rewrite is an origin-form path (the parser's rule); what follows the prefix is the
+          // caller's, so `/` + `/evil.com/x` must not read as a network-path reference.
+          path = (rewrite + path.slice(prefix.length)).replace(/^\/{2,}/, '/');
         }
         node = nodes.get(choice.route.nextNode);
         continue;

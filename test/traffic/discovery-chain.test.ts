@@ -86,6 +86,14 @@ describe('parseDiscoveryChain', () => {
       `Chain.Nodes["${ROUTER}"].Routes[0].Definition.Destination.NumRetries`,
       /finite number/,
     ],
+    ...['//evil.com/', 'http://evil.com/', 'api/', '/a\r\nHost: evil.com', '/a b'].map(
+      (rewrite): [string, (a: Json) => void, string, RegExp] => [
+        `a PrefixRewrite ${JSON.stringify(rewrite)} (hostile review: it could change the request's host)`,
+        (a) => (a.Chain.Nodes[ROUTER].Routes[0].Definition.Destination.PrefixRewrite = rewrite),
+        `Chain.Nodes["${ROUTER}"].Routes[0].Definition.Destination.PrefixRewrite`,
+        /origin-form path/,
+      ],
+    ),
     [
       'a bad Go duration',
       (a) => (a.Chain.Nodes[V1].Resolver.ConnectTimeout = '3 seconds'),

@@ -73,4 +73,26 @@ describe('TrafficPlan.choose', () => {
     expect(plan([V1]).failingOverTo(V1)).toBe(V2);
     expect(plan().failingOverTo(V1)).toBeUndefined();
   });
+
+  it('applies PrefixRewrite so that the path stays a path (hostile review: "/" + "/evil.com/x")', () => {
+    const json = JSON.parse(
+      readFileSync(join(__dirname, 'fixtures/discovery-chain-web.json'), 'utf8'),
+    ) as {
+      Chain: { Nodes: Record<string, { Routes: { Definition: { Destination: object } }[] }> };
+    };
+    Object.assign(
+      json.Chain.Nodes['router:web.default.default']!.Routes[0]!.Definition.Destination,
+      {
+        PrefixRewrite: '/',
+      },
+    );
+    const rewritten = parseDiscoveryChain(json);
+    const tables = new Map<string, Fake>();
+    for (const id of rewritten.targets.keys()) tables.set(id, { id, hasInstances: true });
+    const p = new TrafficPlan(rewritten, tables, mulberry32(3));
+    expect(p.choose(get('/admin/users', { 'x-debug': '1' }), undefined)!.path).toBe('/users');
+    expect(p.choose(get('/admin//evil.com/x', { 'x-debug': '1' }), undefined)!.path).toBe(
+      '/evil.com/x',
+    );
+  });
 });
