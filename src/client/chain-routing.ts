@@ -70,6 +70,8 @@ export class ChainRouting {
     settings: TrafficWatchSettings,
     private readonly query: ServiceQueryOptions,
     private readonly logger: Logger,
+    /** Whether this process may call `service` (`allowedServices`); a chain cannot widen it. */
+    private readonly allows: (service: string) => boolean = () => true,
   ) {
     const service = client.service;
     const datacenter = query.datacenter;
@@ -163,6 +165,13 @@ export class ChainRouting {
       for (const target of chain.targets.values()) {
         // Peers are reached through mesh gateways, which a plain HTTP client does not have.
         if (target.peer !== '') continue;
+        // A route, split or failover to a service the app did not allow gets no table: calls
+        // there fail with NoHealthyInstancesError, failover skips it. Config entries are written
+        // by whoever holds operator rights in Consul, not by this app.
+        if (!this.allows(target.service)) {
+          this.warnOnce(`target '${target.id}' names '${target.service}', outside allowedServices`);
+          continue;
+        }
         const key = targetKey(target);
         const kept = this.targets.get(key);
         if (kept !== undefined) {
@@ -193,6 +202,15 @@ export class ChainRouting {
     const plan = new TrafficPlan(chain, tables);
     this.client.setTrafficPlan(plan, () => this.describe(plan));
     for (const [key, target] of previous) if (!next.has(key)) void this.drop(target);
+  }
+
+  private warnOnce(reason: string): void {
+    if (this.buildFailures.has(reason)) return;
+    this.buildFailures.add(reason);
+    this.logger.warn(
+      { service: this.client.service, reason },
+      'express-consul: a discovery chain target was left out',
+    );
   }
 
   private build(target: ChainTarget, chain: DiscoveryChain): Target {

@@ -240,6 +240,10 @@ export class Discovery {
       this.trafficSettings,
       options.query,
       this.logger,
+      (service) => {
+        const name = service.toLowerCase();
+        return this.allowed === undefined || this.allowed.has(name) || this.perService.has(name);
+      },
     );
     this.chains.set(key, chain);
     chain.start();

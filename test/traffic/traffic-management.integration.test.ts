@@ -5,7 +5,12 @@ import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
-import { createDiscovery, RequestTimeoutError, RetriesExhaustedError } from '../../src';
+import {
+  createDiscovery,
+  NoHealthyInstancesError,
+  RequestTimeoutError,
+  RetriesExhaustedError,
+} from '../../src';
 import type { Discovery, TrafficStatus } from '../../src';
 import type { SplitterNode } from '../../src/traffic/discovery-chain';
 import { uniqueService } from '../support/test-instance';
@@ -266,6 +271,36 @@ describe('traffic management wired into the request path (real Consul)', () => {
     expect(routed).toEqual(new Map([['other:o', 200]]));
     const otherHits = backends.find((b) => b.id === 'other')!.hits.get('/to-other/x');
     expect(otherHits).toBe(200);
+  });
+
+  it('never routes to a service allowedServices leaves out (hostile review: a router could send calls anywhere)', async () => {
+    const fenced = createDiscovery({
+      metrics: { registry: new Registry() },
+      trafficManagement: true,
+      allowedServices: [web],
+      client: { maxAttempts: 1 },
+    });
+    try {
+      await waitFor('the fenced client follows the chain', () =>
+        fenced.service(web).trafficPlan !== undefined ? true : undefined,
+      );
+      const before = backends.find((b) => b.id === 'other')!.hits.get('/to-other/fenced') ?? 0;
+      const refused = await fenced
+        .service(web)
+        .request({ path: '/to-other/fenced' })
+        .catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(NoHealthyInstancesError);
+      expect(backends.find((b) => b.id === 'other')!.hits.get('/to-other/fenced') ?? 0).toBe(
+        before,
+      );
+      // The allowed service's own targets still serve.
+      const ok = await fenced.service(web).request({ path: '/hello' });
+      expect(ok.statusCode).toBe(200);
+      await ok.body.dump();
+      expect(ok.instance.service).toBe(web);
+    } finally {
+      await fenced.close();
+    }
   });
 
   it("honours a route's NumRetries (with RetryOnStatusCodes) and RequestTimeout", async () => {
