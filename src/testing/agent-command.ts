@@ -114,8 +114,6 @@ export function agentArgs(command: AgentCommand): string[] {
     String(ports.serfWan),
     '-server-port',
     String(ports.server),
-    '-log-level',
-    'warn',
     ...(command.retryJoinWan ?? []).flatMap((address) => ['-retry-join-wan', address]),
     ...hcl.flatMap((line) => ['-hcl', line]),
   ];
