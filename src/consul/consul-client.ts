@@ -338,15 +338,7 @@ export class ConsulClient {
     options: CallOptions = {},
   ): Promise<ConsulQueryResult<unknown>> {
     const path = `/v1/discovery-chain/${encodeURIComponent(name)}`;
-    const blocking = this.blocking(query.index, query.waitMs);
-    const answer = await this.call({
-      method: 'GET',
-      path,
-      query: { dc: query.datacenter ?? this.datacenter, ...blocking.query },
-      timeoutMs: blocking.timeoutMs,
-      signal: options.signal,
-      lane: blocking.waitMs !== undefined ? 'control' : 'short',
-    });
+    const answer = await this.trafficRead(path, query, options);
     return { data: this.parseJson(path, answer), meta: queryMeta(answer.headers) };
   }
 
@@ -360,15 +352,7 @@ export class ConsulClient {
     options: CallOptions = {},
   ): Promise<ConsulQueryResult<unknown[]>> {
     const path = `/v1/config/${encodeURIComponent(kind)}`;
-    const blocking = this.blocking(query.index, query.waitMs);
-    const answer = await this.call({
-      method: 'GET',
-      path,
-      query: { dc: query.datacenter ?? this.datacenter, ...blocking.query },
-      timeoutMs: blocking.timeoutMs,
-      signal: options.signal,
-      lane: blocking.waitMs !== undefined ? 'control' : 'short',
-    });
+    const answer = await this.trafficRead(path, query, options);
     const body = this.parseJson(path, answer);
     // Consul answers `null` for a kind with no entry.
     if (body === null) return { data: [], meta: queryMeta(answer.headers) };
@@ -376,6 +360,19 @@ export class ConsulClient {
       throw new ConsulResponseError(`GET ${path}`, answer.status, 'answer is not a list');
     }
     return { data: body as unknown[], meta: queryMeta(answer.headers) };
+  }
+
+  /** A read of traffic-management data: blocking ones on the control lane, plain ones on the short. */
+  private trafficRead(path: string, query: TrafficQuery, options: CallOptions) {
+    const blocking = this.blocking(query.index, query.waitMs);
+    return this.call({
+      method: 'GET',
+      path,
+      query: { dc: query.datacenter ?? this.datacenter, ...blocking.query },
+      timeoutMs: blocking.timeoutMs,
+      signal: options.signal,
+      lane: blocking.waitMs !== undefined ? 'control' : 'short',
+    });
   }
 
   /** `GET /v1/catalog/services`: every service name with its tags. */
