@@ -17,14 +17,21 @@ const CONNECTIONS_PER_INSTANCE = 32;
 export function helperClient(
   consulAddress: string,
   service: string,
+  variant: { readonly trafficManagement?: boolean } = {},
 ): BenchClient & {
   ready(): Promise<void>;
 } {
-  const discovery: Discovery = createDiscovery({ consul: { address: consulAddress } });
+  const trafficManagement = variant.trafficManagement === true;
+  const discovery: Discovery = createDiscovery({
+    consul: { address: consulAddress },
+    trafficManagement,
+  });
   const client = discovery.service(service);
   return {
-    id: 'express-consul',
-    label: `express-consul \`service().request()\``,
+    id: trafficManagement ? 'express-consul-tm' : 'express-consul',
+    label: trafficManagement
+      ? 'express-consul `service().request()`, `trafficManagement: true`, no config entries'
+      : 'express-consul `service().request()`',
     ready: () => client.ready(),
     async call() {
       const res = await client.request({ path: '/' });
