@@ -19,6 +19,7 @@ const missing = expected.filter((id) => {
   return !suite || !suite.quick || suite.tables.length === 0 || suite.tables.some((t) => t.rows.length === 0);
 });
 if (!results.suites.throughput.figures.clients.some((c) => c.id === "haproxy")) missing.push("throughput: haproxy row");
+if (!results.suites.throughput.figures.clients.some((c) => c.id === "express-consul-tm")) missing.push("throughput: traffic-management row");
 if (missing.length > 0) {
   console.error(`bench --quick produced no figures for: ${missing.join(", ")}`);
   process.exit(1);
