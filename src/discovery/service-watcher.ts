@@ -345,6 +345,7 @@ export class ServiceWatcher {
     let pauseMs = this.rateLimit.take(this.options.now());
     while (!signal.aborted) {
       let turn: ReadTurn | undefined;
+      let result: 'read' | 'failed' = 'read';
       try {
         if (pauseMs > 0) await this.options.delay(pauseMs, signal);
         turn = await this.ticket.nextTurn(signal);
@@ -353,9 +354,12 @@ export class ServiceWatcher {
         if (signal.aborted) break;
         // The scheduler gave the slot to a busier service: not a failure, read again as told.
         if (turn?.slotLost?.aborted) pauseMs = 0;
-        else pauseMs = this.recordFailure(error);
+        else {
+          pauseMs = this.recordFailure(error);
+          result = 'failed';
+        }
       } finally {
-        turn?.done();
+        turn?.done(result);
       }
     }
   }

@@ -346,11 +346,16 @@ export class WatchScheduler {
       waiter.resolve({
         blocking: false,
         slotLost: undefined,
-        done: () => {
+        done: (result = 'read') => {
           if (done) return;
           done = true;
           this.inFlight -= 1;
-          ticket.lastReadAt = this.options.now();
+          if (result === 'failed') {
+            // Still due: the watcher's backoff, not the refresh period, decides the next read.
+            ticket.dirty = true;
+          } else {
+            ticket.lastReadAt = this.options.now();
+          }
           this.pump();
         },
       });

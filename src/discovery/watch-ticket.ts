@@ -4,8 +4,12 @@ export interface ReadTurn {
   readonly blocking: boolean;
   /** Aborts a blocking query when the slot is taken away; undefined for reads that keep none. */
   readonly slotLost: AbortSignal | undefined;
-  /** Gives the turn back once the read has ended (frees its share of the read rate). Idempotent. */
-  done(): void;
+  /**
+   * Gives the turn back once the read has ended (frees its share of the read rate). Idempotent.
+   * `'failed'`: the read brought no answer, so the service stays due for the next turn (which
+   * the watcher asks for after its backoff) instead of waiting for a check change or a refresh.
+   */
+  done(result?: 'read' | 'failed'): void;
 }
 
 /** How a watcher learns when, and how, to read next: its place in a WatchScheduler. */

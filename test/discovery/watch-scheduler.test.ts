@@ -117,4 +117,44 @@ describe('WatchScheduler', () => {
       await s.close();
     }
   });
+  it("a read that failed leaves its service due: the next turn comes after the watcher's backoff, not at the refresh period", async () => {
+    // Before: the failed read had already cleared the service's "due" mark, so with a quiet check
+    // watch its next read waited for pollRefreshMs (30 s): services refused by a 429 while the
+    // agent was full became ready half a minute after the agent had room again.
+    const s = scheduler(() => 0, []);
+    const controller = new AbortController();
+    try {
+      for (let i = 0; i < 30; i++)
+        s.register(
+          `svc-${i}`,
+          '',
+          () => 0,
+          () => 0,
+        );
+      const polled = s.register(
+        'svc-polled',
+        '',
+        () => 0,
+        () => 0,
+      );
+      const first = await polled.nextTurn(controller.signal);
+      expect(first.blocking).toBe(false);
+      first.done('failed');
+      const second = await Promise.race([
+        polled.nextTurn(controller.signal),
+        delay(2_000).then(() => 'no turn within 2 s' as const),
+      ]);
+      expect(second).not.toBe('no turn within 2 s');
+      (second as { done: (result?: 'read' | 'failed') => void }).done();
+      // A read that succeeded leaves the service alone until its checks change or it is due.
+      const third = await Promise.race([
+        polled.nextTurn(controller.signal),
+        delay(300).then(() => 'quiet' as const),
+      ]);
+      expect(third).toBe('quiet');
+    } finally {
+      controller.abort();
+      await s.close();
+    }
+  });
 });
