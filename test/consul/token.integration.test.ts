@@ -215,10 +215,7 @@ describe('the ACL token', () => {
       });
       try {
         const client = discovery.service('anything');
-        const watchError = await waitFor(
-          'a failed watch',
-          () => client.discovery.status().lastError,
-        );
+        const watchError = await waitFor('a failed watch', () => client.watcher.status().lastError);
         expect(watchError).toBeInstanceOf(ConsulAclError);
         expect(printed(watchError)).not.toContain(CANARY);
         const refused = await client.request({ path: '/' }).then(
