@@ -1,5 +1,6 @@
 import { Registry } from 'prom-client';
-import { ConsulClient, createDiscovery } from '../../src';
+import { createDiscovery } from '../../src';
+import { ConsulClient } from '../../src/consul/consul-client';
 import type { Discovery } from '../../src';
 import { startExample } from '../support/child-service';
 import type { ChildService } from '../support/child-service';
