@@ -5,7 +5,8 @@
  * process warnings seen (MaxListenersExceededWarning would be one). Exits 1 past 2 MB or on a warning.
  */
 import { getEventListeners } from 'node:events';
-import { ConsulClient, createDiscovery } from '../src';
+import { createDiscovery } from '../src';
+import { ConsulClient } from '../src/consul/consul-client';
 import { startConsul } from '../src/testing';
 import { startTargetFleet } from './request/target-fleet';
 

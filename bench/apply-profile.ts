@@ -156,7 +156,7 @@ async function endToEnd(count: number, answers: number): Promise<void> {
     child.send({ count });
     await next();
     const changed = new Promise<void>((resolve) => {
-      const off = client.discovery.onChange(() => {
+      const off = client.watcher.onChange(() => {
         off();
         resolve();
       });

@@ -14,7 +14,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { format, resolveConfig } from 'prettier';
-import { ConsulClient } from '../src';
+import { ConsulClient } from '../src/consul/consul-client';
 import { startConsul } from '../src/testing';
 import type { StartedConsul } from '../src/testing';
 import { describeMachine, loadAverage } from './lib/machine';

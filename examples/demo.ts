@@ -18,7 +18,7 @@ import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { request } from 'undici';
-import { ConsulClient } from '../src';
+import { ConsulClient } from '../src/consul/consul-client';
 import { fetchStatusDocument } from '../src/cli/read-status';
 import type { StatusDocument } from '../src/cli/status-document';
 import { healthTone, paint, renderTable, wantsColour } from '../src/cli/table';

@@ -1,6 +1,5 @@
 export { expressConsul } from './express/create-express-consul';
-export { ExpressConsul } from './express/express-consul';
-export type { ExpressConsulState } from './express/express-consul';
+export type { ExpressConsul, ExpressConsulState } from './express/express-consul';
 export type { ShutdownHook } from './express/shutdown-hooks';
 export type {
   ExpressConsulOptions,
@@ -8,16 +7,16 @@ export type {
   CheckOptions,
   HealthOptions,
   ShutdownOptions,
+  CheckTlsOptions,
   RegistrationOptions,
   MetricsOptions,
 } from './config/options';
 export { DEFAULTS } from './config/resolve-options';
-export { Discovery } from './client/discovery';
+export type { Discovery } from './client/discovery';
 export type { DiscoveryOptions } from './client/discovery-options';
 export { createDiscovery } from './client/create-discovery';
 export type { StandaloneDiscoveryOptions } from './client/create-discovery';
-export { ServiceClient } from './client/service-client';
-export type { ServiceRequest, ServiceResponse } from './client/service-client';
+export type { ServiceClient, ServiceRequest, ServiceResponse } from './client/service-client';
 export type {
   ServiceClientOptions,
   RetryBackoffOptions,
@@ -26,35 +25,31 @@ export type {
 export type { DiscoveryFetchInit } from './client/discovery-fetch';
 export type { RetryBudgetOptions } from './client/retry-budget';
 export type { OutlierDetectorOptions } from './client/outlier-detector';
-export type { Balancer, BalancerName, PickContext } from './balancer/balancer';
+export type { Balancer, BalancerName, BalancerView, PickContext } from './balancer/balancer';
+// Named for what it is in the options (`balancerOptions`); the factory it feeds is internal.
+export type { CreateBalancerOptions as BalancerOptions } from './balancer/create-balancer';
+export type { PeakEwmaOptions } from './balancer/least-request';
 export type { ServiceInstance } from './discovery/service-instance';
-export { ServiceWatcher } from './discovery/service-watcher';
+export type { InvalidInstanceReason } from './discovery/to-service-instance';
 export type {
+  ServiceWatcher,
   ServiceChangeEvent,
   WatchErrorEvent,
   InvalidInstanceEvent,
   ServiceWatcherStatus,
 } from './discovery/service-watcher';
 export type {
-  ServiceWatcherOptions,
-  ServiceQueryOptions,
+  WatchSettingsOptions,
+  WatchBackoffOptions,
 } from './discovery/service-watcher-options';
-export { ExpressConsulMetrics } from './metrics/express-consul-metrics';
+export type { ExpressConsulMetrics } from './metrics/express-consul-metrics';
 export { metricsHandler } from './metrics/metrics-handler';
-export { ConsulClient } from './consul/consul-client';
-export type { CallOptions, ConsulQueryResult } from './consul/consul-client';
+export type { ConsulClient } from './consul/consul-client';
 export type { ConsulConnectionOptions, ConsulTlsOptions } from './consul/consul-environment';
-export type {
-  AgentService,
-  AgentServiceRegistration,
-  HealthServiceEntry,
-  HealthServiceQuery,
-  HealthStatus,
-} from './consul/consul-types';
-export { ServiceRegistration } from './registration/service-registration';
-export type { RegistrationState } from './registration/service-registration';
+export type { ServiceRegistration, RegistrationState } from './registration/service-registration';
 export type { HealthIndicator, HealthReport, HealthState } from './health/health-indicator';
 export type { Logger } from './logger';
+export type { Listener } from './events/listener-set';
 export type {
   AdapterStatus,
   UpstreamStatus,
@@ -64,8 +59,12 @@ export type {
 } from './admin/status';
 export { createConfig } from './kv/create-config';
 export type { StandaloneConfigOptions } from './kv/create-config';
-export { ConsulConfig } from './kv/consul-config';
-export type { ConfigChangeEvent, ConfigRefusedEvent, ConfigStatus } from './kv/consul-config';
+export type {
+  ConsulConfig,
+  ConfigChangeEvent,
+  ConfigRefusedEvent,
+  ConfigStatus,
+} from './kv/consul-config';
 export type { ConsulConfigOptions } from './kv/config-options';
 export type { ConfigFormat } from './kv/parse-config';
 export type {
@@ -74,10 +73,8 @@ export type {
   StandardSchemaResult,
   InferSchemaOutput,
 } from './kv/standard-schema';
-export { LeaderElection } from './leader/leader-election';
-export type { LeaderOptions, LeaderStatus } from './leader/leader-election';
-export { ConsulLock, LockLease } from './leader/consul-lock';
-export type { AcquireOptions } from './leader/consul-lock';
+export type { LeaderElection, LeaderOptions, LeaderStatus } from './leader/leader-election';
+export type { ConsulLock, LockLease, AcquireOptions } from './leader/consul-lock';
 export type { LockOptions } from './leader/lock-options';
 export {
   ExpressConsulError,
@@ -117,4 +114,11 @@ export {
   isLockHeldError,
   isLeaseLostError,
 } from './errors';
-export type { ExpressConsulErrorCode, KvConfigProblem } from './errors';
+export type {
+  ExpressConsulErrorCode,
+  KvConfigProblem,
+  DeliveryOptions,
+  ReasonOptions,
+  RetriesExhaustedReason,
+} from './errors';
+export type { FailReason } from './client/request-outcome';

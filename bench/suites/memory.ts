@@ -73,7 +73,7 @@ async function footprint(
           const id = `${names[0]}-extra`;
           const adding = i % 2 === 0;
           const seen = new Promise<number>((resolve) => {
-            const off = client.discovery.onChange((event: ServiceChangeEvent) => {
+            const off = client.watcher.onChange((event: ServiceChangeEvent) => {
               if (event.instances.some((x) => x.serviceId === id) === adding) {
                 off();
                 resolve(epochNow());

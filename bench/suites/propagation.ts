@@ -146,7 +146,7 @@ function viewChange(
       off();
       resolve(undefined);
     }, CHANGE_TIMEOUT_MS);
-    const off = client.discovery.onChange((event: ServiceChangeEvent) => {
+    const off = client.watcher.onChange((event: ServiceChangeEvent) => {
       if (event.instances.some((i) => i.serviceId === serviceId) === present) {
         clearTimeout(timer);
         off();

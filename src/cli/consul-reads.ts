@@ -1,4 +1,5 @@
-import type { ConsulClient, HealthServiceEntry } from '../index';
+import type { ConsulClient } from '../consul/consul-client';
+import type { HealthServiceEntry } from '../consul/consul-types';
 import { CliError, ExitCode } from './exit-codes';
 
 /** One registered instance as the CLI prints it, whatever its health. */

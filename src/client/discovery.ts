@@ -384,7 +384,7 @@ export class Discovery {
 
   private followWatch(client: ServiceClient, metrics: ServiceMetrics | undefined): (() => void)[] {
     if (!metrics) return [];
-    const watcher = client.discovery;
+    const watcher = client.watcher;
     let resetsSeen = watcher.status().indexResets;
     const countResets = (): void => {
       const resets = watcher.status().indexResets;
@@ -433,7 +433,7 @@ export class Discovery {
             healthy: instances.length - warning,
             warning,
             ejected: client.ejectedCount,
-            stalenessSeconds: client.discovery.status().stalenessMs / 1000,
+            stalenessSeconds: client.watcher.status().stalenessMs / 1000,
           };
         }
       },

@@ -101,7 +101,8 @@ export class ServiceClient {
   readonly service: string;
   private readonly table: RoutingTable;
   private readonly pools: InstancePools;
-  private readonly watcher: ServiceWatcher;
+  /** The watcher behind this client (shared with other clients of the same service). */
+  readonly watcher: ServiceWatcher;
   private readonly metrics: ServiceMetrics | undefined;
   private readonly disposers: (() => void)[] = [];
   private closing: Promise<void> | undefined;
@@ -254,11 +255,6 @@ export class ServiceClient {
       instances: this.table.inspect(),
       ...(this.trafficStatus !== undefined && { traffic: this.trafficStatus() }),
     };
-  }
-
-  /** The watcher behind this client (shared with other clients of the same service). */
-  get discovery(): ServiceWatcher {
-    return this.watcher;
   }
 
   /** Resolves once discovery has its first answer from Consul. */

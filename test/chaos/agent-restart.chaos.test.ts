@@ -45,7 +45,7 @@ describe('chaos: agent restart with lost state', () => {
       return entries.map((entry) => entry.Service.ID).sort();
     };
     const gap = { restartMs: 0, reregisteredMs: 0 };
-    const resetsBefore = client.discovery.status().indexResets;
+    const resetsBefore = client.watcher.status().indexResets;
 
     counts = await runLoad({
       callers: { library: libraryCaller(client), control: naive.caller() },
@@ -62,13 +62,13 @@ describe('chaos: agent restart with lost state', () => {
         );
         gap.reregisteredMs = Date.now() - startedAt;
         await waitFor('the watch to follow the agent again', () =>
-          client.discovery.status().stale ? undefined : true,
+          client.watcher.status().stale ? undefined : true,
         );
       },
     });
     await scenario.record('9 agent restart with lost state', counts.library, counts.control);
     process.stdout.write(
-      `[chaos] agent back after ${gap.restartMs} ms; all 3 registered and passing after ${gap.reregisteredMs} ms; index resets ${client.discovery.status().indexResets - resetsBefore}\n`,
+      `[chaos] agent back after ${gap.restartMs} ms; all 3 registered and passing after ${gap.reregisteredMs} ms; index resets ${client.watcher.status().indexResets - resetsBefore}\n`,
     );
   }, 180_000);
 

@@ -56,7 +56,7 @@ describe('chaos: canary token', () => {
     const { client, registry } = scenario;
     const errors: string[] = [];
     const codes = new Set<string>();
-    const unsubscribe = client.discovery.onError((event) => {
+    const unsubscribe = client.watcher.onError((event) => {
       errors.push(errorText(event.error));
       codes.add(`${fault!.mode}:${(event.error as { code?: string }).code ?? event.error.name}`);
     });
@@ -78,7 +78,7 @@ describe('chaos: canary token', () => {
           );
         }
         fault!.mode = 'pass';
-        await waitFor('a clean watch', () => (client.discovery.status().stale ? undefined : true));
+        await waitFor('a clean watch', () => (client.watcher.status().stale ? undefined : true));
       },
     });
     unsubscribe();

@@ -38,7 +38,7 @@ describe('chaos: Consul slow or cut mid-answer', () => {
       true,
     );
     const { toxiproxy, client, naive } = scenario;
-    const watcher = client.discovery;
+    const watcher = client.watcher;
     let errorsSeen = 0;
     const unsubscribe = watcher.onError(() => {
       errorsSeen += 1;

@@ -24,7 +24,7 @@ describe('chaos: garbage from Consul', () => {
     started = await startFaultScenario(SERVICE);
     const { scenario, fault } = started;
     const { client, naive } = scenario;
-    const watcher = client.discovery;
+    const watcher = client.watcher;
     const errors: { mode: FaultMode; code: string }[] = [];
     const unsubscribe = watcher.onError((event) => {
       errors.push({

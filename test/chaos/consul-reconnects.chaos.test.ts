@@ -52,7 +52,7 @@ describe('chaos: Consul unreachable 30 s, then 100 forced reconnects', () => {
     );
     const { toxiproxy, client } = scenario;
     const proxy = scenario.consulProxy!;
-    const watcher = client.discovery;
+    const watcher = client.watcher;
     // The watcher's own shutdown signal: every query in flight hangs an abort listener on it.
     const shutdownSignal = (watcher as unknown as { abort: AbortController }).abort.signal;
     const sample = (): Sample => {

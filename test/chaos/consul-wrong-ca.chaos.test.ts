@@ -76,7 +76,7 @@ describe('chaos: Consul over TLS with a wrong CA', () => {
     });
     const client = discovery.service('anything');
     const errors: Error[] = [];
-    const unsubscribe = client.discovery.onError((event) => errors.push(event.error));
+    const unsubscribe = client.watcher.onError((event) => errors.push(event.error));
     await waitFor('three failed queries', () => (errors.length >= 3 ? true : undefined), {
       timeoutMs: 20_000,
     });
@@ -90,7 +90,7 @@ describe('chaos: Consul over TLS with a wrong CA', () => {
       expect(error.message).toMatch(/certificate|self[- ]signed|issuer/i);
       expect(`${error.message}\n${error.stack ?? ''}`).not.toContain(canary);
     }
-    expect(client.discovery.status().ready).toBe(false);
+    expect(client.watcher.status().ready).toBe(false);
     expect(firstBytes.length).toBeGreaterThanOrEqual(3);
     expect(firstBytes.filter((byte) => byte !== TLS_HANDSHAKE)).toEqual([]);
   }, 120_000);

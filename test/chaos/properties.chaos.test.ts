@@ -6,13 +6,8 @@ import type { Server } from 'node:http';
 import { once } from 'node:events';
 import express from 'express';
 import fc from 'fast-check';
-import {
-  ConsulClient,
-  createDiscovery,
-  expressConsul,
-  isConfigError,
-  isExpressConsulError,
-} from '../../src';
+import { createDiscovery, expressConsul, isConfigError, isExpressConsulError } from '../../src';
+import { ConsulClient } from '../../src/consul/consul-client';
 import { toServiceRequest } from '../../src/client/discovery-fetch';
 import { parseRetryAfterMs } from '../../src/client/retry-policy';
 import { toServiceInstances } from '../../src/discovery/to-service-instance';

@@ -1,4 +1,4 @@
-import { ConsulClient } from '../../src';
+import { ConsulClient } from '../../src/consul/consul-client';
 import { freePort } from '../support/free-port';
 import { startInstance, uniqueService } from '../support/test-instance';
 import type { TestInstance } from '../support/test-instance';

@@ -1,5 +1,6 @@
 import { Registry } from 'prom-client';
-import { ConsulClient, createDiscovery } from '../../src';
+import { createDiscovery } from '../../src';
+import { ConsulClient } from '../../src/consul/consul-client';
 import type { Discovery } from '../../src';
 import { startExample } from '../support/child-service';
 import type { ChildService } from '../support/child-service';
@@ -179,7 +180,7 @@ describe('resilience of outbound calls', () => {
         expect(client.instances()).toHaveLength(2);
         expect(stalenessMidway).toBeGreaterThan(4);
         expect(stalenessAtEnd).toBeGreaterThan(stalenessMidway);
-        expect(client.discovery.status().stale).toBe(true);
+        expect(client.watcher.status().stale).toBe(true);
 
         await agent.restart();
         // The instances heal their own registrations; the watch resumes without any restart here.
@@ -192,7 +193,7 @@ describe('resilience of outbound calls', () => {
             timeoutMs: 15_000,
           },
         );
-        expect(client.discovery.status().stale).toBe(false);
+        expect(client.watcher.status().stale).toBe(false);
         expect(
           await metricValue(registry, 'express_consul_discovery_staleness_seconds', {
             service: name,

@@ -1,6 +1,8 @@
 // consul.maxResponseBytes against a real Consul agent: an answer above the cap is a typed error,
 // and a watch whose answer grows past it keeps serving its last good list.
-import { ConsulClient, ConsulResponseTooLargeError, ServiceWatcher } from '../../src';
+import { ConsulResponseTooLargeError } from '../../src';
+import { ConsulClient } from '../../src/consul/consul-client';
+import { ServiceWatcher } from '../../src/discovery/service-watcher';
 import { resolveConsulConnection } from '../../src/consul/consul-environment';
 import { DEFAULTS } from '../../src/config/defaults';
 import { uniqueService } from '../support/test-instance';

@@ -8,13 +8,8 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { inspect } from 'node:util';
 import express from 'express';
-import {
-  ConfigError,
-  ConsulAclError,
-  ConsulClient,
-  createDiscovery,
-  expressConsul,
-} from '../../src';
+import { ConfigError, ConsulAclError, createDiscovery, expressConsul } from '../../src';
+import { ConsulClient } from '../../src/consul/consul-client';
 import { resolveOptions } from '../../src/config/resolve-options';
 import { resolveConsulConnection } from '../../src/consul/consul-environment';
 import { startConsul } from '../../src/testing';
@@ -215,10 +210,7 @@ describe('the ACL token', () => {
       });
       try {
         const client = discovery.service('anything');
-        const watchError = await waitFor(
-          'a failed watch',
-          () => client.discovery.status().lastError,
-        );
+        const watchError = await waitFor('a failed watch', () => client.watcher.status().lastError);
         expect(watchError).toBeInstanceOf(ConsulAclError);
         expect(printed(watchError)).not.toContain(CANARY);
         const refused = await client.request({ path: '/' }).then(

@@ -1,7 +1,8 @@
 // A registration listener that throws (ServiceRegistration is public: users subscribe to its state)
 // must not stop the service from registering or from leaving Consul (#14), against a real agent.
 import express from 'express';
-import { ConsulClient, expressConsul } from '../../src';
+import { expressConsul } from '../../src';
+import { ConsulClient } from '../../src/consul/consul-client';
 import type { Logger } from '../../src/logger';
 import { healthEntry } from '../support/consul-reads';
 

@@ -54,8 +54,8 @@ describe('Discovery metrics on one registry', () => {
     const first = createDiscovery({ metrics: { registry } });
     const second = createDiscovery({ metrics: { registry } });
     discoveries.push(first, second);
-    await first.service(payments).discovery.ready(AbortSignal.timeout(10_000));
-    await second.service(orders).discovery.ready(AbortSignal.timeout(10_000));
+    await first.service(payments).watcher.ready(AbortSignal.timeout(10_000));
+    await second.service(orders).watcher.ready(AbortSignal.timeout(10_000));
 
     await waitFor('both services in the scrape', async () =>
       (await healthy(registry, payments)) === 2 && (await healthy(registry, orders)) === 1

@@ -1,5 +1,6 @@
 import express from 'express';
-import { ConsulAclError, ConsulClient, expressConsul } from '../../src';
+import { ConsulAclError, expressConsul } from '../../src';
+import { ConsulClient } from '../../src/consul/consul-client';
 import { startConsul } from '../../src/testing';
 import type { StartedConsul } from '../../src/testing';
 import { expectRegistersAndCloses, recordingLogger } from '../support/consul-reads';

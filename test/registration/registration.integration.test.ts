@@ -1,5 +1,6 @@
 import express from 'express';
-import { ConsulClient, expressConsul } from '../../src';
+import { expressConsul } from '../../src';
+import { ConsulClient } from '../../src/consul/consul-client';
 import type { ExpressConsul, HealthState } from '../../src';
 import { startConsul } from '../../src/testing';
 import type { StartedConsul } from '../../src/testing';

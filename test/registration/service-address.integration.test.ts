@@ -3,7 +3,8 @@
 // one on ::1 only. Each must be registered where the agent's check and callers reach it: checks
 // pass and a caller gets through.
 import express from 'express';
-import { ConsulClient, expressConsul } from '../../src';
+import { expressConsul } from '../../src';
+import { ConsulClient } from '../../src/consul/consul-client';
 import type { ExpressConsul } from '../../src';
 import { aggregateStatus, healthEntry } from '../support/consul-reads';
 import { waitFor } from '../support/wait-for';

@@ -46,7 +46,7 @@ test(`${SERVICES} upstreams under http_max_conns_per_client = ${LIMIT}: all read
     discovery = new Discovery(own, {}, undefined, silentLogger);
     const d = discovery;
     const clients = names.map((name) => d.service(name));
-    for (const client of clients) client.discovery.onError((event) => errors.push(event.error));
+    for (const client of clients) client.watcher.onError((event) => errors.push(event.error));
     const started = Date.now();
     const ready = await Promise.allSettled(
       clients.map((client) => client.ready(AbortSignal.timeout(10_000))),

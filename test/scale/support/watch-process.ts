@@ -75,9 +75,9 @@ async function main(): Promise<void> {
   const createCpuMs = cpuMs();
   // Whether a watch holds a blocking slot now: the scheduler's ticket (internal, read for the bench).
   const slotted = (i: number): boolean =>
-    (clients[i]!.discovery as unknown as { ticket: { slotted?: boolean } }).ticket.slotted === true;
+    (clients[i]!.watcher as unknown as { ticket: { slotted?: boolean } }).ticket.slotted === true;
   clients.forEach((client, i) => {
-    client.discovery.onChange((event) => {
+    client.watcher.onChange((event) => {
       if (event.previous.length > 0) {
         write({
           change: event.service,
