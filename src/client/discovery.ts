@@ -92,6 +92,7 @@ export class Discovery {
     this.registry = new WatcherRegistry(consul, { ...resolved.watch, logger }, 'discovery.watch');
     this.trafficSettings = {
       waitMs: resolved.watch.waitMs,
+      minUpdateIntervalMs: resolved.watch.minUpdateIntervalMs,
       backoff: resolved.watch.backoff,
       logger,
     };

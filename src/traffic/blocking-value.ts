@@ -4,6 +4,10 @@
 // wait from 1; after a failure the next read is non-blocking; errors back off with jitter and reset
 // on success; the loop never stops until close(). An answer that fails to parse is refused: the
 // last good value stays (never replaced by nothing), and each distinct refusal is logged once.
+// Reads are rate limited as the health watch's (a token bucket of UPDATE_BURST, one token per
+// `minUpdateIntervalMs`, the first read spending one too): an endpoint answering back to back (a
+// flapping writer, a hostile agent) costs at most one read per interval once the burst is spent,
+// and since each read takes the newest state, the last change is still the one applied.
 import { decideIndex } from '../discovery/blocking-index';
 import { ListenerSet } from '../events/listener-set';
 import type { Listener } from '../events/listener-set';
@@ -11,6 +15,7 @@ import type { Logger } from '../logger';
 import { Backoff } from '../resilience/backoff';
 import type { BackoffOptions } from '../resilience/backoff';
 import { delay } from '../resilience/delay';
+import { TokenBucket, UPDATE_BURST } from '../discovery/token-bucket';
 
 /** One answer of the endpoint: its body and X-Consul-Index. */
 export interface BlockingAnswer {
@@ -24,14 +29,21 @@ export interface BlockingValueOptions<T> {
   readonly what: string;
   /** One read; `index` 0 means non-blocking. */
   read(index: number, waitMs: number, signal: AbortSignal): Promise<BlockingAnswer>;
-  /** Turns a body into the value; throws (a typed error) to refuse it. */
-  parse(data: unknown): T;
+  /**
+   * Turns a body into the value; throws (a typed error) to refuse it. `bodyChars` is the length of
+   * the answer's JSON text, for a bound on its size.
+   */
+  parse(data: unknown, bodyChars: number): T;
   /** Longest wait of a blocking read, in ms. */
   readonly waitMs: number;
+  /** Time to earn back one of the UPDATE_BURST read tokens, in ms (the health watch's); 0: no limit. */
+  readonly minUpdateIntervalMs: number;
   readonly backoff: BackoffOptions;
   readonly logger: Logger;
   /** Uniform source in [0, 1) for the backoff's jitter. Default: Math.random. */
   readonly random?: () => number;
+  /** Monotonic clock in ms for the rate limit. Default: performance.now. */
+  readonly now?: () => number;
 }
 
 /** Status of the loop for the admin view. */
@@ -56,6 +68,8 @@ export class BlockingValue<T> {
   private readonly abort = new AbortController();
   private readonly listeners: ListenerSet<T>;
   private readonly backoff: Backoff;
+  private readonly rateLimit: TokenBucket;
+  private readonly now: () => number;
   private loop: Promise<void> | undefined;
   private readonly gate: Promise<void>;
   private openGate!: () => void;
@@ -67,6 +81,8 @@ export class BlockingValue<T> {
   constructor(private readonly options: BlockingValueOptions<T>) {
     this.listeners = new ListenerSet<T>(`listener of the ${options.what}`, () => options.logger);
     this.backoff = new Backoff(options.backoff, options.random);
+    this.rateLimit = new TokenBucket(UPDATE_BURST, options.minUpdateIntervalMs);
+    this.now = options.now ?? (() => performance.now());
     this.gate = new Promise((resolve) => (this.openGate = resolve));
     this.settledGate = new Promise((resolve) => (this.settle = resolve));
   }
@@ -128,7 +144,13 @@ export class BlockingValue<T> {
 
   private async run(): Promise<void> {
     const signal = this.abort.signal;
+    // The first read spends a token too, so that a burst is UPDATE_BURST reads from the start.
+    let pauseMs = this.rateLimit.take(this.now());
     while (!signal.aborted) {
+      if (pauseMs > 0) {
+        await delay(pauseMs, signal).catch(() => undefined);
+        if (signal.aborted) return;
+      }
       let answer: BlockingAnswer;
       try {
         answer = await this.options.read(this.index, this.options.waitMs, signal);
@@ -143,7 +165,8 @@ export class BlockingValue<T> {
           { err: error, retryInMs: waitMs, consecutiveErrors: this.errors },
           `express-consul: reading the ${this.options.what} failed; the last good value is kept`,
         );
-        await delay(waitMs, signal).catch(() => undefined);
+        // The backoff is the pause; a failed read earns no token back nor spends one.
+        pauseMs = waitMs;
         continue;
       }
       this.errors = 0;
@@ -151,8 +174,11 @@ export class BlockingValue<T> {
       this.settle();
       const decision = decideIndex(this.index, answer.index);
       this.index = decision.nextIndex;
-      if (decision.outcome === 'backwards' || decision.outcome === 'unchanged') continue;
-      this.accept(answer.data);
+      if (decision.outcome !== 'backwards' && decision.outcome !== 'unchanged') {
+        this.accept(answer.data);
+      }
+      // The token of the next read, taken now: its wait is the pause before it.
+      pauseMs = this.rateLimit.take(this.now());
     }
   }
 
@@ -164,7 +190,7 @@ export class BlockingValue<T> {
       // refused like any other bad answer: it must not end the loop.
       body = JSON.stringify(data);
       if (body === this.lastBody) return;
-      value = this.options.parse(data);
+      value = this.options.parse(data, body.length);
     } catch (error) {
       const reason =
         body === undefined

@@ -25,6 +25,8 @@ export type TrafficSource = Pick<ConsulClient, 'configEntries' | 'discoveryChain
 export interface TrafficWatchSettings {
   /** Longest wait of a blocking read, in ms. */
   readonly waitMs: number;
+  /** The health watch's rate limit: one of UPDATE_BURST read tokens earned back per this, in ms. */
+  readonly minUpdateIntervalMs: number;
   readonly backoff: BackoffOptions;
   readonly logger: Logger;
   readonly random?: () => number;
