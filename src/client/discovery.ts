@@ -195,7 +195,7 @@ export class Discovery {
     if (index !== undefined) {
       // The first call must not go by the plain table while the service's chain is unknown.
       client.waitAlsoFor(async (signal) => {
-        await index.whenReady(signal);
+        await index.whenReady(name, signal);
         this.followEntries();
         await this.chains.get(key)?.ready(signal);
       });

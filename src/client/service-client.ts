@@ -299,8 +299,10 @@ export class ServiceClient {
       let table = this.table;
       let maxAttempts = this.options.maxAttempts;
       let extraRetryableStatuses: readonly number[] | undefined;
-      const plan = this.plan;
+      // The plan of this attempt; a retry re-reads the client's (the chain may change mid-call).
+      let plan = this.plan;
       let routed: RouteRequest | undefined;
+      const requestPath = sent.path;
       if (plan !== undefined) {
         routed = { method: sent.method, url: sent.path, headers: sent.headers };
         const choice = plan.choose(routed, request.key);
@@ -395,7 +397,31 @@ export class ServiceClient {
             });
           });
         }
-        let next = table.pick(request.key, tried);
+        let next: Route | undefined;
+        if (this.plan !== plan) {
+          // The chain changed since the last attempt: the retry goes where the current chain
+          // sends this request (its target, path rewrite), not by a plan Consul has replaced; the
+          // call keeps the attempts and deadline it started with. No plan now: the plain table.
+          plan = this.plan;
+          let path = requestPath;
+          if (plan === undefined) table = this.table;
+          else {
+            routed ??= { method: sent.method, url: requestPath, headers: sent.headers };
+            const choice = plan.choose(routed, request.key);
+            if (choice === undefined) {
+              throw new RetriesExhaustedError(
+                this.service,
+                attempts,
+                'no route of its new service-router matches',
+                { mayHaveBeenProcessed: reached, reason: 'no_instance_left' },
+              );
+            }
+            table = choice.table;
+            path = choice.path;
+          }
+          if (path !== sent.path) sent = { ...sent, path };
+          next = table.pick(request.key, tried);
+        } else next = table.pick(request.key, tried);
         if (next === undefined && plan !== undefined && routed !== undefined) {
           // The target lost its last instance during the call: the chain may fail over now.
           const choice = plan.choose(routed, request.key);
@@ -565,12 +591,14 @@ export class ServiceClient {
       await this.watcher.ready(controller.signal);
       if (this.alsoReady !== undefined) await this.alsoReady(controller.signal);
       this.discoveryAnswered = true;
-    } catch {
+    } catch (error) {
       if (sent.signal?.aborted) {
         throw new AbortedError(`Call to '${this.service}' aborted`, {
           mayHaveBeenProcessed: false,
         });
       }
+      // Traffic management's own wait says which of its answers is missing.
+      if (error instanceof NoHealthyInstancesError) throw error;
       throw new NoHealthyInstancesError(
         this.service,
         `discovery has no answer from Consul after ${waitMs} ms`,

@@ -75,7 +75,8 @@ export class BlockingValue<T> {
   private openGate!: () => void;
   /** Opens at the first answer or the first failure, whichever comes first. */
   private readonly settledGate: Promise<void>;
-  private settle!: () => void;
+  private settleGate!: () => void;
+  private hasSettled = false;
   private closed = false;
 
   constructor(private readonly options: BlockingValueOptions<T>) {
@@ -84,7 +85,7 @@ export class BlockingValue<T> {
     this.rateLimit = new TokenBucket(UPDATE_BURST, options.minUpdateIntervalMs);
     this.now = options.now ?? (() => performance.now());
     this.gate = new Promise((resolve) => (this.openGate = resolve));
-    this.settledGate = new Promise((resolve) => (this.settle = resolve));
+    this.settledGate = new Promise((resolve) => (this.settleGate = resolve));
   }
 
   /** Starts the loop; later calls do nothing. */
@@ -118,6 +119,11 @@ export class BlockingValue<T> {
     return until(this.settledGate, signal);
   }
 
+  /** Whether Consul answered or a read failed at least once (what `settled()` waits for). */
+  get isSettled(): boolean {
+    return this.hasSettled;
+  }
+
   /** Called with each new good value (not for a refused or unchanged answer). */
   onChange(listener: Listener<T>): () => void {
     return this.listeners.add(listener);
@@ -138,7 +144,7 @@ export class BlockingValue<T> {
     this.closed = true;
     this.abort.abort();
     this.openGate();
-    this.settle();
+    this.settleGate();
     await this.loop;
   }
 
@@ -180,6 +186,11 @@ export class BlockingValue<T> {
       // The token of the next read, taken now: its wait is the pause before it.
       pauseMs = this.rateLimit.take(this.now());
     }
+  }
+
+  private settle(): void {
+    this.hasSettled = true;
+    this.settleGate();
   }
 
   private accept(data: unknown): void {

@@ -5,7 +5,7 @@
 // what the plain health watch already follows, so it keeps today's path and cost. The lists
 // also change when an entry is written, so a service gains (or loses) its chain live.
 import type { ConsulClient } from '../consul/consul-client';
-import { DiscoveryChainError } from '../errors';
+import { DiscoveryChainError, NoHealthyInstancesError } from '../errors';
 import { ListenerSet } from '../events/listener-set';
 import type { Logger } from '../logger';
 import type { BackoffOptions } from '../resilience/backoff';
@@ -80,11 +80,20 @@ export class ConfigEntryIndex {
   }
 
   /**
-   * Resolves once every list answered or failed once (or `signal` aborts): a list Consul refuses
-   * (ACL) counts as no entries rather than holding every first call back.
+   * Resolves once every list answered or failed once: a list Consul refuses (ACL) counts as no
+   * entries rather than holding every first call back. Throws NoHealthyInstancesError
+   * (`discovery_timeout`) for `service` when `signal` aborts first: until the lists answer, a
+   * service's resolver subsets are unknown and its plain table could be the wrong instances.
    */
-  async whenReady(signal?: AbortSignal): Promise<void> {
+  async whenReady(service: string, signal: AbortSignal): Promise<void> {
     await Promise.all(this.lists.map((list) => list.settled(signal)));
+    if (!this.lists.every((list) => list.isSettled)) {
+      throw new NoHealthyInstancesError(
+        service,
+        'traffic management: the config-entry lists had no answer from Consul in time',
+        'discovery_timeout',
+      );
+    }
   }
 
   /** Whether `name` (any case) has a resolver, splitter or router entry. */

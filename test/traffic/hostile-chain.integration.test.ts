@@ -1,0 +1,334 @@
+// Hostile-review findings of issue #15 that need the whole client against the run's real dev agent:
+// the first call while the config-entry lists are silent, a retry after a chain change, and a
+// chain that keeps a target id while changing its service. A loopback proxy stands between the
+// client and Consul where a test needs Consul to be slow (it holds requests) or a chain that
+// Consul would never compile (the untrusted input under test); everything else is Consul's own.
+import { createServer, request as httpRequest } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Registry } from 'prom-client';
+import { createDiscovery, NoHealthyInstancesError } from '../../src';
+import type { Discovery } from '../../src';
+import type { ResolverNode } from '../../src/traffic/discovery-chain';
+import { uniqueService } from '../support/test-instance';
+import { waitFor } from '../support/wait-for';
+
+const consul = (): string => process.env.CONSUL_HTTP_ADDR!;
+
+async function consulCall(method: string, path: string, body?: unknown): Promise<string> {
+  const response = await fetch(`${consul()}${path}`, {
+    method,
+    ...(body !== undefined && { body: JSON.stringify(body) }),
+  });
+  const text = await response.text();
+  if (response.status !== 200) throw new Error(`${method} ${path}: ${response.status} ${text}`);
+  return text;
+}
+
+const written: [string, string][] = [];
+async function putEntry(entry: Record<string, unknown>): Promise<void> {
+  expect((await consulCall('PUT', '/v1/config', entry)).trim()).toBe('true');
+  const key: [string, string] = [entry.Kind as string, entry.Name as string];
+  if (!written.some(([k, n]) => k === key[0] && n === key[1])) written.unshift(key);
+}
+
+/** A server answering with its id; `onRequest` may answer instead (then it returns true). */
+interface Backend {
+  readonly id: string;
+  hits: number;
+  onRequest?: (response: ServerResponse) => Promise<boolean>;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+const backends: Backend[] = [];
+async function backend(id: string): Promise<Backend> {
+  const server: Server = createServer((_request, response) => {
+    self.hits += 1;
+    void (async () => {
+      if (self.onRequest !== undefined && (await self.onRequest(response))) return;
+      response.end(id);
+    })();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const self: Backend = {
+    id,
+    hits: 0,
+    port: (server.address() as AddressInfo).port,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+  backends.push(self);
+  return self;
+}
+
+const registered: string[] = [];
+async function register(service: string, b: Backend, version: string): Promise<void> {
+  const id = `${service}-${b.id}`;
+  await consulCall('PUT', '/v1/agent/service/register', {
+    Name: service,
+    ID: id,
+    Address: '127.0.0.1',
+    Port: b.port,
+    Meta: { version },
+  });
+  registered.push(id);
+}
+
+/** A served chain: Consul's blocking semantics (a read at `index` waits for the next version). */
+interface FakeChain {
+  index: number;
+  body: unknown;
+  readonly waiters: (() => void)[];
+}
+
+/** A loopback proxy to the agent that can hold the config-entry lists and serve made-up chains. */
+interface ChainProxy {
+  readonly address: string;
+  holdConfigLists: boolean;
+  releaseConfigLists(): void;
+  serveChain(service: string, body: unknown): void;
+  close(): Promise<void>;
+}
+
+async function startChainProxy(): Promise<ChainProxy> {
+  const upstream = new URL(consul());
+  let held: (() => void)[] = [];
+  const chains = new Map<string, FakeChain>();
+  const forward = (req: IncomingMessage, res: ServerResponse): void => {
+    const out = httpRequest(
+      {
+        host: upstream.hostname,
+        port: upstream.port,
+        method: req.method,
+        path: req.url,
+        headers: req.headers,
+      },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    out.on('error', () => res.destroy());
+    req.pipe(out);
+  };
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://proxy');
+    const chainName = /^\/v1\/discovery-chain\/([^/]+)$/.exec(url.pathname)?.[1];
+    const chain = chainName === undefined ? undefined : chains.get(decodeURIComponent(chainName));
+    if (chain !== undefined) {
+      const answer = (): void => {
+        res.writeHead(200, { 'content-type': 'application/json', 'x-consul-index': chain.index });
+        res.end(JSON.stringify(chain.body));
+      };
+      if (Number(url.searchParams.get('index') ?? 0) < chain.index) answer();
+      else chain.waiters.push(answer);
+      return;
+    }
+    if (proxy.holdConfigLists && url.pathname.startsWith('/v1/config/')) {
+      held.push(() => forward(req, res));
+      return;
+    }
+    forward(req, res);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const proxy: ChainProxy = {
+    address: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    holdConfigLists: false,
+    releaseConfigLists: () => {
+      proxy.holdConfigLists = false;
+      const waiting = held;
+      held = [];
+      for (const go of waiting) go();
+    },
+    serveChain: (service, body) => {
+      const chain = chains.get(service) ?? { index: 0, body, waiters: [] };
+      chain.index += 1;
+      chain.body = body;
+      chains.set(service, chain);
+      for (const answer of chain.waiters.splice(0)) answer();
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+  return proxy;
+}
+
+const discoveries: Discovery[] = [];
+const proxies: ChainProxy[] = [];
+
+afterAll(async () => {
+  await Promise.all(discoveries.map((d) => d.close()));
+  await Promise.all(proxies.map((p) => p.close()));
+  for (const [kind, name] of written) await consulCall('DELETE', `/v1/config/${kind}/${name}`);
+  for (const id of registered) await consulCall('PUT', `/v1/agent/service/deregister/${id}`);
+  await Promise.all(backends.map((b) => b.close()));
+});
+
+/** web with subsets v1 / v2 by Meta.version, and its default subset. */
+async function subsetsOf(web: string, defaultSubset: 'v1' | 'v2'): Promise<void> {
+  await putEntry({
+    Kind: 'service-resolver',
+    Name: web,
+    DefaultSubset: defaultSubset,
+    Subsets: {
+      v1: { Filter: 'Service.Meta.version == "1"' },
+      v2: { Filter: 'Service.Meta.version == "2"' },
+    },
+  });
+}
+
+function discoveryWith(address: string, client: Record<string, unknown> = {}): Discovery {
+  const discovery = createDiscovery({
+    consul: { address },
+    metrics: { registry: new Registry() },
+    trafficManagement: true,
+    client: { maxAttempts: 1, retryBackoff: { baseMs: 0 }, ...client },
+  });
+  discoveries.push(discovery);
+  return discovery;
+}
+
+function defaultSubsetRouted(discovery: Discovery, web: string): string | undefined {
+  const plan = discovery.service(web).trafficPlan;
+  const start = plan?.chain.nodes.get(plan.chain.startNode) as ResolverNode | undefined;
+  return start?.type === 'resolver'
+    ? plan!.chain.targets.get(start.target)?.serviceSubset
+    : undefined;
+}
+
+describe('hostile review of traffic management (real Consul)', () => {
+  it('the first call fails fast with a typed error while the config-entry lists are silent, never by the plain table', async () => {
+    const web = uniqueService('hc-first');
+    const v1 = await backend('first-v1');
+    const v2 = await backend('first-v2');
+    await register(web, v1, '1');
+    await register(web, v2, '2');
+    await subsetsOf(web, 'v2');
+    const proxy = await startChainProxy();
+    proxies.push(proxy);
+    proxy.holdConfigLists = true;
+    const discovery = discoveryWith(proxy.address, { readyTimeoutMs: 500 });
+
+    const startedAt = performance.now();
+    const error = await discovery
+      .service(web)
+      .request({ path: '/' })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    const tookMs = performance.now() - startedAt;
+    expect(error).toBeInstanceOf(NoHealthyInstancesError);
+    expect(error).toMatchObject({
+      code: 'EXPRESS_CONSUL_NO_HEALTHY_INSTANCES',
+      reason: 'discovery_timeout',
+    });
+    expect((error as Error).message).toMatch(/config-entry lists had no answer/);
+    expect(tookMs).toBeLessThan(2_000);
+    expect(v1.hits + v2.hits).toBe(0);
+
+    proxy.releaseConfigLists();
+    const response = await discovery.service(web).request({ path: '/' });
+    await response.body.dump();
+    expect(response.instance.meta.version).toBe('2');
+    process.stdout.write(
+      `first call with silent config-entry lists: failed after ${tookMs.toFixed(0)} ms\n`,
+    );
+  });
+
+  it('a retry after a chain change goes by the current chain, not the one the call started with', async () => {
+    const web = uniqueService('hc-retry');
+    const v1a = await backend('retry-v1a');
+    const v1b = await backend('retry-v1b');
+    const v2 = await backend('retry-v2');
+    await register(web, v1a, '1');
+    await register(web, v1b, '1');
+    await register(web, v2, '2');
+    await putEntry({ Kind: 'service-defaults', Name: web, Protocol: 'http' });
+    await subsetsOf(web, 'v1');
+    const discovery = discoveryWith(consul(), { maxAttempts: 2 });
+    await waitFor('the chain routes to v1', () =>
+      defaultSubsetRouted(discovery, web) === 'v1' ? true : undefined,
+    );
+    await waitFor('every target has its instances', () => {
+      const plan = discovery.service(web).trafficPlan!;
+      const sizes = [...plan.chain.targets.keys()].map((id) => plan.table(id)?.instances().length);
+      return sizes.every((n) => n !== undefined && n > 0) ? true : undefined;
+    });
+    // The first v1 instance hit moves the default subset to v2 in Consul, waits until the client
+    // routes by the new chain, then answers 503: the retry is made under the new chain.
+    let changed = false;
+    const changeThenFail = async (response: ServerResponse): Promise<boolean> => {
+      if (changed) return false;
+      changed = true;
+      await subsetsOf(web, 'v2');
+      await waitFor('the client routes by the new chain', () =>
+        defaultSubsetRouted(discovery, web) === 'v2' ? true : undefined,
+      );
+      response.statusCode = 503;
+      response.end('moved');
+      return true;
+    };
+    v1a.onRequest = changeThenFail;
+    v1b.onRequest = changeThenFail;
+
+    const response = await discovery.service(web).request({ path: '/' });
+    await response.body.dump();
+    expect(changed).toBe(true);
+    expect(response.attempts).toBe(2);
+    expect(response.instance.meta.version).toBe('2');
+    expect(v2.hits).toBe(1);
+  });
+
+  it('a chain keeping a target id while changing its service routes to the new service', async () => {
+    const web = uniqueService('hc-key');
+    const a = uniqueService('hc-key-a');
+    const b = uniqueService('hc-key-b');
+    const inA = await backend('key-a');
+    const inB = await backend('key-b');
+    await register(a, inA, 'a');
+    await register(b, inB, 'b');
+    // A resolver entry in Consul puts web on the config-entry lists; its chain is the proxy's.
+    await putEntry({ Kind: 'service-resolver', Name: web, ConnectTimeout: '5s' });
+    const proxy = await startChainProxy();
+    proxies.push(proxy);
+    const chainTo = (service: string): unknown => ({
+      Chain: {
+        ServiceName: web,
+        Namespace: 'default',
+        Partition: 'default',
+        Datacenter: 'dc1',
+        Protocol: 'http',
+        StartNode: 'resolver:v1',
+        Nodes: { 'resolver:v1': { Type: 'resolver', Name: 'v1', Resolver: { Target: 'v1' } } },
+        Targets: {
+          v1: { ID: 'v1', Service: service, ServiceSubset: 'v1', Datacenter: 'dc1' },
+        },
+      },
+    });
+    proxy.serveChain(web, chainTo(a));
+    const discovery = discoveryWith(proxy.address);
+    const version = async (): Promise<string | undefined> => {
+      const response = await discovery.service(web).request({ path: '/' });
+      await response.body.dump();
+      return response.instance.meta.version;
+    };
+    expect(await version()).toBe('a');
+
+    proxy.serveChain(web, chainTo(b));
+    await waitFor('the new chain is in force', () =>
+      discovery.service(web).trafficPlan?.chain.targets.get('v1')?.service === b ? true : undefined,
+    );
+    await waitFor('calls reach the new service', async () =>
+      (await version()) === 'b' ? true : undefined,
+    );
+    const answers = await Promise.all(Array.from({ length: 20 }, () => version()));
+    expect(answers.every((v) => v === 'b')).toBe(true);
+  });
+});
