@@ -95,6 +95,8 @@ export class Discovery {
       minUpdateIntervalMs: resolved.watch.minUpdateIntervalMs,
       backoff: resolved.watch.backoff,
       logger,
+      // Traffic watches block on the watch lane: the scheduler's slots leave them room.
+      reserveBlocking: () => this.registry.reserveBlocking(),
     };
     if (resolved.trafficManagement) {
       this.entryIndex = new ConfigEntryIndex(consul, this.trafficSettings);

@@ -44,6 +44,11 @@ export interface BlockingValueOptions<T> {
   readonly random?: () => number;
   /** Monotonic clock in ms for the rate limit. Default: performance.now. */
   readonly now?: () => number;
+  /**
+   * Keeps room on the watch lane for this loop's blocking query while it runs (the watch
+   * scheduler's reserveBlocking); returns the release. Default: none.
+   */
+  readonly reserveBlocking?: () => () => void;
 }
 
 /** Status of the loop for the admin view. */
@@ -71,6 +76,7 @@ export class BlockingValue<T> {
   private readonly rateLimit: TokenBucket;
   private readonly now: () => number;
   private loop: Promise<void> | undefined;
+  private releaseRoom: (() => void) | undefined;
   private readonly gate: Promise<void>;
   private openGate!: () => void;
   /** Opens at the first answer or the first failure, whichever comes first. */
@@ -91,6 +97,7 @@ export class BlockingValue<T> {
   /** Starts the loop; later calls do nothing. */
   start(): void {
     if (this.closed || this.loop) return;
+    this.releaseRoom = this.options.reserveBlocking?.();
     // Never a floating rejection: a bug past every guard is logged, and the last value kept.
     this.loop = this.run().catch((error: unknown) => {
       this.options.logger.error(
@@ -146,6 +153,8 @@ export class BlockingValue<T> {
     this.openGate();
     this.settleGate();
     await this.loop;
+    this.releaseRoom?.();
+    this.releaseRoom = undefined;
   }
 
   private async run(): Promise<void> {

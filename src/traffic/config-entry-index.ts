@@ -30,6 +30,8 @@ export interface TrafficWatchSettings {
   readonly backoff: BackoffOptions;
   readonly logger: Logger;
   readonly random?: () => number;
+  /** Room for one blocking query on the watch lane, per watch (see BlockingValueOptions). */
+  readonly reserveBlocking?: () => () => void;
 }
 
 /** The lower-cased names of the entries of one kind, from Consul's list of it. */
