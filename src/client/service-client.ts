@@ -31,6 +31,7 @@ import { parseRetryAfterMs } from './retry-policy';
 import { checkRequestInput } from './request-input';
 import { RoutingTable } from './routing-table';
 import type { TrafficPlan } from '../traffic/traffic-plan';
+import type { RouteRetryPolicy } from '../traffic/route-retry';
 import type { RouteRequest } from '../traffic/route-match';
 import type { InstanceSource } from '../traffic/target-instances';
 import { relayOf } from './signal-relay';
@@ -298,7 +299,7 @@ export class ServiceClient {
 
       let table = this.table;
       let maxAttempts = this.options.maxAttempts;
-      let extraRetryableStatuses: readonly number[] | undefined;
+      let routeRetry: RouteRetryPolicy | undefined;
       // The plan of this attempt; a retry re-reads the client's (the chain may change mid-call).
       let plan = this.plan;
       let routed: RouteRequest | undefined;
@@ -313,12 +314,9 @@ export class ServiceClient {
         if (choice.path !== sent.path) sent = { ...sent, path: choice.path };
         // The route's settings over the client's defaults; the caller's own per-call ones win.
         const destination = choice.destination;
-        if (destination !== undefined) {
-          if (destination.numRetries > 0) maxAttempts = destination.numRetries + 1;
-          if (destination.retryOnStatusCodes.length > 0) {
-            extraRetryableStatuses = destination.retryOnStatusCodes;
-          }
-        }
+        // A route with retry features retries as Consul's Envoy would (src/traffic/route-retry.ts).
+        routeRetry = destination?.retryPolicy;
+        if (routeRetry !== undefined) maxAttempts = routeRetry.maxAttempts;
         const chainTimeoutMs = destination?.requestTimeoutMs ?? choice.resolverTimeoutMs;
         if (request.deadlineMs === undefined && chainTimeoutMs !== undefined) {
           deadlineMs = chainTimeoutMs;
@@ -346,10 +344,7 @@ export class ServiceClient {
         table.report(route, outcome);
         if (!reached) reached = mayHaveReached(outcome);
         // The rule's first step, taken without building its input: a plain answer goes back.
-        if (
-          outcome.kind === 'response' &&
-          answersAtOnce(outcome.response.statusCode, extraRetryableStatuses)
-        ) {
+        if (outcome.kind === 'response' && answersAtOnce(outcome.response.statusCode, routeRetry)) {
           return this.answered(outcome.response, route, attempts, startedAt);
         }
 
@@ -375,7 +370,7 @@ export class ServiceClient {
               : parseRetryAfterMs(retryAfter, Date.now(), this.options.maxRetryAfterMs),
           backoffMs: this.options.retryBackoff.baseMs > 0 ? backoff.nextDelayMs() : 0,
           tryAcquireRetry: () => budget.tryAcquire(),
-          extraRetryableStatuses,
+          routeRetry,
         });
         if (decision.action === 'return' && outcome.kind === 'response') {
           return this.answered(outcome.response, route, attempts, startedAt);

@@ -41,6 +41,8 @@ import { parseFilterExpression } from './filter-expression';
 import type { FilterExpression } from './filter-expression';
 import { durationMs } from './go-duration';
 import { Re2, Re2SyntaxError } from './re2';
+import { routeRetryPolicy } from './route-retry';
+import type { RouteRetryPolicy } from './route-retry';
 
 /**
  * Bounds on a hostile answer (Consul's own chains are far smaller), all in one place; a chain beyond
@@ -159,6 +161,8 @@ export interface RouteDestination {
   readonly retryOnStatusCodes: readonly number[];
   readonly requestHeaders: HeaderModifiers | undefined;
   readonly responseHeaders: HeaderModifiers | undefined;
+  /** The retry policy Consul would give Envoy; undefined: no retry feature, the client's rule. */
+  readonly retryPolicy: RouteRetryPolicy | undefined;
 }
 
 export interface ChainRoute {
@@ -500,14 +504,7 @@ function prefixRewrite(reader: Reader): string | undefined {
 function routeDestination(reader: Reader): RouteDestination | undefined {
   const d = reader.optionalObject();
   if (!d) return undefined;
-  return Object.freeze({
-    service: optional(d.at('Service').optionalString()),
-    serviceSubset: optional(d.at('ServiceSubset').optionalString()),
-    namespace: optional(d.at('Namespace').optionalString()),
-    partition: optional(d.at('Partition').optionalString()),
-    prefixRewrite: prefixRewrite(d.at('PrefixRewrite')),
-    requestTimeoutMs: d.at('RequestTimeout').duration(),
-    idleTimeoutMs: d.at('IdleTimeout').duration(),
+  const retries = {
     numRetries: d.at('NumRetries').number(0, 2 ** 32 - 1, true),
     retryOnConnectFailure: d.at('RetryOnConnectFailure').bool(),
     retryOn: Object.freeze(
@@ -522,8 +519,19 @@ function routeDestination(reader: Reader): RouteDestination | undefined {
         .list()
         .map((r) => r.number(100, 599, true)),
     ),
+  };
+  return Object.freeze({
+    service: optional(d.at('Service').optionalString()),
+    serviceSubset: optional(d.at('ServiceSubset').optionalString()),
+    namespace: optional(d.at('Namespace').optionalString()),
+    partition: optional(d.at('Partition').optionalString()),
+    prefixRewrite: prefixRewrite(d.at('PrefixRewrite')),
+    requestTimeoutMs: d.at('RequestTimeout').duration(),
+    idleTimeoutMs: d.at('IdleTimeout').duration(),
+    ...retries,
     requestHeaders: headerModifiers(d.at('RequestHeaders')),
     responseHeaders: headerModifiers(d.at('ResponseHeaders')),
+    retryPolicy: routeRetryPolicy(retries),
   });
 }
 

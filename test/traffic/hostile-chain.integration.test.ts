@@ -7,9 +7,10 @@ import { createServer, request as httpRequest } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
-import { createDiscovery, NoHealthyInstancesError } from '../../src';
+import { createDiscovery, NoHealthyInstancesError, UpstreamError } from '../../src';
 import type { Discovery } from '../../src';
 import type { ResolverNode } from '../../src/traffic/discovery-chain';
+import { freePort } from '../support/free-port';
 import { uniqueService } from '../support/test-instance';
 import { waitFor } from '../support/wait-for';
 
@@ -32,10 +33,11 @@ async function putEntry(entry: Record<string, unknown>): Promise<void> {
   if (!written.some(([k, n]) => k === key[0] && n === key[1])) written.unshift(key);
 }
 
-/** A server answering with its id; `onRequest` may answer instead (then it returns true). */
+/** A server answering with its id (500 on paths ending in /fail); `onRequest` may answer instead (returns true). */
 interface Backend {
   readonly id: string;
   hits: number;
+  readonly paths: Map<string, number>;
   onRequest?: (response: ServerResponse) => Promise<boolean>;
   readonly port: number;
   close(): Promise<void>;
@@ -43,10 +45,13 @@ interface Backend {
 
 const backends: Backend[] = [];
 async function backend(id: string): Promise<Backend> {
-  const server: Server = createServer((_request, response) => {
+  const server: Server = createServer((request, response) => {
     self.hits += 1;
+    const path = request.url ?? '/';
+    self.paths.set(path, (self.paths.get(path) ?? 0) + 1);
     void (async () => {
       if (self.onRequest !== undefined && (await self.onRequest(response))) return;
+      if (path.endsWith('/fail')) response.statusCode = 500;
       response.end(id);
     })();
   });
@@ -54,6 +59,7 @@ async function backend(id: string): Promise<Backend> {
   const self: Backend = {
     id,
     hits: 0,
+    paths: new Map(),
     port: (server.address() as AddressInfo).port,
     close: async () => {
       server.closeAllConnections();
@@ -65,7 +71,11 @@ async function backend(id: string): Promise<Backend> {
 }
 
 const registered: string[] = [];
-async function register(service: string, b: Backend, version: string): Promise<void> {
+async function register(
+  service: string,
+  b: Pick<Backend, 'id' | 'port'>,
+  version: string,
+): Promise<void> {
   const id = `${service}-${b.id}`;
   await consulCall('PUT', '/v1/agent/service/register', {
     Name: service,
@@ -330,5 +340,124 @@ describe('hostile review of traffic management (real Consul)', () => {
     );
     const answers = await Promise.all(Array.from({ length: 20 }, () => version()));
     expect(answers.every((v) => v === 'b')).toBe(true);
+  });
+});
+
+describe('route retries as Consul 1.16.3 gives them to Envoy (real Consul)', () => {
+  const web = uniqueService('hc-retries');
+  let discovery: Discovery;
+  let live: Backend;
+
+  beforeAll(async () => {
+    live = await backend('retries-live');
+    await register(web, live, '1');
+    await putEntry({ Kind: 'service-defaults', Name: web, Protocol: 'http' });
+    await putEntry({
+      Kind: 'service-router',
+      Name: web,
+      Routes: [
+        // Consul drops both zero values (omitempty): the chain holds RetryOn alone.
+        {
+          Match: { HTTP: { PathPrefix: '/r5xx' } },
+          Destination: { NumRetries: 0, RetryOnConnectFailure: false, RetryOn: ['5xx'] },
+        },
+        {
+          Match: { HTTP: { PathPrefix: '/status-only' } },
+          Destination: { NumRetries: 2, RetryOnStatusCodes: [500] },
+        },
+        {
+          Match: { HTTP: { PathPrefix: '/connect' } },
+          Destination: { NumRetries: 2, RetryOn: ['connect-failure'] },
+        },
+      ],
+    });
+    // No outlier detection: the refusing instance must stay in the rotation for every test.
+    discovery = discoveryWith(consul(), {
+      maxAttempts: 1,
+      deadlineMs: 10_000,
+      outlierDetection: false,
+    });
+    await waitFor('the chain has the three routes and the instance', () => {
+      const plan = discovery.service(web).trafficPlan;
+      const router = plan?.chain.nodes.get(plan.chain.startNode);
+      const id = plan === undefined ? undefined : [...plan.chain.targets.keys()][0];
+      return router?.type === 'router' &&
+        router.routes.length === 4 &&
+        id !== undefined &&
+        plan!.table(id)!.instances().length === 1
+        ? true
+        : undefined;
+    });
+  });
+
+  it('NumRetries: 0 and RetryOnConnectFailure: false never reach the chain (Consul omits zero values): read as unset', () => {
+    const plan = discovery.service(web).trafficPlan!;
+    const router = plan.chain.nodes.get(plan.chain.startNode);
+    if (router?.type !== 'router') throw new Error('no router');
+    expect(router.routes[0]!.destination).toMatchObject({
+      numRetries: 0,
+      retryOnConnectFailure: false,
+      retryOn: ['5xx'],
+    });
+    // So the route is read as Consul's Envoy config reads it: a policy with Envoy's one retry.
+    expect(router.routes[0]!.destination!.retryPolicy?.maxAttempts).toBe(2);
+    expect(router.routes[1]!.destination!.retryPolicy?.maxAttempts).toBe(3);
+  });
+
+  it('RetryOn 5xx retries a 500 once (Envoy default) though the client makes 1 attempt', async () => {
+    const before = live.paths.get('/r5xx/fail') ?? 0;
+    const outcome = await discovery
+      .service(web)
+      .request({ path: '/r5xx/fail' })
+      .then(
+        async (response) => {
+          await response.body.dump();
+          return { attempts: response.attempts, status: response.statusCode };
+        },
+        (error: unknown) => ({ attempts: (error as { attempts?: number }).attempts, status: 0 }),
+      );
+    expect((live.paths.get('/r5xx/fail') ?? 0) - before).toBe(2);
+    expect(outcome.attempts).toBe(2);
+  });
+
+  describe('with a second instance that refuses connections', () => {
+    beforeAll(async () => {
+      await register(web, { id: 'retries-dead', port: await freePort() }, '1');
+      await waitFor('both instances are known', () => {
+        const plan = discovery.service(web).trafficPlan!;
+        const id = [...plan.chain.targets.keys()][0]!;
+        return plan.table(id)!.instances().length === 2 ? true : undefined;
+      });
+    });
+
+    /** Runs up to `count` calls of `path` one after another; returns the failures. */
+    async function failures(path: string, count: number): Promise<unknown[]> {
+      const failed: unknown[] = [];
+      for (let i = 0; i < count; i++) {
+        try {
+          const response = await discovery.service(web).request({ path });
+          await response.body.dump();
+        } catch (error) {
+          failed.push(error);
+        }
+      }
+      return failed;
+    }
+
+    it('RetryOn connect-failure retries a refused connection on the live instance: 0 failed', async () => {
+      expect(await failures('/connect', 40)).toEqual([]);
+    });
+
+    it('a status-only route (RetryOnConnectFailure not set) does not retry a refused connection', async () => {
+      const failed = await failures('/status-only', 40);
+      process.stdout.write(
+        `status-only route: ${failed.length} of 40 calls failed on a refused connection\n`,
+      );
+      expect(failed.length).toBeGreaterThan(0);
+      for (const error of failed) {
+        expect(error).toBeInstanceOf(UpstreamError);
+        expect((error as UpstreamError).instance).toMatch(new RegExp(`/${web}-retries-dead$`));
+      }
+    });
   });
 });
