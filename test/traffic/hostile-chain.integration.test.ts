@@ -296,6 +296,62 @@ describe('hostile review of traffic management (real Consul)', () => {
     expect(v2.hits).toBe(1);
   });
 
+  it('a flapping writer: applied chains per second stay within the watch rate limit, and the last write governs', async () => {
+    const web = uniqueService('hc-flap');
+    const v1 = await backend('flap-v1');
+    const v2 = await backend('flap-v2');
+    await register(web, v1, '1');
+    await register(web, v2, '2');
+    await putEntry({ Kind: 'service-defaults', Name: web, Protocol: 'http' });
+    await subsetsOf(web, 'v1');
+    const splitter = (w1: number): Record<string, unknown> => ({
+      Kind: 'service-splitter',
+      Name: web,
+      Splits: [
+        { Weight: w1, ServiceSubset: 'v1' },
+        { Weight: 100 - w1, ServiceSubset: 'v2' },
+      ],
+    });
+    await putEntry(splitter(90));
+    const discovery = discoveryWith(consul());
+    const client = discovery.service(web);
+    const v1Weight = (): number | undefined => {
+      const plan = client.trafficPlan;
+      const node = plan?.chain.nodes.get(plan.chain.startNode);
+      return node?.type === 'splitter'
+        ? node.splits.find((split) => split.serviceSubset === 'v1')?.weight
+        : undefined;
+    };
+    await waitFor('the chain routes by the 90/10 split', () =>
+      v1Weight() === 90 ? true : undefined,
+    );
+    // Counts every plan the chain watch hands the client (instrumentation, not a stand-in).
+    let applied = 0;
+    const setTrafficPlan = client.setTrafficPlan.bind(client);
+    client.setTrafficPlan = (...args) => {
+      applied += 1;
+      setTrafficPlan(...args);
+    };
+    const intervalMs = 50; // discovery.watch.minUpdateIntervalMs, the default
+    const startedAt = performance.now();
+    let writes = 0;
+    // Back-to-back writes for 1 s at most (400 at most), each one a change.
+    while (writes < 400 && performance.now() - startedAt < 1_000) {
+      await putEntry(splitter(writes % 2 === 0 ? 50 : 90));
+      writes += 1;
+    }
+    await putEntry(splitter(70));
+    const elapsedMs = performance.now() - startedAt;
+    const during = applied;
+    await waitFor('the last write governs', () => (v1Weight() === 70 ? true : undefined));
+    process.stdout.write(
+      `flapping splitter: ${writes + 1} writes in ${elapsedMs.toFixed(0)} ms, ${during} chains applied ` +
+        `(${((during * 1_000) / elapsedMs).toFixed(1)}/s), last write applied\n`,
+    );
+    expect(writes).toBeGreaterThan(2 * (4 + Math.ceil(elapsedMs / intervalMs) + 1));
+    expect(during).toBeLessThanOrEqual(4 + Math.ceil(elapsedMs / intervalMs) + 1);
+  });
+
   it('a chain keeping a target id while changing its service routes to the new service', async () => {
     const web = uniqueService('hc-key');
     const a = uniqueService('hc-key-a');
