@@ -49,6 +49,11 @@ export interface BlockingValueOptions<T> {
    * scheduler's reserveBlocking); returns the release. Default: none.
    */
   readonly reserveBlocking?: () => () => void;
+  /**
+   * Whether a failed read counts as settled (see `settled()`): a failure that is an answer of its
+   * own, e.g. an ACL refusal. Default: every failure.
+   */
+  readonly settlesOnError?: (error: unknown) => boolean;
 }
 
 /** Status of the loop for the admin view. */
@@ -119,14 +124,14 @@ export class BlockingValue<T> {
   }
 
   /**
-   * Resolves once Consul answered or the first read failed (or `signal` aborts): what a caller
-   * waits for before trusting that no value means "none", rather than stalling on an outage.
+   * Resolves once there is a good value or a read failed in a way `settlesOnError` accepts (or
+   * `signal` aborts): what a caller waits for before trusting that no value means "none".
    */
   settled(signal?: AbortSignal): Promise<void> {
     return until(this.settledGate, signal);
   }
 
-  /** Whether Consul answered or a read failed at least once (what `settled()` waits for). */
+  /** Whether what `settled()` waits for has happened. */
   get isSettled(): boolean {
     return this.hasSettled;
   }
@@ -172,7 +177,7 @@ export class BlockingValue<T> {
       } catch (error) {
         if (signal.aborted) return;
         this.errors += 1;
-        this.settle();
+        if (this.options.settlesOnError?.(error) ?? true) this.settle();
         // A restarted agent has a lower index: the next read is a plain one.
         this.index = 0;
         const waitMs = this.backoff.nextDelayMs();
@@ -186,12 +191,13 @@ export class BlockingValue<T> {
       }
       this.errors = 0;
       this.backoff.reset();
-      this.settle();
       const decision = decideIndex(this.index, answer.index);
       this.index = decision.nextIndex;
       if (decision.outcome !== 'backwards' && decision.outcome !== 'unchanged') {
         this.accept(answer.data);
       }
+      // Settled by a value: a refused first answer says nothing of what Consul holds.
+      if (this.current !== undefined) this.settle();
       // The token of the next read, taken now: its wait is the pause before it.
       pauseMs = this.rateLimit.take(this.now());
     }

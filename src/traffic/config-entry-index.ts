@@ -5,7 +5,7 @@
 // what the plain health watch already follows, so it keeps today's path and cost. The lists
 // also change when an entry is written, so a service gains (or loses) its chain live.
 import type { ConsulClient } from '../consul/consul-client';
-import { DiscoveryChainError, NoHealthyInstancesError } from '../errors';
+import { DiscoveryChainError, isConsulAclError, NoHealthyInstancesError } from '../errors';
 import { ListenerSet } from '../events/listener-set';
 import type { Logger } from '../logger';
 import type { BackoffOptions } from '../resilience/backoff';
@@ -66,6 +66,9 @@ export class ConfigEntryIndex {
         },
         parse: (data) => entryNames(kind, data),
         ...settings,
+        // An ACL refusal is Consul's answer (no entries we may read); any other failure tells
+        // nothing, and a first call must not take it for "no entries".
+        settlesOnError: (error) => isConsulAclError(error),
       });
       list.onChange(() => this.listeners.emit());
       return list;
@@ -82,10 +85,10 @@ export class ConfigEntryIndex {
   }
 
   /**
-   * Resolves once every list answered or failed once: a list Consul refuses (ACL) counts as no
-   * entries rather than holding every first call back. Throws NoHealthyInstancesError
+   * Resolves once every list answered: a list Consul refuses (ACL) counts as no entries rather
+   * than holding every first call back; other failures do not count. Throws NoHealthyInstancesError
    * (`discovery_timeout`) for `service` when `signal` aborts first: until the lists answer, a
-   * service's resolver subsets are unknown and its plain table could be the wrong instances.
+   * service's resolver subsets are unknown and its plain table could hold the wrong instances.
    */
   async whenReady(service: string, signal: AbortSignal): Promise<void> {
     await Promise.all(this.lists.map((list) => list.settled(signal)));

@@ -98,6 +98,8 @@ interface FakeChain {
 interface ChainProxy {
   readonly address: string;
   holdConfigLists: boolean;
+  /** When set, the config-entry lists answer this status (403 with Consul's ACL message). */
+  configListStatus: number | undefined;
   releaseConfigLists(): void;
   serveChain(service: string, body: unknown): void;
   close(): Promise<void>;
@@ -137,6 +139,15 @@ async function startChainProxy(): Promise<ChainProxy> {
       else chain.waiters.push(answer);
       return;
     }
+    if (proxy.configListStatus !== undefined && url.pathname.startsWith('/v1/config/')) {
+      res.writeHead(proxy.configListStatus, { 'content-type': 'text/plain' });
+      res.end(
+        proxy.configListStatus === 403
+          ? "Permission denied: token with AccessorID 'x' lacks permission 'service:read' on \"web\""
+          : 'rpc error: the server broke',
+      );
+      return;
+    }
     if (proxy.holdConfigLists && url.pathname.startsWith('/v1/config/')) {
       held.push(() => forward(req, res));
       return;
@@ -147,6 +158,7 @@ async function startChainProxy(): Promise<ChainProxy> {
   const proxy: ChainProxy = {
     address: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     holdConfigLists: false,
+    configListStatus: undefined,
     releaseConfigLists: () => {
       proxy.holdConfigLists = false;
       const waiting = held;
@@ -250,6 +262,37 @@ describe('hostile review of traffic management (real Consul)', () => {
     process.stdout.write(
       `first call with silent config-entry lists: failed after ${tookMs.toFixed(0)} ms\n`,
     );
+  });
+
+  it('lists failing with a 500 do not count as "no entries": the first call fails fast; an ACL refusal does count', async () => {
+    const web = uniqueService('hc-lists-500');
+    const v1 = await backend('lists-v1');
+    const v2 = await backend('lists-v2');
+    await register(web, v1, '1');
+    await register(web, v2, '2');
+    await subsetsOf(web, 'v2');
+    const proxy = await startChainProxy();
+    proxies.push(proxy);
+    proxy.configListStatus = 500;
+    const failing = discoveryWith(proxy.address, { readyTimeoutMs: 500 });
+    const error = await failing
+      .service(web)
+      .request({ path: '/' })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    expect(error).toBeInstanceOf(NoHealthyInstancesError);
+    expect(error).toMatchObject({ reason: 'discovery_timeout' });
+    expect(v1.hits + v2.hits).toBe(0);
+
+    // Consul's own answer that this token may not read the entries: the plain table is all we may use.
+    proxy.configListStatus = 403;
+    const denied = discoveryWith(proxy.address, { readyTimeoutMs: 500 });
+    const response = await denied.service(web).request({ path: '/' });
+    await response.body.dump();
+    expect(response.statusCode).toBe(200);
+    expect(denied.service(web).trafficPlan).toBeUndefined();
   });
 
   it('a retry after a chain change goes by the current chain, not the one the call started with', async () => {
