@@ -84,7 +84,7 @@ export class BlockingValue<T> {
   private releaseRoom: (() => void) | undefined;
   private readonly gate: Promise<void>;
   private openGate!: () => void;
-  /** Opens at the first answer or the first failure, whichever comes first. */
+  /** Opens at the first good value or a failure `settlesOnError` accepts, or at close. */
   private readonly settledGate: Promise<void>;
   private settleGate!: () => void;
   private hasSettled = false;
