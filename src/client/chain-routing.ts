@@ -45,9 +45,22 @@ function describeMatch(match: HttpRouteMatch | undefined): string {
   return parts.length === 0 ? 'any' : parts.join(', ');
 }
 
-/** What a target's table is built from: a change of any of it means a new table. */
-function targetKey(target: ChainTarget): string {
-  return JSON.stringify([target.id, target.filter.source, target.onlyPassing]);
+/**
+ * What a target's table is built from: a change of any of it means a new table. The id alone is
+ * not enough: it is Consul's (untrusted) name for the target, and a chain that keeps an id while
+ * changing its service or datacenter must not keep the old table's instances.
+ */
+export function targetKey(target: ChainTarget): string {
+  return JSON.stringify([
+    target.id,
+    target.service,
+    target.serviceSubset,
+    target.namespace,
+    target.partition,
+    target.datacenter,
+    target.filter.source,
+    target.onlyPassing,
+  ]);
 }
 
 /** Consul's filter on the watch, for a subset filter that must run on the full entry. */
@@ -102,7 +115,11 @@ export class ChainRouting {
   async ready(signal: AbortSignal): Promise<void> {
     await this.watch.ready(signal);
     if (this.watch.value === undefined) {
-      throw new NoHealthyInstancesError(this.client.service, 'its discovery chain has no answer');
+      throw new NoHealthyInstancesError(
+        this.client.service,
+        'traffic management: its discovery chain had no answer from Consul in time',
+        'discovery_timeout',
+      );
     }
     await Promise.all(
       [...this.targets.values()]

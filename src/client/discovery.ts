@@ -92,8 +92,11 @@ export class Discovery {
     this.registry = new WatcherRegistry(consul, { ...resolved.watch, logger }, 'discovery.watch');
     this.trafficSettings = {
       waitMs: resolved.watch.waitMs,
+      minUpdateIntervalMs: resolved.watch.minUpdateIntervalMs,
       backoff: resolved.watch.backoff,
       logger,
+      // Traffic watches block on the watch lane: the scheduler's slots leave them room.
+      reserveBlocking: () => this.registry.reserveBlocking(),
     };
     if (resolved.trafficManagement) {
       this.entryIndex = new ConfigEntryIndex(consul, this.trafficSettings);
@@ -194,7 +197,7 @@ export class Discovery {
     if (index !== undefined) {
       // The first call must not go by the plain table while the service's chain is unknown.
       client.waitAlsoFor(async (signal) => {
-        await index.whenReady(signal);
+        await index.whenReady(name, signal);
         this.followEntries();
         await this.chains.get(key)?.ready(signal);
       });

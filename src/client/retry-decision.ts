@@ -3,6 +3,7 @@
 // caller passes the time left, the backoff it drew and whether the retry budget has room.
 import type { AttemptOutcomeKind, FailReason, RetryCause } from './request-outcome';
 import { isIdempotentMethod, retryableStatus } from './retry-policy';
+import type { RouteRetryPolicy } from '../traffic/route-retry';
 
 /** Everything the decision needs about one finished attempt and the call around it. */
 export interface RetryInput {
@@ -34,8 +35,12 @@ export interface RetryInput {
    * so two calls sharing a budget cannot both see its last retry as free.
    */
   readonly tryAcquireRetry: () => boolean;
-  /** Statuses a chain route also retries (its RetryOnStatusCodes), besides 429/502/503/504. */
-  readonly extraRetryableStatuses?: readonly number[] | undefined;
+  /**
+   * A chain route's retry policy (its RetryOn, RetryOnConnectFailure, RetryOnStatusCodes, as
+   * Consul gives them to Envoy): it replaces which statuses and failures are retried; the rules of
+   * safety (method, idempotency key, caller, body) and the limits stay.
+   */
+  readonly routeRetry?: RouteRetryPolicy | undefined;
 }
 
 /** What the call does next. */
@@ -62,24 +67,27 @@ function fail(reason: FailReason): RetryDecision {
 
 /**
  * The rule's first step on its own: an answer with this status goes back to the caller as it is
- * (anything but 429/502/503/504 and the statuses a chain route adds). The call loop asks it before building the rule's input.
+ * (anything but 429/502/503/504, or what a chain route's policy retries). The call loop asks it
+ * before building the rule's input.
  */
-export function answersAtOnce(status: number, extra?: readonly number[]): boolean {
-  return !retryableStatus(status) && (extra === undefined || !extra.includes(status));
+export function answersAtOnce(status: number, route?: RouteRetryPolicy): boolean {
+  return route === undefined ? !retryableStatus(status) : !route.retriesStatus(status);
 }
 
 /** The cause a failed outcome would be retried for, or undefined when it never is. */
 function causeOf(input: RetryInput): RetryCause | undefined {
   switch (input.outcome) {
     case 'response':
-      return input.status !== undefined &&
-        !answersAtOnce(input.status, input.extraRetryableStatuses)
+      return input.status !== undefined && !answersAtOnce(input.status, input.routeRetry)
         ? 'status'
         : undefined;
     case 'connect_failure':
     case 'reset':
     case 'try_timeout':
-      return input.outcome;
+      // A route's policy retries only the failures its conditions name (Envoy's reading).
+      return input.routeRetry === undefined || input.routeRetry.outcomes.has(input.outcome)
+        ? input.outcome
+        : undefined;
     default:
       return undefined;
   }
@@ -106,7 +114,7 @@ export function decideRetry(input: RetryInput): RetryDecision {
   if (outcome === 'deadline') return fail('deadline');
   if (
     outcome === 'response' &&
-    (input.status === undefined || answersAtOnce(input.status, input.extraRetryableStatuses))
+    (input.status === undefined || answersAtOnce(input.status, input.routeRetry))
   ) {
     return RETURN;
   }

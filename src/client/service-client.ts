@@ -31,6 +31,7 @@ import { parseRetryAfterMs } from './retry-policy';
 import { checkRequestInput } from './request-input';
 import { RoutingTable } from './routing-table';
 import type { TrafficPlan } from '../traffic/traffic-plan';
+import type { RouteRetryPolicy } from '../traffic/route-retry';
 import type { RouteRequest } from '../traffic/route-match';
 import type { InstanceSource } from '../traffic/target-instances';
 import { relayOf } from './signal-relay';
@@ -294,9 +295,11 @@ export class ServiceClient {
 
       let table = this.table;
       let maxAttempts = this.options.maxAttempts;
-      let extraRetryableStatuses: readonly number[] | undefined;
-      const plan = this.plan;
+      let routeRetry: RouteRetryPolicy | undefined;
+      // The plan of this attempt; a retry re-reads the client's (the chain may change mid-call).
+      let plan = this.plan;
       let routed: RouteRequest | undefined;
+      const requestPath = sent.path;
       if (plan !== undefined) {
         routed = { method: sent.method, url: sent.path, headers: sent.headers };
         const choice = plan.choose(routed, request.key);
@@ -307,12 +310,9 @@ export class ServiceClient {
         if (choice.path !== sent.path) sent = { ...sent, path: choice.path };
         // The route's settings over the client's defaults; the caller's own per-call ones win.
         const destination = choice.destination;
-        if (destination !== undefined) {
-          if (destination.numRetries > 0) maxAttempts = destination.numRetries + 1;
-          if (destination.retryOnStatusCodes.length > 0) {
-            extraRetryableStatuses = destination.retryOnStatusCodes;
-          }
-        }
+        // A route with retry features retries as Consul's Envoy would (src/traffic/route-retry.ts).
+        routeRetry = destination?.retryPolicy;
+        if (routeRetry !== undefined) maxAttempts = routeRetry.maxAttempts;
         const chainTimeoutMs = destination?.requestTimeoutMs ?? choice.resolverTimeoutMs;
         if (request.deadlineMs === undefined && chainTimeoutMs !== undefined) {
           deadlineMs = chainTimeoutMs;
@@ -340,10 +340,7 @@ export class ServiceClient {
         table.report(route, outcome);
         if (!reached) reached = mayHaveReached(outcome);
         // The rule's first step, taken without building its input: a plain answer goes back.
-        if (
-          outcome.kind === 'response' &&
-          answersAtOnce(outcome.response.statusCode, extraRetryableStatuses)
-        ) {
+        if (outcome.kind === 'response' && answersAtOnce(outcome.response.statusCode, routeRetry)) {
           return this.answered(outcome.response, route, attempts, startedAt);
         }
 
@@ -369,7 +366,7 @@ export class ServiceClient {
               : parseRetryAfterMs(retryAfter, Date.now(), this.options.maxRetryAfterMs),
           backoffMs: this.options.retryBackoff.baseMs > 0 ? backoff.nextDelayMs() : 0,
           tryAcquireRetry: () => budget.tryAcquire(),
-          extraRetryableStatuses,
+          routeRetry,
         });
         if (decision.action === 'return' && outcome.kind === 'response') {
           return this.answered(outcome.response, route, attempts, startedAt);
@@ -391,7 +388,31 @@ export class ServiceClient {
             });
           });
         }
-        let next = table.pick(request.key, tried);
+        let next: Route | undefined;
+        if (this.plan !== plan) {
+          // The chain changed since the last attempt: the retry goes where the current chain
+          // sends this request (its target, path rewrite), not by a plan Consul has replaced; the
+          // call keeps the attempts and deadline it started with. No plan now: the plain table.
+          plan = this.plan;
+          let path = requestPath;
+          if (plan === undefined) table = this.table;
+          else {
+            routed ??= { method: sent.method, url: requestPath, headers: sent.headers };
+            const choice = plan.choose(routed, request.key);
+            if (choice === undefined) {
+              throw new RetriesExhaustedError(
+                this.service,
+                attempts,
+                'no route of its new service-router matches',
+                { mayHaveBeenProcessed: reached, reason: 'no_instance_left' },
+              );
+            }
+            table = choice.table;
+            path = choice.path;
+          }
+          if (path !== sent.path) sent = { ...sent, path };
+          next = table.pick(request.key, tried);
+        } else next = table.pick(request.key, tried);
         if (next === undefined && plan !== undefined && routed !== undefined) {
           // The target lost its last instance during the call: the chain may fail over now.
           const choice = plan.choose(routed, request.key);
@@ -561,12 +582,14 @@ export class ServiceClient {
       await this.watcher.ready(controller.signal);
       if (this.alsoReady !== undefined) await this.alsoReady(controller.signal);
       this.discoveryAnswered = true;
-    } catch {
+    } catch (error) {
       if (sent.signal?.aborted) {
         throw new AbortedError(`Call to '${this.service}' aborted`, {
           mayHaveBeenProcessed: false,
         });
       }
+      // Traffic management's own wait says which of its answers is missing.
+      if (error instanceof NoHealthyInstancesError) throw error;
       throw new NoHealthyInstancesError(
         this.service,
         `discovery has no answer from Consul after ${waitMs} ms`,

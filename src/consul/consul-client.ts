@@ -330,7 +330,7 @@ export class ConsulClient {
   /**
    * `GET /v1/discovery-chain/:name` (Consul's compiled service-router/splitter/resolver graph),
    * optionally blocking. The body is handed back unparsed: `parseDiscoveryChain` validates it.
-   * Blocking reads go on the control lane: they are not the scheduler's health watches.
+   * Blocking reads go on the watch lane, in room the owner reserved with the watch scheduler.
    */
   async discoveryChain(
     name: string,
@@ -344,7 +344,7 @@ export class ConsulClient {
 
   /**
    * `GET /v1/config/:kind`: every config entry of one kind (`service-resolver`, ...), optionally
-   * blocking; an answer that is not a list is a ConsulResponseError. Control lane when blocking.
+   * blocking; an answer that is not a list is a ConsulResponseError. Watch lane when blocking.
    */
   async configEntries(
     kind: string,
@@ -362,7 +362,11 @@ export class ConsulClient {
     return { data: body as unknown[], meta: queryMeta(answer.headers) };
   }
 
-  /** A read of traffic-management data: blocking ones on the control lane, plain ones on the short. */
+  /**
+   * A read of traffic-management data: blocking ones on the watch lane (their owner reserves room
+   * with the watch scheduler), plain ones on the short. On the control lane the three list watches
+   * and the chains took every HTTP/1.1 connection of KV configurations and locks.
+   */
   private trafficRead(path: string, query: TrafficQuery, options: CallOptions) {
     const blocking = this.blocking(query.index, query.waitMs);
     return this.call({
@@ -371,7 +375,7 @@ export class ConsulClient {
       query: { dc: query.datacenter ?? this.datacenter, ...blocking.query },
       timeoutMs: blocking.timeoutMs,
       signal: options.signal,
-      lane: blocking.waitMs !== undefined ? 'control' : 'short',
+      lane: blocking.waitMs !== undefined ? 'watch' : 'short',
     });
   }
 

@@ -121,6 +121,8 @@ export class WatchScheduler {
   private readonly readRate: TokenBucket;
   /** Watch connections a 429 took away (given back one per THROTTLE_RECOVERY_MS). */
   private lost = 0;
+  /** Blocking queries other loops keep on the watch lane (traffic management's watches). */
+  private reservedElsewhere = 0;
   private inFlight = 0;
   private pumpTimer: NodeJS.Timeout | undefined;
   private readonly timers: NodeJS.Timeout[] = [];
@@ -176,6 +178,23 @@ export class WatchScheduler {
       slotted,
       polled: this.tickets.size - slotted,
       ...this.counts,
+    };
+  }
+
+  /**
+   * Keeps room for one blocking query a loop outside the scheduler holds on the watch lane (a
+   * traffic-management watch), so that slotted watches never queue behind it: one slot fewer
+   * until the returned function is called (idempotent).
+   */
+  reserveBlocking(): () => void {
+    this.reservedElsewhere += 1;
+    this.rebalance();
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.reservedElsewhere -= 1;
+      if (!this.abort.signal.aborted) this.rebalance();
     };
   }
 
@@ -275,13 +294,14 @@ export class WatchScheduler {
    * Slots: the blocking queries the watch connections carry, less what following the services
    * without one takes: the check watches (one reserved even before there is one) and, where the
    * reads share the watch connections (h2, no poll connection of its own), POLL_CONCURRENCY
-   * streams for them. Over h2, while every service fits and no check watch runs, nothing is
-   * reserved: 1,000 services on 4 x 250 streams all block.
+   * streams for them, and the blocking queries of other loops (reserveBlocking). Over h2, while
+   * every service fits and no check watch runs, nothing else is reserved: 1,000 services on
+   * 4 x 250 streams all block.
    */
   private slotCapacity(): number {
     const lane = this.lane();
     const blocking = Math.max(0, this.connections() - lane.pollConnections);
-    const streams = blocking * lane.streamsPerConnection;
+    const streams = Math.max(0, blocking * lane.streamsPerConnection - this.reservedElsewhere);
     const readsShareStreams = lane.pollConnections === 0;
     if (readsShareStreams && this.followers.size === 0 && this.tickets.size <= streams) {
       return streams;

@@ -119,6 +119,14 @@ export class WatcherRegistry {
     return this.scheduler?.status();
   }
 
+  /**
+   * Keeps one blocking query's room on the watch connections for a loop outside the registry (see
+   * WatchScheduler.reserveBlocking); a no-op without a budgeted source. Returns the release.
+   */
+  reserveBlocking(): () => void {
+    return this.scheduler?.reserveBlocking() ?? (() => {});
+  }
+
   /** Number of live watchers (distinct service + query option pairs). */
   get size(): number {
     return this.entries.size;

@@ -4,6 +4,10 @@
 // wait from 1; after a failure the next read is non-blocking; errors back off with jitter and reset
 // on success; the loop never stops until close(). An answer that fails to parse is refused: the
 // last good value stays (never replaced by nothing), and each distinct refusal is logged once.
+// Reads are rate limited as the health watch's (a token bucket of UPDATE_BURST, one token per
+// `minUpdateIntervalMs`, the first read spending one too): an endpoint answering back to back (a
+// flapping writer, a hostile agent) costs at most one read per interval once the burst is spent,
+// and since each read takes the newest state, the last change is still the one applied.
 import { decideIndex } from '../discovery/blocking-index';
 import { ListenerSet } from '../events/listener-set';
 import type { Listener } from '../events/listener-set';
@@ -11,6 +15,7 @@ import type { Logger } from '../logger';
 import { Backoff } from '../resilience/backoff';
 import type { BackoffOptions } from '../resilience/backoff';
 import { delay } from '../resilience/delay';
+import { TokenBucket, UPDATE_BURST } from '../discovery/token-bucket';
 
 /** One answer of the endpoint: its body and X-Consul-Index. */
 export interface BlockingAnswer {
@@ -24,14 +29,31 @@ export interface BlockingValueOptions<T> {
   readonly what: string;
   /** One read; `index` 0 means non-blocking. */
   read(index: number, waitMs: number, signal: AbortSignal): Promise<BlockingAnswer>;
-  /** Turns a body into the value; throws (a typed error) to refuse it. */
-  parse(data: unknown): T;
+  /**
+   * Turns a body into the value; throws (a typed error) to refuse it. `bodyChars` is the length of
+   * the answer's JSON text, for a bound on its size.
+   */
+  parse(data: unknown, bodyChars: number): T;
   /** Longest wait of a blocking read, in ms. */
   readonly waitMs: number;
+  /** Time to earn back one of the UPDATE_BURST read tokens, in ms (the health watch's); 0: no limit. */
+  readonly minUpdateIntervalMs: number;
   readonly backoff: BackoffOptions;
   readonly logger: Logger;
   /** Uniform source in [0, 1) for the backoff's jitter. Default: Math.random. */
   readonly random?: () => number;
+  /** Monotonic clock in ms for the rate limit. Default: performance.now. */
+  readonly now?: () => number;
+  /**
+   * Keeps room on the watch lane for this loop's blocking query while it runs (the watch
+   * scheduler's reserveBlocking); returns the release. Default: none.
+   */
+  readonly reserveBlocking?: () => () => void;
+  /**
+   * Whether a failed read counts as settled (see `settled()`): a failure that is an answer of its
+   * own, e.g. an ACL refusal. Default: every failure.
+   */
+  readonly settlesOnError?: (error: unknown) => boolean;
 }
 
 /** Status of the loop for the admin view. */
@@ -56,24 +78,31 @@ export class BlockingValue<T> {
   private readonly abort = new AbortController();
   private readonly listeners: ListenerSet<T>;
   private readonly backoff: Backoff;
+  private readonly rateLimit: TokenBucket;
+  private readonly now: () => number;
   private loop: Promise<void> | undefined;
+  private releaseRoom: (() => void) | undefined;
   private readonly gate: Promise<void>;
   private openGate!: () => void;
-  /** Opens at the first answer or the first failure, whichever comes first. */
+  /** Opens at the first good value or a failure `settlesOnError` accepts, or at close. */
   private readonly settledGate: Promise<void>;
-  private settle!: () => void;
+  private settleGate!: () => void;
+  private hasSettled = false;
   private closed = false;
 
   constructor(private readonly options: BlockingValueOptions<T>) {
     this.listeners = new ListenerSet<T>(`listener of the ${options.what}`, () => options.logger);
     this.backoff = new Backoff(options.backoff, options.random);
+    this.rateLimit = new TokenBucket(UPDATE_BURST, options.minUpdateIntervalMs);
+    this.now = options.now ?? (() => performance.now());
     this.gate = new Promise((resolve) => (this.openGate = resolve));
-    this.settledGate = new Promise((resolve) => (this.settle = resolve));
+    this.settledGate = new Promise((resolve) => (this.settleGate = resolve));
   }
 
   /** Starts the loop; later calls do nothing. */
   start(): void {
     if (this.closed || this.loop) return;
+    this.releaseRoom = this.options.reserveBlocking?.();
     // Never a floating rejection: a bug past every guard is logged, and the last value kept.
     this.loop = this.run().catch((error: unknown) => {
       this.options.logger.error(
@@ -95,11 +124,16 @@ export class BlockingValue<T> {
   }
 
   /**
-   * Resolves once Consul answered or the first read failed (or `signal` aborts): what a caller
-   * waits for before trusting that no value means "none", rather than stalling on an outage.
+   * Resolves once there is a good value or a read failed in a way `settlesOnError` accepts (or
+   * `signal` aborts): what a caller waits for before trusting that no value means "none".
    */
   settled(signal?: AbortSignal): Promise<void> {
     return until(this.settledGate, signal);
+  }
+
+  /** Whether what `settled()` waits for has happened. */
+  get isSettled(): boolean {
+    return this.hasSettled;
   }
 
   /** Called with each new good value (not for a refused or unchanged answer). */
@@ -122,20 +156,28 @@ export class BlockingValue<T> {
     this.closed = true;
     this.abort.abort();
     this.openGate();
-    this.settle();
+    this.settleGate();
     await this.loop;
+    this.releaseRoom?.();
+    this.releaseRoom = undefined;
   }
 
   private async run(): Promise<void> {
     const signal = this.abort.signal;
+    // The first read spends a token too, so that a burst is UPDATE_BURST reads from the start.
+    let pauseMs = this.rateLimit.take(this.now());
     while (!signal.aborted) {
+      if (pauseMs > 0) {
+        await delay(pauseMs, signal).catch(() => undefined);
+        if (signal.aborted) return;
+      }
       let answer: BlockingAnswer;
       try {
         answer = await this.options.read(this.index, this.options.waitMs, signal);
       } catch (error) {
         if (signal.aborted) return;
         this.errors += 1;
-        this.settle();
+        if (this.options.settlesOnError?.(error) ?? true) this.settle();
         // A restarted agent has a lower index: the next read is a plain one.
         this.index = 0;
         const waitMs = this.backoff.nextDelayMs();
@@ -143,17 +185,27 @@ export class BlockingValue<T> {
           { err: error, retryInMs: waitMs, consecutiveErrors: this.errors },
           `express-consul: reading the ${this.options.what} failed; the last good value is kept`,
         );
-        await delay(waitMs, signal).catch(() => undefined);
+        // The backoff is the pause; a failed read earns no token back nor spends one.
+        pauseMs = waitMs;
         continue;
       }
       this.errors = 0;
       this.backoff.reset();
-      this.settle();
       const decision = decideIndex(this.index, answer.index);
       this.index = decision.nextIndex;
-      if (decision.outcome === 'backwards' || decision.outcome === 'unchanged') continue;
-      this.accept(answer.data);
+      if (decision.outcome !== 'backwards' && decision.outcome !== 'unchanged') {
+        this.accept(answer.data);
+      }
+      // Settled by a value: a refused first answer says nothing of what Consul holds.
+      if (this.current !== undefined) this.settle();
+      // The token of the next read, taken now: its wait is the pause before it.
+      pauseMs = this.rateLimit.take(this.now());
     }
+  }
+
+  private settle(): void {
+    this.hasSettled = true;
+    this.settleGate();
   }
 
   private accept(data: unknown): void {
@@ -164,7 +216,7 @@ export class BlockingValue<T> {
       // refused like any other bad answer: it must not end the loop.
       body = JSON.stringify(data);
       if (body === this.lastBody) return;
-      value = this.options.parse(data);
+      value = this.options.parse(data, body.length);
     } catch (error) {
       const reason =
         body === undefined

@@ -5,7 +5,7 @@
 // what the plain health watch already follows, so it keeps today's path and cost. The lists
 // also change when an entry is written, so a service gains (or loses) its chain live.
 import type { ConsulClient } from '../consul/consul-client';
-import { DiscoveryChainError } from '../errors';
+import { DiscoveryChainError, isConsulAclError, NoHealthyInstancesError } from '../errors';
 import { ListenerSet } from '../events/listener-set';
 import type { Logger } from '../logger';
 import type { BackoffOptions } from '../resilience/backoff';
@@ -25,9 +25,13 @@ export type TrafficSource = Pick<ConsulClient, 'configEntries' | 'discoveryChain
 export interface TrafficWatchSettings {
   /** Longest wait of a blocking read, in ms. */
   readonly waitMs: number;
+  /** The health watch's rate limit: one of UPDATE_BURST read tokens earned back per this, in ms. */
+  readonly minUpdateIntervalMs: number;
   readonly backoff: BackoffOptions;
   readonly logger: Logger;
   readonly random?: () => number;
+  /** Room for one blocking query on the watch lane, per watch (see BlockingValueOptions). */
+  readonly reserveBlocking?: () => () => void;
 }
 
 /** The lower-cased names of the entries of one kind, from Consul's list of it. */
@@ -62,6 +66,9 @@ export class ConfigEntryIndex {
         },
         parse: (data) => entryNames(kind, data),
         ...settings,
+        // An ACL refusal is Consul's answer (no entries we may read); any other failure tells
+        // nothing, and a first call must not take it for "no entries".
+        settlesOnError: (error) => isConsulAclError(error),
       });
       list.onChange(() => this.listeners.emit());
       return list;
@@ -78,11 +85,20 @@ export class ConfigEntryIndex {
   }
 
   /**
-   * Resolves once every list answered or failed once (or `signal` aborts): a list Consul refuses
-   * (ACL) counts as no entries rather than holding every first call back.
+   * Resolves once every list answered: a list Consul refuses (ACL) counts as no entries rather
+   * than holding every first call back; other failures do not count. Throws NoHealthyInstancesError
+   * (`discovery_timeout`) for `service` when `signal` aborts first: until the lists answer, a
+   * service's resolver subsets are unknown and its plain table could hold the wrong instances.
    */
-  async whenReady(signal?: AbortSignal): Promise<void> {
+  async whenReady(service: string, signal: AbortSignal): Promise<void> {
     await Promise.all(this.lists.map((list) => list.settled(signal)));
+    if (!this.lists.every((list) => list.isSettled)) {
+      throw new NoHealthyInstancesError(
+        service,
+        'traffic management: the config-entry lists had no answer from Consul in time',
+        'discovery_timeout',
+      );
+    }
   }
 
   /** Whether `name` (any case) has a resolver, splitter or router entry. */

@@ -41,14 +41,73 @@ import { parseFilterExpression } from './filter-expression';
 import type { FilterExpression } from './filter-expression';
 import { durationMs } from './go-duration';
 import { Re2, Re2SyntaxError } from './re2';
+import { routeRetryPolicy } from './route-retry';
+import type { RouteRetryPolicy } from './route-retry';
 
-/** Bounds on a hostile answer (Consul's own chains are far smaller). */
+/**
+ * Bounds on a hostile answer (Consul's own chains are far smaller), all in one place; a chain beyond
+ * any of them is refused (DiscoveryChainError naming the path) and the last good one kept. The
+ * regex bounds cap what route matching costs per request: our matcher runs in time
+ * O(input x program), so a request costs at most `maxRegexProgram x maxRegexInputChars`
+ * instruction steps over all the chain's regexes (about 1M: tens of ms at worst on a loaded core,
+ * measured in test/traffic/chain-budget.test.ts), where 16 header regexes of 5,000 instructions
+ * against an 8 KB header took 1.5 s.
+ */
 export const CHAIN_LIMITS = Object.freeze({
+  /** Longest string anywhere in the answer, in UTF-16 code units. */
   maxStringLength: 4_096,
   maxNodes: 1_024,
   maxTargets: 1_024,
   maxListLength: 256,
+  /**
+   * Size of the whole answer, in characters of its JSON text (1 MiB): a real chain is a few KB; a
+   * 26 MB one ran V8 out of memory while it was modelled.
+   */
+  maxAnswerChars: 1_048_576,
+  /** Regexes (PathRegex, Header and QueryParam `Regex`) in one chain. */
+  maxRegexes: 32,
+  /** Characters of all the chain's regex patterns together. */
+  maxRegexSourceChars: 4_096,
+  /** NFA instructions of all the chain's compiled regexes together (one pattern may use 5,000). */
+  maxRegexProgram: 1_000,
+  /**
+   * Longest path, header value or query value a regex rule is run on, in UTF-16 code units; a
+   * longer one does not match the rule (with `Invert`, a header rule then holds), so a request can
+   * never make a regex cost more than this.
+   */
+  maxRegexInputChars: 1_024,
+  /**
+   * Targets one chain may have watched (each is a health watch, maybe in another datacenter):
+   * counted over the targets we would follow (peer targets are left out).
+   */
+  maxTargetWatches: 32,
 });
+
+/** What one chain's regexes have spent of CHAIN_LIMITS so far (one per parse). */
+class RegexBudget {
+  private count = 0;
+  private sourceChars = 0;
+  private program = 0;
+
+  spend(reader: Reader, regex: Re2): void {
+    this.count += 1;
+    this.sourceChars += regex.source.length;
+    this.program += regex.programSize;
+    if (this.count > CHAIN_LIMITS.maxRegexes) {
+      reader.fail(`is regex number ${this.count}, more than ${CHAIN_LIMITS.maxRegexes} in a chain`);
+    }
+    if (this.sourceChars > CHAIN_LIMITS.maxRegexSourceChars) {
+      reader.fail(
+        `brings the chain's regex patterns to ${this.sourceChars} characters, more than ${CHAIN_LIMITS.maxRegexSourceChars}`,
+      );
+    }
+    if (this.program > CHAIN_LIMITS.maxRegexProgram) {
+      reader.fail(
+        `brings the chain's regexes to ${this.program} instructions, more than ${CHAIN_LIMITS.maxRegexProgram}`,
+      );
+    }
+  }
+}
 
 export interface HeaderModifiers {
   readonly add: Readonly<Record<string, string>>;
@@ -102,6 +161,8 @@ export interface RouteDestination {
   readonly retryOnStatusCodes: readonly number[];
   readonly requestHeaders: HeaderModifiers | undefined;
   readonly responseHeaders: HeaderModifiers | undefined;
+  /** The retry policy Consul would give Envoy; undefined: no retry feature, the client's rule. */
+  readonly retryPolicy: RouteRetryPolicy | undefined;
 }
 
 export interface ChainRoute {
@@ -209,6 +270,7 @@ class Reader {
   constructor(
     readonly value: unknown,
     readonly path: string,
+    private readonly budget: RegexBudget,
   ) {}
 
   fail(reason: string, cause?: unknown): never {
@@ -220,6 +282,7 @@ class Reader {
     return new Reader(
       Object.hasOwn(object, name) ? object[name] : undefined,
       `${this.path}.${name}`,
+      this.budget,
     );
   }
 
@@ -241,7 +304,10 @@ class Reader {
     if (keys.length > max) this.fail(`has ${keys.length} entries, more than ${max}`);
     return keys.map((key) => {
       checkLength(key, `${this.path}[${showKey(key.slice(0, 64))}]`);
-      return [key, new Reader((this.value as Json)[key], `${this.path}[${showKey(key)}]`)];
+      return [
+        key,
+        new Reader((this.value as Json)[key], `${this.path}[${showKey(key)}]`, this.budget),
+      ];
     });
   }
 
@@ -249,7 +315,7 @@ class Reader {
     if (this.value === undefined || this.value === null) return [];
     if (!Array.isArray(this.value)) this.fail(`must be a list (got ${describe(this.value)})`);
     if (this.value.length > max) this.fail(`has ${this.value.length} elements, more than ${max}`);
-    return this.value.map((item, index) => new Reader(item, `${this.path}[${index}]`));
+    return this.value.map((item, index) => new Reader(item, `${this.path}[${index}]`, this.budget));
   }
 
   string(): string {
@@ -298,13 +364,16 @@ class Reader {
 
   regex(): Re2 {
     const source = this.string();
+    let regex: Re2;
     try {
-      return Re2.compile(source);
+      regex = Re2.compile(source);
     } catch (error) {
       if (error instanceof Re2SyntaxError)
         this.fail(`invalid regular expression: ${error.message}`, error);
       throw error;
     }
+    this.budget.spend(this, regex);
+    return regex;
   }
 }
 
@@ -435,14 +504,7 @@ function prefixRewrite(reader: Reader): string | undefined {
 function routeDestination(reader: Reader): RouteDestination | undefined {
   const d = reader.optionalObject();
   if (!d) return undefined;
-  return Object.freeze({
-    service: optional(d.at('Service').optionalString()),
-    serviceSubset: optional(d.at('ServiceSubset').optionalString()),
-    namespace: optional(d.at('Namespace').optionalString()),
-    partition: optional(d.at('Partition').optionalString()),
-    prefixRewrite: prefixRewrite(d.at('PrefixRewrite')),
-    requestTimeoutMs: d.at('RequestTimeout').duration(),
-    idleTimeoutMs: d.at('IdleTimeout').duration(),
+  const retries = {
     numRetries: d.at('NumRetries').number(0, 2 ** 32 - 1, true),
     retryOnConnectFailure: d.at('RetryOnConnectFailure').bool(),
     retryOn: Object.freeze(
@@ -457,8 +519,19 @@ function routeDestination(reader: Reader): RouteDestination | undefined {
         .list()
         .map((r) => r.number(100, 599, true)),
     ),
+  };
+  return Object.freeze({
+    service: optional(d.at('Service').optionalString()),
+    serviceSubset: optional(d.at('ServiceSubset').optionalString()),
+    namespace: optional(d.at('Namespace').optionalString()),
+    partition: optional(d.at('Partition').optionalString()),
+    prefixRewrite: prefixRewrite(d.at('PrefixRewrite')),
+    requestTimeoutMs: d.at('RequestTimeout').duration(),
+    idleTimeoutMs: d.at('IdleTimeout').duration(),
+    ...retries,
     requestHeaders: headerModifiers(d.at('RequestHeaders')),
     responseHeaders: headerModifiers(d.at('ResponseHeaders')),
+    retryPolicy: routeRetryPolicy(retries),
   });
 }
 
@@ -683,10 +756,21 @@ function checkGraph(
  * Validates Consul's answer to `GET /v1/discovery-chain/:name` into a frozen DiscoveryChain.
  * @throws DiscoveryChainError naming the offending path; never anything else for any JSON value
  */
-export function parseDiscoveryChain(json: unknown): DiscoveryChain {
+export function parseDiscoveryChain(json: unknown, answerChars = 0): DiscoveryChain {
   try {
-    const answer = new Reader(json, 'answer').object();
-    const root = new Reader(Object.hasOwn(answer, 'Chain') ? answer.Chain : undefined, 'Chain');
+    if (answerChars > CHAIN_LIMITS.maxAnswerChars) {
+      throw new DiscoveryChainError(
+        'answer',
+        `is ${answerChars} characters of JSON, more than ${CHAIN_LIMITS.maxAnswerChars}`,
+      );
+    }
+    const budget = new RegexBudget();
+    const answer = new Reader(json, 'answer', budget).object();
+    const root = new Reader(
+      Object.hasOwn(answer, 'Chain') ? answer.Chain : undefined,
+      'Chain',
+      budget,
+    );
     root.object();
     const nodes = new Map<string, ChainNode>();
     for (const [key, node] of root.at('Nodes').entries(CHAIN_LIMITS.maxNodes)) {
@@ -695,6 +779,14 @@ export function parseDiscoveryChain(json: unknown): DiscoveryChain {
     const targets = new Map<string, ChainTarget>();
     for (const [id, target] of root.at('Targets').entries(CHAIN_LIMITS.maxTargets)) {
       targets.set(id, chainTarget(target, id));
+    }
+    const followed = [...targets.values()].filter((target) => target.peer === '').length;
+    if (followed > CHAIN_LIMITS.maxTargetWatches) {
+      root
+        .at('Targets')
+        .fail(
+          `has ${followed} targets to watch, more than ${CHAIN_LIMITS.maxTargetWatches} in a chain`,
+        );
     }
     const startNode = root.at('StartNode').nonEmptyString();
     checkGraph(root, startNode, nodes, targets);

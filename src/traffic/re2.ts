@@ -549,6 +549,11 @@ export class Re2 {
     return new Re2(source, compiler.prog);
   }
 
+  /** NFA instructions of the compiled pattern: a match costs O(input length x this). */
+  get programSize(): number {
+    return this.prog.length;
+  }
+
   /** True when the pattern matches anywhere in `text` (Go's `regexp.MatchString`). */
   test(text: string): boolean {
     return this.run(text, false);

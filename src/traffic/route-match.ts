@@ -10,6 +10,10 @@
 //   the outcome (so `Exact` + `Invert` holds when the header is absent);
 // - a query parameter's first value is matched, percent-decoded; Regex is a full match;
 // - Methods compare exactly (Consul only accepts upper-case names; so does the model).
+// One departure, to bound what a request costs: a regex rule never runs on a path or value longer
+// than CHAIN_LIMITS.maxRegexInputChars; such a value does not match it.
+import { CHAIN_LIMITS } from './discovery-chain';
+import type { Re2 } from './re2';
 import type {
   ChainRoute,
   HeaderMatch,
@@ -87,7 +91,7 @@ function decode(text: string): string {
 function matchesHttp(match: HttpRouteMatch, request: RequestView): boolean {
   if (match.pathExact !== undefined && request.path !== match.pathExact) return false;
   if (match.pathPrefix !== undefined && !request.target.startsWith(match.pathPrefix)) return false;
-  if (match.pathRegex !== undefined && !match.pathRegex.fullMatch(request.path)) return false;
+  if (match.pathRegex !== undefined && !regexMatches(match.pathRegex, request.path)) return false;
   if (match.methods.length > 0 && !match.methods.includes(request.method)) return false;
   return (
     match.headers.every((rule) => matchesHeader(rule, request.headers.get(rule.name))) &&
@@ -113,7 +117,7 @@ function matchesHeader(rule: HeaderMatch, value: string | undefined): boolean {
         holds = value.endsWith(rule.value);
         break;
       case 'regex':
-        holds = rule.regex.fullMatch(value);
+        holds = regexMatches(rule.regex, value);
         break;
     }
   }
@@ -128,6 +132,11 @@ function matchesQuery(rule: QueryParamMatch, value: string | undefined): boolean
     case 'exact':
       return value === rule.value;
     case 'regex':
-      return rule.regex.fullMatch(value);
+      return regexMatches(rule.regex, value);
   }
+}
+
+/** A full match of `value`, false beyond the input bound (the chain's regex cost stays bounded). */
+function regexMatches(regex: Re2, value: string): boolean {
+  return value.length <= CHAIN_LIMITS.maxRegexInputChars && regex.fullMatch(value);
 }

@@ -32,6 +32,7 @@ function scripted(steps: Step[]) {
       return data;
     },
     waitMs: 1_000,
+    minUpdateIntervalMs: 0,
     backoff: { baseMs: 1, maxMs: 2 },
     logger: {
       debug: () => {},
@@ -108,5 +109,76 @@ describe('BlockingValue', () => {
     expect(value.value).toBe(5);
     expect(value.status()).toMatchObject({ ready: true, refused: true, index: 4 });
     await value.close();
+  });
+});
+
+describe('BlockingValue rate limit (hostile review: a chain answering back to back was unbounded)', () => {
+  it('applies at most UPDATE_BURST + one answer per minUpdateIntervalMs under a flapping writer, and the last change', async () => {
+    // A store with Consul's blocking semantics: a read at the current index waits for the next write.
+    let version = 1;
+    let wake: (() => void) | undefined;
+    const write = (): void => {
+      version += 1;
+      wake?.();
+    };
+    const reads: number[] = [];
+    const applied: number[] = [];
+    const intervalMs = 50;
+    const value = new BlockingValue<number>({
+      what: 'flapping value',
+      read: async (index, _waitMs, signal) => {
+        reads.push(performance.now());
+        if (index >= version) {
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+            signal.addEventListener('abort', () => resolve(), { once: true });
+          });
+          wake = undefined;
+        }
+        if (signal.aborted) throw new Error('closed');
+        return { data: version, index: version };
+      },
+      parse: (data) => data as number,
+      waitMs: 1_000,
+      minUpdateIntervalMs: intervalMs,
+      backoff: { baseMs: 1, maxMs: 2 },
+      logger: { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} },
+    });
+    value.onChange((v) => applied.push(v));
+    value.start();
+    await value.ready();
+    // The writer flaps every ms for 1 s (at most 1,000 writes), then stops on its last value.
+    const flapMs = 1_000;
+    const startedAt = performance.now();
+    const before = applied.length;
+    let writes = 0;
+    await new Promise<void>((resolve) => {
+      const timer = setInterval(() => {
+        write();
+        writes += 1;
+        if (writes >= 1_000 || performance.now() - startedAt >= flapMs) {
+          clearInterval(timer);
+          resolve();
+        }
+      }, 1);
+    });
+    const elapsedMs = performance.now() - startedAt;
+    const during = applied.length - before;
+    try {
+      await waitFor('the last write is applied', () =>
+        value.value === version ? true : undefined,
+      );
+      const perSecond = (during * 1_000) / elapsedMs;
+      process.stdout.write(
+        `flapping writer: ${writes} writes in ${elapsedMs.toFixed(0)} ms, ${during} applied ` +
+          `(${perSecond.toFixed(1)}/s), last value applied\n`,
+      );
+      // Burst of 4, then one per 50 ms: at most 4 + elapsed/50 (+1 for the token being refilled).
+      expect(writes).toBeGreaterThan(100);
+      expect(during).toBeLessThanOrEqual(4 + Math.ceil(elapsedMs / intervalMs) + 1);
+      expect(applied[applied.length - 1]).toBe(version);
+    } finally {
+      await value.close();
+    }
   });
 });
