@@ -30,7 +30,7 @@ interface Target {
 }
 
 /** A route's match in one line, e.g. `path prefix /api, header x-canary exact 1`. */
-function describeMatch(match: HttpRouteMatch | undefined): string {
+export function describeMatch(match: HttpRouteMatch | undefined): string {
   if (match === undefined) return 'any';
   const parts: string[] = [];
   if (match.pathExact !== undefined) parts.push(`path ${match.pathExact}`);
