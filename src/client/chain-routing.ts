@@ -8,6 +8,7 @@ import type { ServiceQueryOptions } from '../discovery/service-watcher-options';
 import type { WatcherLease, WatcherRegistry } from '../discovery/watcher-registry';
 import { NoHealthyInstancesError } from '../errors';
 import type { Logger } from '../logger';
+import type { ChainTargetMetrics } from '../metrics/target-metrics';
 import { BlockingValue } from '../traffic/blocking-value';
 import type { BlockingValueStatus } from '../traffic/blocking-value';
 import type { TrafficSource, TrafficWatchSettings } from '../traffic/config-entry-index';
@@ -72,6 +73,8 @@ export class ChainRouting {
     private readonly logger: Logger,
     /** Whether this process may call `service` (`allowedServices`); a chain cannot widen it. */
     private readonly allows: (service: string) => boolean = () => true,
+    /** Calls per target (`client_target_requests_total`); undefined without metrics. */
+    private readonly targetMetrics?: ChainTargetMetrics,
   ) {
     const service = client.service;
     const datacenter = query.datacenter;
@@ -151,6 +154,7 @@ export class ChainRouting {
     if (this.closed) return;
     this.closed = true;
     this.client.setTrafficPlan(undefined);
+    this.targetMetrics?.close();
     const targets = [...this.targets.values()];
     this.targets = new Map();
     await this.watch.close();
@@ -199,7 +203,7 @@ export class ChainRouting {
     for (const target of next.values()) tables.set(target.target.id, target.routing.table);
     const previous = this.targets;
     this.targets = next;
-    const plan = new TrafficPlan(chain, tables);
+    const plan = this.targetMetrics?.plan(chain, tables) ?? new TrafficPlan(chain, tables);
     this.client.setTrafficPlan(plan, () => this.describe(plan));
     for (const [key, target] of previous) if (!next.has(key)) void this.drop(target);
   }

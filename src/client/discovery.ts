@@ -244,6 +244,7 @@ export class Discovery {
         const name = service.toLowerCase();
         return this.allowed === undefined || this.allowed.has(name) || this.perService.has(name);
       },
+      this.metrics?.forChainTargets(client.service),
     );
     this.chains.set(key, chain);
     chain.start();

@@ -5,6 +5,7 @@ import { metricFamily } from './metric-family';
 import type { DiscoveryReadings, MetricFamily } from './metric-family';
 import { serviceMetrics } from './service-metrics';
 import type { ServiceMetrics } from './service-metrics';
+import { ChainTargetMetrics } from './target-metrics';
 
 export type { DiscoveryReadings, ServiceReading, WatchBudgetReading } from './metric-family';
 export type {
@@ -50,6 +51,16 @@ export class ExpressConsulMetrics {
    */
   forService(service: string): ServiceMetrics {
     return serviceMetrics(this.family.series(service));
+  }
+
+  /**
+   * The per-target call counters of one discovery chain of `service` (one per ChainRouting):
+   * `close()` it when the chain is no longer followed. At most 16 live targets per service
+   * (across every chain on this registry) have a label of their own, the others count as `other`.
+   */
+  forChainTargets(service: string): ChainTargetMetrics {
+    const family = this.family;
+    return new ChainTargetMetrics(() => family.targetSeries(service));
   }
 
   /** A call refused by the watch set (no room, or a name outside the allowlist). */
