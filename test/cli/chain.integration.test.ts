@@ -259,6 +259,19 @@ describe('express-consul chain NAME against a real agent', () => {
     }
   });
 
+  it('sends the token from CONSUL_HTTP_TOKEN and never prints it', async () => {
+    // The dev agent runs without ACLs and ignores it; what matters is that it is nowhere in the output.
+    const token = 'feedface-1234-4321-8888-000011112222';
+    const [text, asJson] = await Promise.all([
+      runCli(['chain', web], { CONSUL_HTTP_TOKEN: token }),
+      runCli(['chain', web, '--json'], { CONSUL_HTTP_TOKEN: token }),
+    ]);
+    for (const result of [text, asJson]) {
+      expect(result.code).toBe(0);
+      expect(result.stdout + result.stderr).not.toContain(token);
+    }
+  });
+
   it('a service without entries: its default chain, said plainly', async () => {
     const result = await runCli(['chain', other]);
     expect(result.code).toBe(0);
