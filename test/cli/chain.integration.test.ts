@@ -1,4 +1,5 @@
 import { request } from 'undici';
+import { startRecordingProxy } from '../support/recording-proxy';
 import { uniqueService } from '../support/test-instance';
 import { waitFor } from '../support/wait-for';
 import { expectOneLineError, runCli } from './run-cli';
@@ -259,16 +260,29 @@ describe('express-consul chain NAME against a real agent', () => {
     }
   });
 
-  it('sends the token from CONSUL_HTTP_TOKEN and never prints it', async () => {
-    // The dev agent runs without ACLs and ignores it; what matters is that it is nowhere in the output.
+  it('sends the token from CONSUL_HTTP_TOKEN in the header only, and never prints it', async () => {
+    // The dev agent runs without ACLs and ignores it; the proxy shows where it travelled.
+    const proxy = await startRecordingProxy(process.env.CONSUL_HTTP_ADDR!);
     const token = 'feedface-1234-4321-8888-000011112222';
-    const [text, asJson] = await Promise.all([
-      runCli(['chain', web], { CONSUL_HTTP_TOKEN: token }),
-      runCli(['chain', web, '--json'], { CONSUL_HTTP_TOKEN: token }),
-    ]);
-    for (const result of [text, asJson]) {
-      expect(result.code).toBe(0);
-      expect(result.stdout + result.stderr).not.toContain(token);
+    try {
+      const env = { CONSUL_HTTP_ADDR: proxy.address, CONSUL_HTTP_TOKEN: token };
+      const [text, asJson] = await Promise.all([
+        runCli(['chain', web], env),
+        runCli(['chain', web, '--json'], env),
+      ]);
+      for (const result of [text, asJson]) {
+        expect(result.code).toBe(0);
+        expect(result.stdout + result.stderr).not.toContain(token);
+      }
+      const reads = proxy.requests.filter((r) => r.url.startsWith('/v1/'));
+      // The chain and each target's health, for both runs.
+      expect(reads.length).toBeGreaterThanOrEqual(8);
+      for (const read of reads) {
+        expect(read.headers['x-consul-token']).toBe(token);
+        expect(read.url).not.toContain(token);
+      }
+    } finally {
+      await proxy.close();
     }
   });
 
