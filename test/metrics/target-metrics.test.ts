@@ -1,5 +1,5 @@
 import { Registry } from 'prom-client';
-import { ExpressConsulMetrics } from '../../src/metrics/express-consul-metrics';
+import { chainTargetMetrics, ExpressConsulMetrics } from '../../src/metrics/express-consul-metrics';
 import { parsePrometheusText } from '../support/prometheus-text';
 
 const NAME = 'express_consul_client_target_requests_total';
@@ -17,7 +17,7 @@ async function targets(registry: Registry, service: string): Promise<Record<stri
 describe('client_target_requests_total', () => {
   it('counts per target, and a target that leaves the chain loses its series', async () => {
     const registry = new Registry();
-    const chain = new ExpressConsulMetrics(registry).forChainTargets('web');
+    const chain = chainTargetMetrics(new ExpressConsulMetrics(registry), 'web');
     const first = chain.follow(['v1.web.default.default.dc1', 'v2.web.default.default.dc1']);
     for (let i = 0; i < 9; i++) first.get('v1.web.default.default.dc1')!.inc();
     first.get('v2.web.default.default.dc1')!.inc();
@@ -36,7 +36,7 @@ describe('client_target_requests_total', () => {
 
   it('at most 16 targets per service have a label of their own; the others, and odd ids, share other', async () => {
     const registry = new Registry();
-    const chain = new ExpressConsulMetrics(registry).forChainTargets('web');
+    const chain = chainTargetMetrics(new ExpressConsulMetrics(registry), 'web');
     const ids = Array.from({ length: 20 }, (_, i) => `s${i}.web.default.default.dc1`);
     const hostile = ['evil\x1b[2J.web', `${'a'.repeat(161)}`, 'spaced id', ''];
     const children = chain.follow([...ids, ...hostile]);
@@ -61,8 +61,8 @@ describe('client_target_requests_total', () => {
 
   it('two chains of one service share the series until the last lets go', async () => {
     const registry = new Registry();
-    const one = new ExpressConsulMetrics(registry).forChainTargets('web');
-    const two = new ExpressConsulMetrics(registry).forChainTargets('web');
+    const one = chainTargetMetrics(new ExpressConsulMetrics(registry), 'web');
+    const two = chainTargetMetrics(new ExpressConsulMetrics(registry), 'web');
     one.follow(['v1.web']).get('v1.web')!.inc();
     two.follow(['v1.web']).get('v1.web')!.inc();
     expect(await targets(registry, 'web')).toEqual({ 'v1.web': 2 });
