@@ -6,6 +6,7 @@ import { filtersLocally, subsetPredicate } from '../traffic/target-instances';
 import type { Command, Io } from './command';
 import { printJson, withConsul } from './command';
 import { chainView } from './chain-view';
+import { toCliError } from './exit-codes';
 import type { ChainView, ResolverView, TargetCount } from './chain-view';
 import { paint, renderTable } from './table';
 import type { Cell } from './table';
@@ -40,7 +41,30 @@ async function countTarget(
     healthy: toServiceInstances(data).filter(keep).length,
     total: inSubset.length,
     filteredBy: here ? 'library' : 'consul',
+    unreadable: null,
   };
+}
+
+/**
+ * countTarget, or a count saying why it could not be read: a failover datacenter that is down is
+ * exactly when the chain is worth seeing, so one target's read does not fail the command.
+ */
+async function tryCountTarget(
+  consul: ConsulClient,
+  target: ChainTarget,
+  signal: AbortSignal,
+): Promise<TargetCount> {
+  try {
+    return await countTarget(consul, target, signal);
+  } catch (error) {
+    if (signal.aborted) throw error;
+    return {
+      healthy: 0,
+      total: 0,
+      filteredBy: filtersLocally(target) ? 'library' : 'consul',
+      unreadable: toCliError(error).message,
+    };
+  }
 }
 
 /** Reads `service`'s chain and its targets' counts; DiscoveryChainError when the library refuses it. */
@@ -56,7 +80,7 @@ export async function readChainView(
   const counts = new Map<string, TargetCount>();
   for (let i = 0; i < targets.length; i += COUNT_CONCURRENCY) {
     const batch = targets.slice(i, i + COUNT_CONCURRENCY);
-    const read = await Promise.all(batch.map((target) => countTarget(consul, target, signal)));
+    const read = await Promise.all(batch.map((target) => tryCountTarget(consul, target, signal)));
     batch.forEach((target, j) => counts.set(target.id, read[j]!));
   }
   return chainView(chain, answer.meta.index ?? null, counts);
@@ -136,13 +160,19 @@ export function printChain(io: Io, view: ChainView): void {
     target.datacenter,
     target.peer !== ''
       ? { text: `peer ${target.peer}`, tone: 'dim' }
-      : { text: String(target.healthy), tone: target.healthy > 0 ? 'green' : 'red' },
-    target.peer !== '' ? '-' : String(target.total),
+      : target.unreadable !== null
+        ? { text: '?', tone: 'yellow' }
+        : { text: String(target.healthy), tone: target.healthy > 0 ? 'green' : 'red' },
+    target.peer !== '' || target.unreadable !== null ? '-' : String(target.total),
     (target.filter === '' ? '' : target.filter) +
       (target.onlyPassing ? ' (only passing)' : '') +
       (target.filter !== '' && target.filteredBy === 'consul' ? ' [by Consul]' : ''),
   ]);
   for (const line of renderTable(columns, rows, colour)) io.out(line);
+  for (const target of view.targets) {
+    if (target.unreadable === null) continue;
+    io.out(paint(`${target.id}: not read: ${target.unreadable}`, 'yellow', colour));
+  }
 }
 
 /** `express-consul chain NAME`: the discovery chain of NAME as the library would route by it. */

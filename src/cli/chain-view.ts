@@ -14,6 +14,11 @@ export interface TargetCount {
   readonly total: number;
   /** Where the subset filter runs: on our instances (`library`), or by Consul (`consul`, `filter=`). */
   readonly filteredBy: 'library' | 'consul';
+  /**
+   * Why Consul could not be read for this target (another datacenter unreachable, ACLs), else
+   * null; the counts are then 0, as the library has no instance of it either.
+   */
+  readonly unreadable: string | null;
 }
 
 /** One route of the router, in the order the library tries them (the catch-all last). */
@@ -157,5 +162,6 @@ function targetView(target: ChainTarget, count: TargetCount | undefined): Target
     healthy: count?.healthy ?? 0,
     total: count?.total ?? 0,
     filteredBy: count?.filteredBy ?? 'library',
+    unreadable: count?.unreadable ?? null,
   };
 }

@@ -95,7 +95,7 @@ function printTraffic(io: Io, traffic: TrafficStatus): void {
     io.out(`  route ${i + 1}  ${terminalSafe(route.match)} -> ${terminalSafe(route.next)}`);
   });
   for (const split of traffic.splits) {
-    io.out(`  split ${known(split.weight)}%  -> ${terminalSafe(split.next)}`);
+    io.out(`  split ${split.weight}%  -> ${terminalSafe(split.next)}`);
   }
   const rows = traffic.targets.map((target): Cell[] => [
     target.id,

@@ -49,6 +49,7 @@ interface ChainJson {
     total: number;
     filter: string;
     filteredBy: string;
+    unreadable: string | null;
   }[];
 }
 
@@ -235,6 +236,38 @@ describe('express-consul chain NAME against a real agent', () => {
         return v2?.filter.includes('Node.Datacenter') === true ? v2 : undefined;
       });
       expect(view).toMatchObject({ healthy: 1, total: 2, filteredBy: 'consul' });
+    } finally {
+      await putEntry(resolver('Service.Meta.version == "2"'));
+    }
+  });
+
+  it('a failover datacenter Consul cannot reach: the chain still shows, that target marked not read', async () => {
+    await putEntry({
+      ...resolver('Service.Meta.version == "2"'),
+      Failover: { v1: { Targets: [{ Service: other }, { Datacenter: 'dc9' }] } },
+    });
+    try {
+      const far = `v1.${web}.default.default.dc9`;
+      const view = await waitFor('the failover to dc9 compiled', async () => {
+        const read = await json();
+        return read.targets.some((t) => t.id === far) ? read : undefined;
+      });
+      expect(view.resolvers.find((r) => r.target === v1Target)).toMatchObject({
+        failover: [otherTarget, far],
+        landsOn: v1Target,
+      });
+      expect(view.targets.find((t) => t.id === far)).toMatchObject({
+        healthy: 0,
+        total: 0,
+        unreadable: expect.stringMatching(/dc9|datacenter/i),
+      });
+      expect(view.targets.find((t) => t.id === v1Target)).toMatchObject({ healthy: 2, total: 2 });
+      const text = await runCli(['chain', web]);
+      expect(text.code).toBe(0);
+      expect(text.stdout).toMatch(
+        new RegExp(`^${far.replace(/\./g, '\\.')}\\s+${web}\\s+v1\\s+dc9\\s+\\?\\s+-`, 'm'),
+      );
+      expect(text.stdout).toMatch(new RegExp(`^${far.replace(/\./g, '\\.')}: not read: `, 'm'));
     } finally {
       await putEntry(resolver('Service.Meta.version == "2"'));
     }
