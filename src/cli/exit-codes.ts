@@ -3,6 +3,7 @@ import {
   isConfigError,
   isConsulAclError,
   isConsulUnavailableError,
+  isDiscoveryChainError,
 } from '../errors';
 
 /** Exit codes of `express-consul`, stable so scripts can branch on them (documented in `--help`). */
@@ -16,7 +17,10 @@ export const ExitCode = {
   aclDenied: 3,
   /** No instance is registered under the service name given. */
   unknownService: 4,
-  /** An answer that is not what the command reads (bad JSON, wrong shape, unexpected status). */
+  /**
+   * An answer that is not what the command reads (bad JSON, wrong shape, unexpected status), or a
+   * discovery chain the library refuses (it would keep its last good chain and warn).
+   */
   garbage: 5,
 } as const;
 
@@ -66,6 +70,9 @@ export function toCliError(error: unknown): CliError {
     return new CliError(ExitCode.unreachable, error.message, { cause: error });
   if (error instanceof ConsulResponseError)
     return new CliError(ExitCode.garbage, error.message, { cause: error });
+  // Its message names the path in Consul's answer and why; a running client would refuse it too.
+  if (isDiscoveryChainError(error))
+    return new CliError(ExitCode.garbage, `refused: ${error.message}`, { cause: error });
   const message = error instanceof Error ? error.message : String(error);
   return new CliError(ExitCode.garbage, `unexpected failure: ${message}`, { cause: error });
 }

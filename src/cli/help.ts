@@ -31,7 +31,7 @@ Exit codes:
   2  Consul or the status URL unreachable (refused, timed out, 5xx from Consul, 502/503/504)
   3  ACL denied (401/403, or ACLs hide every service from the token used)
   4  unknown service (no instance registered under that name)
-  5  garbage answer (not JSON, wrong shape, unexpected status)
+  5  garbage answer (not JSON, wrong shape, unexpected status), or a chain the library refuses
   130  interrupted (Ctrl-C) before the command finished; watch ends on Ctrl-C with 0
 `;
 }

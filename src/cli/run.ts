@@ -3,6 +3,7 @@ import type { Command, Io } from './command';
 import { CliError, ExitCode, toCliError } from './exit-codes';
 import { helpText } from './help';
 import { terminalSafe } from './terminal-safe';
+import { chainCommand } from './chain-command';
 import { instancesCommand } from './instances-command';
 import { servicesCommand } from './services-command';
 import { statusCommand } from './status-command';
@@ -14,6 +15,7 @@ export const COMMANDS: readonly Command[] = [
   servicesCommand,
   instancesCommand,
   watchCommand,
+  chainCommand,
 ];
 
 /** Exit code of a command interrupted by Ctrl-C (128 + SIGINT), as shells report it. */

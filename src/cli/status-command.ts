@@ -1,6 +1,7 @@
 import type { Command, Io } from './command';
 import { printJson } from './command';
 import { fetchStatusDocument, parseStatusUrl } from './read-status';
+import type { TrafficStatus } from '../admin/status';
 import type { InstanceStatus, StatusDocument, UpstreamStatus } from './status-document';
 import { healthTone, paint, renderTable } from './table';
 import type { Cell } from './table';
@@ -74,8 +75,43 @@ export function printStatus(io: Io, document: StatusDocument): void {
       io.colour,
     );
     for (const line of lines) io.out(line);
+    if (upstream.traffic !== undefined) printTraffic(io, upstream.traffic);
   }
   printControlPlane(io, document);
+}
+
+/** The discovery chain an upstream's calls follow: routes, splits, then each target. */
+function printTraffic(io: Io, traffic: TrafficStatus): void {
+  const { colour } = io;
+  const chain = traffic.refused
+    ? paint(
+        `last good chain kept, newest refused: ${traffic.lastRefusal ?? 'no reason given'}`,
+        'yellow',
+        colour,
+      )
+    : 'current';
+  io.out(`  chain index ${traffic.index}  ${chain}`);
+  traffic.routes.forEach((route, i) => {
+    io.out(`  route ${i + 1}  ${terminalSafe(route.match)} -> ${terminalSafe(route.next)}`);
+  });
+  for (const split of traffic.splits) {
+    io.out(`  split ${split.weight}%  -> ${terminalSafe(split.next)}`);
+  }
+  const rows = traffic.targets.map((target): Cell[] => [
+    target.id,
+    { text: String(target.instances), tone: target.instances > 0 ? 'green' : 'red' },
+    target.failingOverTo === null
+      ? target.instances > 0
+        ? '-'
+        : { text: 'none: no instance here nor in a failover target', tone: 'red' }
+      : { text: target.failingOverTo, tone: 'yellow' },
+  ]);
+  const columns = [
+    { title: 'TARGET' },
+    { title: 'INSTANCES', align: 'right' },
+    { title: 'FAILING OVER TO' },
+  ] as const;
+  for (const line of renderTable(columns, rows, colour)) io.out(`  ${line}`);
 }
 
 const at = (ms: number | null): string => (ms === null ? '-' : new Date(ms).toISOString());

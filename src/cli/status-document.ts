@@ -1,5 +1,6 @@
 import type {
   AdapterStatus,
+  TrafficStatus,
   ExpressConsulState,
   InstanceStatus as ServedInstance,
   RegistrationState,
@@ -24,9 +25,13 @@ export type InstanceStatus = MaybeKnown<Omit<ServedInstance, 'port' | 'health'>>
 };
 
 /** One service the calling service sends requests to. */
-export type UpstreamStatus = MaybeKnown<Omit<ServedUpstream, 'retryBudget' | 'instances'>> & {
+export type UpstreamStatus = MaybeKnown<
+  Omit<ServedUpstream, 'retryBudget' | 'instances' | 'traffic'>
+> & {
   readonly retryBudget: MaybeKnown<ServedUpstream['retryBudget']>;
   readonly instances: readonly InstanceStatus[];
+  /** The discovery chain its calls follow; absent without traffic-management entries (or older). */
+  readonly traffic?: TrafficStatus;
 };
 
 /** The whole answer of `consul.statusHandler()`, its states checked against the known ones. */
@@ -152,6 +157,45 @@ function readUpstream(value: unknown, path: string): UpstreamStatus {
     instances: list(o.instances, `${path}.instances`).map((instance, i) =>
       readInstance(instance, `${path}.instances[${i}]`),
     ),
+    ...(o.traffic !== undefined &&
+      o.traffic !== null && { traffic: readTraffic(o.traffic, `${path}.traffic`) }),
+  };
+}
+
+function readTraffic(value: unknown, path: string): TrafficStatus {
+  const o = object(value, path);
+  return {
+    index: count(o.index, `${path}.index`),
+    refused: flag(o.refused, `${path}.refused`),
+    lastRefusal:
+      o.lastRefusal === null || o.lastRefusal === undefined
+        ? null
+        : text(o.lastRefusal, `${path}.lastRefusal`),
+    routes: list(o.routes, `${path}.routes`).map((route, i) => {
+      const r = object(route, `${path}.routes[${i}]`);
+      return {
+        match: text(r.match, `${path}.routes[${i}].match`),
+        next: text(r.next, `${path}.routes[${i}].next`),
+      };
+    }),
+    splits: list(o.splits, `${path}.splits`).map((split, i) => {
+      const r = object(split, `${path}.splits[${i}]`);
+      return {
+        weight: count(r.weight, `${path}.splits[${i}].weight`),
+        next: text(r.next, `${path}.splits[${i}].next`),
+      };
+    }),
+    targets: list(o.targets, `${path}.targets`).map((target, i) => {
+      const r = object(target, `${path}.targets[${i}]`);
+      return {
+        id: text(r.id, `${path}.targets[${i}].id`),
+        instances: count(r.instances, `${path}.targets[${i}].instances`),
+        failingOverTo:
+          r.failingOverTo === null || r.failingOverTo === undefined
+            ? null
+            : text(r.failingOverTo, `${path}.targets[${i}].failingOverTo`),
+      };
+    }),
   };
 }
 

@@ -8,6 +8,7 @@ import type { ServiceQueryOptions } from '../discovery/service-watcher-options';
 import type { WatcherLease, WatcherRegistry } from '../discovery/watcher-registry';
 import { NoHealthyInstancesError } from '../errors';
 import type { Logger } from '../logger';
+import type { ChainTargetMetrics } from '../metrics/target-metrics';
 import { BlockingValue } from '../traffic/blocking-value';
 import type { BlockingValueStatus } from '../traffic/blocking-value';
 import type { TrafficSource, TrafficWatchSettings } from '../traffic/config-entry-index';
@@ -30,7 +31,7 @@ interface Target {
 }
 
 /** A route's match in one line, e.g. `path prefix /api, header x-canary exact 1`. */
-function describeMatch(match: HttpRouteMatch | undefined): string {
+export function describeMatch(match: HttpRouteMatch | undefined): string {
   if (match === undefined) return 'any';
   const parts: string[] = [];
   if (match.pathExact !== undefined) parts.push(`path ${match.pathExact}`);
@@ -85,6 +86,8 @@ export class ChainRouting {
     private readonly logger: Logger,
     /** Whether this process may call `service` (`allowedServices`); a chain cannot widen it. */
     private readonly allows: (service: string) => boolean = () => true,
+    /** Calls per target (`client_target_requests_total`); undefined without metrics. */
+    private readonly targetMetrics?: ChainTargetMetrics,
   ) {
     const service = client.service;
     const datacenter = query.datacenter;
@@ -168,6 +171,7 @@ export class ChainRouting {
     if (this.closed) return;
     this.closed = true;
     this.client.setTrafficPlan(undefined);
+    this.targetMetrics?.close();
     const targets = [...this.targets.values()];
     this.targets = new Map();
     await this.watch.close();
@@ -216,7 +220,7 @@ export class ChainRouting {
     for (const target of next.values()) tables.set(target.target.id, target.routing.table);
     const previous = this.targets;
     this.targets = next;
-    const plan = new TrafficPlan(chain, tables);
+    const plan = this.targetMetrics?.plan(chain, tables) ?? new TrafficPlan(chain, tables);
     this.client.setTrafficPlan(plan, () => this.describe(plan));
     for (const [key, target] of previous) if (!next.has(key)) void this.drop(target);
   }

@@ -11,6 +11,7 @@ import type {
   ExpressConsulMetrics,
   ServiceMetrics,
 } from '../metrics/express-consul-metrics';
+import { chainTargetMetrics } from '../metrics/express-consul-metrics';
 import { resolveDiscoveryOptions } from './discovery-options';
 import type { DiscoveryOptions } from './discovery-options';
 import { toFetchResponse, toServiceRequest } from './discovery-fetch';
@@ -247,6 +248,7 @@ export class Discovery {
         const name = service.toLowerCase();
         return this.allowed === undefined || this.allowed.has(name) || this.perService.has(name);
       },
+      this.metrics && chainTargetMetrics(this.metrics, client.service),
     );
     this.chains.set(key, chain);
     chain.start();

@@ -5,6 +5,7 @@ import { metricFamily } from './metric-family';
 import type { DiscoveryReadings, MetricFamily } from './metric-family';
 import { serviceMetrics } from './service-metrics';
 import type { ServiceMetrics } from './service-metrics';
+import { ChainTargetMetrics } from './target-metrics';
 
 export type { DiscoveryReadings, ServiceReading, WatchBudgetReading } from './metric-family';
 export type {
@@ -13,6 +14,24 @@ export type {
   RequestOutcome,
   ServiceMetrics,
 } from './service-metrics';
+
+// The family behind each ExpressConsulMetrics, for the library's own helpers below: a member of
+// the class would be part of the public API and bring its internal types with it.
+const families = new WeakMap<ExpressConsulMetrics, MetricFamily>();
+
+/**
+ * The per-target call counters of one discovery chain of `service` (one per ChainRouting) on
+ * `metrics`' registry: `close()` it when the chain is no longer followed. At most 16 live targets
+ * per service (across every chain on the registry) have a label of their own, the others count as
+ * `other`.
+ */
+export function chainTargetMetrics(
+  metrics: ExpressConsulMetrics,
+  service: string,
+): ChainTargetMetrics {
+  const family = families.get(metrics)!;
+  return new ChainTargetMetrics(() => family.targetSeries(service));
+}
 
 /**
  * Every Prometheus metric of express-consul. The metrics exist once per registry and prefix, and
@@ -27,6 +46,7 @@ export class ExpressConsulMetrics {
   constructor(registry: Registry = globalRegistry, prefix = 'express_consul_') {
     this.registry = registry;
     this.family = metricFamily(registry, prefix);
+    families.set(this, this.family);
   }
 
   /**

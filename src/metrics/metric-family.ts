@@ -6,6 +6,7 @@ import { DeferredHistogram } from './deferred-histogram';
 import { MAX_INSTANCE_LABELS } from './instance-labels';
 import { ServiceSeries } from './service-metrics';
 import type { ClientMetricSet } from './service-metrics';
+import { MAX_TARGET_LABELS, TargetSeries } from './target-metrics';
 
 /** One watched service as seen at scrape time. */
 export interface ServiceReading {
@@ -57,6 +58,10 @@ export interface MetricFamily extends ClientMetricSet {
    * go (then removed, and created afresh by the next call).
    */
   series(service: string): ServiceSeries;
+  /** Calls by discovery-chain target; at most MAX_TARGET_LABELS live targets per service. */
+  readonly targetRequests: DeferredCounter<'service' | 'target'>;
+  /** The target series of a called service, shared by its chains until the last lets go. */
+  targetSeries(service: string): TargetSeries;
 }
 
 // Keyed by the registry object itself: a family lives as long as its registry and no longer.
@@ -218,6 +223,7 @@ function createFamily(
   for (const lane of CONSUL_LANES) throttled.inc({ lane }, 0);
 
   const series = new Map<string, ServiceSeries>();
+  const targets = new Map<string, TargetSeries>();
   const family: MetricFamily = {
     readings,
     watchUpdates: counter(
@@ -295,6 +301,22 @@ function createFamily(
       'Calls refused before reaching Consul: too_many_services (discovery.maxServices) or not_allowed (discovery.allowedServices).',
       ['reason'],
     ),
+    targetRequests: new DeferredCounter(
+      registry,
+      `${prefix}client_target_requests_total`,
+      `Calls sent to each discovery-chain target (traffic management); at most ${MAX_TARGET_LABELS} live targets per service have their own label, the others 'other'.`,
+      ['service', 'target'],
+    ),
+    targetSeries(service: string): TargetSeries {
+      let found = targets.get(service);
+      if (!found) {
+        found = new TargetSeries(family.targetRequests, service, undefined, (empty) => {
+          if (targets.get(service) === empty) targets.delete(service);
+        });
+        targets.set(service, found);
+      }
+      return found;
+    },
     series(service: string): ServiceSeries {
       let found = series.get(service);
       if (!found) {

@@ -50,6 +50,28 @@ describe('express-consul against an ACL agent (default deny)', () => {
     }
   });
 
+  it('chain: exits 3 without a token or with an unknown one; reads with a good one', async () => {
+    const unknown = '0badf00d-0000-4000-8000-000000000000';
+    const [none, bad, good] = await Promise.all([
+      runCli(['chain', 'consul'], env(undefined)),
+      runCli(['chain', 'consul'], env(unknown)),
+      runCli(['chain', 'consul', '--json'], env(MANAGEMENT_TOKEN)),
+    ]);
+    for (const result of [none, bad]) {
+      expect(result.code).toBe(3);
+      expect(result.stdout).toBe('');
+      expectOneLineError(result, /403.*set CONSUL_HTTP_TOKEN/);
+    }
+    expect(bad.stderr).not.toContain(unknown);
+    expect(good.code).toBe(0);
+    expect(JSON.parse(good.stdout)).toMatchObject({
+      service: 'consul',
+      isDefault: true,
+      targets: [expect.objectContaining({ service: 'consul', healthy: 1, total: 1 })],
+    });
+    expect(good.stdout + good.stderr).not.toContain(MANAGEMENT_TOKEN);
+  });
+
   it('reads through the token from CONSUL_HTTP_TOKEN, and never prints it', async () => {
     const [services, instances] = await Promise.all([
       runCli(['services', '--json'], env(MANAGEMENT_TOKEN)),

@@ -168,6 +168,14 @@ describe('the CLI shows a hostile status answer as text', () => {
             slowStartShare: null,
           },
         ],
+        traffic: {
+          index: 1,
+          refused: true,
+          lastRefusal: `refusal${EVIL}`,
+          routes: [{ match: `m${EVIL}`, next: `r${EVIL}` }],
+          splits: [{ weight: 100, next: `s${EVIL}` }],
+          targets: [{ id: `t${EVIL}`, instances: 0, failingOverTo: `f${EVIL}` }],
+        },
       },
     ],
   };
@@ -183,6 +191,8 @@ describe('the CLI shows a hostile status answer as text', () => {
     expect(text.stdout).toContain('gw\\x1b[2J');
     expect(text.stdout).toContain('gw-1\\x1b[2J');
     expect(text.stdout).toContain('balancer rr\\x1b[2J');
+    for (const shown of ['refusal', 'm', 'r', 's', 't', 'f'])
+      expect(text.stdout).toContain(`${shown}\\x1b[2J`);
     expect(json.code).toBe(0);
     expectTerminalSafe(json);
     expect(JSON.parse(json.stdout)).toEqual(document);

@@ -60,6 +60,40 @@ const DOCUMENT = {
   ],
 };
 
+/** DOCUMENT with a discovery chain on its upstream: its v1 target has no instance and fails over. */
+const WITH_TRAFFIC = {
+  ...DOCUMENT,
+  upstreams: [
+    {
+      ...DOCUMENT.upstreams[0],
+      traffic: {
+        index: 42,
+        refused: true,
+        lastRefusal:
+          'Discovery chain Chain.Targets["v2.my_service.default.default.dc1"].Subset.Filter: filter refused',
+        routes: [
+          { match: 'header x-canary exact 1', next: 'resolver:v2.my_service.default.default.dc1' },
+          { match: 'path prefix /', next: 'splitter:my_service.default.default' },
+        ],
+        splits: [
+          { weight: 90, next: 'resolver:v1.my_service.default.default.dc1' },
+          { weight: 10, next: 'resolver:v2.my_service.default.default.dc1' },
+        ],
+        targets: [
+          {
+            id: 'v1.my_service.default.default.dc1',
+            instances: 0,
+            failingOverTo: 'my_service.default.default.dc2',
+          },
+          { id: 'v2.my_service.default.default.dc1', instances: 2, failingOverTo: null },
+          { id: 'my_service.default.default.dc2', instances: 3, failingOverTo: null },
+          { id: 'lonely.default.default.dc1', instances: 0, failingOverTo: null },
+        ],
+      },
+    },
+  ],
+};
+
 // The status route's answers, served by a plain local HTTP server: they are the input of the
 // command under test (what a wrong URL, a proxy or another version of the service may answer).
 describe('express-consul status URL', () => {
@@ -85,6 +119,22 @@ describe('express-consul status URL', () => {
     '/bad-state': {
       status: 200,
       body: JSON.stringify({ ...DOCUMENT, service: { ...DOCUMENT.service, state: 'dancing' } }),
+    },
+    '/traffic': { status: 200, body: JSON.stringify(WITH_TRAFFIC) },
+    '/bad-traffic': {
+      status: 200,
+      body: JSON.stringify({
+        ...WITH_TRAFFIC,
+        upstreams: [
+          {
+            ...WITH_TRAFFIC.upstreams[0],
+            traffic: {
+              ...WITH_TRAFFIC.upstreams[0]!.traffic,
+              splits: [{ weight: '90', next: 'x' }],
+            },
+          },
+        ],
+      }),
     },
     '/unavailable': { status: 503, body: 'upstream connect error' },
     '/denied': { status: 403, body: 'forbidden' },
@@ -123,6 +173,33 @@ describe('express-consul status URL', () => {
     );
   });
 
+  it("prints an upstream's discovery chain: routes, splits, each target and its failover", async () => {
+    const result = await runCli(['status', `${base}/traffic`]);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const lines = result.stdout.trimEnd().split('\n');
+    const start = lines.findIndex((line) => line.startsWith('  chain index'));
+    // The chain is the last thing printed for the document's only upstream.
+    expect(lines.slice(start)).toEqual([
+      '  chain index 42  last good chain kept, newest refused: Discovery chain Chain.Targets["v2.my_service.default.default.dc1"].Subset.Filter: filter refused',
+      '  route 1  header x-canary exact 1 -> resolver:v2.my_service.default.default.dc1',
+      '  route 2  path prefix / -> splitter:my_service.default.default',
+      '  split 90%  -> resolver:v1.my_service.default.default.dc1',
+      '  split 10%  -> resolver:v2.my_service.default.default.dc1',
+      expect.stringMatching(/^ {2}TARGET\s+INSTANCES\s+FAILING OVER TO$/),
+      expect.stringMatching(
+        /^ {2}v1\.my_service\.default\.default\.dc1\s+0\s+my_service\.default\.default\.dc2$/,
+      ),
+      expect.stringMatching(/^ {2}v2\.my_service\.default\.default\.dc1\s+2\s+-$/),
+      expect.stringMatching(/^ {2}my_service\.default\.default\.dc2\s+3\s+-$/),
+      expect.stringMatching(
+        /^ {2}lonely\.default\.default\.dc1\s+0\s+none: no instance here nor in a failover target$/,
+      ),
+    ]);
+    const json = await runCli(['status', `${base}/traffic`, '--json']);
+    expect(JSON.parse(json.stdout)).toEqual(WITH_TRAFFIC);
+  });
+
   it('--json prints the document it read', async () => {
     const result = await runCli(['status', `${base}/status`, '--json']);
     expect(result.code).toBe(0);
@@ -151,6 +228,7 @@ describe('express-consul status URL', () => {
         /\$\.service\.state is not one of created\|starting\|running\|draining\|closed/,
       ],
       ['/nothing-here', /answered 404, not the status JSON/],
+      ['/bad-traffic', /\$\.upstreams\[0\]\.traffic\.splits\[0\]\.weight is not a number/],
     ];
     const results = await Promise.all(cases.map(([path]) => runCli(['status', `${base}${path}`])));
     results.forEach((result, i) => {

@@ -48,6 +48,7 @@ describe('express-consul usage', () => {
       'services',
       'instances NAME',
       'watch NAME',
+      'chain NAME',
       '--json',
       'CONSUL_HTTP_ADDR',
       'CONSUL_HTTP_TOKEN',
@@ -58,6 +59,7 @@ describe('express-consul usage', () => {
       '3  ACL denied',
       '4  unknown service',
       '5  garbage answer',
+      'or a chain the library refuses',
     ])
       expect(help.stdout).toContain(text);
     expect(commandHelp.code).toBe(0);
