@@ -18,6 +18,7 @@ import { describeError } from '../error-summary';
 import type { Logger } from '../logger';
 import type { ServiceMetrics } from '../metrics/express-consul-metrics';
 import { Backoff } from '../resilience/backoff';
+import { startDeadline } from '../resilience/deadline';
 import { delay } from '../resilience/delay';
 import { attempt } from './attempt';
 import type { AttemptRequest, AttemptResult } from './attempt';
@@ -557,13 +558,10 @@ export class ServiceClient {
       this.options.readyTimeoutMs,
       Math.max(0, deadlineAt - performance.now()),
     );
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), waitMs);
-    const onAbort = (): void => controller.abort();
-    signal?.addEventListener('abort', onAbort, { once: true });
+    using wait = startDeadline(waitMs, signal);
     try {
-      await this.watcher.ready(controller.signal);
-      if (this.alsoReady !== undefined) await this.alsoReady(controller.signal);
+      await this.watcher.ready(wait.signal);
+      if (this.alsoReady !== undefined) await this.alsoReady(wait.signal);
       this.discoveryAnswered = true;
     } catch {
       if (sent.signal?.aborted) {
@@ -576,9 +574,6 @@ export class ServiceClient {
         `discovery has no answer from Consul after ${waitMs} ms`,
         'discovery_timeout',
       );
-    } finally {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
     }
   }
 }

@@ -1,6 +1,7 @@
 import { ListenerSet } from '../events/listener-set';
 import { describeError } from '../error-summary';
 import { silentLogger } from '../logger';
+import { startDeadline } from '../resilience/deadline';
 import { inspect } from 'node:util';
 import type { Dispatcher } from 'undici';
 import {
@@ -500,16 +501,8 @@ export class ConsulClient {
     if (spec.signal?.aborted)
       throw new AbortedError(`${endpoint} aborted`, { cause: spec.signal.reason });
 
-    const controller = new AbortController();
     const timeoutMs = spec.timeoutMs ?? this.requestTimeoutMs;
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      controller.abort();
-    }, timeoutMs);
-    timer.unref();
-    const onCallerAbort = (): void => controller.abort();
-    spec.signal?.addEventListener('abort', onCallerAbort, { once: true });
+    using deadline = startDeadline(timeoutMs, spec.signal);
 
     const headers: Record<string, string> = {
       'user-agent': USER_AGENT,
@@ -520,7 +513,7 @@ export class ConsulClient {
       method: spec.method,
       path: spec.path + queryString(spec.query),
       headers,
-      signal: controller.signal,
+      signal: deadline.signal,
       // undici keeps a request it deems non-idempotent (any PUT) off a connection with others in
       // flight: over h2 a registration would wait behind the blocking follow on the short lane's
       // one connection. Ours are idempotent (replace, deregister, acquire by the same session...),
@@ -545,11 +538,9 @@ export class ConsulClient {
       if (spec.signal?.aborted)
         throw new AbortedError(`${endpoint} aborted`, { cause: spec.signal.reason });
       if (this.closed) throw new ClosedError('ConsulClient');
-      if (timedOut) throw new ConsulUnavailableError(endpoint, `no answer within ${timeoutMs} ms`);
+      if (deadline.expired)
+        throw new ConsulUnavailableError(endpoint, `no answer within ${timeoutMs} ms`);
       throw new ConsulUnavailableError(endpoint, describeError(error), { cause: error });
-    } finally {
-      clearTimeout(timer);
-      spec.signal?.removeEventListener('abort', onCallerAbort);
     }
   }
 

@@ -1,6 +1,7 @@
 import { createSocket } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { AbortedError, ConsulUnavailableError } from '../errors';
+import { startDeadline } from '../resilience/deadline';
 
 /** How long resolving the agent's name and finding the route to it may take, in ms. */
 export const ROUTE_TO_AGENT_TIMEOUT_MS = 2_000;
@@ -24,8 +25,8 @@ export async function localAddressToward(
   const url = new URL(origin);
   const hostname = url.hostname.replace(/^\[(.*)\]$/, '$1');
   const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
-  const timeout = AbortSignal.timeout(timeoutMs);
-  const stop = signal ? AbortSignal.any([signal, timeout]) : timeout;
+  using deadline = startDeadline(timeoutMs, signal);
+  const stop = deadline.signal;
   const fail = (why: string, cause?: unknown): ConsulUnavailableError =>
     new ConsulUnavailableError('(route to the agent)', `${url.host}: ${why}`, { cause });
   const aborted = (): Error =>
