@@ -2,6 +2,7 @@ import { ListenerSet } from '../events/listener-set';
 import { describeError } from '../error-summary';
 import { silentLogger } from '../logger';
 import { startDeadline } from '../resilience/deadline';
+import { isFailureStatus } from '../resilience/failure-status';
 import { inspect } from 'node:util';
 import type { Dispatcher } from 'undici';
 import {
@@ -735,7 +736,7 @@ function statusError(endpoint: string, answer: RawAnswer): Error {
   if (answer.status === 500 && /Failed to create boolean expression evaluator/.test(answer.text)) {
     return new ConsulResponseError(endpoint, answer.status, answer.text.slice(0, 500));
   }
-  if (answer.status >= 500 || answer.status === 429) {
+  if (isFailureStatus(answer.status) || answer.status === 429) {
     return new ConsulUnavailableError(
       endpoint,
       `answered ${answer.status} ${answer.text.slice(0, 200).trim()}`,
