@@ -196,20 +196,16 @@ export function resolveWatchSettings(
   };
 }
 
+/** The query-shaping fields in a fixed order, from the one list that also validates them. */
+const QUERY_FIELDS = Object.keys(SERVICE_QUERY_KEYS) as readonly (keyof ServiceQueryOptions)[];
+
 /**
- * A stable key for the query-shaping options: two option objects with the same key produce the
- * same Consul answers, so one watch can serve both.
+ * A stable key for a resolved query (readServiceQuery's): two queries with the same key produce
+ * the same Consul answers, so one watch can serve both. Built from every query-shaping field, so a
+ * field added to ServiceQueryOptions (and so, by its type, to SERVICE_QUERY_KEYS) is in the key.
  */
 export function serviceQueryKey(service: string, query: Readonly<HealthServiceQuery>): string {
-  return JSON.stringify([
-    service,
-    query.passingOnly ?? false,
-    query.tag ?? null,
-    query.datacenter ?? null,
-    query.filter ?? null,
-    query.stale ?? false,
-    query.cached ?? false,
-  ]);
+  return JSON.stringify([service, ...QUERY_FIELDS.map((field) => query[field] ?? null)]);
 }
 
 /** Validates ServiceWatcherOptions once, applying defaults; errors name the field (`watch.waitMs`). */
