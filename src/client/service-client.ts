@@ -192,12 +192,7 @@ export class ServiceClient {
     const { options, context } = this;
     let detector: OutlierDetector | undefined;
     if (options.outlierDetection) {
-      detector = new OutlierDetector(
-        options.outlierDetection,
-        undefined,
-        undefined,
-        context.logger,
-      );
+      detector = new OutlierDetector(options.outlierDetection, undefined, context.logger);
       disposers.push(
         detector.onEject((event) => {
           this.metrics?.ejected();
