@@ -4,6 +4,7 @@ import type { ConsulClient } from '../consul/consul-client';
 import type { ConnectionBudget } from '../consul/connection-budget';
 import type { WatcherLease } from '../discovery/watcher-registry';
 import { WatcherRegistry } from '../discovery/watcher-registry';
+import { watcherRegistryOptionsOf } from '../discovery/service-watcher-options';
 import { ClosedError, ConfigError, ServiceNotAllowedError, TooManyServicesError } from '../errors';
 import type { Logger } from '../logger';
 import type {
@@ -89,7 +90,7 @@ export class Discovery {
       idleTimeoutMs: resolved.idleTimeoutMs,
       now: () => performance.now(),
     });
-    this.registry = new WatcherRegistry(consul, { ...resolved.watch, logger }, 'discovery.watch');
+    this.registry = new WatcherRegistry(consul, watcherRegistryOptionsOf(resolved.watch, logger));
     this.trafficSettings = {
       waitMs: resolved.watch.waitMs,
       backoff: resolved.watch.backoff,
