@@ -15,7 +15,7 @@ import {
 import { AgentLanes } from './agent-lanes';
 import { connectionBudget } from './connection-budget';
 import type { AgentProtocol, ConnectionBudget, LanePlan } from './connection-budget';
-import { resolveConsulConnection } from './consul-environment';
+import { isResolvedConnection, resolveConsulConnection } from './consul-environment';
 import { parseJsonIncrementally } from './incremental-json';
 import { SLICED_APPLY_MIN_ENTRIES, TimeSlicer } from './time-slicer';
 import type { ConsulConnectionOptions, ResolvedConsulConnection } from './consul-environment';
@@ -132,8 +132,13 @@ export class ConsulClient {
   );
   private closed = false;
 
+  /**
+   * `options`: raw connection options (resolved here, with Consul's environment variables), or a
+   * connection resolveConsulConnection already made at an edge (`expressConsul()`,
+   * `createDiscovery()`, `createConfig()`), taken as it is.
+   */
   constructor(options: ConsulConnectionOptions | ResolvedConsulConnection = {}) {
-    const resolved = 'origin' in options ? options : resolveConsulConnection(options);
+    const resolved = isResolvedConnection(options) ? options : resolveConsulConnection(options);
     this.origin = resolved.origin;
     this.datacenter = resolved.datacenter;
     this.#token = resolved.token;
