@@ -42,8 +42,8 @@ export function createDiscovery(options: StandaloneDiscoveryOptions = {}): Disco
   for (const key of Object.keys(DISCOVERY_KEYS) as (keyof DiscoveryOptions)[]) {
     if (options[key] !== undefined) own[key] = options[key];
   }
-  const discovery = resolveDiscoveryOptions(own, 'discovery');
   const connection = resolveConsulConnection(options.consul, process.env, reader.pathOf('consul'));
+  const discovery = resolveDiscoveryOptions(own, 'discovery');
   const registryMetrics =
     metrics === false ? undefined : new ExpressConsulMetrics(metrics.registry, metrics.prefix);
   return new Discovery(new ConsulClient(connection), discovery, registryMetrics, logger, true);
