@@ -32,7 +32,7 @@ export async function fetchStatusDocument(
   options: { readonly timeoutMs: number; readonly signal?: AbortSignal },
 ): Promise<StatusDocument> {
   const where = `${url.origin}${url.pathname}`;
-  using deadline = startDeadline(options.timeoutMs, options.signal);
+  const deadline = startDeadline(options.timeoutMs, options.signal);
   const signal = deadline.signal;
   let status: number;
   let body: string;
@@ -50,6 +50,8 @@ export async function fetchStatusDocument(
       ? `no answer within ${options.timeoutMs} ms`
       : describeError(error);
     throw new CliError(ExitCode.unreachable, `GET ${where}: ${reason}`, { cause: error });
+  } finally {
+    deadline.dispose();
   }
   if (status === 401 || status === 403)
     throw new CliError(ExitCode.aclDenied, `GET ${where}: access denied (${status})`);

@@ -553,7 +553,7 @@ export class ServiceClient {
       this.options.readyTimeoutMs,
       Math.max(0, deadlineAt - performance.now()),
     );
-    using wait = startDeadline(waitMs, signal);
+    const wait = startDeadline(waitMs, signal);
     try {
       await this.watcher.ready(wait.signal);
       if (this.alsoReady !== undefined) await this.alsoReady(wait.signal);
@@ -569,6 +569,8 @@ export class ServiceClient {
         `discovery has no answer from Consul after ${waitMs} ms`,
         'discovery_timeout',
       );
+    } finally {
+      wait.dispose();
     }
   }
 }

@@ -507,9 +507,6 @@ export class ConsulClient {
     if (spec.signal?.aborted)
       throw new AbortedError(`${endpoint} aborted`, { cause: spec.signal.reason });
 
-    const timeoutMs = spec.timeoutMs ?? this.requestTimeoutMs;
-    using deadline = startDeadline(timeoutMs, spec.signal);
-
     const headers: Record<string, string> = {
       'user-agent': USER_AGENT,
       accept: 'application/json',
@@ -519,7 +516,6 @@ export class ConsulClient {
       method: spec.method,
       path: spec.path + queryString(spec.query),
       headers,
-      signal: deadline.signal,
       // undici keeps a request it deems non-idempotent (any PUT) off a connection with others in
       // flight: over h2 a registration would wait behind the blocking follow on the short lane's
       // one connection. Ours are idempotent (replace, deregister, acquire by the same session...),
@@ -531,6 +527,9 @@ export class ConsulClient {
       request.body = JSON.stringify(spec.body);
     }
 
+    const timeoutMs = spec.timeoutMs ?? this.requestTimeoutMs;
+    const deadline = startDeadline(timeoutMs, spec.signal);
+    request.signal = deadline.signal;
     try {
       const response = await this.lanes.pool(spec.lane ?? 'short').request(request);
       const text = await readBody(response, this.maxResponseBytes, endpoint);
@@ -547,6 +546,8 @@ export class ConsulClient {
       if (deadline.expired)
         throw new ConsulUnavailableError(endpoint, `no answer within ${timeoutMs} ms`);
       throw new ConsulUnavailableError(endpoint, describeError(error), { cause: error });
+    } finally {
+      deadline.dispose();
     }
   }
 

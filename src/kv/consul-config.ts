@@ -154,7 +154,7 @@ export class ConsulConfig<T> {
   async ready(signal?: AbortSignal): Promise<T> {
     this.start();
     if (this.current) return this.current.value;
-    using wait = startDeadline(this.options.readyTimeoutMs, signal, this.abort.signal);
+    const wait = startDeadline(this.options.readyTimeoutMs, signal, this.abort.signal);
     const stop = wait.signal;
     let onAbort: (() => void) | undefined;
     try {
@@ -190,6 +190,7 @@ export class ConsulConfig<T> {
       );
     } finally {
       if (onAbort) stop.removeEventListener('abort', onAbort);
+      wait.dispose();
     }
     return (this.current as { value: T } | undefined)!.value;
   }
