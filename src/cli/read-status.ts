@@ -1,5 +1,6 @@
 import { request } from 'undici';
 import { describeError } from '../error-summary';
+import { startDeadline } from '../resilience/deadline';
 import { CliError, ExitCode } from './exit-codes';
 import { readStatusDocument, StatusDocumentError } from './status-document';
 import type { StatusDocument } from './status-document';
@@ -31,9 +32,8 @@ export async function fetchStatusDocument(
   options: { readonly timeoutMs: number; readonly signal?: AbortSignal },
 ): Promise<StatusDocument> {
   const where = `${url.origin}${url.pathname}`;
-  const signal = options.signal
-    ? AbortSignal.any([options.signal, AbortSignal.timeout(options.timeoutMs)])
-    : AbortSignal.timeout(options.timeoutMs);
+  const deadline = startDeadline(options.timeoutMs, options.signal);
+  const signal = deadline.signal;
   let status: number;
   let body: string;
   try {
@@ -50,6 +50,8 @@ export async function fetchStatusDocument(
       ? `no answer within ${options.timeoutMs} ms`
       : describeError(error);
     throw new CliError(ExitCode.unreachable, `GET ${where}: ${reason}`, { cause: error });
+  } finally {
+    deadline.dispose();
   }
   if (status === 401 || status === 403)
     throw new CliError(ExitCode.aclDenied, `GET ${where}: access denied (${status})`);

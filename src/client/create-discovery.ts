@@ -8,7 +8,7 @@ import type { ConsulConnectionOptions } from '../consul/consul-environment';
 import type { Logger } from '../logger';
 import { ExpressConsulMetrics } from '../metrics/express-consul-metrics';
 import { Discovery } from './discovery';
-import { DISCOVERY_KEYS } from './discovery-options';
+import { DISCOVERY_KEYS, resolveDiscoveryOptions } from './discovery-options';
 import type { DiscoveryOptions } from './discovery-options';
 
 /** Options of a discovery used without an Express service (a worker, a CLI, a test). */
@@ -28,21 +28,23 @@ const STANDALONE_KEYS: KnownKeys<StandaloneDiscoveryOptions> = {
   logger: true,
 };
 
-/** Discovery and outbound calls without registering anything: `createDiscovery().fetch('http://payments/')`. */
+/**
+ * Discovery and outbound calls without registering anything: `createDiscovery().fetch('http://payments/')`.
+ * Every option is resolved here, once, before anything is built; ConfigErrors name discovery
+ * fields under `discovery.`, as for `expressConsul()`.
+ */
 export function createDiscovery(options: StandaloneDiscoveryOptions = {}): Discovery {
   const reader = OptionReader.strict(options, '', STANDALONE_KEYS);
   const metrics = readMetricsOption(reader);
   const logger = readLoggerOption(reader);
-  // Only the discovery keys reach Discovery, which rejects any other.
-  const discovery: Record<string, unknown> = {};
+  // Only the discovery keys are discovery options; the others were read above.
+  const own: Record<string, unknown> = {};
   for (const key of Object.keys(DISCOVERY_KEYS) as (keyof DiscoveryOptions)[]) {
-    if (options[key] !== undefined) discovery[key] = options[key];
+    if (options[key] !== undefined) own[key] = options[key];
   }
-  // Resolved here, at the edge, so a connection that is not an object is a ConfigError too.
-  const client = new ConsulClient(
-    resolveConsulConnection(options.consul, process.env, reader.pathOf('consul')),
-  );
+  const connection = resolveConsulConnection(options.consul, process.env, reader.pathOf('consul'));
+  const discovery = resolveDiscoveryOptions(own, 'discovery');
   const registryMetrics =
     metrics === false ? undefined : new ExpressConsulMetrics(metrics.registry, metrics.prefix);
-  return new Discovery(client, discovery, registryMetrics, logger, true);
+  return new Discovery(new ConsulClient(connection), discovery, registryMetrics, logger, true);
 }

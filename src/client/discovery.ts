@@ -4,6 +4,7 @@ import type { ConsulClient } from '../consul/consul-client';
 import type { ConnectionBudget } from '../consul/connection-budget';
 import type { WatcherLease } from '../discovery/watcher-registry';
 import { WatcherRegistry } from '../discovery/watcher-registry';
+import { watcherRegistryOptionsOf } from '../discovery/service-watcher-options';
 import { ClosedError, ConfigError, ServiceNotAllowedError, TooManyServicesError } from '../errors';
 import type { Logger } from '../logger';
 import type {
@@ -12,8 +13,7 @@ import type {
   ServiceMetrics,
 } from '../metrics/express-consul-metrics';
 import { chainTargetMetrics } from '../metrics/express-consul-metrics';
-import { resolveDiscoveryOptions } from './discovery-options';
-import type { DiscoveryOptions } from './discovery-options';
+import type { ResolvedDiscoveryOptions } from './discovery-options';
 import { toFetchResponse, toServiceRequest } from './discovery-fetch';
 import type { DiscoveryFetchInit } from './discovery-fetch';
 import { RetryBudget } from './retry-budget';
@@ -70,16 +70,18 @@ export class Discovery {
   /** The chain routing of each called service (by lower-cased name) that has entries. */
   private readonly chains = new Map<string, ChainRouting>();
 
-  /** Validates every option at once (ConfigError names the field under `discovery.`). */
+  /**
+   * `resolved` comes from {@link resolveDiscoveryOptions}, run once at the edge (`expressConsul()`,
+   * `createDiscovery()`): nothing is validated again here.
+   */
   constructor(
     private readonly consul: ConsulClient,
-    options: DiscoveryOptions,
+    resolved: ResolvedDiscoveryOptions,
     private readonly metrics: ExpressConsulMetrics | undefined,
     private readonly logger: Logger,
     /** Close `consul` with this object (when the caller made it for discovery alone). */
     private readonly ownsConsul = false,
   ) {
-    const resolved = resolveDiscoveryOptions(options);
     this.defaults = resolved.defaults;
     for (const [name, own] of resolved.services) this.perService.set(name, own);
     this.allowed = resolved.allowedServices;
@@ -90,7 +92,7 @@ export class Discovery {
       idleTimeoutMs: resolved.idleTimeoutMs,
       now: () => performance.now(),
     });
-    this.registry = new WatcherRegistry(consul, { ...resolved.watch, logger }, 'discovery.watch');
+    this.registry = new WatcherRegistry(consul, watcherRegistryOptionsOf(resolved.watch, logger));
     this.trafficSettings = {
       waitMs: resolved.watch.waitMs,
       minUpdateIntervalMs: resolved.watch.minUpdateIntervalMs,

@@ -135,7 +135,6 @@ export function maxEjectable(poolSize: number, maxEjectionPercent: number): numb
  * still run (ListenerSet): a listener's bug never fails the call whose outcome was recorded.
  */
 export class OutlierDetector {
-  private readonly options: ResolvedOutlierDetectorOptions;
   private readonly maxMultiplier: number;
   private readonly states = new Map<string, InstanceState>();
   /** The ejected subset of `states`, so expiry scans cost O(ejected), not O(instances). */
@@ -147,18 +146,16 @@ export class OutlierDetector {
   private changes = 0;
 
   /**
-   * @param options validated with {@link resolveOutlierDetectorOptions} under `path`.
+   * @param options resolved by {@link resolveOutlierDetectorOptions}, at the edge: not checked again.
    * @param now clock in ms; the default is monotonic so wall-clock jumps cannot end ejections.
-   * @param path prefix of ConfigError paths, default `outlierDetection`.
    * @param logger where a listener that throws is reported.
    */
   constructor(
-    options: OutlierDetectorOptions = {},
+    private readonly options: ResolvedOutlierDetectorOptions = DEFAULTS.discovery.client
+      .outlierDetection,
     private readonly now: () => number = () => performance.now(),
-    path = 'outlierDetection',
     logger: Logger = silentLogger,
   ) {
-    this.options = resolveOutlierDetectorOptions(options, path);
     this.ejectListeners = new ListenerSet('outlier ejection listener', () => logger);
     this.returnListeners = new ListenerSet('outlier return listener', () => logger);
     this.maxMultiplier = Math.ceil(this.options.maxEjectionMs / this.options.baseEjectionMs);

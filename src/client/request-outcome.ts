@@ -8,6 +8,7 @@ import {
   isRequestTimeoutError,
   isRetriesExhaustedError,
 } from '../errors';
+import { isFailureStatus } from '../resilience/failure-status';
 
 /** The classification of a transport error (retry-policy.ts): Envoy's retry conditions. */
 export type NetworkFailure =
@@ -79,14 +80,9 @@ export type RequestOutcome =
 /** Outcome label of one attempt against one instance (`client_attempts_total`). */
 export type AttemptMetricOutcome = 'success' | 'http_error' | 'network_error' | 'timeout';
 
-/**
- * True for a 5xx answer: it counts as the instance's failure everywhere an outcome is judged
- * (outlier detection, the least-request cost, the attempt and request metrics). A 4xx is the
- * caller's problem, not the instance's.
- */
-export function isFailureStatus(status: number): boolean {
-  return status >= 500;
-}
+// The 5xx rule is shared with the Consul client, so it lives below both; re-exported as part of
+// this vocabulary.
+export { isFailureStatus };
 
 /** The attempt metric's label for an attempt that ended so; undefined: not counted (aborted). */
 export function attemptMetricOutcome(

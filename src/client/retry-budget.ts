@@ -72,19 +72,16 @@ export class RetryBudget {
   private epoch: number;
 
   /**
-   * @param options validated with {@link resolveRetryBudgetOptions} under `path`.
+   * @param options resolved by {@link resolveRetryBudgetOptions}, at the edge: not checked again.
    * @param now clock in ms; the default is monotonic so wall-clock jumps cannot expire the window.
-   * @param path prefix of ConfigError paths, default `retry.budget`.
    */
   constructor(
-    options: RetryBudgetOptions = {},
+    options: ResolvedRetryBudgetOptions = DEFAULTS.discovery.retryBudget,
     private readonly now: () => number = () => performance.now(),
-    path = 'retry.budget',
   ) {
-    const resolved = resolveRetryBudgetOptions(options, path);
-    this.ratio = resolved.ratio;
-    this.floor = (resolved.minRetriesPerSecond * resolved.windowMs) / 1000;
-    this.bucketMs = resolved.windowMs / BUCKETS;
+    this.ratio = options.ratio;
+    this.floor = (options.minRetriesPerSecond * options.windowMs) / 1000;
+    this.bucketMs = options.windowMs / BUCKETS;
     this.epoch = Math.floor(this.now() / this.bucketMs);
   }
 

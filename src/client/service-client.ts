@@ -18,6 +18,7 @@ import { describeError } from '../error-summary';
 import type { Logger } from '../logger';
 import type { ServiceMetrics } from '../metrics/express-consul-metrics';
 import { Backoff } from '../resilience/backoff';
+import { startDeadline } from '../resilience/deadline';
 import { delay } from '../resilience/delay';
 import { attempt } from './attempt';
 import type { AttemptRequest, AttemptResult } from './attempt';
@@ -193,12 +194,7 @@ export class ServiceClient {
     const { options, context } = this;
     let detector: OutlierDetector | undefined;
     if (options.outlierDetection) {
-      detector = new OutlierDetector(
-        options.outlierDetection,
-        undefined,
-        undefined,
-        context.logger,
-      );
+      detector = new OutlierDetector(options.outlierDetection, undefined, context.logger);
       disposers.push(
         detector.onEject((event) => {
           this.metrics?.ejected();
@@ -574,13 +570,10 @@ export class ServiceClient {
       this.options.readyTimeoutMs,
       Math.max(0, deadlineAt - performance.now()),
     );
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), waitMs);
-    const onAbort = (): void => controller.abort();
-    signal?.addEventListener('abort', onAbort, { once: true });
+    const wait = startDeadline(waitMs, signal);
     try {
-      await this.watcher.ready(controller.signal);
-      if (this.alsoReady !== undefined) await this.alsoReady(controller.signal);
+      await this.watcher.ready(wait.signal);
+      if (this.alsoReady !== undefined) await this.alsoReady(wait.signal);
       this.discoveryAnswered = true;
     } catch (error) {
       if (sent.signal?.aborted) {
@@ -596,8 +589,7 @@ export class ServiceClient {
         'discovery_timeout',
       );
     } finally {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
+      wait.dispose();
     }
   }
 }

@@ -1,5 +1,3 @@
-import { resolveDiscoveryOptions } from '../client/discovery-options';
-import type { ResolvedDiscoveryOptions } from '../client/discovery-options';
 import { resolveConsulConnection } from '../consul/consul-environment';
 import type { ResolvedConsulConnection } from '../consul/consul-environment';
 import { ConfigError } from '../errors';
@@ -22,7 +20,7 @@ import type {
 
 export { DEFAULTS } from './defaults';
 
-/** Options after defaults, the environment and validation: what the rest of the code reads. */
+/** Options after defaults, the environment and validation, all but the `discovery` section. */
 export interface ResolvedOptions {
   readonly service: {
     readonly name: string;
@@ -62,7 +60,6 @@ export interface ResolvedOptions {
     readonly retryBaseMs: number;
     readonly retryMaxMs: number;
   };
-  readonly discovery: ResolvedDiscoveryOptions;
   readonly metrics: ResolvedMetricsOptions;
   readonly logger: Logger;
 }
@@ -305,9 +302,12 @@ function resolveRegistration(
 }
 
 /**
- * Validates every option once, at construction, before anything touches Consul, and applies the
- * defaults ({@link DEFAULTS}) and Consul's environment variables. Throws a ConfigError naming the
- * field's full path; an unknown key at any level is refused with the closest known one suggested.
+ * Validates the adapter's own options and the Consul connection once, at construction, before
+ * anything touches Consul, and applies the defaults ({@link DEFAULTS}) and Consul's environment
+ * variables. Throws a ConfigError naming the field's full path; an unknown key at any level is
+ * refused with the closest known one suggested. The `discovery` section is only checked to be a
+ * known key: client/ resolves it (`resolveDiscoveryOptions`), and the adapter's edge composes the
+ * two (express/resolve-adapter-options.ts), so nothing here imports from above config/.
  */
 export function resolveOptions(
   options: ExpressConsulOptions,
@@ -320,7 +320,6 @@ export function resolveOptions(
     health: resolveHealth(root.section('health', HEALTH_KEYS)),
     shutdown: resolveShutdown(root.section('shutdown', SHUTDOWN_KEYS)),
     registration: resolveRegistration(root.section('registration', REGISTRATION_KEYS)),
-    discovery: resolveDiscoveryOptions(options.discovery ?? {}, root.pathOf('discovery')),
     metrics: readMetricsOption(root),
     logger: readLoggerOption(root),
   };

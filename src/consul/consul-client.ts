@@ -1,6 +1,8 @@
 import { ListenerSet } from '../events/listener-set';
 import { describeError } from '../error-summary';
 import { silentLogger } from '../logger';
+import { startDeadline } from '../resilience/deadline';
+import { isFailureStatus } from '../resilience/failure-status';
 import { inspect } from 'node:util';
 import type { Dispatcher } from 'undici';
 import {
@@ -13,7 +15,7 @@ import {
 import { AgentLanes } from './agent-lanes';
 import { connectionBudget } from './connection-budget';
 import type { AgentProtocol, ConnectionBudget, LanePlan } from './connection-budget';
-import { resolveConsulConnection } from './consul-environment';
+import { isResolvedConnection, resolveConsulConnection } from './consul-environment';
 import { parseJsonIncrementally } from './incremental-json';
 import { SLICED_APPLY_MIN_ENTRIES, TimeSlicer } from './time-slicer';
 import type { ConsulConnectionOptions, ResolvedConsulConnection } from './consul-environment';
@@ -130,8 +132,13 @@ export class ConsulClient {
   );
   private closed = false;
 
+  /**
+   * `options`: raw connection options (resolved here, with Consul's environment variables), or a
+   * connection resolveConsulConnection already made at an edge (`expressConsul()`,
+   * `createDiscovery()`, `createConfig()`), taken as it is.
+   */
   constructor(options: ConsulConnectionOptions | ResolvedConsulConnection = {}) {
-    const resolved = 'origin' in options ? options : resolveConsulConnection(options);
+    const resolved = isResolvedConnection(options) ? options : resolveConsulConnection(options);
     this.origin = resolved.origin;
     this.datacenter = resolved.datacenter;
     this.#token = resolved.token;
@@ -504,17 +511,6 @@ export class ConsulClient {
     if (spec.signal?.aborted)
       throw new AbortedError(`${endpoint} aborted`, { cause: spec.signal.reason });
 
-    const controller = new AbortController();
-    const timeoutMs = spec.timeoutMs ?? this.requestTimeoutMs;
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      controller.abort();
-    }, timeoutMs);
-    timer.unref();
-    const onCallerAbort = (): void => controller.abort();
-    spec.signal?.addEventListener('abort', onCallerAbort, { once: true });
-
     const headers: Record<string, string> = {
       'user-agent': USER_AGENT,
       accept: 'application/json',
@@ -524,7 +520,6 @@ export class ConsulClient {
       method: spec.method,
       path: spec.path + queryString(spec.query),
       headers,
-      signal: controller.signal,
       // undici keeps a request it deems non-idempotent (any PUT) off a connection with others in
       // flight: over h2 a registration would wait behind the blocking follow on the short lane's
       // one connection. Ours are idempotent (replace, deregister, acquire by the same session...),
@@ -536,6 +531,9 @@ export class ConsulClient {
       request.body = JSON.stringify(spec.body);
     }
 
+    const timeoutMs = spec.timeoutMs ?? this.requestTimeoutMs;
+    const deadline = startDeadline(timeoutMs, spec.signal);
+    request.signal = deadline.signal;
     try {
       const response = await this.lanes.pool(spec.lane ?? 'short').request(request);
       const text = await readBody(response, this.maxResponseBytes, endpoint);
@@ -549,11 +547,11 @@ export class ConsulClient {
       if (spec.signal?.aborted)
         throw new AbortedError(`${endpoint} aborted`, { cause: spec.signal.reason });
       if (this.closed) throw new ClosedError('ConsulClient');
-      if (timedOut) throw new ConsulUnavailableError(endpoint, `no answer within ${timeoutMs} ms`);
+      if (deadline.expired)
+        throw new ConsulUnavailableError(endpoint, `no answer within ${timeoutMs} ms`);
       throw new ConsulUnavailableError(endpoint, describeError(error), { cause: error });
     } finally {
-      clearTimeout(timer);
-      spec.signal?.removeEventListener('abort', onCallerAbort);
+      deadline.dispose();
     }
   }
 
@@ -748,7 +746,7 @@ function statusError(endpoint: string, answer: RawAnswer): Error {
   if (answer.status === 500 && /Failed to create boolean expression evaluator/.test(answer.text)) {
     return new ConsulResponseError(endpoint, answer.status, answer.text.slice(0, 500));
   }
-  if (answer.status >= 500 || answer.status === 429) {
+  if (isFailureStatus(answer.status) || answer.status === 429) {
     return new ConsulUnavailableError(
       endpoint,
       `answered ${answer.status} ${answer.text.slice(0, 200).trim()}`,

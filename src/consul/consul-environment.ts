@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { DEFAULTS } from '../config/defaults';
 import { OptionReader } from '../config/option-reader';
 import type { KnownKeys } from '../config/option-reader';
+import { ResolvedMark } from '../config/resolved-mark';
 import { ConfigError } from '../errors';
 import { MIN_CONNECTIONS } from './connection-budget';
 import { ConsulToken } from './consul-token';
@@ -240,7 +241,7 @@ export function resolveConsulConnection(
     };
   }
 
-  return {
+  return resolvedConnections.mark({
     origin: url.origin,
     token: token === undefined || token === '' ? undefined : new ConsulToken(token),
     datacenter: reader.string('datacenter'),
@@ -258,7 +259,20 @@ export function resolveConsulConnection(
     // Read (and validated) whatever the scheme, so a typo fails the same way over http.
     http2: reader.boolean('http2', DEFAULTS.consul.http2) && url.protocol === 'https:',
     tls,
-  };
+  });
+}
+
+/** Connections resolveConsulConnection made: see {@link isResolvedConnection}. */
+const resolvedConnections = new ResolvedMark<ResolvedConsulConnection>();
+
+/**
+ * True only for an object resolveConsulConnection returned: ConsulClient resolves anything else
+ * (raw options, however shaped) and never resolves a connection twice.
+ */
+export function isResolvedConnection(
+  value: ConsulConnectionOptions | ResolvedConsulConnection,
+): value is ResolvedConsulConnection {
+  return resolvedConnections.has(value);
 }
 
 /**

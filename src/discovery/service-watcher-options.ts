@@ -2,6 +2,7 @@ import type { HealthServiceQuery } from '../consul/consul-types';
 import { DEFAULTS } from '../config/defaults';
 import { OptionReader } from '../config/option-reader';
 import type { KnownKeys } from '../config/option-reader';
+import { ResolvedMark } from '../config/resolved-mark';
 import { ConfigError } from '../errors';
 import { delay } from '../resilience/delay';
 import { silentLogger } from '../logger';
@@ -71,10 +72,11 @@ export interface ServiceWatcherOptions extends ServiceQueryOptions {
   readonly logger?: Logger;
 }
 
-/** ServiceWatcherOptions after validation, with every default applied. */
-export interface ResolvedServiceWatcherOptions {
-  /** Query parameters except `index` and `waitMs`, which the loop sets on each call. */
-  readonly query: Readonly<HealthServiceQuery>;
+/** Settings every watcher of a registry shares: all but the query-shaping options. */
+export type WatcherRegistryOptions = Omit<ServiceWatcherOptions, keyof ServiceQueryOptions>;
+
+/** {@link WatcherRegistryOptions} after validation, with every default applied. */
+export interface ResolvedWatcherRegistryOptions {
   readonly waitMs: number;
   readonly backoff: { readonly baseMs: number; readonly maxMs: number };
   readonly minUpdateIntervalMs: number;
@@ -84,6 +86,12 @@ export interface ResolvedServiceWatcherOptions {
   readonly now: () => number;
   readonly delay: (ms: number, signal: AbortSignal) => Promise<void>;
   readonly logger: Logger;
+}
+
+/** ServiceWatcherOptions after validation, with every default applied. */
+export interface ResolvedServiceWatcherOptions extends ResolvedWatcherRegistryOptions {
+  /** Query parameters except `index` and `waitMs`, which the loop sets on each call. */
+  readonly query: Readonly<HealthServiceQuery>;
 }
 
 /** Consul refuses a `wait` above 10 minutes. */
@@ -123,14 +131,19 @@ export const SERVICE_QUERY_KEYS: KnownKeys<ServiceQueryOptions> = {
   cached: true,
 };
 
-/** The keys of {@link ServiceWatcherOptions}; any other is rejected. */
-const SERVICE_WATCHER_KEYS: KnownKeys<ServiceWatcherOptions> = {
-  ...SERVICE_QUERY_KEYS,
+/** The keys of {@link WatcherRegistryOptions}; any other is rejected. */
+const WATCHER_REGISTRY_KEYS: KnownKeys<WatcherRegistryOptions> = {
   ...WATCH_SETTINGS_KEYS,
   random: true,
   now: true,
   logger: true,
   delay: true,
+};
+
+/** The keys of {@link ServiceWatcherOptions}; any other is rejected. */
+const SERVICE_WATCHER_KEYS: KnownKeys<ServiceWatcherOptions> = {
+  ...SERVICE_QUERY_KEYS,
+  ...WATCHER_REGISTRY_KEYS,
 };
 
 /** The keys of {@link WatchBackoffOptions}. */
@@ -196,20 +209,58 @@ export function resolveWatchSettings(
   };
 }
 
+/** The query-shaping fields in a fixed order, from the one list that also validates them. */
+const QUERY_FIELDS = Object.keys(SERVICE_QUERY_KEYS) as readonly (keyof ServiceQueryOptions)[];
+
 /**
- * A stable key for the query-shaping options: two option objects with the same key produce the
- * same Consul answers, so one watch can serve both.
+ * A stable key for a resolved query (readServiceQuery's): two queries with the same key produce
+ * the same Consul answers, so one watch can serve both. Built from every query-shaping field, so a
+ * field added to ServiceQueryOptions (and so, by its type, to SERVICE_QUERY_KEYS) is in the key.
  */
 export function serviceQueryKey(service: string, query: Readonly<HealthServiceQuery>): string {
-  return JSON.stringify([
-    service,
-    query.passingOnly ?? false,
-    query.tag ?? null,
-    query.datacenter ?? null,
-    query.filter ?? null,
-    query.stale ?? false,
-    query.cached ?? false,
-  ]);
+  return JSON.stringify([service, ...QUERY_FIELDS.map((field) => query[field] ?? null)]);
+}
+
+/** Reads the injected functions and the logger of a watch from `reader`, applying defaults. */
+function readWatchHooks(
+  reader: OptionReader<WatcherRegistryOptions>,
+): Pick<ResolvedWatcherRegistryOptions, 'random' | 'now' | 'delay' | 'logger'> {
+  return {
+    random: reader.fn('random', Math.random, 'a function returning a number in [0, 1)'),
+    now: reader.fn('now', Date.now, 'a function returning ms since the epoch'),
+    delay: reader.fn('delay', delay, 'a function (ms, signal) returning a promise'),
+    logger: (reader.raw('logger') as Logger | undefined) ?? silentLogger,
+  };
+}
+
+/** Validates WatcherRegistryOptions once, applying defaults; errors name the field (`discovery.waitMs`). */
+export function resolveWatcherRegistryOptions(
+  options: WatcherRegistryOptions = {},
+  fieldPrefix = 'discovery',
+): ResolvedWatcherRegistryOptions {
+  const reader = OptionReader.strict(options, fieldPrefix, WATCHER_REGISTRY_KEYS);
+  return { ...resolveWatchSettings(reader), ...readWatchHooks(reader) };
+}
+
+/**
+ * The registry options of watch settings resolved elsewhere (`discovery.watch`), with the default
+ * clock, randomness and pauses: nothing is validated again.
+ */
+export function watcherRegistryOptionsOf(
+  settings: ResolvedWatchSettings,
+  logger: Logger,
+): ResolvedWatcherRegistryOptions {
+  return { ...settings, random: Math.random, now: Date.now, delay, logger };
+}
+
+/** Options ServiceWatcher takes as they are: see {@link isResolvedWatcherOptions}. */
+const resolvedWatcherOptions = new ResolvedMark<ResolvedServiceWatcherOptions>();
+
+/** True only for options resolveServiceWatcherOptions or watcherOptionsFor made. */
+export function isResolvedWatcherOptions(
+  options: ServiceWatcherOptions | ResolvedServiceWatcherOptions,
+): options is ResolvedServiceWatcherOptions {
+  return resolvedWatcherOptions.has(options);
 }
 
 /** Validates ServiceWatcherOptions once, applying defaults; errors name the field (`watch.waitMs`). */
@@ -218,12 +269,17 @@ export function resolveServiceWatcherOptions(
   fieldPrefix = 'watch',
 ): ResolvedServiceWatcherOptions {
   const reader = OptionReader.strict(options, fieldPrefix, SERVICE_WATCHER_KEYS);
-  return {
+  return resolvedWatcherOptions.mark({
     query: readServiceQuery(reader),
     ...resolveWatchSettings(reader),
-    random: reader.fn('random', Math.random, 'a function returning a number in [0, 1)'),
-    now: reader.fn('now', Date.now, 'a function returning ms since the epoch'),
-    delay: reader.fn('delay', delay, 'a function (ms, signal) returning a promise'),
-    logger: options.logger ?? silentLogger,
-  };
+    ...readWatchHooks(reader),
+  });
+}
+
+/** The options of one watcher of a registry: its resolved settings with a resolved query. */
+export function watcherOptionsFor(
+  registry: ResolvedWatcherRegistryOptions,
+  query: Readonly<HealthServiceQuery>,
+): ResolvedServiceWatcherOptions {
+  return resolvedWatcherOptions.mark({ ...registry, query });
 }

@@ -6,7 +6,11 @@ import type { Listener } from '../events/listener-set';
 import { Backoff } from '../resilience/backoff';
 import { decideIndex } from './blocking-index';
 import type { ServiceInstance } from './service-instance';
-import { resolveServiceName, resolveServiceWatcherOptions } from './service-watcher-options';
+import {
+  isResolvedWatcherOptions,
+  resolveServiceName,
+  resolveServiceWatcherOptions,
+} from './service-watcher-options';
 import type {
   ResolvedServiceWatcherOptions,
   ServiceWatcherOptions,
@@ -163,13 +167,19 @@ export class ServiceWatcher {
   private loop: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
 
+  /**
+   * `options`: raw ServiceWatcherOptions (validated here; ConfigErrors under `watch.`), or options
+   * a WatcherRegistry resolved once for all its watchers, taken as they are.
+   */
   constructor(
     private readonly source: HealthSource,
     service: string,
-    options: ServiceWatcherOptions = {},
+    options: ServiceWatcherOptions | ResolvedServiceWatcherOptions = {},
   ) {
     this.service = resolveServiceName(service);
-    this.options = resolveServiceWatcherOptions(options);
+    this.options = isResolvedWatcherOptions(options)
+      ? options
+      : resolveServiceWatcherOptions(options);
     this.backoff = new Backoff(this.options.backoff, this.options.random);
     this.rateLimit = new TokenBucket(UPDATE_BURST, this.options.minUpdateIntervalMs);
     const listeners = <E>(kind: string): ListenerSet<E> =>

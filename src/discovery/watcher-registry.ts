@@ -4,11 +4,16 @@ import type { HealthSource } from './service-watcher';
 import {
   resolveServiceName,
   resolveServiceQuery,
-  resolveServiceWatcherOptions,
+  resolveWatcherRegistryOptions,
   SERVICE_QUERY_KEYS,
   serviceQueryKey,
+  watcherOptionsFor,
 } from './service-watcher-options';
-import type { ServiceQueryOptions, ServiceWatcherOptions } from './service-watcher-options';
+import type {
+  ResolvedWatcherRegistryOptions,
+  ServiceQueryOptions,
+} from './service-watcher-options';
+import type { HealthServiceQuery } from '../consul/consul-types';
 import { WatchScheduler } from './watch-scheduler';
 import type { CheckStateSource, WatchLane, WatchSchedulerStatus } from './watch-scheduler';
 import type { LanePlan } from '../consul/connection-budget';
@@ -42,8 +47,7 @@ function isBudgeted(source: HealthSource): source is BudgetedSource {
   );
 }
 
-/** Settings every watcher of a registry shares: all but the query-shaping options. */
-export type WatcherRegistryOptions = Omit<ServiceWatcherOptions, keyof ServiceQueryOptions>;
+export type { WatcherRegistryOptions } from './service-watcher-options';
 
 /** One caller's share of a watcher; release it when done instead of closing the watcher. */
 export interface WatcherLease {
@@ -57,14 +61,17 @@ export interface WatcherLease {
 /** The query-shaping keys, from the one list that also validates them (service-watcher-options.ts). */
 const QUERY_OPTION_KEYS = Object.keys(SERVICE_QUERY_KEYS) as readonly (keyof ServiceQueryOptions)[];
 
-// Only the keyed fields may reach the watcher: anything else would make a shared watcher depend
-// on which caller came first.
-function pickQueryOptions(options: ServiceQueryOptions): ServiceQueryOptions {
+/** The query of a lease that names none: every default applied. */
+const DEFAULT_QUERY = resolveServiceQuery({});
+
+// Only the keyed fields may reach the watcher: anything else (a blocking `index` or `waitMs`)
+// would make a shared watcher depend on which caller came first.
+function pickQuery(query: Readonly<HealthServiceQuery>): Readonly<HealthServiceQuery> {
   const picked: Record<string, unknown> = {};
   for (const key of QUERY_OPTION_KEYS) {
-    if (options[key] !== undefined) picked[key] = options[key];
+    if (query[key] !== undefined) picked[key] = query[key];
   }
-  return picked;
+  return Object.freeze(picked);
 }
 
 interface Entry {
@@ -80,20 +87,19 @@ interface Entry {
  */
 export class WatcherRegistry {
   private readonly entries = new Map<string, Entry>();
-  private readonly options: WatcherRegistryOptions;
   private readonly scheduler: WatchScheduler | undefined;
   private readonly unsubscribe: (() => void) | undefined;
   private closing: Promise<void> | undefined;
 
-  /** `options` apply to every watcher the registry creates; they are validated here, once. */
+  /**
+   * `resolved` applies to every watcher the registry creates; it was resolved at the edge
+   * (resolveWatcherRegistryOptions, or `discovery.watch` through watcherRegistryOptionsOf) and is
+   * not validated again, here or by the watchers.
+   */
   constructor(
     private readonly source: HealthSource,
-    options: WatcherRegistryOptions = {},
-    /** Names the options in ConfigErrors, e.g. `discovery.watch`. */
-    fieldPrefix = 'discovery',
+    private readonly resolved: ResolvedWatcherRegistryOptions = resolveWatcherRegistryOptions(),
   ) {
-    const resolved = resolveServiceWatcherOptions(options, fieldPrefix);
-    this.options = options;
     if (isBudgeted(source)) {
       const budgeted = source;
       this.scheduler = new WatchScheduler(source, {
@@ -133,17 +139,23 @@ export class WatcherRegistry {
   }
 
   /**
-   * A lease on the shared watcher of `service` with these query options, creating and starting it
-   * when none exists. Throws ConfigError for bad options and ClosedError after `close()`.
+   * A lease on the shared watcher of `service` with this query, creating and starting it when none
+   * exists. `query` is resolved (readServiceQuery's, as in ResolvedServiceClientOptions), with
+   * every default applied: equal queries share a watcher. Throws ConfigError for an empty service
+   * name and ClosedError after `close()`.
    */
-  acquire(service: string, options: ServiceQueryOptions = {}): WatcherLease {
+  acquire(service: string, query: Readonly<HealthServiceQuery> = DEFAULT_QUERY): WatcherLease {
     if (this.closing) throw new ClosedError('WatcherRegistry');
     const name = resolveServiceName(service);
-    const key = serviceQueryKey(name, resolveServiceQuery(options, 'discovery'));
+    const picked = pickQuery(query);
+    const key = serviceQueryKey(name, picked);
     let entry = this.entries.get(key);
     if (!entry) {
-      const picked = pickQueryOptions(options);
-      const watcher = new ServiceWatcher(this.source, name, { ...this.options, ...picked });
+      const watcher = new ServiceWatcher(
+        this.source,
+        name,
+        watcherOptionsFor(this.resolved, picked),
+      );
       const scheduler = this.scheduler;
       if (scheduler) {
         watcher.schedule(

@@ -3,8 +3,8 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Server as TlsServer } from 'node:tls';
 import type { Application } from 'express';
-import { resolveOptions } from '../config/resolve-options';
-import type { ResolvedOptions } from '../config/resolve-options';
+import { resolveAdapterOptions } from './resolve-adapter-options';
+import type { ResolvedAdapterOptions } from './resolve-adapter-options';
 import type { ExpressConsulOptions } from '../config/options';
 import type { RequestHandler } from 'express';
 import type { Response } from 'undici';
@@ -57,7 +57,7 @@ export class ExpressConsul {
   readonly discovery: Discovery;
   /** The metrics, or undefined when `metrics: false`. */
   readonly metrics: ExpressConsulMetrics | undefined;
-  private readonly settings: ResolvedOptions;
+  private readonly settings: ResolvedAdapterOptions;
   private lifecycle: ExpressConsulState = 'created';
   private server: Server | undefined;
   private tracker: ConnectionTracker | undefined;
@@ -70,7 +70,7 @@ export class ExpressConsul {
     private readonly app: Application,
     options: ExpressConsulOptions,
   ) {
-    this.settings = resolveOptions(options);
+    this.settings = resolveAdapterOptions(options);
     const { service, health, logger } = this.settings;
     if (!isDnsSafeServiceName(service.name)) {
       logger.warn(
@@ -84,9 +84,9 @@ export class ExpressConsul {
         ? undefined
         : new ExpressConsulMetrics(this.settings.metrics.registry, this.settings.metrics.prefix);
     try {
-      this.discovery = new Discovery(this.consul, options.discovery ?? {}, this.metrics, logger);
+      this.discovery = new Discovery(this.consul, this.settings.discovery, this.metrics, logger);
     } catch (error) {
-      // Bad discovery options: nothing was sent yet, but the idle pool must not outlive us.
+      // Nothing was sent yet, but the idle pool must not outlive us.
       void this.consul.close().catch(() => undefined);
       throw error;
     }

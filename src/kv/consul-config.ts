@@ -13,6 +13,7 @@ import {
 import { ListenerSet } from '../events/listener-set';
 import type { Listener } from '../events/listener-set';
 import type { Logger } from '../logger';
+import { startDeadline } from '../resilience/deadline';
 import { Backoff } from '../resilience/backoff';
 import { delay } from '../resilience/delay';
 import type { ResolvedConsulConfigOptions } from './config-options';
@@ -153,10 +154,8 @@ export class ConsulConfig<T> {
   async ready(signal?: AbortSignal): Promise<T> {
     this.start();
     if (this.current) return this.current.value;
-    const timeout = AbortSignal.timeout(this.options.readyTimeoutMs);
-    const stop = signal
-      ? AbortSignal.any([signal, timeout, this.abort.signal])
-      : AbortSignal.any([timeout, this.abort.signal]);
+    const wait = startDeadline(this.options.readyTimeoutMs, signal, this.abort.signal);
+    const stop = wait.signal;
     let onAbort: (() => void) | undefined;
     try {
       await Promise.race([
@@ -191,6 +190,7 @@ export class ConsulConfig<T> {
       );
     } finally {
       if (onAbort) stop.removeEventListener('abort', onAbort);
+      wait.dispose();
     }
     return (this.current as { value: T } | undefined)!.value;
   }

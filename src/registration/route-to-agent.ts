@@ -1,6 +1,7 @@
 import { createSocket } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { AbortedError, ConsulUnavailableError } from '../errors';
+import { startDeadline } from '../resilience/deadline';
 
 /** How long resolving the agent's name and finding the route to it may take, in ms. */
 export const ROUTE_TO_AGENT_TIMEOUT_MS = 2_000;
@@ -22,17 +23,29 @@ export async function localAddressToward(
   }: { timeoutMs?: number; signal?: AbortSignal } = {},
 ): Promise<string> {
   const url = new URL(origin);
-  const hostname = url.hostname.replace(/^\[(.*)\]$/, '$1');
-  const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
-  const timeout = AbortSignal.timeout(timeoutMs);
-  const stop = signal ? AbortSignal.any([signal, timeout]) : timeout;
   const fail = (why: string, cause?: unknown): ConsulUnavailableError =>
     new ConsulUnavailableError('(route to the agent)', `${url.host}: ${why}`, { cause });
   const aborted = (): Error =>
     signal?.aborted
       ? new AbortedError('finding the route to the Consul agent', { cause: signal.reason })
       : fail(`no answer within ${timeoutMs} ms`);
+  const deadline = startDeadline(timeoutMs, signal);
+  try {
+    return await connectedAddress(url, deadline.signal, aborted, fail);
+  } finally {
+    deadline.dispose();
+  }
+}
 
+/** The local address of a UDP socket connected to `url`'s host and port, unless `stop` aborts first. */
+async function connectedAddress(
+  url: URL,
+  stop: AbortSignal,
+  aborted: () => Error,
+  fail: (why: string, cause?: unknown) => ConsulUnavailableError,
+): Promise<string> {
+  const hostname = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
   let target: { address: string; family: number };
   try {
     target = await raceAbort(lookup(hostname), stop, aborted);

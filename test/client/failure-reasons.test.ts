@@ -19,6 +19,7 @@ import { ExpressConsulMetrics } from '../../src/metrics/express-consul-metrics';
 import { freePort } from '../support/free-port';
 import { parsePrometheusText } from '../support/prometheus-text';
 import { waitFor } from '../support/wait-for';
+import { resolveDiscoveryOptions } from '../../src/client/discovery-options';
 import { Discovery } from '../../src/client/discovery';
 import type { ConsulClient } from '../../src/consul/consul-client';
 import { ScriptedHealthSource, type Step } from '../discovery/fake-health-source';
@@ -216,7 +217,7 @@ describe('the reason a call fails for, from the attempt to the error', () => {
     ]);
     const d = new Discovery(
       source as unknown as ConsulClient,
-      { client: NO_BACKOFF },
+      resolveDiscoveryOptions({ client: NO_BACKOFF }),
       undefined,
       silentLogger,
     );

@@ -3,6 +3,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Discovery } from '../../src/client/discovery';
+import { resolveDiscoveryOptions } from '../../src/client/discovery-options';
 import type { DiscoveryOptions } from '../../src/client/discovery-options';
 import type { CallOptions, ConsulClient, ConsulQueryResult } from '../../src/consul/consul-client';
 import type { HealthServiceEntry, HealthServiceQuery } from '../../src/consul/consul-types';
@@ -92,7 +93,7 @@ export function fixedDiscovery(
 ): Discovery {
   const d = new Discovery(
     new FixedHealthSource(entries) as unknown as ConsulClient,
-    options,
+    resolveDiscoveryOptions(options),
     metrics,
     logger,
   );

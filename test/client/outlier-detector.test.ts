@@ -19,7 +19,7 @@ interface Harness {
 /** A detector on a hand-driven clock, retaining `ids`, with its events collected. */
 function setup(options: OutlierDetectorOptions = {}, ids = ['a', 'b', 'c']): Harness {
   let time = 1_000;
-  const detector = new OutlierDetector(options, () => time);
+  const detector = new OutlierDetector(resolveOutlierDetectorOptions(options), () => time);
   detector.retain(ids);
   const ejects: OutlierEjectEvent[] = [];
   const returns: OutlierReturnEvent[] = [];
@@ -344,13 +344,19 @@ describe('OutlierDetector', () => {
     });
 
     it('ejects nothing before the first retain()', () => {
-      const detector = new OutlierDetector({ consecutiveFailures: 1 }, () => 0);
+      const detector = new OutlierDetector(
+        resolveOutlierDetectorOptions({ consecutiveFailures: 1 }),
+        () => 0,
+      );
       expect(detector.recordFailure('a')).toBe(false);
       expect(detector.ejectedCount).toBe(0);
     });
 
     it('accepts any iterable of ids', () => {
-      const detector = new OutlierDetector({ consecutiveFailures: 1 }, () => 0);
+      const detector = new OutlierDetector(
+        resolveOutlierDetectorOptions({ consecutiveFailures: 1 }),
+        () => 0,
+      );
       detector.retain(
         new Map([
           ['a', 1],
@@ -445,7 +451,7 @@ describe('OutlierDetector', () => {
       [{ maxEjectionPercent: 101 }, 'outlierDetection.maxEjectionPercent'],
       [{ panicThresholdPercent: 100.5 }, 'outlierDetection.panicThresholdPercent'],
     ])('rejects %p with a ConfigError on %s', (options, path) => {
-      const attempt = (): OutlierDetector => new OutlierDetector(options, () => 0);
+      const attempt = (): unknown => resolveOutlierDetectorOptions(options);
       const error = thrownBy(attempt);
       expect(error).toBeInstanceOf(ConfigError);
       expect(error).toMatchObject({ path, code: 'EXPRESS_CONSUL_INVALID_OPTION' });
@@ -453,8 +459,8 @@ describe('OutlierDetector', () => {
 
     it('names fields under the given path', () => {
       expect(
-        thrownBy(
-          () => new OutlierDetector({ consecutiveFailures: 0 }, () => 0, 'clients.x.outliers'),
+        thrownBy(() =>
+          resolveOutlierDetectorOptions({ consecutiveFailures: 0 }, 'clients.x.outliers'),
         ),
       ).toMatchObject({ path: 'clients.x.outliers.consecutiveFailures' });
     });
@@ -463,7 +469,9 @@ describe('OutlierDetector', () => {
       const realNow = Date.now;
       const wallClock = jest.spyOn(Date, 'now');
       try {
-        const detector = new OutlierDetector({ consecutiveFailures: 1 });
+        const detector = new OutlierDetector(
+          resolveOutlierDetectorOptions({ consecutiveFailures: 1 }),
+        );
         detector.retain(['a', 'b']);
         expect(detector.recordFailure('a')).toBe(true);
         // The wall clock jumps 3 hours ahead: a Date.now detector would return 'a' at once.

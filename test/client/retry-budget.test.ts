@@ -33,7 +33,7 @@ function withdrawAll(budget: RetryBudget, attempts: number): number {
 describe('RetryBudget', () => {
   it('grants the floor (minRetriesPerSecond * window seconds) with no traffic at all', () => {
     const time = clock();
-    const budget = new RetryBudget({}, time.now);
+    const budget = new RetryBudget(resolveRetryBudgetOptions({}), time.now);
     expect(budget.available).toBe(100);
     expect(withdrawAll(budget, 150)).toBe(100);
     expect(budget.retries).toBe(100);
@@ -42,14 +42,17 @@ describe('RetryBudget', () => {
   });
 
   it('grants nothing without traffic when the floor is 0', () => {
-    const budget = new RetryBudget({ minRetriesPerSecond: 0 }, clock().now);
+    const budget = new RetryBudget(
+      resolveRetryBudgetOptions({ minRetriesPerSecond: 0 }),
+      clock().now,
+    );
     expect(budget.tryAcquire()).toBe(false);
     expect(budget.exhausted).toBe(1);
   });
 
   it('caps retries at ratio (default 20%) of the requests plus the floor under load', () => {
     const time = clock();
-    const budget = new RetryBudget({}, time.now);
+    const budget = new RetryBudget(resolveRetryBudgetOptions({}), time.now);
     for (let i = 0; i < 1000; i += 1) {
       budget.recordRequest();
       time.advance(5); // 1000 requests spread over 5 s, all inside the 10 s window
@@ -61,7 +64,10 @@ describe('RetryBudget', () => {
   });
 
   it('earns retries in proportion to requests, and retries do not earn any', () => {
-    const budget = new RetryBudget({ ratio: 0.1, minRetriesPerSecond: 0 }, clock().now);
+    const budget = new RetryBudget(
+      resolveRetryBudgetOptions({ ratio: 0.1, minRetriesPerSecond: 0 }),
+      clock().now,
+    );
     for (let i = 0; i < 3; i += 1) budget.recordRequest();
     expect(budget.tryAcquire()).toBe(false); // 0.3 of a retry is not a retry
     for (let i = 0; i < 27; i += 1) budget.recordRequest();
@@ -71,7 +77,10 @@ describe('RetryBudget', () => {
   });
 
   it('is not cheated of a retry by floating-point rounding', () => {
-    const budget = new RetryBudget({ ratio: 0.29, minRetriesPerSecond: 0 }, clock().now);
+    const budget = new RetryBudget(
+      resolveRetryBudgetOptions({ ratio: 0.29, minRetriesPerSecond: 0 }),
+      clock().now,
+    );
     for (let i = 0; i < 100; i += 1) budget.recordRequest();
     // 0.29 * 100 is 28.999999999999996 in floating point: still 29 retries, not 28.
     expect(budget.available).toBe(29);
@@ -80,7 +89,7 @@ describe('RetryBudget', () => {
 
   it('forgets requests and retries once they leave the sliding window', () => {
     const time = clock(1_000_000);
-    const budget = new RetryBudget({ minRetriesPerSecond: 0 }, time.now);
+    const budget = new RetryBudget(resolveRetryBudgetOptions({ minRetriesPerSecond: 0 }), time.now);
     for (let i = 0; i < 500; i += 1) budget.recordRequest();
     expect(withdrawAll(budget, 200)).toBe(100);
     time.advance(5000);
@@ -103,7 +112,10 @@ describe('RetryBudget', () => {
 
   it('expires counts in steps of a tenth of the window, never later than windowMs', () => {
     const time = clock(0);
-    const budget = new RetryBudget({ windowMs: 1000, minRetriesPerSecond: 0 }, time.now);
+    const budget = new RetryBudget(
+      resolveRetryBudgetOptions({ windowMs: 1000, minRetriesPerSecond: 0 }),
+      time.now,
+    );
     time.set(150); // in the bucket [100, 200)
     budget.recordRequest();
     time.set(1099);
@@ -114,7 +126,7 @@ describe('RetryBudget', () => {
 
   it('clears everything after an idle period longer than the window', () => {
     const time = clock();
-    const budget = new RetryBudget({}, time.now);
+    const budget = new RetryBudget(resolveRetryBudgetOptions({}), time.now);
     for (let i = 0; i < 50; i += 1) budget.recordRequest();
     withdrawAll(budget, 20);
     time.advance(10 * 60_000);
@@ -125,7 +137,7 @@ describe('RetryBudget', () => {
 
   it('tolerates a clock that steps back without reviving or losing counts', () => {
     const time = clock(50_000);
-    const budget = new RetryBudget({ minRetriesPerSecond: 0 }, time.now);
+    const budget = new RetryBudget(resolveRetryBudgetOptions({ minRetriesPerSecond: 0 }), time.now);
     for (let i = 0; i < 10; i += 1) budget.recordRequest();
     time.set(47_500); // 2.5 s back: counted in the newest bucket
     budget.recordRequest();
@@ -141,7 +153,7 @@ describe('RetryBudget', () => {
 
   it('works with a negative clock origin', () => {
     const time = clock(-25_000);
-    const budget = new RetryBudget({ minRetriesPerSecond: 0 }, time.now);
+    const budget = new RetryBudget(resolveRetryBudgetOptions({ minRetriesPerSecond: 0 }), time.now);
     for (let i = 0; i < 10; i += 1) budget.recordRequest();
     time.advance(9000);
     expect(budget.requests).toBe(10);
@@ -153,7 +165,7 @@ describe('RetryBudget', () => {
     const realNow = Date.now;
     const wallClock = jest.spyOn(Date, 'now');
     try {
-      const budget = new RetryBudget({ minRetriesPerSecond: 0 });
+      const budget = new RetryBudget(resolveRetryBudgetOptions({ minRetriesPerSecond: 0 }));
       for (let i = 0; i < 10; i += 1) budget.recordRequest();
       // NTP or an operator moves the wall clock 3 hours ahead: a Date.now window would be empty.
       wallClock.mockImplementation(() => realNow() + 3 * 3_600_000);
@@ -183,7 +195,7 @@ describe('RetryBudget', () => {
       [{ minRetriesPerSecond: -1 }, 'retry.budget.minRetriesPerSecond'],
       [{ minRetriesPerSecond: Number.POSITIVE_INFINITY }, 'retry.budget.minRetriesPerSecond'],
     ])('rejects %p with a ConfigError on %s', (options, path) => {
-      const attempt = (): RetryBudget => new RetryBudget(options, clock().now);
+      const attempt = (): unknown => resolveRetryBudgetOptions(options);
       const error = thrownBy(attempt);
       expect(error).toBeInstanceOf(ConfigError);
       expect(error).toMatchObject({ path, code: 'EXPRESS_CONSUL_INVALID_OPTION' });
@@ -191,15 +203,15 @@ describe('RetryBudget', () => {
 
     it('names fields under the given path', () => {
       expect(
-        thrownBy(() => new RetryBudget({ ratio: 2 }, clock().now, 'clients.billing.retryBudget')),
+        thrownBy(() => resolveRetryBudgetOptions({ ratio: 2 }, 'clients.billing.retryBudget')),
       ).toMatchObject({ path: 'clients.billing.retryBudget.ratio' });
     });
 
     it('accepts the edges of each range', () => {
-      expect(
-        () => new RetryBudget({ ratio: 0, windowMs: 1000, minRetriesPerSecond: 0 }),
+      expect(() =>
+        resolveRetryBudgetOptions({ ratio: 0, windowMs: 1000, minRetriesPerSecond: 0 }),
       ).not.toThrow();
-      expect(() => new RetryBudget({ ratio: 1, windowMs: 3_600_000 })).not.toThrow();
+      expect(() => resolveRetryBudgetOptions({ ratio: 1, windowMs: 3_600_000 })).not.toThrow();
     });
   });
 });

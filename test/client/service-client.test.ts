@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { Discovery } from '../../src/client/discovery';
+import { resolveDiscoveryOptions } from '../../src/client/discovery-options';
 import type { DiscoveryOptions } from '../../src/client/discovery-options';
 import type { HealthServiceEntry, HealthServiceQuery } from '../../src/consul/consul-types';
 import type { CallOptions, ConsulQueryResult } from '../../src/consul/consul-client';
@@ -104,7 +105,12 @@ function discovery(
   metrics?: ExpressConsulMetrics,
 ): Discovery {
   const source = new FixedHealthSource(entries);
-  const d = new Discovery(source as unknown as ConsulClient, options, metrics, silentLogger);
+  const d = new Discovery(
+    source as unknown as ConsulClient,
+    resolveDiscoveryOptions(options),
+    metrics,
+    silentLogger,
+  );
   discoveries.push(d);
   return d;
 }

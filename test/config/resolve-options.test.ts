@@ -3,13 +3,15 @@ import { DEFAULTS as PublicDefaults, expressConsul } from '../../src';
 import { ConfigError } from '../../src/errors';
 import { DEFAULTS, resolveOptions } from '../../src/config/resolve-options';
 import type { ExpressConsulOptions } from '../../src/config/options';
+import { resolveAdapterOptions } from '../../src/express/resolve-adapter-options';
 import { recordingLogger } from '../support/consul-reads';
 
 const env = {};
 
 function configErrorOf(options: unknown, environment: NodeJS.ProcessEnv = env): ConfigError {
   try {
-    resolveOptions(options as ExpressConsulOptions, environment);
+    // The adapter's edge: config/ resolves its sections, client/ the discovery section.
+    resolveAdapterOptions(options as ExpressConsulOptions, environment);
   } catch (error) {
     if (error instanceof ConfigError) return error;
     throw error;
@@ -375,7 +377,7 @@ describe('error messages', () => {
 
 describe('DEFAULTS', () => {
   it('is what the resolvers apply when every option is left out', () => {
-    const resolved = resolveOptions({ service: { name: 'a' } }, env);
+    const resolved = resolveAdapterOptions({ service: { name: 'a' } }, env);
     expect(resolved.service.check).toEqual({
       ...DEFAULTS.service.check,
       successBeforePassing: undefined,

@@ -6,6 +6,10 @@ import type {
 } from '../../src/discovery/service-watcher';
 import { WatcherRegistry } from '../../src/discovery/watcher-registry';
 import {
+  resolveServiceQuery,
+  resolveWatcherRegistryOptions,
+} from '../../src/discovery/service-watcher-options';
+import {
   AbortedError,
   ClosedError,
   ConfigError,
@@ -582,12 +586,15 @@ describe('ServiceWatcher: options', () => {
 });
 
 describe('WatcherRegistry', () => {
+  /** A query as the registry takes it: resolved, every default applied. */
+  const query = resolveServiceQuery;
+
   it('shares one watcher per service and query options, reference counted', async () => {
     const source = new ScriptedHealthSource([answer(1, 'a')]);
-    const registry = new WatcherRegistry(source, fast);
-    const one = registry.acquire('web', { tag: 'blue' });
-    const two = registry.acquire('web', { tag: 'blue', passingOnly: true });
-    const other = registry.acquire('web', { tag: 'green' });
+    const registry = new WatcherRegistry(source, resolveWatcherRegistryOptions(fast));
+    const one = registry.acquire('web', query({ tag: 'blue' }));
+    const two = registry.acquire('web', query({ tag: 'blue', passingOnly: true }));
+    const other = registry.acquire('web', query({ tag: 'green' }));
     expect(two.watcher).toBe(one.watcher);
     expect(other.watcher).not.toBe(one.watcher);
     expect(registry.size).toBe(2);
@@ -600,7 +607,7 @@ describe('WatcherRegistry', () => {
     expect(one.watcher.status().closed).toBe(true);
     expect(registry.size).toBe(1);
 
-    const again = registry.acquire('web', { tag: 'blue' });
+    const again = registry.acquire('web', query({ tag: 'blue' }));
     expect(again.watcher).not.toBe(one.watcher);
     await registry.close();
     expect(again.watcher.status().closed).toBe(true);
@@ -611,12 +618,15 @@ describe('WatcherRegistry', () => {
 
   it('keys on query options only: behaviour options come from the registry', async () => {
     const source = new ScriptedHealthSource();
-    const registry = new WatcherRegistry(source, { ...fast, waitMs: 5_000 });
-    const lease = registry.acquire('web', { waitMs: 1 } as never);
+    const registry = new WatcherRegistry(
+      source,
+      resolveWatcherRegistryOptions({ ...fast, waitMs: 5_000 }),
+    );
+    const lease = registry.acquire('web', { ...query({}), waitMs: 1 });
     expect(registry.acquire('web').watcher).toBe(lease.watcher);
     expect((await source.waitForCalls(1)).query.waitMs).toBe(5_000);
     await registry.close();
-    expect(() => new WatcherRegistry(source, { waitMs: 0 })).toThrow(
+    expect(() => resolveWatcherRegistryOptions({ waitMs: 0 })).toThrow(
       expect.objectContaining({ path: 'discovery.waitMs' }) as Error,
     );
   });

@@ -1,6 +1,6 @@
 // A listener's bug is the listener's: every emitter logs a listener that throws and carries on, so
 // the call, watch loop or state change that announced the event is never failed by it (#14).
-import { OutlierDetector } from '../../src/client/outlier-detector';
+import { OutlierDetector, resolveOutlierDetectorOptions } from '../../src/client/outlier-detector';
 import type { Logger } from '../../src/logger';
 import { entry, fixedDiscovery, stopAll, upstream } from '../client/fixed-discovery';
 
@@ -70,9 +70,8 @@ describe('a listener that throws', () => {
   it("is logged and the other listeners still run; the detector's caller never sees the error", () => {
     const { logger, lines } = recordingLogger();
     const detector = new OutlierDetector(
-      { consecutiveFailures: 1 },
+      resolveOutlierDetectorOptions({ consecutiveFailures: 1 }),
       () => 0,
-      'outlierDetection',
       logger,
     );
     const later = jest.fn();

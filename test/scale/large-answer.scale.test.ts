@@ -4,6 +4,7 @@ import { startConsul } from '../../src/testing';
 import type { StartedConsul } from '../../src/testing';
 import { waitFor } from '../support/wait-for';
 import { Discovery } from '../../src/client/discovery';
+import { resolveDiscoveryOptions } from '../../src/client/discovery-options';
 import { ConsulClient } from '../../src/consul/consul-client';
 import { silentLogger } from '../../src/logger';
 import { ExpressConsulMetrics } from '../../src/metrics/express-consul-metrics';
@@ -40,7 +41,7 @@ afterAll(async () => {
 test(`a ${INSTANCES}-instance answer is applied without holding the event loop (p99 <= ${P99_BOUND_MS} ms, max <= ${MAX_BOUND_MS} ms, plus the idle machine's own delay)`, async () => {
   const consul = new ConsulClient({ address: agent.address });
   const metrics = new ExpressConsulMetrics(new Registry());
-  const discovery = new Discovery(consul, {}, metrics, silentLogger);
+  const discovery = new Discovery(consul, resolveDiscoveryOptions({}), metrics, silentLogger);
   const histogram = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
   const appliedMs: number[] = [];
   const ms = (ns: number): number => Math.round(ns / 1e6);

@@ -2,6 +2,7 @@ import { startConsul } from '../../src/testing';
 import type { StartedConsul } from '../../src/testing';
 import { waitFor } from '../support/wait-for';
 import { Discovery } from '../../src/client/discovery';
+import { resolveDiscoveryOptions } from '../../src/client/discovery-options';
 import { ConsulClient } from '../../src/consul/consul-client';
 import { silentLogger } from '../../src/logger';
 import {
@@ -43,7 +44,7 @@ test(`${SERVICES} upstreams under http_max_conns_per_client = ${LIMIT}: all read
   // One client for discovery and the app's own registration calls, as expressConsul() has it.
   const own = new ConsulClient({ address: agent.address });
   try {
-    discovery = new Discovery(own, {}, undefined, silentLogger);
+    discovery = new Discovery(own, resolveDiscoveryOptions({}), undefined, silentLogger);
     const d = discovery;
     const clients = names.map((name) => d.service(name));
     for (const client of clients) client.watcher.onError((event) => errors.push(event.error));

@@ -3,6 +3,7 @@
 // every one of its 4 connections, and a KV configuration's or a lock's blocking read waited in
 // the queue until one of them returned, up to a whole wait. They belong on the watch lane, where
 // the watch scheduler leaves them room. Real dev agent, one ConsulClient shared as in an app.
+import { resolveDiscoveryOptions } from '../../src/client/discovery-options';
 import { Discovery } from '../../src/client/discovery';
 import type { WatcherRegistry } from '../../src/discovery/watcher-registry';
 import { ConsulClient } from '../../src/consul/consul-client';
@@ -39,7 +40,7 @@ describe('traffic watches and the control lane (HTTP/1.1, real Consul)', () => {
     // A long wait: a KV read queued behind a traffic watch would wait for all of it.
     discovery = new Discovery(
       consul,
-      { trafficManagement: true, watch: { waitMs: 20_000 } },
+      resolveDiscoveryOptions({ trafficManagement: true, watch: { waitMs: 20_000 } }),
       undefined,
       silentLogger,
     );

@@ -7,6 +7,7 @@
 import { subscribe } from 'node:diagnostics_channel';
 import { createInterface } from 'node:readline';
 import { Discovery } from '../../../src/client/discovery';
+import { resolveDiscoveryOptions } from '../../../src/client/discovery-options';
 import { ConsulClient } from '../../../src/consul/consul-client';
 import { silentLogger } from '../../../src/logger';
 
@@ -49,7 +50,8 @@ async function main(): Promise<void> {
     requests.throttled += 1;
   });
   // Every service watched at once: past the default watch-set cap (discovery.maxServices, 256).
-  const discovery = new Discovery(consul, { maxServices: count }, undefined, silentLogger);
+  const options = resolveDiscoveryOptions({ maxServices: count });
+  const discovery = new Discovery(consul, options, undefined, silentLogger);
   const write = (value: object): void => {
     process.stdout.write(`${JSON.stringify(value)}\n`);
   };
