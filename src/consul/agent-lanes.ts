@@ -1,4 +1,5 @@
 import { buildConnector, Client, Pool } from 'undici';
+import type { Dispatcher } from 'undici';
 import { ListenerSet } from '../events/listener-set';
 import { silentLogger } from '../logger';
 import { lanePlan } from './connection-budget';
@@ -17,7 +18,10 @@ const LANES: readonly Lane[] = ['short', 'control', 'watch', 'poll'];
  * server picks), and a connection that comes back HTTP/1.1 is set to its lane's HTTP/1.1 pipelining
  * at once (never two blocking queries queued on one HTTP/1.1 connection) and the lanes are rebuilt
  * on the HTTP/1.1 plan for the calls after it; the listeners hear of the change (the watch
- * scheduler's slot count follows it).
+ * scheduler's slot count follows it). Until the first socket's protocol is known, one call at a
+ * time goes out (the probe) and the others wait for it: calls handed to the h2-plan pools before
+ * a decline would stay queued there, several per HTTP/1.1 connection, each blocking query behind
+ * another's whole wait (test/consul/agent-lanes.hostile.test.ts).
  */
 export class AgentLanes {
   #plan: LanePlan;
@@ -26,6 +30,11 @@ export class AgentLanes {
   readonly #listeners = new ListenerSet<LanePlan>('lane plan listener', () => silentLogger);
   readonly #retired: Pool[] = [];
   readonly #connect: buildConnector.connector;
+  /**
+   * The call out to learn the protocol (https with h2 offered, before the first socket), resolved
+   * when a connection attempt ends (protocol learnt or connection failed) or the call does.
+   */
+  #probe: Settlement | undefined;
 
   constructor(
     private readonly origin: string,
@@ -54,6 +63,31 @@ export class AgentLanes {
 
   pool(lane: Lane): Pool {
     return this.#pools[lane];
+  }
+
+  /**
+   * Sends `options` on `lane`'s pool; before the agent's protocol is known, after the probe (see
+   * the class comment). Waiting ends with the call's own signal.
+   */
+  async request(lane: Lane, options: Dispatcher.RequestOptions): Promise<Dispatcher.ResponseData> {
+    while (this.#protocol === undefined && this.#probe) {
+      await abortable(this.#probe.promise, options.signal as AbortSignal | undefined);
+    }
+    if (this.#protocol !== undefined) return this.#pools[lane].request(options);
+    const probe = settlement();
+    this.#probe = probe;
+    try {
+      return await this.#pools[lane].request(options);
+    } finally {
+      // Also when no connection was attempted (the call aborted first): never a gate left shut.
+      this.endProbe(probe);
+    }
+  }
+
+  private endProbe(probe: Settlement | undefined): void {
+    if (!probe) return;
+    if (this.#probe === probe) this.#probe = undefined;
+    probe.resolve();
   }
 
   /** Calls `listener` when the plan changes (the agent declined h2). Returns an unsubscribe. */
@@ -99,6 +133,9 @@ export class AgentLanes {
             const alpn = (socket as { alpnProtocol?: string | false }).alpnProtocol;
             this.noteProtocol(alpn === 'h2' ? 'h2' : 'http/1.1', client, lane);
           }
+          // Protocol learnt, or the probe's connection failed: the waiting calls go (one of them
+          // probes again if it is still unknown).
+          this.endProbe(this.#probe);
           (callback as (e: Error | null, s: typeof socket) => void)(error, socket);
         });
       },
@@ -108,11 +145,13 @@ export class AgentLanes {
 
   private noteProtocol(protocol: AgentProtocol, client: Client, lane: Lane): void {
     this.#protocol = protocol;
-    if (protocol === 'h2' || this.#plan.protocol === 'http/1.1') return;
-    // An h2 lane's connection that speaks HTTP/1.1: one request at a time on it (its lane's
-    // HTTP/1.1 depth), set before undici writes anything, then every lane on the HTTP/1.1 plan.
+    if (protocol === 'h2') return;
+    // A connection that speaks HTTP/1.1: its lane's HTTP/1.1 depth (one request at a time, except
+    // the poll lane), set before undici writes anything, also on a retired h2-plan pool's
+    // connection made after the switch; then, once, every lane on the HTTP/1.1 plan.
     const h1 = lanePlan(this.budget, 'http/1.1');
-    client.pipelining = h1[lane].pipelining;
+    client.pipelining = Math.min(client.pipelining ?? 1, h1[lane].pipelining);
+    if (this.#plan.protocol === 'http/1.1') return;
     this.#plan = h1;
     const old = [...new Set(Object.values(this.#pools))];
     this.#pools = this.build(h1);
@@ -120,5 +159,35 @@ export class AgentLanes {
     this.#retired.push(...old);
     for (const pool of old) void pool.close().catch(() => {});
     this.#listeners.emit(h1);
+  }
+}
+
+/** A promise and the function that resolves it. */
+interface Settlement {
+  readonly promise: Promise<void>;
+  readonly resolve: () => void;
+}
+
+function settlement(): Settlement {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+/** `promise`, or a rejection with the signal's reason when `signal` aborts first. */
+async function abortable(promise: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
+  if (!signal) return promise;
+  signal.throwIfAborted();
+  let onAbort: (() => void) | undefined;
+  try {
+    await Promise.race([
+      promise,
+      new Promise<never>((_resolve, reject) => {
+        onAbort = () => reject(signal.reason as Error);
+        signal.addEventListener('abort', onAbort, { once: true });
+      }),
+    ]);
+  } finally {
+    if (onAbort) signal.removeEventListener('abort', onAbort);
   }
 }

@@ -533,7 +533,7 @@ export class ConsulClient {
     }
 
     try {
-      const response = await this.lanes.pool(spec.lane ?? 'short').request(request);
+      const response = await this.lanes.request(spec.lane ?? 'short', request);
       const text = await readBody(response, this.maxResponseBytes, endpoint);
       const answer: RawAnswer = { status: response.statusCode, text, headers: response.headers };
       if (answer.status < 300 || spec.allowStatus?.includes(answer.status)) return answer;

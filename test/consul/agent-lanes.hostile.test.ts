@@ -1,0 +1,111 @@
+import { createServer as createHttpsServer } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Server } from 'node:https';
+import { ConsulClient } from '../../src/consul/consul-client';
+import { selfSignedCert } from '../support/self-signed-cert';
+import type { SelfSignedCert } from '../support/self-signed-cert';
+import { waitFor } from '../support/wait-for';
+
+// A hostile or odd agent in front of the lanes (issue #12): TLS servers written here with node:https
+// and node:http2 play the peer, because what is under test is how our lanes react to a peer's
+// protocol choices, which a real Consul agent never makes.
+jest.setTimeout(30_000);
+
+let cert: SelfSignedCert;
+beforeAll(() => {
+  cert = selfSignedCert();
+});
+afterAll(() => cert.remove());
+
+/** An https server speaking HTTP/1.1 only (ALPN), counting its sockets and requests in flight. */
+interface H1Agent {
+  readonly address: string;
+  readonly inFlight: () => number;
+  readonly maxSockets: () => number;
+  readonly sockets: () => number;
+  close(): Promise<void>;
+}
+
+async function h1Agent(
+  handle: (request: IncomingMessage, response: ServerResponse) => void,
+): Promise<H1Agent> {
+  const sockets = new Set<Socket>();
+  let maxSockets = 0;
+  let inFlight = 0;
+  const server: Server = createHttpsServer(
+    { key: cert.key, cert: cert.cert, ALPNProtocols: ['http/1.1'] },
+    (request, response) => {
+      inFlight += 1;
+      response.on('close', () => (inFlight -= 1));
+      handle(request, response);
+    },
+  );
+  server.on('secureConnection', (socket: Socket) => {
+    sockets.add(socket);
+    maxSockets = Math.max(maxSockets, sockets.size);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    address: `https://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    inFlight: () => inFlight,
+    maxSockets: () => maxSockets,
+    sockets: () => sockets.size,
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+/** A blocking health read: held for its `wait`, then an empty list at the same index. */
+function blockingHealth(request: IncomingMessage, response: ServerResponse): void {
+  const url = new URL(request.url ?? '/', 'http://agent');
+  const waitMs = Number.parseInt(url.searchParams.get('wait') ?? '0', 10);
+  const answer = (): void => {
+    if (response.destroyed) return;
+    response.writeHead(200, { 'content-type': 'application/json', 'x-consul-index': '7' });
+    response.end('[]');
+  };
+  if (waitMs > 0) {
+    const timer = setTimeout(answer, waitMs);
+    response.on('close', () => clearTimeout(timer));
+  } else answer();
+}
+
+function client(address: string, maxConnections = 32): ConsulClient {
+  return new ConsulClient({ address, tls: { ca: cert.cert }, maxConnections });
+}
+
+describe('agent lanes against a hostile or odd agent', () => {
+  it('an agent that declines h2 while blocking queries open: every one is on the agent at once, within the budget', async () => {
+    const agent = await h1Agent(blockingHealth);
+    const consul = client(agent.address);
+    const abort = new AbortController();
+    const queries: Promise<unknown>[] = [];
+    try {
+      // 12 blocking queries before any connection: the plan is still h2 (4 watch connections,
+      // 250 streams each). The agent answers HTTP/1.1, where one connection carries one at a time.
+      for (let i = 0; i < 12; i++) {
+        queries.push(
+          consul
+            .healthService(`svc-${i}`, { index: 5, waitMs: 10_000 }, { signal: abort.signal })
+            .catch(() => undefined),
+        );
+      }
+      await waitFor(
+        '12 blocking queries on the agent at once',
+        () => (agent.inFlight() === 12 ? true : undefined),
+        { timeoutMs: 5_000 },
+      );
+      expect(consul.lanePlan.protocol).toBe('http/1.1');
+      expect(agent.maxSockets()).toBeLessThanOrEqual(consul.connectionBudget.total);
+    } finally {
+      abort.abort();
+      await Promise.all(queries);
+      await consul.close();
+      await agent.close();
+    }
+  });
+});
