@@ -2,7 +2,8 @@ import { buildConnector, Client, Pool } from 'undici';
 import type { Dispatcher } from 'undici';
 import { ListenerSet } from '../events/listener-set';
 import { silentLogger } from '../logger';
-import { lanePlan } from './connection-budget';
+import type { ClientHttp2Session, Settings } from 'node:http2';
+import { H2_STREAMS, lanePlan } from './connection-budget';
 import type { AgentProtocol, ConnectionBudget, LanePlan } from './connection-budget';
 import type { ResolvedConsulConnection } from './consul-environment';
 
@@ -140,7 +141,42 @@ export class AgentLanes {
         });
       },
     });
+    client.on('connect', () => this.followSettings(client));
     return client;
+  }
+
+  /** Follows the SETTINGS of an h2 connection's agent: its stream limit shapes the lanes. */
+  private followSettings(client: Client): void {
+    const session = h2Session(client);
+    if (!session) return;
+    session.on('remoteSettings', (settings: Settings) => {
+      if (settings.maxConcurrentStreams !== undefined) {
+        this.noteStreams(settings.maxConcurrentStreams, client);
+      }
+    });
+  }
+
+  /**
+   * The agent allows `streams` on one connection (at its SETTINGS, also when it shrinks them
+   * later): this connection sends no more at once, and the lanes are rebuilt at the lowest limit
+   * seen (the watch scheduler's slots follow). A limit that grows again is not followed.
+   */
+  private noteStreams(streams: number, client: Client): void {
+    const allowed = Math.max(1, Math.min(H2_STREAMS, streams));
+    client.pipelining = Math.min(client.pipelining ?? allowed, allowed);
+    if (this.#plan.protocol !== 'h2' || allowed >= this.#plan.watch.pipelining) return;
+    this.replace(lanePlan(this.budget, 'h2', allowed));
+  }
+
+  /** Every lane on `plan` for the calls after now; the old pools finish what they carry. */
+  private replace(plan: LanePlan): void {
+    this.#plan = plan;
+    const old = [...new Set(Object.values(this.#pools))];
+    this.#pools = this.build(plan);
+    // Their queued calls finish there; close() refuses new ones, which now go to the new pools.
+    this.#retired.push(...old);
+    for (const pool of old) void pool.close().catch(() => {});
+    this.#listeners.emit(plan);
   }
 
   private noteProtocol(protocol: AgentProtocol, client: Client, lane: Lane): void {
@@ -152,14 +188,21 @@ export class AgentLanes {
     const h1 = lanePlan(this.budget, 'http/1.1');
     client.pipelining = Math.min(client.pipelining ?? 1, h1[lane].pipelining);
     if (this.#plan.protocol === 'http/1.1') return;
-    this.#plan = h1;
-    const old = [...new Set(Object.values(this.#pools))];
-    this.#pools = this.build(h1);
-    // Their queued calls finish there; close() refuses new ones, which now go to the new pools.
-    this.#retired.push(...old);
-    for (const pool of old) void pool.close().catch(() => {});
-    this.#listeners.emit(h1);
+    this.replace(h1);
   }
+}
+
+/**
+ * The HTTP/2 session undici runs on `client`'s connection, or undefined (HTTP/1.1). undici keeps
+ * it under a private symbol and does not cap its streams at the agent's SETTINGS (undici 7.30);
+ * test/consul/agent-lanes.hostile.test.ts fails if a new undici hides it otherwise.
+ */
+function h2Session(client: Client): ClientHttp2Session | undefined {
+  const key = Object.getOwnPropertySymbols(client).find((s) => s.description === 'http2Session');
+  const session = key && (client as unknown as Record<symbol, unknown>)[key];
+  return session && typeof session === 'object' && 'remoteSettings' in session
+    ? (session as ClientHttp2Session)
+    : undefined;
 }
 
 /** A promise and the function that resolves it. */

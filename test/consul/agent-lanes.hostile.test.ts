@@ -1,8 +1,11 @@
+import { createSecureServer } from 'node:http2';
+import type { Http2SecureServer, Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import { createServer as createHttpsServer } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Server } from 'node:https';
 import { ConsulClient } from '../../src/consul/consul-client';
+import { ConsulUnavailableError } from '../../src/errors';
 import { selfSignedCert } from '../support/self-signed-cert';
 import type { SelfSignedCert } from '../support/self-signed-cert';
 import { waitFor } from '../support/wait-for';
@@ -59,6 +62,62 @@ async function h1Agent(
   };
 }
 
+/** An h2 server (no HTTP/1.1) advertising `maxConcurrentStreams`, counting its sessions. */
+interface H2Agent {
+  readonly address: string;
+  readonly maxSessions: () => number;
+  close(): Promise<void>;
+}
+
+async function h2Agent(
+  maxConcurrentStreams: number,
+  handle: (request: Http2ServerRequest, response: Http2ServerResponse) => void,
+): Promise<H2Agent> {
+  const sessions = new Set<import('node:http2').ServerHttp2Session>();
+  let maxSessions = 0;
+  const server: Http2SecureServer = createSecureServer(
+    { key: cert.key, cert: cert.cert, settings: { maxConcurrentStreams } },
+    handle,
+  );
+  server.on('session', (session) => {
+    sessions.add(session);
+    maxSessions = Math.max(maxSessions, sessions.size);
+    session.on('close', () => sessions.delete(session));
+    session.on('error', () => {});
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    address: `https://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    maxSessions: () => maxSessions,
+    close: async () => {
+      for (const session of sessions) session.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+/** Blocking reads of the agent's own registration on the agent now. */
+let following = 0;
+
+/** The agent's own registration, blocking on `hash` for its wait; a register answers at once. */
+function agentService(request: Http2ServerRequest, response: Http2ServerResponse): void {
+  const url = new URL(request.url, 'http://agent');
+  const waitMs = Number.parseInt(url.searchParams.get('wait') ?? '0', 10);
+  if (waitMs > 0) {
+    following += 1;
+    response.on('close', () => (following -= 1));
+  }
+  const answer = (): void => {
+    if (response.stream.destroyed) return;
+    response.writeHead(200, { 'content-type': 'application/json', 'x-consul-contenthash': 'h1' });
+    response.end(url.pathname === '/v1/agent/service/register' ? '' : '{"ID":"me","Service":"me"}');
+  };
+  if (waitMs > 0) {
+    const timer = setTimeout(answer, waitMs);
+    response.on('close', () => clearTimeout(timer));
+  } else answer();
+}
+
 /** A blocking health read: held for its `wait`, then an empty list at the same index. */
 function blockingHealth(request: IncomingMessage, response: ServerResponse): void {
   const url = new URL(request.url ?? '/', 'http://agent');
@@ -104,6 +163,56 @@ describe('agent lanes against a hostile or odd agent', () => {
     } finally {
       abort.abort();
       await Promise.all(queries);
+      await consul.close();
+      await agent.close();
+    }
+  });
+
+  it('an h2 agent allowing 1 stream per connection: the registration is not held behind its own blocking follow', async () => {
+    const agent = await h2Agent(1, agentService);
+    const consul = client(agent.address);
+    const abort = new AbortController();
+    // The registration's follow loop: a blocking read on the short lane for its whole wait.
+    const follow = consul
+      .getAgentService('me', { hash: 'h1', waitMs: 10_000, signal: abort.signal })
+      .catch(() => undefined);
+    try {
+      await waitFor('the follow on the agent', () => (following > 0 ? true : undefined));
+      const startedAt = Date.now();
+      await consul.registerService({ ID: 'me', Name: 'me' });
+      // Well under requestTimeoutMs (5 s), the bound the starved call hit before.
+      expect(Date.now() - startedAt).toBeLessThan(2_000);
+      // The lanes carry what the agent allows: one stream each, on more connections.
+      expect(consul.lanePlan).toMatchObject({
+        protocol: 'h2',
+        short: { connections: 4, pipelining: 1 },
+        watch: { pipelining: 1 },
+      });
+      expect(agent.maxSessions()).toBeLessThanOrEqual(consul.connectionBudget.total);
+    } finally {
+      abort.abort();
+      await follow;
+      await consul.close();
+      await agent.close();
+    }
+  });
+
+  it('an h2 agent allowing 0 streams: a typed error within the call timeout, no hang', async () => {
+    const agent = await h2Agent(0, agentService);
+    const consul = new ConsulClient({
+      address: agent.address,
+      tls: { ca: cert.cert },
+      requestTimeoutMs: 1_000,
+    });
+    try {
+      const startedAt = Date.now();
+      const error = await consul.statusLeader().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(ConsulUnavailableError);
+      expect(Date.now() - startedAt).toBeLessThan(3_000);
+    } finally {
       await consul.close();
       await agent.close();
     }
