@@ -29,7 +29,8 @@ export class AgentLanes {
   #pools: Record<Lane, Pool>;
   #protocol: AgentProtocol | undefined;
   readonly #listeners = new ListenerSet<LanePlan>('lane plan listener', () => silentLogger);
-  readonly #retired: Pool[] = [];
+  /** Pools of an earlier plan, until they have finished their calls. */
+  readonly #retired = new Set<Pool>();
   readonly #connect: buildConnector.connector;
   /**
    * The call out to learn the protocol (https with h2 offered, before the first socket), resolved
@@ -164,8 +165,11 @@ export class AgentLanes {
   private noteStreams(streams: number, client: Client): void {
     const allowed = Math.max(1, Math.min(H2_STREAMS, streams));
     client.pipelining = Math.min(client.pipelining ?? allowed, allowed);
-    if (this.#plan.protocol !== 'h2' || allowed >= this.#plan.watch.pipelining) return;
-    this.replace(lanePlan(this.budget, 'h2', allowed));
+    // Planned at a power of two below it: a peer shrinking its limit one stream at a time
+    // rebuilds the lanes 8 times at most, not 249 (each rebuild leaves pools draining).
+    const planned = allowed >= H2_STREAMS ? H2_STREAMS : 2 ** Math.floor(Math.log2(allowed));
+    if (this.#plan.protocol !== 'h2' || planned >= this.#plan.watch.pipelining) return;
+    this.replace(lanePlan(this.budget, 'h2', planned));
   }
 
   /** Every lane on `plan` for the calls after now; the old pools finish what they carry. */
@@ -174,8 +178,13 @@ export class AgentLanes {
     const old = [...new Set(Object.values(this.#pools))];
     this.#pools = this.build(plan);
     // Their queued calls finish there; close() refuses new ones, which now go to the new pools.
-    this.#retired.push(...old);
-    for (const pool of old) void pool.close().catch(() => {});
+    for (const pool of old) {
+      this.#retired.add(pool);
+      void pool
+        .close()
+        .catch(() => {})
+        .finally(() => this.#retired.delete(pool));
+    }
     this.#listeners.emit(plan);
   }
 

@@ -4,6 +4,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Server } from 'node:https';
+import { H2_STREAMS } from '../../src/consul/connection-budget';
 import { ConsulClient } from '../../src/consul/consul-client';
 import { ConsulUnavailableError } from '../../src/errors';
 import { selfSignedCert } from '../support/self-signed-cert';
@@ -66,6 +67,8 @@ async function h1Agent(
 interface H2Agent {
   readonly address: string;
   readonly maxSessions: () => number;
+  /** Sends `settings` on every open session; resolves when each has acknowledged them. */
+  readonly settings: (settings: import('node:http2').Settings) => Promise<void>;
   close(): Promise<void>;
 }
 
@@ -89,6 +92,22 @@ async function h2Agent(
   return {
     address: `https://127.0.0.1:${(server.address() as AddressInfo).port}`,
     maxSessions: () => maxSessions,
+    settings: async (settings) => {
+      const acks = [...sessions]
+        .filter((session) => !session.destroyed && !session.closed)
+        .map(
+          (session) =>
+            new Promise<void>((resolve) => {
+              try {
+                session.settings(settings, () => resolve());
+              } catch {
+                resolve();
+              }
+              session.once('close', () => resolve());
+            }),
+        );
+      await Promise.all(acks);
+    },
     close: async () => {
       for (const session of sessions) session.destroy();
       await new Promise((resolve) => server.close(resolve));
@@ -113,6 +132,26 @@ function agentService(request: Http2ServerRequest, response: Http2ServerResponse
     response.end(url.pathname === '/v1/agent/service/register' ? '' : '{"ID":"me","Service":"me"}');
   };
   if (waitMs > 0) {
+    const timer = setTimeout(answer, waitMs);
+    response.on('close', () => clearTimeout(timer));
+  } else answer();
+}
+
+/** Blocking health reads on the h2 agent now. */
+let echoing = 0;
+
+/** Over h2: a blocking health read held for its wait; anything else answers `""` at once. */
+function blockingEcho(request: Http2ServerRequest, response: Http2ServerResponse): void {
+  const url = new URL(request.url, 'http://agent');
+  const waitMs = Number.parseInt(url.searchParams.get('wait') ?? '0', 10);
+  const answer = (): void => {
+    if (response.stream.destroyed) return;
+    response.writeHead(200, { 'content-type': 'application/json', 'x-consul-index': '7' });
+    response.end(url.pathname.startsWith('/v1/health/') ? '[]' : '""');
+  };
+  if (waitMs > 0) {
+    echoing += 1;
+    response.on('close', () => (echoing -= 1));
     const timer = setTimeout(answer, waitMs);
     response.on('close', () => clearTimeout(timer));
   } else answer();
@@ -213,6 +252,43 @@ describe('agent lanes against a hostile or odd agent', () => {
       expect(error).toBeInstanceOf(ConsulUnavailableError);
       expect(Date.now() - startedAt).toBeLessThan(3_000);
     } finally {
+      await consul.close();
+      await agent.close();
+    }
+  });
+
+  it('an h2 agent shrinking its stream limit one by one, with blocking queries open: few rebuilds, within the budget', async () => {
+    const agent = await h2Agent(H2_STREAMS, blockingEcho);
+    const consul = client(agent.address);
+    let rebuilds = 0;
+    consul.onLanePlanChange(() => (rebuilds += 1));
+    const abort = new AbortController();
+    const queries: Promise<unknown>[] = [];
+    const blockingQuery = (i: number): void => {
+      queries.push(
+        consul
+          .healthService(`svc-${i}`, { index: 5, waitMs: 10_000 }, { signal: abort.signal })
+          .catch(() => undefined),
+      );
+    };
+    try {
+      for (let i = 0; i < 20; i++) blockingQuery(i);
+      await waitFor('20 blocking queries on the agent', () => (echoing === 20 ? true : undefined));
+      for (let streams = H2_STREAMS - 1; streams >= 1; streams--) {
+        await agent.settings({ maxConcurrentStreams: streams });
+        // New calls meanwhile, on whatever plan is current.
+        if (streams % 10 === 0) blockingQuery(1_000 + streams);
+      }
+      await waitFor('the plan at 1 stream', () =>
+        consul.lanePlan.watch.pipelining === 1 ? true : undefined,
+      );
+      expect(rebuilds).toBeLessThanOrEqual(8);
+      expect(agent.maxSessions()).toBeLessThanOrEqual(consul.connectionBudget.total);
+      // Still answering: a short call on the new plan.
+      await consul.statusLeader();
+    } finally {
+      abort.abort();
+      await Promise.all(queries);
       await consul.close();
       await agent.close();
     }
