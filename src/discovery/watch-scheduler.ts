@@ -122,6 +122,8 @@ export class WatchScheduler {
   /** Watch connections a 429 took away (given back one per THROTTLE_RECOVERY_MS). */
   private lost = 0;
   private inFlight = 0;
+  /** Tickets holding a slot, counted as they move (counting them at each register was quadratic). */
+  private slottedTickets = 0;
   private pumpTimer: NodeJS.Timeout | undefined;
   private readonly timers: NodeJS.Timeout[] = [];
   private lastRebalanceAt: number;
@@ -158,7 +160,7 @@ export class WatchScheduler {
     same.add(ticket);
     // First come, first slotted, until usage says otherwise.
     if (this.slottedCount() < this.slotCapacity()) {
-      ticket.slotted = true;
+      this.setSlotted(ticket, true);
     } else {
       this.ensureFollower(datacenter);
       // Over h2 the service past the last stream ends the "every service fits" plan: streams for
@@ -235,6 +237,8 @@ export class WatchScheduler {
   release(ticket: Ticket): void {
     if (ticket.released) return;
     ticket.released = true;
+    // Its slot is free (the ticket keeps its flag: a late nextTurn still gets a blocking turn).
+    if (ticket.slotted) this.slottedTickets -= 1;
     this.unqueue(ticket);
     ticket.slotAbort?.abort();
     this.tickets.delete(ticket);
@@ -251,9 +255,13 @@ export class WatchScheduler {
   }
 
   private slottedCount(): number {
-    let count = 0;
-    for (const ticket of this.tickets) if (ticket.slotted) count += 1;
-    return count;
+    return this.slottedTickets;
+  }
+
+  private setSlotted(ticket: Ticket, slotted: boolean): void {
+    if (ticket.slotted === slotted) return;
+    ticket.slotted = slotted;
+    this.slottedTickets += slotted ? 1 : -1;
   }
 
   private lane(): WatchLane {
@@ -404,7 +412,7 @@ export class WatchScheduler {
   }
 
   private promote(ticket: Ticket, now: number): void {
-    ticket.slotted = true;
+    this.setSlotted(ticket, true);
     ticket.movedAt = now;
     this.unqueue(ticket);
     const waiter = ticket.waiter;
@@ -413,7 +421,7 @@ export class WatchScheduler {
   }
 
   private demote(ticket: Ticket, now: number): void {
-    ticket.slotted = false;
+    this.setSlotted(ticket, false);
     ticket.movedAt = now;
     // The blocking query in flight may have been about to see a change: read once more.
     ticket.dirty = true;
