@@ -19,10 +19,11 @@ const LANES: readonly Lane[] = ['short', 'control', 'watch', 'poll'];
  * server picks), and a connection that comes back HTTP/1.1 is set to its lane's HTTP/1.1 pipelining
  * at once (never two blocking queries queued on one HTTP/1.1 connection) and the lanes are rebuilt
  * on the HTTP/1.1 plan for the calls after it; the listeners hear of the change (the watch
- * scheduler's slot count follows it). Until the first socket's protocol is known, one call at a
- * time goes out (the probe) and the others wait for it: calls handed to the h2-plan pools before
- * a decline would stay queued there, several per HTTP/1.1 connection, each blocking query behind
- * another's whole wait (test/consul/agent-lanes.hostile.test.ts).
+ * scheduler's slot count follows it). Before the first call the protocol is learnt on a
+ * connection of its own, closed at once, and the calls wait for it: calls handed to the h2-plan
+ * pools before a decline stayed queued there, several per HTTP/1.1 connection, each blocking query
+ * behind another's whole wait, and a retired pool's connection held for a wait took the budget
+ * over `maxConnections` (test/consul/agent-lanes.hostile.test.ts).
  */
 export class AgentLanes {
   #plan: LanePlan;
@@ -32,11 +33,9 @@ export class AgentLanes {
   /** Pools of an earlier plan, until they have finished their calls. */
   readonly #retired = new Set<Pool>();
   readonly #connect: buildConnector.connector;
-  /**
-   * The call out to learn the protocol (https with h2 offered, before the first socket), resolved
-   * when a connection attempt ends (protocol learnt or connection failed) or the call does.
-   */
-  #probe: Settlement | undefined;
+  readonly #offersH2: boolean;
+  /** The connection made only to learn the agent's protocol, while it is being made. */
+  #learning: Promise<void> | undefined;
 
   constructor(
     private readonly origin: string,
@@ -46,6 +45,7 @@ export class AgentLanes {
     http2: boolean,
   ) {
     const offersH2 = http2 && origin.startsWith('https:');
+    this.#offersH2 = offersH2;
     this.#connect = buildConnector({ ...tls, allowH2: offersH2 });
     // Plain HTTP is HTTP/1.1 (no h2c: Consul's plain listener does not speak it by default).
     this.#protocol = origin.startsWith('https:') ? undefined : 'http/1.1';
@@ -68,28 +68,42 @@ export class AgentLanes {
   }
 
   /**
-   * Sends `options` on `lane`'s pool; before the agent's protocol is known, after the probe (see
-   * the class comment). Waiting ends with the call's own signal.
+   * Sends `options` on `lane`'s pool, once the agent's protocol is known (see the class comment).
+   * Waiting for it ends with the call's own signal.
    */
   async request(lane: Lane, options: Dispatcher.RequestOptions): Promise<Dispatcher.ResponseData> {
-    while (this.#protocol === undefined && this.#probe) {
-      await abortable(this.#probe.promise, options.signal as AbortSignal | undefined);
+    if (this.#protocol === undefined && this.#offersH2) {
+      await abortable(this.learnProtocol(), options.signal as AbortSignal | undefined);
     }
-    if (this.#protocol !== undefined) return this.#pools[lane].request(options);
-    const probe = settlement();
-    this.#probe = probe;
-    try {
-      return await this.#pools[lane].request(options);
-    } finally {
-      // Also when no connection was attempted (the call aborted first): never a gate left shut.
-      this.endProbe(probe);
-    }
+    return this.#pools[lane].request(options);
   }
 
-  private endProbe(probe: Settlement | undefined): void {
-    if (!probe) return;
-    if (this.#probe === probe) this.#probe = undefined;
-    probe.resolve();
+  /**
+   * Opens one connection to read the agent's ALPN answer, then closes it; the calls waiting share
+   * it. A failed one leaves the protocol unknown: the calls go on the h2 plan (the pools' own
+   * sockets report their protocol too) and the next call tries again. undici's connect timeout
+   * (10 s) bounds it.
+   */
+  private learnProtocol(): Promise<void> {
+    this.#learning ??= new Promise<void>((resolve) => {
+      const url = new URL(this.origin);
+      const port = url.port || '443';
+      this.#connect(
+        { hostname: url.hostname, host: url.host, protocol: url.protocol, port },
+        (_error, socket) => {
+          const done = (): void => {
+            this.#learning = undefined;
+            resolve();
+          };
+          if (!socket) return done();
+          this.learnt(alpnProtocol(socket));
+          // Closed before any pool connects: it never counts with theirs against the budget.
+          socket.once('close', done);
+          socket.destroy();
+        },
+      );
+    });
+    return this.#learning;
   }
 
   /** Calls `listener` when the plan changes (the agent declined h2). Returns an unsubscribe. */
@@ -131,13 +145,7 @@ export class AgentLanes {
       ...options,
       connect: (connectOptions, callback) => {
         this.#connect(connectOptions, (error, socket) => {
-          if (socket) {
-            const alpn = (socket as { alpnProtocol?: string | false }).alpnProtocol;
-            this.noteProtocol(alpn === 'h2' ? 'h2' : 'http/1.1', client, lane);
-          }
-          // Protocol learnt, or the probe's connection failed: the waiting calls go (one of them
-          // probes again if it is still unknown).
-          this.endProbe(this.#probe);
+          if (socket) this.noteProtocol(alpnProtocol(socket), client, lane);
           (callback as (e: Error | null, s: typeof socket) => void)(error, socket);
         });
       },
@@ -189,15 +197,23 @@ export class AgentLanes {
   }
 
   private noteProtocol(protocol: AgentProtocol, client: Client, lane: Lane): void {
-    this.#protocol = protocol;
-    if (protocol === 'h2') return;
     // A connection that speaks HTTP/1.1: its lane's HTTP/1.1 depth (one request at a time, except
     // the poll lane), set before undici writes anything, also on a retired h2-plan pool's
-    // connection made after the switch; then, once, every lane on the HTTP/1.1 plan.
-    const h1 = lanePlan(this.budget, 'http/1.1');
-    client.pipelining = Math.min(client.pipelining ?? 1, h1[lane].pipelining);
-    if (this.#plan.protocol === 'http/1.1') return;
-    this.replace(h1);
+    // connection made after the switch.
+    if (protocol === 'http/1.1') {
+      client.pipelining = Math.min(
+        client.pipelining ?? 1,
+        lanePlan(this.budget, protocol)[lane].pipelining,
+      );
+    }
+    this.learnt(protocol);
+  }
+
+  /** The agent speaks `protocol`: on HTTP/1.1, once, every lane on the HTTP/1.1 plan. */
+  private learnt(protocol: AgentProtocol): void {
+    this.#protocol = protocol;
+    if (protocol === 'h2' || this.#plan.protocol === 'http/1.1') return;
+    this.replace(lanePlan(this.budget, 'http/1.1'));
   }
 }
 
@@ -214,16 +230,9 @@ function h2Session(client: Client): ClientHttp2Session | undefined {
     : undefined;
 }
 
-/** A promise and the function that resolves it. */
-interface Settlement {
-  readonly promise: Promise<void>;
-  readonly resolve: () => void;
-}
-
-function settlement(): Settlement {
-  let resolve!: () => void;
-  const promise = new Promise<void>((r) => (resolve = r));
-  return { promise, resolve };
+/** What the agent picked by ALPN on `socket`: h2, or HTTP/1.1 for anything else. */
+function alpnProtocol(socket: object): AgentProtocol {
+  return (socket as { alpnProtocol?: string | false }).alpnProtocol === 'h2' ? 'h2' : 'http/1.1';
 }
 
 /** `promise`, or a rejection with the signal's reason when `signal` aborts first. */

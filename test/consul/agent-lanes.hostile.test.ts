@@ -157,14 +157,14 @@ function blockingEcho(request: Http2ServerRequest, response: Http2ServerResponse
   } else answer();
 }
 
-/** A blocking health read: held for its `wait`, then an empty list at the same index. */
+/** A blocking health read held for its `wait`, then an empty list; anything else `""` at once. */
 function blockingHealth(request: IncomingMessage, response: ServerResponse): void {
   const url = new URL(request.url ?? '/', 'http://agent');
   const waitMs = Number.parseInt(url.searchParams.get('wait') ?? '0', 10);
   const answer = (): void => {
     if (response.destroyed) return;
     response.writeHead(200, { 'content-type': 'application/json', 'x-consul-index': '7' });
-    response.end('[]');
+    response.end(url.pathname.startsWith('/v1/health/') ? '[]' : '""');
   };
   if (waitMs > 0) {
     const timer = setTimeout(answer, waitMs);
@@ -202,6 +202,50 @@ describe('agent lanes against a hostile or odd agent', () => {
     } finally {
       abort.abort();
       await Promise.all(queries);
+      await consul.close();
+      await agent.close();
+    }
+  });
+
+  it('an agent that declines h2, a blocking query first: never more sockets than maxConnections', async () => {
+    const agent = await h1Agent(blockingHealth);
+    // 5: 2 short, 1 control, 1 watch and 1 poll connection over HTTP/1.1.
+    const consul = client(agent.address, 5);
+    const abort = new AbortController();
+    const calls: Promise<unknown>[] = [];
+    const blockingQuery = (i: number): void => {
+      calls.push(
+        consul
+          .healthService(`svc-${i}`, { index: 5, waitMs: 10_000 }, { signal: abort.signal })
+          .catch(() => undefined),
+      );
+    };
+    try {
+      // The first call, the one that meets the agent first, holds its connection for its wait.
+      blockingQuery(0);
+      await waitFor('the first blocking query on the agent', () =>
+        agent.inFlight() === 1 ? true : undefined,
+      );
+      expect(consul.lanePlan.protocol).toBe('http/1.1');
+      // Then every lane busy: blocking queries, reads, short calls.
+      for (let i = 1; i < 4; i++) blockingQuery(i);
+      calls.push(
+        consul
+          .kvGet('config', { index: 5, waitMs: 10_000 }, { signal: abort.signal })
+          .catch(() => {}),
+      );
+      // The reads and short calls answered: the lanes' connections are open by now.
+      const reads = Array.from({ length: 4 }, (_, i) => consul.healthService(`read-${i}`));
+      await Promise.all([...reads, consul.statusLeader(), consul.statusLeader()]);
+      // The first blocking query and the KV read each hold a connection (the 2nd to 4th queries
+      // wait behind the first on the only watch connection).
+      await waitFor('a blocking query on the watch and control lanes', () =>
+        agent.inFlight() === 2 ? true : undefined,
+      );
+      expect(agent.maxSockets()).toBeLessThanOrEqual(5);
+    } finally {
+      abort.abort();
+      await Promise.all(calls);
       await consul.close();
       await agent.close();
     }
