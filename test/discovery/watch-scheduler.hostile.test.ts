@@ -2,6 +2,9 @@ import type { Logger } from '../../src/logger';
 import { WatchScheduler } from '../../src/discovery/watch-scheduler';
 import type { CheckStateSource, WatchLane } from '../../src/discovery/watch-scheduler';
 import { delay } from '../../src/resilience/delay';
+import type { HealthCheck } from '../../src/consul/consul-types';
+import { UPDATE_BURST } from '../../src/discovery/token-bucket';
+import { waitFor } from '../support/wait-for';
 
 // The watch scheduler against hostile load (issue #12): many services, churn, odd check answers.
 
@@ -20,11 +23,15 @@ const quiet: Logger = { debug: () => {}, info: () => {}, warn: () => {}, error: 
 /** The h2 plan's watch lane: 4 connections of 250 streams, the reads on them too. */
 const h2Lane = (): WatchLane => ({ connections: 4, pollConnections: 0, streamsPerConnection: 250 });
 
-function scheduler(checks: CheckStateSource = silentChecks): WatchScheduler {
+function scheduler(
+  checks: CheckStateSource = silentChecks,
+  lane: () => WatchLane = h2Lane,
+  pollRatePerSecond = 200,
+): WatchScheduler {
   return new WatchScheduler(checks, {
     connections: 28,
-    lane: h2Lane,
-    pollRatePerSecond: 200,
+    lane,
+    pollRatePerSecond,
     pollRefreshMs: 30_000,
     waitMs: 60_000,
     minUpdateIntervalMs: 50,
@@ -90,6 +97,83 @@ describe('WatchScheduler under hostile load', () => {
       for (const ticket of fresh) ticket.release();
     } finally {
       await watches.close();
+    }
+  });
+
+  it('a node check flapping on every answer, an agent ignoring the blocking wait: check reads and service reads stay at their rates', async () => {
+    let modifyIndex = 10;
+    // Answers at once (no blocking), the node's serfHealth flipping each time, duplicated,
+    // with a service named in two cases and a check without ModifyIndex.
+    const flapping: CheckStateSource = {
+      healthStateAny: () => {
+        modifyIndex += 1;
+        const serf: HealthCheck = {
+          Node: 'n1',
+          CheckID: 'serfHealth',
+          Name: 'Serf',
+          Status: modifyIndex % 2 === 0 ? 'passing' : 'critical',
+          ServiceID: '',
+          ServiceName: '',
+          ModifyIndex: modifyIndex,
+        };
+        const pay = { Node: 'n1', CheckID: 'c', Name: 'c', Status: 'passing' as const };
+        const data: HealthCheck[] = [
+          serf,
+          serf,
+          { ...pay, ServiceID: 'p1', ServiceName: 'Pay', ModifyIndex: 3 },
+          { ...pay, ServiceID: 'p2', ServiceName: 'pay' },
+        ];
+        const meta = { index: modifyIndex, knownLeader: true, lastContactMs: 0, cache: undefined };
+        return Promise.resolve({ data, meta });
+      },
+    };
+    // No slot for anyone: 3 connections, 2 of them for reads, the third for the check watch.
+    const h1Lane = (): WatchLane => ({
+      connections: 3,
+      pollConnections: 2,
+      streamsPerConnection: 1,
+    });
+    const readsPerSecond = 50;
+    const watches = scheduler(flapping, h1Lane, readsPerSecond);
+    const stop = new AbortController();
+    const readers: Promise<void>[] = [];
+    try {
+      const startedAt = performance.now();
+      for (let i = 0; i < 300; i++) {
+        const ticket = watches.register(
+          i === 0 ? 'PAY' : `svc-${i}`,
+          '',
+          () => 0,
+          () => 20,
+        );
+        readers.push(
+          (async () => {
+            while (!stop.signal.aborted) {
+              const turn = await ticket.nextTurn(stop.signal).catch(() => undefined);
+              if (!turn) return;
+              await new Promise((resolve) => setImmediate(resolve));
+              turn.done();
+            }
+          })(),
+        );
+      }
+      expect(watches.status().slotted).toBe(0);
+      await waitFor('40 check-watch answers', () =>
+        watches.status().checkWatchAnswers >= 40 ? true : undefined,
+      );
+      const elapsedS = (performance.now() - startedAt) / 1_000;
+      const { checkWatchAnswers, polledReads } = watches.status();
+      // minUpdateIntervalMs 50 with a burst of UPDATE_BURST; reads at 50/s with a burst of 50.
+      expect(checkWatchAnswers).toBeLessThanOrEqual(UPDATE_BURST + Math.ceil(elapsedS * 20) + 1);
+      expect(polledReads).toBeLessThanOrEqual(
+        readsPerSecond + Math.ceil(elapsedS * readsPerSecond) + 1,
+      );
+      // ... and the flapping is followed: reads keep going at about that rate.
+      expect(polledReads).toBeGreaterThan(readsPerSecond);
+    } finally {
+      stop.abort();
+      await watches.close();
+      await Promise.all(readers);
     }
   });
 });
