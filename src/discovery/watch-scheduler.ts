@@ -3,7 +3,8 @@ import { POLL_CONNECTIONS, POLL_PIPELINING } from '../consul/connection-budget';
 import { AbortedError } from '../errors';
 import type { Logger } from '../logger';
 import { Backoff } from '../resilience/backoff';
-import { changedServices, NODE_CHECKS, summarizeChecks } from './check-changes';
+import { SLICED_APPLY_MIN_ENTRIES, runSliced, TimeSlicer } from '../consul/time-slicer';
+import { changedServices, NODE_CHECKS, summarizeChecks, summarizeInSteps } from './check-changes';
 import type { CheckSummary } from './check-changes';
 import { planSlots } from './slot-plan';
 import type { SlotCandidate } from './slot-plan';
@@ -453,7 +454,11 @@ export class WatchScheduler {
           { signal },
         );
         this.counts.checkWatchAnswers += 1;
-        const next = summarizeChecks(answer.data);
+        // A large answer in slices: the service's own requests keep being served meanwhile.
+        const next =
+          answer.data.length < SLICED_APPLY_MIN_ENTRIES
+            ? summarizeChecks(answer.data)
+            : await runSliced(summarizeInSteps(answer.data), new TimeSlicer({ signal }));
         this.markChanged(datacenter, summaries, next, missedChanges);
         missedChanges = false;
         summaries = next;
