@@ -2,10 +2,18 @@ import { buildConnector, Client, Pool } from 'undici';
 import type { Dispatcher } from 'undici';
 import { ListenerSet } from '../events/listener-set';
 import { silentLogger } from '../logger';
+import { connect as http2Connect } from 'node:http2';
 import type { ClientHttp2Session, Settings } from 'node:http2';
+import type { Duplex } from 'node:stream';
 import { H2_STREAMS, lanePlan } from './connection-budget';
 import type { AgentProtocol, ConnectionBudget, LanePlan } from './connection-budget';
 import type { ResolvedConsulConnection } from './consul-environment';
+
+/**
+ * Longest wait for the agent's SETTINGS on the connection that learns its protocol, in ms (Consul
+ * sends them with its first bytes); the calls before the first one wait for it.
+ */
+export const PROBE_SETTINGS_TIMEOUT_MS = 1_000;
 
 /** The pools of a ConsulClient: see ConnectionBudget for what each lane carries. */
 export type Lane = 'short' | 'control' | 'watch' | 'poll';
@@ -96,14 +104,49 @@ export class AgentLanes {
             resolve();
           };
           if (!socket) return done();
-          this.learnt(alpnProtocol(socket));
-          // Closed before any pool connects: it never counts with theirs against the budget.
-          socket.once('close', done);
-          socket.destroy();
+          const protocol = alpnProtocol(socket);
+          const close = (): void => {
+            this.learnt(protocol);
+            // Closed before any pool connects: it never counts with theirs against the budget.
+            // The peer may have closed it already, and 'close' comes once.
+            if ((socket as { closed?: boolean }).closed === true) return done();
+            socket.once('close', done);
+            socket.destroy();
+          };
+          if (protocol === 'http/1.1') return close();
+          this.readSettings(socket, close);
         },
       );
     });
     return this.#learning;
+  }
+
+  /**
+   * Reads the agent's first SETTINGS on the probe's h2 connection, then calls `then`: the first
+   * calls go on lanes shaped for its stream limit (sent before a connection's SETTINGS arrive,
+   * streams beyond the limit are refused). A peer that sends none within
+   * PROBE_SETTINGS_TIMEOUT_MS is planned for H2_STREAMS.
+   */
+  private readSettings(socket: Duplex, then: () => void): void {
+    const session = http2Connect(this.origin, { createConnection: () => socket });
+    let finished = false;
+    const finish = (): void => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(timer);
+      session.destroy();
+      then();
+    };
+    const timer = setTimeout(finish, PROBE_SETTINGS_TIMEOUT_MS);
+    timer.unref();
+    session.on('error', finish);
+    session.once('close', finish);
+    session.once('remoteSettings', (settings: Settings) => {
+      if (settings.maxConcurrentStreams !== undefined) {
+        this.planStreams(settings.maxConcurrentStreams);
+      }
+      finish();
+    });
   }
 
   /** Calls `listener` when the plan changes (the agent declined h2). Returns an unsubscribe. */
@@ -175,6 +218,12 @@ export class AgentLanes {
     client.pipelining = Math.min(client.pipelining ?? allowed, allowed);
     // Planned at a power of two below it: a peer shrinking its limit one stream at a time
     // rebuilds the lanes 8 times at most, not 249 (each rebuild leaves pools draining).
+    this.planStreams(allowed);
+  }
+
+  /** The lanes at the lowest stream limit seen: a power of two at most `streams` (see noteStreams). */
+  private planStreams(streams: number): void {
+    const allowed = Math.max(1, Math.min(H2_STREAMS, streams));
     const planned = allowed >= H2_STREAMS ? H2_STREAMS : 2 ** Math.floor(Math.log2(allowed));
     if (this.#plan.protocol !== 'h2' || planned >= this.#plan.watch.pipelining) return;
     this.replace(lanePlan(this.budget, 'h2', planned));

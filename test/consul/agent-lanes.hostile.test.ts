@@ -4,9 +4,11 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Server } from 'node:https';
+import { createServer as createTlsServer } from 'node:tls';
+import type { TLSSocket } from 'node:tls';
 import { H2_STREAMS } from '../../src/consul/connection-budget';
 import { ConsulClient } from '../../src/consul/consul-client';
-import { ConsulUnavailableError } from '../../src/errors';
+import { AbortedError, ConsulUnavailableError } from '../../src/errors';
 import { selfSignedCert } from '../support/self-signed-cert';
 import type { SelfSignedCert } from '../support/self-signed-cert';
 import { waitFor } from '../support/wait-for';
@@ -280,6 +282,27 @@ describe('agent lanes against a hostile or odd agent', () => {
     }
   });
 
+  it('an h2 agent allowing 1 stream: the very first calls, follow and registration at once, both answered', async () => {
+    const agent = await h2Agent(1, agentService);
+    const consul = client(agent.address);
+    const abort = new AbortController();
+    try {
+      // Both before any connection: sent on one connection before its SETTINGS were read, the
+      // second stream was refused (NGHTTP2_REFUSED_STREAM).
+      const follow = consul
+        .getAgentService('me', { hash: 'h1', waitMs: 10_000, signal: abort.signal })
+        .catch((error: unknown) => error);
+      await consul.registerService({ ID: 'me', Name: 'me' });
+      await waitFor('the follow on the agent', () => (following > 0 ? true : undefined));
+      abort.abort();
+      expect(await follow).toBeInstanceOf(AbortedError);
+    } finally {
+      abort.abort();
+      await consul.close();
+      await agent.close();
+    }
+  });
+
   it('an h2 agent allowing 0 streams: a typed error within the call timeout, no hang', async () => {
     const agent = await h2Agent(0, agentService);
     const consul = new ConsulClient({
@@ -337,4 +360,51 @@ describe('agent lanes against a hostile or odd agent', () => {
       await agent.close();
     }
   });
+
+  it.each([
+    ['never answers a byte', (socket: TLSSocket) => socket.on('data', () => {})],
+    ['closes at once', (socket: TLSSocket) => socket.destroy()],
+    [
+      'speaks HTTP/1.1',
+      (socket: TLSSocket) =>
+        socket.once('data', () => socket.end('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n""')),
+    ],
+    ['sends garbage', (socket: TLSSocket) => socket.end(Buffer.alloc(4_096, 0xff))],
+  ])(
+    'a peer that picks h2 by ALPN, then %s: a typed error within the call timeout',
+    async (_what, behave) => {
+      const sockets = new Set<TLSSocket>();
+      const server = createTlsServer(
+        { key: cert.key, cert: cert.cert, ALPNProtocols: ['h2'] },
+        (socket) => {
+          sockets.add(socket);
+          socket.on('error', () => {});
+          socket.on('close', () => sockets.delete(socket));
+          behave(socket);
+        },
+      );
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const consul = new ConsulClient({
+        address: `https://127.0.0.1:${(server.address() as AddressInfo).port}`,
+        tls: { ca: cert.cert },
+        requestTimeoutMs: 1_500,
+      });
+      try {
+        for (let attempt = 0; attempt < 2; attempt++) {
+          const startedAt = Date.now();
+          const error = await consul.statusLeader().then(
+            () => undefined,
+            (e: unknown) => e,
+          );
+          expect(error).toBeInstanceOf(ConsulUnavailableError);
+          // The call's own timeout (1.5 s) bounds it, the wait for the agent's SETTINGS included.
+          expect(Date.now() - startedAt).toBeLessThan(2_500);
+        }
+      } finally {
+        await consul.close();
+        for (const socket of sockets) socket.destroy();
+        await new Promise((resolve) => server.close(resolve));
+      }
+    },
+  );
 });
