@@ -130,6 +130,7 @@ export class WatchScheduler {
   private lastRebalanceAt: number;
   private lastThrottleAt = Number.NEGATIVE_INFINITY;
   private lastRecoveryAt = Number.NEGATIVE_INFINITY;
+  private lastTickAt = Number.NEGATIVE_INFINITY;
   private throttleLogged = false;
   private counts = { polledReads: 0, checkWatchAnswers: 0, throttled: 0 };
 
@@ -369,6 +370,8 @@ export class WatchScheduler {
   /** Every second: refresh what is due, recover the budget, re-plan the slots now and then. */
   private tick(): void {
     const now = this.options.now();
+    if (now < this.lastTickAt) this.clockWentBack(now);
+    this.lastTickAt = now;
     for (const ticket of this.tickets) {
       if (!ticket.slotted && now - ticket.lastReadAt >= this.options.pollRefreshMs) {
         this.markDirty(ticket);
@@ -384,6 +387,21 @@ export class WatchScheduler {
       if (this.lost === 0) this.throttleLogged = false;
     }
     if (now - this.lastRebalanceAt >= REBALANCE_INTERVAL_MS) this.rebalance();
+  }
+
+  /**
+   * The clock stepped back (Date.now, the default, after an NTP step or a resumed VM): times kept
+   * from before are brought back to `now`, else refreshes, budget recovery, re-plans and slot
+   * dwell would all wait for the clock to come back to them.
+   */
+  private clockWentBack(now: number): void {
+    this.lastRebalanceAt = Math.min(this.lastRebalanceAt, now);
+    this.lastThrottleAt = Math.min(this.lastThrottleAt, now);
+    this.lastRecoveryAt = Math.min(this.lastRecoveryAt, now);
+    for (const ticket of this.tickets) {
+      ticket.lastReadAt = Math.min(ticket.lastReadAt, now);
+      if (ticket.movedAt !== undefined) ticket.movedAt = Math.min(ticket.movedAt, now);
+    }
   }
 
   /** Updates each ticket's call rate and moves slots as planSlots says. */

@@ -3,7 +3,7 @@ import { WatchScheduler } from '../../src/discovery/watch-scheduler';
 import type { CheckStateSource, WatchLane } from '../../src/discovery/watch-scheduler';
 import { delay } from '../../src/resilience/delay';
 import type { HealthCheck } from '../../src/consul/consul-types';
-import { UPDATE_BURST } from '../../src/discovery/token-bucket';
+import { TokenBucket, UPDATE_BURST } from '../../src/discovery/token-bucket';
 import { waitFor } from '../support/wait-for';
 
 // The watch scheduler against hostile load (issue #12): many services, churn, odd check answers.
@@ -27,6 +27,7 @@ function scheduler(
   checks: CheckStateSource = silentChecks,
   lane: () => WatchLane = h2Lane,
   pollRatePerSecond = 200,
+  now: () => number = () => performance.now(),
 ): WatchScheduler {
   return new WatchScheduler(checks, {
     connections: 28,
@@ -36,7 +37,7 @@ function scheduler(
     waitMs: 60_000,
     minUpdateIntervalMs: 50,
     backoff: { baseMs: 250, maxMs: 10_000 },
-    now: () => performance.now(),
+    now,
     random: () => 0.5,
     delay,
     logger: quiet,
@@ -232,5 +233,57 @@ describe('WatchScheduler under hostile load', () => {
       clearInterval(beat);
       await watches.close();
     }
+  });
+
+  it('the wall clock stepping back an hour (NTP, a resumed VM) does not stop the reads for that hour', async () => {
+    // Date.now is the watches' default clock; it can go backwards.
+    let offsetMs = 1_000_000_000;
+    const wallClock = (): number => performance.now() + offsetMs;
+    const h1Lane = (): WatchLane => ({
+      connections: 3,
+      pollConnections: 2,
+      streamsPerConnection: 1,
+    });
+    const watches = scheduler(silentChecks, h1Lane, 10, wallClock);
+    const stop = new AbortController();
+    let reads = 0;
+    const tickets = Array.from({ length: 30 }, (_, i) =>
+      watches.register(
+        `svc-${i}`,
+        '',
+        () => 0,
+        () => 0,
+      ),
+    );
+    try {
+      expect(watches.status().slotted).toBe(0);
+      // Each service's first read: 10 at once (the burst), then 10 per second.
+      const readers = tickets.map(async (ticket) => {
+        const turn = await ticket.nextTurn(stop.signal).catch(() => undefined);
+        if (!turn) return;
+        reads += 1;
+        turn.done();
+      });
+      await waitFor('the burst of reads', () => (reads >= 10 ? true : undefined));
+      offsetMs -= 3_600_000;
+      // 20 more at 10/s: 2 s; with the bucket waiting for the clock to come back, an hour.
+      await waitFor('every service read once', () => (reads === 30 ? true : undefined), {
+        timeoutMs: 8_000,
+      });
+      await Promise.all(readers);
+    } finally {
+      stop.abort();
+      for (const ticket of tickets) ticket.release();
+      await watches.close();
+    }
+  });
+
+  it('a token bucket whose clock steps back keeps its rate from there', () => {
+    const bucket = new TokenBucket(2, 100);
+    expect([bucket.take(10_000), bucket.take(10_000)]).toEqual([0, 0]);
+    // Back by an hour: no time passed, and time counts from the new reading.
+    expect(bucket.take(10_000 - 3_600_000)).toBe(100);
+    expect(bucket.take(10_000 - 3_600_000 + 100)).toBe(100);
+    expect(bucket.take(10_000 - 3_600_000 + 1_000)).toBe(0);
   });
 });
