@@ -117,7 +117,11 @@ export class WatchScheduler {
   private readonly tickets = new Set<Ticket>();
   private readonly byService = new Map<string, Set<Ticket>>();
   private readonly queue: Ticket[] = [];
-  private readonly followers = new Map<string, Promise<void>>();
+  /** The check watch of each datacenter with services to follow: its stop and its loop. */
+  private readonly followers = new Map<
+    string,
+    { readonly stop: AbortController; readonly done: Promise<void> }
+  >();
   private readonly abort = new AbortController();
   private readonly readRate: TokenBucket;
   /** Watch connections a 429 took away (given back one per THROTTLE_RECOVERY_MS). */
@@ -210,7 +214,9 @@ export class WatchScheduler {
     this.abort.abort(new AbortedError('WatchScheduler closed'));
     for (const timer of this.timers) clearInterval(timer);
     if (this.pumpTimer) clearTimeout(this.pumpTimer);
-    await Promise.all(this.followers.values());
+    const followers = [...this.followers.values()];
+    for (const follower of followers) follower.stop.abort();
+    await Promise.all(followers.map((follower) => follower.done));
   }
 
   /** @internal Ticket.nextTurn. */
@@ -387,6 +393,7 @@ export class WatchScheduler {
       if (this.lost === 0) this.throttleLogged = false;
     }
     if (now - this.lastRebalanceAt >= REBALANCE_INTERVAL_MS) this.rebalance();
+    this.stopIdleFollowers();
   }
 
   /**
@@ -450,12 +457,31 @@ export class WatchScheduler {
 
   private ensureFollower(datacenter: string): void {
     if (this.followers.has(datacenter) || this.abort.signal.aborted) return;
-    this.followers.set(datacenter, this.follow(datacenter));
+    const stop = new AbortController();
+    const done = this.follow(datacenter, stop.signal).finally(() => {
+      if (this.followers.get(datacenter)?.stop === stop) this.followers.delete(datacenter);
+    });
+    this.followers.set(datacenter, { stop, done });
+  }
+
+  /**
+   * Stops the check watch of each datacenter where no service is followed by it any more (all
+   * released or slotted): a failover to another datacenter, or a discovery chain naming many,
+   * left one blocking query per datacenter held for the process's life.
+   */
+  private stopIdleFollowers(): void {
+    if (this.followers.size === 0) return;
+    const followed = new Set<string>();
+    for (const ticket of this.tickets) if (!ticket.slotted) followed.add(ticket.datacenter);
+    for (const [datacenter, follower] of this.followers) {
+      if (followed.has(datacenter)) continue;
+      follower.stop.abort();
+      this.followers.delete(datacenter);
+    }
   }
 
   /** The check watch of one datacenter: marks the services whose checks changed. */
-  private async follow(datacenter: string): Promise<void> {
-    const { signal } = this.abort;
+  private async follow(datacenter: string, signal: AbortSignal): Promise<void> {
     const backoff = new Backoff(this.options.backoff, this.options.random);
     const rate = new TokenBucket(UPDATE_BURST, this.options.minUpdateIntervalMs);
     let index = 0;

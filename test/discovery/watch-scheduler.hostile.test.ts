@@ -286,4 +286,67 @@ describe('WatchScheduler under hostile load', () => {
     expect(bucket.take(10_000 - 3_600_000 + 100)).toBe(100);
     expect(bucket.take(10_000 - 3_600_000 + 1_000)).toBe(0);
   });
+
+  it('check watches of datacenters nobody follows any more are stopped (a chain naming 50 datacenters)', async () => {
+    // Blocking check watches open on the agent now, by datacenter ('' the agent's own).
+    const open = new Map<string, number>();
+    const counting: CheckStateSource = {
+      healthStateAny: (query, options = {}) => {
+        const dc = query?.datacenter ?? '';
+        open.set(dc, (open.get(dc) ?? 0) + 1);
+        return new Promise((_resolve, reject) => {
+          options.signal?.addEventListener(
+            'abort',
+            () => {
+              open.set(dc, open.get(dc)! - 1);
+              reject(new Error('aborted'));
+            },
+            { once: true },
+          );
+        });
+      },
+    };
+    const openWatches = (): number => [...open.values()].reduce((a, b) => a + b, 0);
+    // No slot for anyone: every service is followed by its datacenter's check watch.
+    const h1Lane = (): WatchLane => ({
+      connections: 3,
+      pollConnections: 2,
+      streamsPerConnection: 1,
+    });
+    const watches = scheduler(counting, h1Lane);
+    try {
+      const home = watches.register(
+        'web',
+        '',
+        () => 0,
+        () => 0,
+      );
+      const far = Array.from({ length: 50 }, (_, i) =>
+        watches.register(
+          'web',
+          `dc-${i}`,
+          () => 0,
+          () => 0,
+        ),
+      );
+      await waitFor('51 check watches', () => (openWatches() === 51 ? true : undefined));
+      // Failover over (or the hostile chain gone): their watchers are released.
+      for (const ticket of far) ticket.release();
+      await waitFor('only the home check watch left', () =>
+        openWatches() === 1 && open.get('') === 1 ? true : undefined,
+      );
+      // A datacenter followed again gets its check watch back.
+      const back = watches.register(
+        'web',
+        'dc-7',
+        () => 0,
+        () => 0,
+      );
+      await waitFor('dc-7 followed again', () => (open.get('dc-7') === 1 ? true : undefined));
+      back.release();
+      home.release();
+    } finally {
+      await watches.close();
+    }
+  });
 });
