@@ -44,6 +44,9 @@ export class AgentLanes {
   readonly #offersH2: boolean;
   /** The connection made only to learn the agent's protocol, while it is being made. */
   #learning: Promise<void> | undefined;
+  /** The socket of that connection, while it is open. */
+  #probeSocket: Duplex | undefined;
+  #destroyed = false;
 
   constructor(
     private readonly origin: string,
@@ -104,6 +107,12 @@ export class AgentLanes {
             resolve();
           };
           if (!socket) return done();
+          if (this.#destroyed) {
+            socket.destroy();
+            return done();
+          }
+          this.#probeSocket = socket;
+          socket.once('close', () => (this.#probeSocket = undefined));
           const protocol = alpnProtocol(socket);
           const close = (): void => {
             this.learnt(protocol);
@@ -156,6 +165,9 @@ export class AgentLanes {
 
   /** Destroys every pool, the retired ones included: in-flight calls are aborted. */
   async destroy(): Promise<void> {
+    this.#destroyed = true;
+    // The probe's connection too: nothing of ours stays open after close().
+    this.#probeSocket?.destroy();
     this.#listeners.clear();
     const pools = new Set([...Object.values(this.#pools), ...this.#retired]);
     await Promise.all([...pools].map((p) => p.destroy()));
@@ -231,6 +243,8 @@ export class AgentLanes {
 
   /** Every lane on `plan` for the calls after now; the old pools finish what they carry. */
   private replace(plan: LanePlan): void {
+    // A probe or a pool socket answering after destroy(): no new pools for a closed client.
+    if (this.#destroyed) return;
     this.#plan = plan;
     const old = [...new Set(Object.values(this.#pools))];
     this.#pools = this.build(plan);

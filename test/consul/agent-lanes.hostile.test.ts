@@ -7,6 +7,7 @@ import type { Server } from 'node:https';
 import { createServer as createTlsServer } from 'node:tls';
 import type { TLSSocket } from 'node:tls';
 import { H2_STREAMS } from '../../src/consul/connection-budget';
+import { PROBE_SETTINGS_TIMEOUT_MS } from '../../src/consul/agent-lanes';
 import { ConsulClient } from '../../src/consul/consul-client';
 import { AbortedError, ConsulUnavailableError } from '../../src/errors';
 import { selfSignedCert } from '../support/self-signed-cert';
@@ -407,4 +408,38 @@ describe('agent lanes against a hostile or odd agent', () => {
       }
     },
   );
+
+  it('close() while the protocol is being learnt from a silent h2 peer: its connection closes at once', async () => {
+    const sockets = new Set<TLSSocket>();
+    const server = createTlsServer(
+      { key: cert.key, cert: cert.cert, ALPNProtocols: ['h2'] },
+      (socket) => {
+        sockets.add(socket);
+        socket.on('error', () => {});
+        socket.on('close', () => sockets.delete(socket));
+        socket.on('data', () => {});
+      },
+    );
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const consul = new ConsulClient({
+      address: `https://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      tls: { ca: cert.cert },
+    });
+    try {
+      const call = consul.statusLeader().catch((error: unknown) => error);
+      await waitFor('the probe connected', () => (sockets.size === 1 ? true : undefined));
+      const closedAt = Date.now();
+      await consul.close();
+      await waitFor('no connection left', () => (sockets.size === 0 ? true : undefined), {
+        intervalMs: 10,
+      });
+      // Not held until the wait for SETTINGS (PROBE_SETTINGS_TIMEOUT_MS, 1 s) ran out.
+      expect(Date.now() - closedAt).toBeLessThan(PROBE_SETTINGS_TIMEOUT_MS / 2);
+      expect(await call).toBeInstanceOf(Error);
+    } finally {
+      await consul.close();
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
 });
