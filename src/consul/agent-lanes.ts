@@ -27,8 +27,9 @@ const LANES: readonly Lane[] = ['short', 'control', 'watch', 'poll'];
  * server picks), and a connection that comes back HTTP/1.1 is set to its lane's HTTP/1.1 pipelining
  * at once (never two blocking queries queued on one HTTP/1.1 connection) and the lanes are rebuilt
  * on the HTTP/1.1 plan for the calls after it; the listeners hear of the change (the watch
- * scheduler's slot count follows it). Before the first call the protocol is learnt on a
- * connection of its own, closed at once, and the calls wait for it: calls handed to the h2-plan
+ * scheduler's slot count follows it). Before the first call the protocol (and over h2 the
+ * agent's stream limit, see readSettings) is learnt on a connection of its own, closed at once,
+ * and the calls wait for it: calls handed to the h2-plan
  * pools before a decline stayed queued there, several per HTTP/1.1 connection, each blocking query
  * behind another's whole wait, and a retired pool's connection held for a wait took the budget
  * over `maxConnections` (test/consul/agent-lanes.hostile.test.ts).
@@ -72,10 +73,6 @@ export class AgentLanes {
   /** The protocol the agent answered the first connection with; undefined before one (https). */
   get protocol(): AgentProtocol | undefined {
     return this.#protocol;
-  }
-
-  pool(lane: Lane): Pool {
-    return this.#pools[lane];
   }
 
   /**
@@ -158,7 +155,10 @@ export class AgentLanes {
     });
   }
 
-  /** Calls `listener` when the plan changes (the agent declined h2). Returns an unsubscribe. */
+  /**
+   * Calls `listener` when the plan changes (the agent declined h2, or allows fewer streams per
+   * connection). Returns an unsubscribe.
+   */
   onPlanChange(listener: (plan: LanePlan) => void): () => void {
     return this.#listeners.add(listener);
   }

@@ -167,7 +167,10 @@ export class ConsulClient {
     return this.lanes.plan;
   }
 
-  /** Calls `listener` when the lane plan changes (an https agent declined h2). Returns an unsubscribe. */
+  /**
+   * Calls `listener` when the lane plan changes (an https agent declined h2, or allows fewer
+   * streams per connection). Returns an unsubscribe.
+   */
   onLanePlanChange(listener: (plan: LanePlan) => void): () => void {
     return this.lanes.onPlanChange(listener);
   }
