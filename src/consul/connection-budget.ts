@@ -123,22 +123,32 @@ export const H2_WATCH_CONNECTIONS = 4;
  * the watches H2_WATCH_CONNECTIONS, their reads included (the poll lane, with no connection of its
  * own, is the watch lane's pool): 6 connections carry what HTTP/1.1 needs 1,000 for.
  * The lanes keep connections of their own (short calls and KV reads never wait behind the watches'
- * frames or streams), and no lane ever opens more than its HTTP/1.1 share.
+ * frames or streams), and no lane ever opens more than its HTTP/1.1 share. `agentStreams`: the
+ * SETTINGS_MAX_CONCURRENT_STREAMS the agent advertised (h2 only; default H2_STREAMS).
  */
-export function lanePlan(budget: ConnectionBudget, protocol: AgentProtocol): LanePlan {
+export function lanePlan(
+  budget: ConnectionBudget,
+  protocol: AgentProtocol,
+  agentStreams = H2_STREAMS,
+): LanePlan {
   if (protocol === 'h2') {
-    const one = (share: number): LaneShape =>
-      Object.freeze({ connections: Math.min(1, share), pipelining: H2_STREAMS });
+    // An agent (or a proxy in front of it) that allows fewer streams than H2_STREAMS: a request
+    // beyond them waits in the HTTP/2 session, a registration behind the blocking follow of the
+    // same connection. The lanes then open what carries their HTTP/1.1 concurrency (the watches:
+    // H2_WATCH_CONNECTIONS x H2_STREAMS) at that many streams each, within their share.
+    const streams = Math.max(1, Math.min(H2_STREAMS, Math.floor(agentStreams)));
+    const shape = (share: number, wanted: number): LaneShape =>
+      Object.freeze({
+        connections: Math.min(share, Math.ceil(wanted / streams)),
+        pipelining: streams,
+      });
     return Object.freeze({
       protocol,
-      short: one(budget.short),
-      control: one(budget.control),
-      watch: Object.freeze({
-        connections: Math.min(H2_WATCH_CONNECTIONS, budget.watch),
-        pipelining: H2_STREAMS,
-      }),
+      short: shape(budget.short, budget.short),
+      control: shape(budget.control, budget.control),
+      watch: shape(budget.watch, H2_WATCH_CONNECTIONS * H2_STREAMS),
       // Zero connections: the poll lane's reads go on the watch lane's pool (see AgentLanes).
-      poll: Object.freeze({ connections: 0, pipelining: H2_STREAMS }),
+      poll: Object.freeze({ connections: 0, pipelining: streams }),
     });
   }
   return Object.freeze({

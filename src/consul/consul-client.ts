@@ -174,7 +174,10 @@ export class ConsulClient {
     return this.lanes.plan;
   }
 
-  /** Calls `listener` when the lane plan changes (an https agent declined h2). Returns an unsubscribe. */
+  /**
+   * Calls `listener` when the lane plan changes (an https agent declined h2, or allows fewer
+   * streams per connection). Returns an unsubscribe.
+   */
   onLanePlanChange(listener: (plan: LanePlan) => void): () => void {
     return this.lanes.onPlanChange(listener);
   }
@@ -535,7 +538,7 @@ export class ConsulClient {
     const deadline = startDeadline(timeoutMs, spec.signal);
     request.signal = deadline.signal;
     try {
-      const response = await this.lanes.pool(spec.lane ?? 'short').request(request);
+      const response = await this.lanes.request(spec.lane ?? 'short', request);
       const text = await readBody(response, this.maxResponseBytes, endpoint);
       const answer: RawAnswer = { status: response.statusCode, text, headers: response.headers };
       if (answer.status < 300 || spec.allowStatus?.includes(answer.status)) return answer;

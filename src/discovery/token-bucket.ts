@@ -14,7 +14,8 @@ export const UPDATE_BURST = 4;
  * yet two changes in a row (a deploy replacing an instance: one leaves, one arrives) should both be
  * seen at once, which a fixed gap between queries does not allow.
  *
- * Pure: the caller passes the time (ms, any monotonic clock), so it needs no timers to test.
+ * Pure: the caller passes the time (ms, any clock; one that steps back costs no stall), so it
+ * needs no timers to test.
  */
 export class TokenBucket {
   private tokens: number;
@@ -54,6 +55,9 @@ export class TokenBucket {
     if (this.updatedAt !== undefined && now > this.updatedAt) {
       this.tokens = Math.min(this.burst, this.tokens + (now - this.updatedAt) / this.refillMs);
     }
-    if (this.updatedAt === undefined || now > this.updatedAt) this.updatedAt = now;
+    // A clock that went back (Date.now, the default, after an NTP step or a resumed VM) counts as
+    // no time passed, and time counts from its new reading: else nothing refilled until it came
+    // back to the old one, an hour without reads for a clock set back an hour.
+    this.updatedAt = now;
   }
 }

@@ -3,7 +3,8 @@ import { POLL_CONNECTIONS, POLL_PIPELINING } from '../consul/connection-budget';
 import { AbortedError } from '../errors';
 import type { Logger } from '../logger';
 import { Backoff } from '../resilience/backoff';
-import { changedServices, NODE_CHECKS, summarizeChecks } from './check-changes';
+import { SLICED_APPLY_MIN_ENTRIES, runSliced, TimeSlicer } from '../consul/time-slicer';
+import { changedServices, NODE_CHECKS, summarizeChecks, summarizeInSteps } from './check-changes';
 import type { CheckSummary } from './check-changes';
 import { planSlots } from './slot-plan';
 import type { SlotCandidate } from './slot-plan';
@@ -116,7 +117,11 @@ export class WatchScheduler {
   private readonly tickets = new Set<Ticket>();
   private readonly byService = new Map<string, Set<Ticket>>();
   private readonly queue: Ticket[] = [];
-  private readonly followers = new Map<string, Promise<void>>();
+  /** The check watch of each datacenter with services to follow: its stop and its loop. */
+  private readonly followers = new Map<
+    string,
+    { readonly stop: AbortController; readonly done: Promise<void> }
+  >();
   private readonly abort = new AbortController();
   private readonly readRate: TokenBucket;
   /** Watch connections a 429 took away (given back one per THROTTLE_RECOVERY_MS). */
@@ -124,11 +129,14 @@ export class WatchScheduler {
   /** Blocking queries other loops keep on the watch lane (traffic management's watches). */
   private reservedElsewhere = 0;
   private inFlight = 0;
+  /** Tickets holding a slot, counted as they move (counting them at each register was quadratic). */
+  private slottedTickets = 0;
   private pumpTimer: NodeJS.Timeout | undefined;
   private readonly timers: NodeJS.Timeout[] = [];
   private lastRebalanceAt: number;
   private lastThrottleAt = Number.NEGATIVE_INFINITY;
   private lastRecoveryAt = Number.NEGATIVE_INFINITY;
+  private lastTickAt = Number.NEGATIVE_INFINITY;
   private throttleLogged = false;
   private counts = { polledReads: 0, checkWatchAnswers: 0, throttled: 0 };
 
@@ -160,7 +168,7 @@ export class WatchScheduler {
     same.add(ticket);
     // First come, first slotted, until usage says otherwise.
     if (this.slottedCount() < this.slotCapacity()) {
-      ticket.slotted = true;
+      this.setSlotted(ticket, true);
     } else {
       this.ensureFollower(datacenter);
       // Over h2 the service past the last stream ends the "every service fits" plan: streams for
@@ -225,7 +233,9 @@ export class WatchScheduler {
     this.abort.abort(new AbortedError('WatchScheduler closed'));
     for (const timer of this.timers) clearInterval(timer);
     if (this.pumpTimer) clearTimeout(this.pumpTimer);
-    await Promise.all(this.followers.values());
+    const followers = [...this.followers.values()];
+    for (const follower of followers) follower.stop.abort();
+    await Promise.all(followers.map((follower) => follower.done));
   }
 
   /** @internal Ticket.nextTurn. */
@@ -254,6 +264,8 @@ export class WatchScheduler {
   release(ticket: Ticket): void {
     if (ticket.released) return;
     ticket.released = true;
+    // Its slot is free (the ticket keeps its flag: a late nextTurn still gets a blocking turn).
+    if (ticket.slotted) this.slottedTickets -= 1;
     this.unqueue(ticket);
     ticket.slotAbort?.abort();
     this.tickets.delete(ticket);
@@ -270,9 +282,13 @@ export class WatchScheduler {
   }
 
   private slottedCount(): number {
-    let count = 0;
-    for (const ticket of this.tickets) if (ticket.slotted) count += 1;
-    return count;
+    return this.slottedTickets;
+  }
+
+  private setSlotted(ticket: Ticket, slotted: boolean): void {
+    if (ticket.slotted === slotted) return;
+    ticket.slotted = slotted;
+    this.slottedTickets += slotted ? 1 : -1;
   }
 
   private lane(): WatchLane {
@@ -385,6 +401,8 @@ export class WatchScheduler {
   /** Every second: refresh what is due, recover the budget, re-plan the slots now and then. */
   private tick(): void {
     const now = this.options.now();
+    if (now < this.lastTickAt) this.clockWentBack(now);
+    this.lastTickAt = now;
     for (const ticket of this.tickets) {
       if (!ticket.slotted && now - ticket.lastReadAt >= this.options.pollRefreshMs) {
         this.markDirty(ticket);
@@ -400,6 +418,22 @@ export class WatchScheduler {
       if (this.lost === 0) this.throttleLogged = false;
     }
     if (now - this.lastRebalanceAt >= REBALANCE_INTERVAL_MS) this.rebalance();
+    this.stopIdleFollowers();
+  }
+
+  /**
+   * The clock stepped back (Date.now, the default, after an NTP step or a resumed VM): times kept
+   * from before are brought back to `now`, else refreshes, budget recovery, re-plans and slot
+   * dwell would all wait for the clock to come back to them.
+   */
+  private clockWentBack(now: number): void {
+    this.lastRebalanceAt = Math.min(this.lastRebalanceAt, now);
+    this.lastThrottleAt = Math.min(this.lastThrottleAt, now);
+    this.lastRecoveryAt = Math.min(this.lastRecoveryAt, now);
+    for (const ticket of this.tickets) {
+      ticket.lastReadAt = Math.min(ticket.lastReadAt, now);
+      if (ticket.movedAt !== undefined) ticket.movedAt = Math.min(ticket.movedAt, now);
+    }
   }
 
   /** Updates each ticket's call rate and moves slots as planSlots says. */
@@ -429,7 +463,7 @@ export class WatchScheduler {
   }
 
   private promote(ticket: Ticket, now: number): void {
-    ticket.slotted = true;
+    this.setSlotted(ticket, true);
     ticket.movedAt = now;
     this.unqueue(ticket);
     const waiter = ticket.waiter;
@@ -438,7 +472,7 @@ export class WatchScheduler {
   }
 
   private demote(ticket: Ticket, now: number): void {
-    ticket.slotted = false;
+    this.setSlotted(ticket, false);
     ticket.movedAt = now;
     // The blocking query in flight may have been about to see a change: read once more.
     ticket.dirty = true;
@@ -448,12 +482,31 @@ export class WatchScheduler {
 
   private ensureFollower(datacenter: string): void {
     if (this.followers.has(datacenter) || this.abort.signal.aborted) return;
-    this.followers.set(datacenter, this.follow(datacenter));
+    const stop = new AbortController();
+    const done = this.follow(datacenter, stop.signal).finally(() => {
+      if (this.followers.get(datacenter)?.stop === stop) this.followers.delete(datacenter);
+    });
+    this.followers.set(datacenter, { stop, done });
+  }
+
+  /**
+   * Stops the check watch of each datacenter where no service is followed by it any more (all
+   * released or slotted): a failover to another datacenter, or a discovery chain naming many,
+   * left one blocking query per datacenter held for the process's life.
+   */
+  private stopIdleFollowers(): void {
+    if (this.followers.size === 0) return;
+    const followed = new Set<string>();
+    for (const ticket of this.tickets) if (!ticket.slotted) followed.add(ticket.datacenter);
+    for (const [datacenter, follower] of this.followers) {
+      if (followed.has(datacenter)) continue;
+      follower.stop.abort();
+      this.followers.delete(datacenter);
+    }
   }
 
   /** The check watch of one datacenter: marks the services whose checks changed. */
-  private async follow(datacenter: string): Promise<void> {
-    const { signal } = this.abort;
+  private async follow(datacenter: string, signal: AbortSignal): Promise<void> {
     const backoff = new Backoff(this.options.backoff, this.options.random);
     const rate = new TokenBucket(UPDATE_BURST, this.options.minUpdateIntervalMs);
     let index = 0;
@@ -470,7 +523,11 @@ export class WatchScheduler {
           { signal },
         );
         this.counts.checkWatchAnswers += 1;
-        const next = summarizeChecks(answer.data);
+        // A large answer in slices: the service's own requests keep being served meanwhile.
+        const next =
+          answer.data.length < SLICED_APPLY_MIN_ENTRIES
+            ? summarizeChecks(answer.data)
+            : await runSliced(summarizeInSteps(answer.data), new TimeSlicer({ signal }));
         this.markChanged(datacenter, summaries, next, missedChanges);
         missedChanges = false;
         summaries = next;
