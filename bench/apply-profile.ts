@@ -12,8 +12,8 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createDiscovery } from '../src';
-import { parseServiceInstances } from '../src/discovery/to-service-instance';
-import { contentEqual } from '../src/discovery/blocking-index';
+import { parseServiceInstances } from '../src/watch/to-service-instance';
+import { contentEqual } from '../src/watch/blocking-index';
 import { parseJsonIncrementally } from '../src/consul/incremental-json';
 
 /** One entry as Consul 1.16 writes it for a catalog registration with one passing check. */
@@ -216,11 +216,11 @@ if (process.env.TIMINGS === '1' && process.argv[2] !== '--serve') {
     };
   };
   wrap(
-    require('../src/discovery/to-service-instance'),
+    require('../src/watch/to-service-instance'),
     'parseServiceInstances',
     'parseServiceInstances',
   );
-  wrap(require('../src/discovery/blocking-index'), 'contentEqual', 'contentEqual');
+  wrap(require('../src/watch/blocking-index'), 'contentEqual', 'contentEqual');
   wrap(
     require('../src/client/routing-table').RoutingTable.prototype,
     'onInstancesChanged',
@@ -232,7 +232,7 @@ if (process.env.TIMINGS === '1' && process.argv[2] !== '--serve') {
     'RoutingTable.updateRouting',
   );
   wrap(
-    require('../src/discovery/service-watcher').ServiceWatcher.prototype,
+    require('../src/watch/service-watcher').ServiceWatcher.prototype,
     'accept',
     'ServiceWatcher.accept (all)',
   );

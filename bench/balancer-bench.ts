@@ -14,7 +14,7 @@ import {
   type PickContext,
 } from '../src/balancer';
 import { hashString } from '../src/balancer/hash';
-import type { ServiceInstance } from '../src/discovery/service-instance';
+import type { ServiceInstance } from '../src/watch/service-instance';
 
 type Pick = () => ServiceInstance | undefined;
 

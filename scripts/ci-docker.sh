@@ -21,4 +21,4 @@ echo "== express-consul/testing in container mode (test/testing)"
 jest_all test/testing
 
 echo "== core integration tests against Consul in a container (EXPRESS_CONSUL_TEST_CONSUL=container)"
-EXPRESS_CONSUL_TEST_CONSUL=container jest_all test/registration test/discovery/service-watcher.integration.test.ts
+EXPRESS_CONSUL_TEST_CONSUL=container jest_all test/registration test/watch/service-watcher.integration.test.ts

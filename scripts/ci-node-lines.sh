@@ -17,7 +17,7 @@ bin=$(bash scripts/node-line.sh 22)
 started=$(date +%s)
 echo "== jest on Node $("$bin/node" --version): unit suites of the pure modules"
 PATH="$bin:$PATH" node node_modules/.bin/jest test/balancer test/config test/events test/traffic \
-  test/resilience test/errors.test.ts test/discovery test/client/retry test/client/outlier \
+  test/resilience test/errors.test.ts test/watch test/client/retry test/client/outlier \
   test/client/request-input test/client/service-client-options test/client/watch-set.test \
   --testPathIgnorePatterns '/node_modules/' '\.integration\.test\.ts$' '\.cluster\.test\.ts$' \
   '\.docker\.test\.ts$' '\.chaos\.test\.ts$' '\.scale\.test\.ts$' '\.hosts\.test\.ts$'

@@ -29,19 +29,16 @@ export type { Balancer, BalancerName, BalancerView, PickContext } from './balanc
 // Named for what it is in the options (`balancerOptions`); the factory it feeds is internal.
 export type { CreateBalancerOptions as BalancerOptions } from './balancer/create-balancer';
 export type { PeakEwmaOptions } from './balancer/least-request';
-export type { ServiceInstance } from './discovery/service-instance';
-export type { InvalidInstanceReason } from './discovery/to-service-instance';
+export type { ServiceInstance } from './watch/service-instance';
+export type { InvalidInstanceReason } from './watch/to-service-instance';
 export type {
   ServiceWatcher,
   ServiceChangeEvent,
   WatchErrorEvent,
   InvalidInstanceEvent,
   ServiceWatcherStatus,
-} from './discovery/service-watcher';
-export type {
-  WatchSettingsOptions,
-  WatchBackoffOptions,
-} from './discovery/service-watcher-options';
+} from './watch/service-watcher';
+export type { WatchSettingsOptions, WatchBackoffOptions } from './watch/service-watcher-options';
 export type { ExpressConsulMetrics } from './metrics/express-consul-metrics';
 export { metricsHandler } from './metrics/metrics-handler';
 export type { ConsulClient } from './consul/consul-client';

@@ -17,7 +17,7 @@
 import { Pool } from 'undici';
 import { createDiscovery, type ServiceClient } from '../../src';
 import { DEFAULTS } from '../../src/config/defaults';
-import { UPDATE_BURST } from '../../src/discovery/token-bucket';
+import { UPDATE_BURST } from '../../src/watch/token-bucket';
 import type { ServiceChangeEvent } from '../../src';
 import { waitFor } from '../../test/support/wait-for';
 import { startTargetFleet, type TargetInstance } from '../request/target-fleet';

@@ -1,4 +1,4 @@
-import type { ServiceInstance } from '../discovery/service-instance';
+import type { ServiceInstance } from '../watch/service-instance';
 
 /** What a caller may tell a balancer about the request it is choosing for. */
 export interface PickContext {

@@ -1,4 +1,4 @@
-import type { ServiceInstance } from '../discovery/service-instance';
+import type { ServiceInstance } from '../watch/service-instance';
 
 /**
  * True when `instance` may receive traffic: its weight is finite and above 0. Consul's weight 0

@@ -1,4 +1,4 @@
-import type { ServiceInstance } from '../discovery/service-instance';
+import type { ServiceInstance } from '../watch/service-instance';
 import { OptionReader } from '../config/option-reader';
 import type { KnownKeys } from '../config/option-reader';
 import type { Balancer, BalancerView, PickContext } from './balancer';

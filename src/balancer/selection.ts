@@ -1,4 +1,4 @@
-import type { ServiceInstance } from '../discovery/service-instance';
+import type { ServiceInstance } from '../watch/service-instance';
 
 /** Number of extra random draws a balancer makes before scanning when its choice was excluded. */
 export const EXCLUDE_RETRIES = 3;

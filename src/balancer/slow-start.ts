@@ -1,4 +1,4 @@
-import type { ServiceInstance } from '../discovery/service-instance';
+import type { ServiceInstance } from '../watch/service-instance';
 import { DEFAULTS } from '../config/defaults';
 import { OptionReader } from '../config/option-reader';
 import type { NumberRule } from '../config/option-reader';

@@ -1,5 +1,5 @@
 import type { ConsulClient } from '../consul/consul-client';
-import { toServiceInstances } from '../discovery/to-service-instance';
+import { toServiceInstances } from '../watch/to-service-instance';
 import { parseDiscoveryChain } from '../traffic/discovery-chain';
 import type { ChainTarget } from '../traffic/discovery-chain';
 import { filtersLocally, subsetPredicate } from '../traffic/target-instances';

@@ -1,4 +1,4 @@
-import { ServiceWatcher } from '../discovery/service-watcher';
+import { ServiceWatcher } from '../watch/service-watcher';
 import type { InvalidInstanceEvent, ServiceChangeEvent, ServiceInstance } from '../index';
 import type { Command, CommandContext } from './command';
 import { printJson, withConsul } from './command';

@@ -4,8 +4,8 @@
 // datacenter, narrowed to the subset) behind a routing table of its own. Every new chain builds a
 // new TrafficPlan over those tables and hands it to the client; tables of targets that stay are
 // reused (their balancer and outlier state survive a split change), the others are closed.
-import type { ServiceQueryOptions } from '../discovery/service-watcher-options';
-import type { WatcherLease, WatcherRegistry } from '../discovery/watcher-registry';
+import type { ServiceQueryOptions } from '../watch/service-watcher-options';
+import type { WatcherLease, WatcherRegistry } from '../watch/watcher-registry';
 import { NoHealthyInstancesError } from '../errors';
 import type { Logger } from '../logger';
 import type { ChainTargetMetrics } from '../metrics/target-metrics';

@@ -1,10 +1,7 @@
 import { OptionReader } from '../config/option-reader';
 import type { KnownKeys } from '../config/option-reader';
-import { resolveWatchSettings, WATCH_SETTINGS_KEYS } from '../discovery/service-watcher-options';
-import type {
-  ResolvedWatchSettings,
-  WatchSettingsOptions,
-} from '../discovery/service-watcher-options';
+import { resolveWatchSettings, WATCH_SETTINGS_KEYS } from '../watch/service-watcher-options';
+import type { ResolvedWatchSettings, WatchSettingsOptions } from '../watch/service-watcher-options';
 import { DEFAULTS } from '../config/defaults';
 import { ConfigError } from '../errors';
 import { resolveRetryBudgetOptions } from './retry-budget';

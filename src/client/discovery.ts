@@ -2,9 +2,9 @@ import type { Response } from 'undici';
 import type { UpstreamStatus } from '../admin/status';
 import type { ConsulClient } from '../consul/consul-client';
 import type { ConnectionBudget } from '../consul/connection-budget';
-import type { WatcherLease } from '../discovery/watcher-registry';
-import { WatcherRegistry } from '../discovery/watcher-registry';
-import { watcherRegistryOptionsOf } from '../discovery/service-watcher-options';
+import type { WatcherLease } from '../watch/watcher-registry';
+import { WatcherRegistry } from '../watch/watcher-registry';
+import { watcherRegistryOptionsOf } from '../watch/service-watcher-options';
 import { ClosedError, ConfigError, ServiceNotAllowedError, TooManyServicesError } from '../errors';
 import type { Logger } from '../logger';
 import type {

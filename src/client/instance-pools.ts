@@ -1,6 +1,6 @@
 import { Pool } from 'undici';
-import type { ServiceInstance } from '../discovery/service-instance';
-import { instanceAuthority } from '../discovery/service-instance';
+import type { ServiceInstance } from '../watch/service-instance';
+import { instanceAuthority } from '../watch/service-instance';
 import type { UpstreamTlsOptions } from './service-client-options';
 
 /** Settings of every per-instance pool. */

@@ -1,7 +1,7 @@
 import type { Dispatcher, Pool } from 'undici';
 import type { InstanceStatus } from '../admin/status';
 import type { Balancer } from '../balancer/balancer';
-import type { ServiceInstance } from '../discovery/service-instance';
+import type { ServiceInstance } from '../watch/service-instance';
 import type { InstanceMetrics, ServiceMetrics } from '../metrics/express-consul-metrics';
 import type { InstanceSource } from '../traffic/target-instances';
 import type { AttemptLoad, AttemptResult } from './attempt';

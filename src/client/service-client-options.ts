@@ -1,11 +1,11 @@
 import type { Balancer, BalancerName } from '../balancer/balancer';
 import { createBalancer } from '../balancer/create-balancer';
 import type { CreateBalancerOptions } from '../balancer/create-balancer';
-import type { ServiceQueryOptions } from '../discovery/service-watcher-options';
+import type { ServiceQueryOptions } from '../watch/service-watcher-options';
 import { DEFAULTS } from '../config/defaults';
 import { OptionReader } from '../config/option-reader';
 import type { KnownKeys } from '../config/option-reader';
-import { readServiceQuery, SERVICE_QUERY_KEYS } from '../discovery/service-watcher-options';
+import { readServiceQuery, SERVICE_QUERY_KEYS } from '../watch/service-watcher-options';
 import { resolveOutlierDetectorOptions } from './outlier-detector';
 import type { OutlierDetectorOptions, ResolvedOutlierDetectorOptions } from './outlier-detector';
 import { resolveRetryBudgetOptions } from './retry-budget';

@@ -3,9 +3,9 @@ import type { TrafficStatus, UpstreamStatus } from '../admin/status';
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { createBalancer } from '../balancer/create-balancer';
-import type { ServiceInstance } from '../discovery/service-instance';
-import type { ServiceWatcher } from '../discovery/service-watcher';
-import type { WatcherLease } from '../discovery/watcher-registry';
+import type { ServiceInstance } from '../watch/service-instance';
+import type { ServiceWatcher } from '../watch/service-watcher';
+import type { WatcherLease } from '../watch/watcher-registry';
 import {
   AbortedError,
   ClosedError,

@@ -1,8 +1,8 @@
 import type { ConsulClient } from '../consul/consul-client';
 import type { KvEntry } from '../consul/kv-types';
-import { decideIndex } from '../discovery/blocking-index';
-import { UPDATE_BURST } from '../discovery/service-watcher';
-import { TokenBucket } from '../discovery/token-bucket';
+import { decideIndex } from '../watch/blocking-index';
+import { UPDATE_BURST } from '../watch/service-watcher';
+import { TokenBucket } from '../watch/token-bucket';
 import {
   AbortedError,
   ClosedError,

@@ -1,6 +1,6 @@
 // One blocking-query loop on a Consul endpoint whose answer is parsed into a value (a discovery
 // chain, the names of a config-entry kind). The same rules as the health watch
-// (src/discovery/blocking-index.ts): index backwards -> one non-blocking read from 0; below 1 ->
+// (src/watch/blocking-index.ts): index backwards -> one non-blocking read from 0; below 1 ->
 // wait from 1; after a failure the next read is non-blocking; errors back off with jitter and reset
 // on success; the loop never stops until close(). An answer that fails to parse is refused: the
 // last good value stays (never replaced by nothing), and each distinct refusal is logged once.
@@ -8,14 +8,14 @@
 // `minUpdateIntervalMs`, the first read spending one too): an endpoint answering back to back (a
 // flapping writer, a hostile agent) costs at most one read per interval once the burst is spent,
 // and since each read takes the newest state, the last change is still the one applied.
-import { decideIndex } from '../discovery/blocking-index';
+import { decideIndex } from '../watch/blocking-index';
 import { ListenerSet } from '../events/listener-set';
 import type { Listener } from '../events/listener-set';
 import type { Logger } from '../logger';
 import { Backoff } from '../resilience/backoff';
 import type { BackoffOptions } from '../resilience/backoff';
 import { delay } from '../resilience/delay';
-import { TokenBucket, UPDATE_BURST } from '../discovery/token-bucket';
+import { TokenBucket, UPDATE_BURST } from '../watch/token-bucket';
 
 /** One answer of the endpoint: its body and X-Consul-Index. */
 export interface BlockingAnswer {

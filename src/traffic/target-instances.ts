@@ -8,7 +8,7 @@
 // (Node.Meta, Checks, Service.Address, which we keep resolved to the node's address...) would be
 // judged on Go zero values here, so its target gets its own watch with Consul's `filter=`
 // instead: Consul runs it on the full entry, and the answer is exact.
-import type { ServiceInstance } from '../discovery/service-instance';
+import type { ServiceInstance } from '../watch/service-instance';
 import { parseFilterAst } from './filter-expression';
 import type { FilterAst } from './filter-expression';
 import type { ChainTarget } from './discovery-chain';

@@ -1,6 +1,6 @@
 import { eligibleSorted, isEligible, lowerBound } from '../../src/balancer/candidates';
 import { RoundRobinBalancer } from '../../src/balancer/round-robin';
-import type { ServiceInstance } from '../../src/discovery/service-instance';
+import type { ServiceInstance } from '../../src/watch/service-instance';
 import { instance, pickIds } from './helpers';
 
 /** The identity a rotation visits: id, node, address and port. */

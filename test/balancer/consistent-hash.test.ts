@@ -1,5 +1,5 @@
 import { ConsistentHashBalancer } from '../../src/balancer/consistent-hash';
-import type { ServiceInstance } from '../../src/discovery/service-instance';
+import type { ServiceInstance } from '../../src/watch/service-instance';
 import { ConfigError } from '../../src/errors';
 import { hashString } from '../../src/balancer/hash';
 import { countPicks, instance, instances, mulberry32, pickIds } from './helpers';

@@ -1,5 +1,5 @@
 import type { Balancer, PickContext } from '../../src/balancer/balancer';
-import type { ServiceInstance } from '../../src/discovery/service-instance';
+import type { ServiceInstance } from '../../src/watch/service-instance';
 
 export { mulberry32 } from '../support/seeded-random';
 

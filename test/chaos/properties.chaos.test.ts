@@ -10,7 +10,7 @@ import { createDiscovery, expressConsul, isConfigError, isExpressConsulError } f
 import { ConsulClient } from '../../src/consul/consul-client';
 import { toServiceRequest } from '../../src/client/discovery-fetch';
 import { parseRetryAfterMs } from '../../src/client/retry-policy';
-import { toServiceInstances } from '../../src/discovery/to-service-instance';
+import { toServiceInstances } from '../../src/watch/to-service-instance';
 
 // Shapes of the option trees: a key maps to a leaf, or to the shape of a nested object.
 type Shape = { readonly [key: string]: Shape | 'leaf' };

@@ -22,7 +22,7 @@ import { waitFor } from '../support/wait-for';
 import { resolveDiscoveryOptions } from '../../src/client/discovery-options';
 import { Discovery } from '../../src/client/discovery';
 import type { ConsulClient } from '../../src/consul/consul-client';
-import { ScriptedHealthSource, type Step } from '../discovery/fake-health-source';
+import { ScriptedHealthSource, type Step } from '../watch/fake-health-source';
 import { entry, fixedDiscovery, stopAll, upstream, type Upstream } from './fixed-discovery';
 
 afterEach(stopAll);

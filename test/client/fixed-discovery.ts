@@ -10,7 +10,7 @@ import type { HealthServiceEntry, HealthServiceQuery } from '../../src/consul/co
 import { silentLogger } from '../../src/logger';
 import type { ExpressConsulMetrics } from '../../src/metrics/express-consul-metrics';
 import type { Logger } from '../../src/logger';
-import { healthEntry, ScriptedHealthSource } from '../discovery/fake-health-source';
+import { healthEntry, ScriptedHealthSource } from '../watch/fake-health-source';
 
 export type Handler = (request: IncomingMessage, response: ServerResponse) => void;
 

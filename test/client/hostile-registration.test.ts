@@ -9,7 +9,7 @@ import {
   UpstreamError,
   type ExpressConsulError,
 } from '../../src/errors';
-import { instanceIdentity } from '../../src/discovery/service-instance';
+import { instanceIdentity } from '../../src/watch/service-instance';
 import { selfSignedCert, type SelfSignedCert } from '../support/self-signed-cert';
 import { entry, fixedDiscovery, stopAll, upstream } from './fixed-discovery';
 

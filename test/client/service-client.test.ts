@@ -18,7 +18,7 @@ import type { ConsulClient } from '../../src/consul/consul-client';
 import { RetriesExhaustedError, UpstreamError } from '../../src/errors';
 import { silentLogger } from '../../src/logger';
 import { ExpressConsulMetrics } from '../../src/metrics/express-consul-metrics';
-import { healthEntry, ScriptedHealthSource } from '../discovery/fake-health-source';
+import { healthEntry, ScriptedHealthSource } from '../watch/fake-health-source';
 
 type Handler = (request: IncomingMessage, response: ServerResponse) => void;
 

@@ -18,7 +18,7 @@ import {
   ServiceNotAllowedError,
   TooManyServicesError,
 } from '../../src/errors';
-import type { WatcherRegistry } from '../../src/discovery/watcher-registry';
+import type { WatcherRegistry } from '../../src/watch/watcher-registry';
 import { ConsulClient } from '../../src/consul/consul-client';
 import { startRecordingProxy } from '../support/recording-proxy';
 import { uniqueService } from '../support/test-instance';

@@ -7,12 +7,12 @@ import { Discovery } from '../../src/client/discovery';
 import { OptionReader } from '../../src/config/option-reader';
 import { ConsulClient } from '../../src/consul/consul-client';
 import { resolveConsulConnection } from '../../src/consul/consul-environment';
-import { resolveServiceWatcherOptions } from '../../src/discovery/service-watcher-options';
-import { ServiceWatcher } from '../../src/discovery/service-watcher';
+import { resolveServiceWatcherOptions } from '../../src/watch/service-watcher-options';
+import { ServiceWatcher } from '../../src/watch/service-watcher';
 import { ConfigError } from '../../src/errors';
 import { resolveAdapterOptions } from '../../src/express/resolve-adapter-options';
 import { silentLogger } from '../../src/logger';
-import { ScriptedHealthSource } from '../discovery/fake-health-source';
+import { ScriptedHealthSource } from '../watch/fake-health-source';
 import { thrownBy } from '../support/thrown-by';
 
 /** The paths of the option sections `run` reads. */

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConsulClient } from '../../src/consul/consul-client';
 import { H2_AGENT_STREAMS, H2_STREAMS } from '../../src/consul/connection-budget';
-import { WatcherRegistry } from '../../src/discovery/watcher-registry';
+import { WatcherRegistry } from '../../src/watch/watcher-registry';
 import { startConsul } from '../../src/testing';
 import type { StartedConsul } from '../../src/testing';
 import { createTlsFiles } from '../../src/testing/consul-process';

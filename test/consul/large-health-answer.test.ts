@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ConsulClient } from '../../src/consul/consul-client';
 import { ConsulResponseError } from '../../src/errors';
-import { healthEntry } from '../discovery/fake-health-source';
+import { healthEntry } from '../watch/fake-health-source';
 
 // A large answer is checked in slices (issue #12 item 5); one entry of the wrong shape, even the
 // very last of 5,000, still refuses the whole answer, as a small answer is refused. The server

@@ -2,7 +2,7 @@
 // and a watch whose answer grows past it keeps serving its last good list.
 import { ConsulResponseTooLargeError } from '../../src';
 import { ConsulClient } from '../../src/consul/consul-client';
-import { ServiceWatcher } from '../../src/discovery/service-watcher';
+import { ServiceWatcher } from '../../src/watch/service-watcher';
 import { resolveConsulConnection } from '../../src/consul/consul-environment';
 import { DEFAULTS } from '../../src/config/defaults';
 import { uniqueService } from '../support/test-instance';

@@ -5,7 +5,7 @@
 // the watch scheduler leaves them room. Real dev agent, one ConsulClient shared as in an app.
 import { resolveDiscoveryOptions } from '../../src/client/discovery-options';
 import { Discovery } from '../../src/client/discovery';
-import type { WatcherRegistry } from '../../src/discovery/watcher-registry';
+import type { WatcherRegistry } from '../../src/watch/watcher-registry';
 import { ConsulClient } from '../../src/consul/consul-client';
 import { silentLogger } from '../../src/logger';
 import { uniqueService } from '../support/test-instance';

@@ -25,7 +25,7 @@ export function summarizeChecks(checks: readonly HealthCheck[]): Map<string, Che
 /**
  * summarizeChecks as steps (a step every CHECKS_PER_STEP checks), to run in slices: an answer of
  * hundreds of thousands of checks (a large or a hostile cluster) took one turn of the event loop of
- * 260-510 ms for two answers of 600,000 (test/discovery/watch-scheduler.hostile.test.ts).
+ * 260-510 ms for two answers of 600,000 (test/watch/watch-scheduler.hostile.test.ts).
  */
 export function* summarizeInSteps(
   checks: readonly HealthCheck[],

@@ -1,9 +1,9 @@
 import type { Logger } from '../../src/logger';
-import { WatchScheduler } from '../../src/discovery/watch-scheduler';
-import type { CheckStateSource, WatchLane } from '../../src/discovery/watch-scheduler';
+import { WatchScheduler } from '../../src/watch/watch-scheduler';
+import type { CheckStateSource, WatchLane } from '../../src/watch/watch-scheduler';
 import { delay } from '../../src/resilience/delay';
 import type { HealthCheck } from '../../src/consul/consul-types';
-import { TokenBucket, UPDATE_BURST } from '../../src/discovery/token-bucket';
+import { TokenBucket, UPDATE_BURST } from '../../src/watch/token-bucket';
 import { waitFor } from '../support/wait-for';
 
 // The watch scheduler against hostile load (issue #12): many services, churn, odd check answers.

@@ -1,5 +1,5 @@
 import { ConsulClient } from '../../src/consul/consul-client';
-import { ServiceWatcher } from '../../src/discovery/service-watcher';
+import { ServiceWatcher } from '../../src/watch/service-watcher';
 import { ConsulUnavailableError } from '../../src/errors';
 import { startConsulCluster } from '../../src/testing';
 import type { StartedConsulCluster } from '../../src/testing';

@@ -2,7 +2,7 @@
 import type { CallOptions, ConsulQueryResult } from '../../src/consul/consul-client';
 import type { HealthServiceEntry, HealthServiceQuery } from '../../src/consul/consul-types';
 import { AbortedError } from '../../src/errors';
-import type { HealthSource } from '../../src/discovery/service-watcher';
+import type { HealthSource } from '../../src/watch/service-watcher';
 
 /** One scripted answer: data with an index, a failure, or a query that blocks until aborted. */
 export type Step =

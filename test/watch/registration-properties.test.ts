@@ -8,9 +8,9 @@ import { once } from 'node:events';
 import fc from 'fast-check';
 import { createDiscovery, isExpressConsulError } from '../../src';
 import type { HealthServiceEntry } from '../../src/consul/consul-types';
-import { readInstanceAddress } from '../../src/discovery/instance-address';
-import { instanceAuthority } from '../../src/discovery/service-instance';
-import { parseServiceInstances } from '../../src/discovery/to-service-instance';
+import { readInstanceAddress } from '../../src/watch/instance-address';
+import { instanceAuthority } from '../../src/watch/service-instance';
+import { parseServiceInstances } from '../../src/watch/to-service-instance';
 import { uniqueService } from '../support/test-instance';
 import { waitFor } from '../support/wait-for';
 

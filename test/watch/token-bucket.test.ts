@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { TokenBucket } from '../../src/discovery/token-bucket';
+import { TokenBucket } from '../../src/watch/token-bucket';
 
 describe('TokenBucket', () => {
   it('grants a burst at once, then one event per refill interval', () => {

@@ -5,13 +5,13 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ConsulClient } from '../../src/consul/consul-client';
 import type { AgentServiceRegistration, HealthServiceQuery } from '../../src/consul/consul-types';
-import { ServiceWatcher } from '../../src/discovery/service-watcher';
+import { ServiceWatcher } from '../../src/watch/service-watcher';
 import type {
   HealthSource,
   ServiceChangeEvent,
   ServiceWatcherOptions,
   WatchErrorEvent,
-} from '../../src/discovery/service-watcher';
+} from '../../src/watch/service-watcher';
 import { ConsulResponseError, ConsulUnavailableError } from '../../src/errors';
 import { startConsul } from '../../src/testing';
 import type { StartedConsul } from '../../src/testing';

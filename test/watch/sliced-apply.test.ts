@@ -4,12 +4,12 @@ import {
   TimeSlicer,
   SLICED_APPLY_MIN_ENTRIES,
 } from '../../src/consul/time-slicer';
-import { contentEqual } from '../../src/discovery/blocking-index';
-import { ServiceWatcher } from '../../src/discovery/service-watcher';
-import type { ServiceChangeEvent } from '../../src/discovery/service-watcher';
-import { shareUnchangedInSteps } from '../../src/discovery/share-unchanged';
-import { sortInSteps } from '../../src/discovery/sliced-sort';
-import { parseAnswerInSteps, parseServiceInstances } from '../../src/discovery/to-service-instance';
+import { contentEqual } from '../../src/watch/blocking-index';
+import { ServiceWatcher } from '../../src/watch/service-watcher';
+import type { ServiceChangeEvent } from '../../src/watch/service-watcher';
+import { shareUnchangedInSteps } from '../../src/watch/share-unchanged';
+import { sortInSteps } from '../../src/watch/sliced-sort';
+import { parseAnswerInSteps, parseServiceInstances } from '../../src/watch/to-service-instance';
 import { ClosedError } from '../../src/errors';
 import { mulberry32 as seededRandom } from '../support/seeded-random';
 import { EventQueue, ScriptedHealthSource, healthEntry } from './fake-health-source';

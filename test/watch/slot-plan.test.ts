@@ -1,6 +1,6 @@
 import fc from 'fast-check';
-import { planSlots } from '../../src/discovery/slot-plan';
-import type { SlotCandidate } from '../../src/discovery/slot-plan';
+import { planSlots } from '../../src/watch/slot-plan';
+import type { SlotCandidate } from '../../src/watch/slot-plan';
 
 const c = (key: string, rate: number, slotted: boolean, movedAt?: number): SlotCandidate => ({
   key,

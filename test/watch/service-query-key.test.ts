@@ -2,9 +2,9 @@ import {
   readServiceQuery,
   SERVICE_QUERY_KEYS,
   serviceQueryKey,
-} from '../../src/discovery/service-watcher-options';
+} from '../../src/watch/service-watcher-options';
 import { OptionReader } from '../../src/config/option-reader';
-import type { ServiceQueryOptions } from '../../src/discovery/service-watcher-options';
+import type { ServiceQueryOptions } from '../../src/watch/service-watcher-options';
 
 const resolve = (options: ServiceQueryOptions) =>
   readServiceQuery(OptionReader.lenient(options, 'watch'));

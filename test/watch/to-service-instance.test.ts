@@ -1,4 +1,4 @@
-import { toServiceInstance, toServiceInstances } from '../../src/discovery/to-service-instance';
+import { toServiceInstance, toServiceInstances } from '../../src/watch/to-service-instance';
 import { healthEntry } from './fake-health-source';
 
 describe('toServiceInstance', () => {

@@ -4,8 +4,8 @@ import {
   parseServiceInstances,
   toServiceInstance,
   toServiceInstances,
-} from '../../src/discovery/to-service-instance';
-import { instanceAuthority, instanceIdentity } from '../../src/discovery/service-instance';
+} from '../../src/watch/to-service-instance';
+import { instanceAuthority, instanceIdentity } from '../../src/watch/service-instance';
 import type { HealthServiceEntry } from '../../src/consul/consul-types';
 import { healthEntry } from './fake-health-source';
 

@@ -1,5 +1,5 @@
-import { contentEqual, decideIndex, instanceEqual } from '../../src/discovery/blocking-index';
-import { toServiceInstances } from '../../src/discovery/to-service-instance';
+import { contentEqual, decideIndex, instanceEqual } from '../../src/watch/blocking-index';
+import { toServiceInstances } from '../../src/watch/to-service-instance';
 import { healthEntry } from './fake-health-source';
 
 describe('decideIndex', () => {

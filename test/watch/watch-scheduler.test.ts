@@ -1,7 +1,7 @@
 import { ConsulUnavailableError } from '../../src/errors';
 import type { Logger } from '../../src/logger';
-import { WatchScheduler } from '../../src/discovery/watch-scheduler';
-import type { CheckStateSource, WatchLane } from '../../src/discovery/watch-scheduler';
+import { WatchScheduler } from '../../src/watch/watch-scheduler';
+import type { CheckStateSource, WatchLane } from '../../src/watch/watch-scheduler';
 import { delay } from '../../src/resilience/delay';
 
 /** A check watch that never answers until aborted. */

@@ -1,14 +1,14 @@
-import { EMPTY_AFTER_RESET_GRACE_MS, ServiceWatcher } from '../../src/discovery/service-watcher';
+import { EMPTY_AFTER_RESET_GRACE_MS, ServiceWatcher } from '../../src/watch/service-watcher';
 import type {
   ServiceChangeEvent,
   ServiceWatcherOptions,
   WatchErrorEvent,
-} from '../../src/discovery/service-watcher';
-import { WatcherRegistry } from '../../src/discovery/watcher-registry';
+} from '../../src/watch/service-watcher';
+import { WatcherRegistry } from '../../src/watch/watcher-registry';
 import {
   resolveServiceQuery,
   resolveWatcherRegistryOptions,
-} from '../../src/discovery/service-watcher-options';
+} from '../../src/watch/service-watcher-options';
 import {
   AbortedError,
   ClosedError,
