@@ -186,6 +186,14 @@ export class ChainRouting {
       for (const target of chain.targets.values()) {
         // Peers are reached through mesh gateways, which a plain HTTP client does not have.
         if (target.peer !== '') continue;
+        // Instances are read in the chain's own namespace and partition (no `ns=`/`partition=`),
+        // so a target elsewhere would be served by our same-named service: left out instead.
+        if (target.namespace !== chain.namespace || target.partition !== chain.partition) {
+          this.warnOnce(
+            `target '${target.id}' is in namespace '${target.namespace}' partition '${target.partition}', not the chain's`,
+          );
+          continue;
+        }
         // A route, split or failover to a service the app did not allow gets no table: calls
         // there fail with NoHealthyInstancesError, failover skips it. Config entries are written
         // by whoever holds operator rights in Consul, not by this app.

@@ -1,0 +1,169 @@
+// Hostile review of issue #15 (second pass): chains naming targets the library cannot honour as
+// written. A loopback proxy serves the made-up chain (one Consul would never compile: the
+// untrusted input under test); everything else, instances and health, is the run's real dev agent.
+import { createServer } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Registry } from 'prom-client';
+import { createDiscovery, NoHealthyInstancesError } from '../../src';
+import type { Discovery } from '../../src';
+import { uniqueService } from '../support/test-instance';
+import { waitFor } from '../support/wait-for';
+
+const consul = (): string => process.env.CONSUL_HTTP_ADDR!;
+
+async function consulCall(method: string, path: string, body?: unknown): Promise<string> {
+  const response = await fetch(`${consul()}${path}`, {
+    method,
+    ...(body !== undefined && { body: JSON.stringify(body) }),
+  });
+  const text = await response.text();
+  if (response.status !== 200) throw new Error(`${method} ${path}: ${response.status} ${text}`);
+  return text;
+}
+
+const written: string[] = [];
+const registered: string[] = [];
+const servers: Server[] = [];
+const discoveries: Discovery[] = [];
+
+/** A backend answering its id, registered under `service` with Meta.version `id`. */
+async function instanceOf(service: string, id: string): Promise<{ hits: () => number }> {
+  let hits = 0;
+  const server = createServer((_request, response) => {
+    hits += 1;
+    response.end(id);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  servers.push(server);
+  const serviceId = `${service}-${id}`;
+  await consulCall('PUT', '/v1/agent/service/register', {
+    Name: service,
+    ID: serviceId,
+    Address: '127.0.0.1',
+    Port: (server.address() as AddressInfo).port,
+    Meta: { version: id },
+  });
+  registered.push(serviceId);
+  return { hits: () => hits };
+}
+
+/** Proxy to the agent that answers `/v1/discovery-chain/NAME` with `chains.get(NAME)`, once. */
+async function chainProxy(chains: Map<string, unknown>): Promise<string> {
+  const upstream = new URL(consul());
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? '/', 'http://proxy');
+    const name = /^\/v1\/discovery-chain\/([^/]+)$/.exec(url.pathname)?.[1];
+    const chain = name === undefined ? undefined : chains.get(decodeURIComponent(name));
+    if (chain !== undefined) {
+      // Index 1 always: a read at index 1 is held by the client's own wait bound, never answered
+      // early, so the chain is read once and stays in force.
+      if (Number(url.searchParams.get('index') ?? 0) >= 1) return; // held until the client gives up
+      res.writeHead(200, { 'content-type': 'application/json', 'x-consul-index': '1' });
+      res.end(JSON.stringify(chain));
+      return;
+    }
+    const out = httpRequest(
+      {
+        host: upstream.hostname,
+        port: upstream.port,
+        method: req.method,
+        path: req.url,
+        headers: req.headers,
+      },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    out.on('error', () => res.destroy());
+    req.pipe(out);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  servers.push(server);
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+afterAll(async () => {
+  await Promise.all(discoveries.map((d) => d.close()));
+  for (const server of servers) server.closeAllConnections();
+  await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+  for (const name of written) await consulCall('DELETE', `/v1/config/service-resolver/${name}`);
+  for (const id of registered) await consulCall('PUT', `/v1/agent/service/deregister/${id}`);
+});
+
+function discoveryWith(address: string): Discovery {
+  const discovery = createDiscovery({
+    consul: { address },
+    metrics: { registry: new Registry() },
+    trafficManagement: true,
+    client: { maxAttempts: 1, retryBackoff: { baseMs: 0 }, readyTimeoutMs: 3_000 },
+  });
+  discoveries.push(discovery);
+  return discovery;
+}
+
+/** A one-resolver chain of `web` whose only target is `target` (id `t`). */
+function chainOf(web: string, target: Record<string, unknown>): unknown {
+  return {
+    Chain: {
+      ServiceName: web,
+      Namespace: 'default',
+      Partition: 'default',
+      Datacenter: 'dc1',
+      Protocol: 'http',
+      StartNode: 'resolver:t',
+      Nodes: { 'resolver:t': { Type: 'resolver', Name: 't', Resolver: { Target: 't' } } },
+      Targets: {
+        t: { ID: 't', Namespace: 'default', Partition: 'default', Datacenter: 'dc1', ...target },
+      },
+    },
+  };
+}
+
+/** Puts `web` on the config-entry lists (a resolver in Consul); its chain is the proxy's. */
+async function hasEntries(web: string): Promise<void> {
+  await consulCall('PUT', '/v1/config', {
+    Kind: 'service-resolver',
+    Name: web,
+    ConnectTimeout: '5s',
+  });
+  written.push(web);
+}
+
+describe('hostile review: chain targets the library cannot honour as written (real Consul)', () => {
+  // A target in another namespace or partition (Enterprise) names a different service than the
+  // same name in ours: watching the name here would send its calls to our namespace's instances.
+  it.each([
+    ['namespace', { Namespace: 'finance' }],
+    ['partition', { Partition: 'tenant-b' }],
+  ])(
+    'a target in another %s is left out: calls fail typed, never reach our same-named service',
+    async (_what, where) => {
+      const web = uniqueService('ht-ns');
+      const other = uniqueService('ht-ns-other');
+      const ours = await instanceOf(other, 'ours');
+      await hasEntries(web);
+      const address = await chainProxy(
+        new Map([[web, chainOf(web, { Service: other, ...where })]]),
+      );
+      const discovery = discoveryWith(address);
+      await waitFor('the chain is in force', () =>
+        discovery.service(web).trafficPlan?.chain.targets.has('t') === true ? true : undefined,
+      );
+      const failure = await discovery
+        .service(web)
+        .request({ path: '/' })
+        .then(
+          async (response) => {
+            await response.body.dump();
+            return undefined;
+          },
+          (error: unknown) => error,
+        );
+      expect(failure).toBeInstanceOf(NoHealthyInstancesError);
+      expect(ours.hits()).toBe(0);
+    },
+  );
+});
