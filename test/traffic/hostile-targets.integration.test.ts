@@ -6,8 +6,10 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
-import { createDiscovery, NoHealthyInstancesError } from '../../src';
-import type { Discovery } from '../../src';
+import { createServer as createHttpsServer } from 'node:https';
+import { createDiscovery, NoHealthyInstancesError, UpstreamError } from '../../src';
+import type { Discovery, ServiceClientOptions } from '../../src';
+import { selfSignedCert } from '../support/self-signed-cert';
 import { uniqueService } from '../support/test-instance';
 import { waitFor } from '../support/wait-for';
 
@@ -93,9 +95,13 @@ afterAll(async () => {
   for (const id of registered) await consulCall('PUT', `/v1/agent/service/deregister/${id}`);
 });
 
-function discoveryWith(address: string): Discovery {
+function discoveryWith(
+  address: string,
+  services?: Record<string, ServiceClientOptions>,
+): Discovery {
   const discovery = createDiscovery({
     consul: { address },
+    ...(services !== undefined && { services }),
     metrics: { registry: new Registry() },
     trafficManagement: true,
     client: { maxAttempts: 1, retryBackoff: { baseMs: 0 }, readyTimeoutMs: 3_000 },
@@ -166,4 +172,60 @@ describe('hostile review: chain targets the library cannot honour as written (re
       expect(ours.hits()).toBe(0);
     },
   );
+
+  // The app configured https for `other`; web's chain routing to it must not make those calls
+  // plain http because web's own client (instance meta decides, none says https) built the pools.
+  it('a chain routing to a service configured https calls it over https, never plain http', async () => {
+    const web = uniqueService('ht-tls');
+    const other = uniqueService('ht-tls-other');
+    // A plain-http instance: a request reaching it in clear text is the downgrade.
+    const plain = await instanceOf(other, 'plain');
+    await hasEntries(web);
+    const address = await chainProxy(new Map([[web, chainOf(web, { Service: other })]]));
+    const discovery = discoveryWith(address, { [other]: { scheme: 'https' } });
+    await waitFor('the chain is in force', () =>
+      discovery.service(web).trafficPlan?.chain.targets.has('t') === true ? true : undefined,
+    );
+    const outcome = await discovery
+      .service(web)
+      .request({ path: '/' })
+      .then(
+        async (response) => {
+          await response.body.dump();
+          return 'answered over http';
+        },
+        (error: unknown) => error,
+      );
+    // The TLS handshake with a plain-http server fails: an UpstreamError, and no HTTP request seen.
+    expect(outcome).toBeInstanceOf(UpstreamError);
+    expect(plain.hits()).toBe(0);
+  });
+
+  it('a chain routing to a service with its own TLS settings reaches it with them (its CA)', async () => {
+    const web = uniqueService('ht-tls2');
+    const other = uniqueService('ht-tls2-other');
+    const cert = selfSignedCert();
+    const secure = createHttpsServer({ key: cert.key, cert: cert.cert }, (_request, response) =>
+      response.end('secure'),
+    );
+    await new Promise<void>((resolve) => secure.listen(0, '127.0.0.1', resolve));
+    servers.push(secure);
+    cert.remove();
+    const serviceId = `${other}-secure`;
+    await consulCall('PUT', '/v1/agent/service/register', {
+      Name: other,
+      ID: serviceId,
+      Address: '127.0.0.1',
+      Port: (secure.address() as AddressInfo).port,
+    });
+    registered.push(serviceId);
+    await hasEntries(web);
+    const address = await chainProxy(new Map([[web, chainOf(web, { Service: other })]]));
+    const discovery = discoveryWith(address, { [other]: { tls: { ca: cert.cert } } });
+    await waitFor('the chain is in force', () =>
+      discovery.service(web).trafficPlan?.chain.targets.has('t') === true ? true : undefined,
+    );
+    const response = await discovery.service(web).request({ path: '/' });
+    expect(await response.body.text()).toBe('secure');
+  });
 });
