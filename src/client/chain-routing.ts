@@ -64,6 +64,9 @@ export function targetKey(target: ChainTarget): string {
   ]);
 }
 
+/** A namespace or partition name; Consul leaves it empty or says `default` for the same one. */
+const tenancy = (name: string): string => (name === '' ? 'default' : name);
+
 /** Consul's filter on the watch, for a subset filter that must run on the full entry. */
 function combinedFilter(own: string | undefined, subset: string): string {
   return own === undefined || own === '' ? subset : `(${own}) and (${subset})`;
@@ -190,7 +193,10 @@ export class ChainRouting {
         if (target.peer !== '') continue;
         // Instances are read in the chain's own namespace and partition (no `ns=`/`partition=`),
         // so a target elsewhere would be served by our same-named service: left out instead.
-        if (target.namespace !== chain.namespace || target.partition !== chain.partition) {
+        if (
+          tenancy(target.namespace) !== tenancy(chain.namespace) ||
+          tenancy(target.partition) !== tenancy(chain.partition)
+        ) {
           this.warnOnce(
             `target '${target.id}' is in namespace '${target.namespace}' partition '${target.partition}', not the chain's`,
           );
