@@ -1,6 +1,6 @@
 import type { ConsulClient } from '../consul/consul-client';
 import { toServiceInstances } from '../watch/to-service-instance';
-import { parseDiscoveryChain } from '../traffic/discovery-chain';
+import { inChainTenancy, parseDiscoveryChain } from '../traffic/discovery-chain';
 import type { ChainTarget } from '../traffic/discovery-chain';
 import { filtersLocally, subsetPredicate } from '../traffic/target-instances';
 import type { Command, Io } from './command';
@@ -76,7 +76,10 @@ export async function readChainView(
   const answer = await consul.discoveryChain(service, {}, { signal });
   const chain = parseDiscoveryChain(answer.data);
   // Peers are reached through mesh gateways: the library routes nothing there, so no count.
-  const targets = [...chain.targets.values()].filter((target) => target.peer === '');
+  // So are targets of another namespace or partition (discovery-chain.ts, inChainTenancy).
+  const targets = [...chain.targets.values()].filter(
+    (target) => target.peer === '' && inChainTenancy(chain, target),
+  );
   const counts = new Map<string, TargetCount>();
   for (let i = 0; i < targets.length; i += COUNT_CONCURRENCY) {
     const batch = targets.slice(i, i + COUNT_CONCURRENCY);

@@ -12,7 +12,7 @@ import type { ChainTargetMetrics } from '../metrics/target-metrics';
 import { BlockingValue } from '../traffic/blocking-value';
 import type { BlockingValueStatus } from '../traffic/blocking-value';
 import type { TrafficSource, TrafficWatchSettings } from '../traffic/config-entry-index';
-import { parseDiscoveryChain } from '../traffic/discovery-chain';
+import { inChainTenancy, parseDiscoveryChain } from '../traffic/discovery-chain';
 import type { ChainTarget, DiscoveryChain, HttpRouteMatch } from '../traffic/discovery-chain';
 import type { TrafficStatus } from '../admin/status';
 import { FilteredInstances, filtersLocally, subsetPredicate } from '../traffic/target-instances';
@@ -63,9 +63,6 @@ export function targetKey(target: ChainTarget): string {
     target.onlyPassing,
   ]);
 }
-
-/** A namespace or partition name; Consul leaves it empty or says `default` for the same one. */
-const tenancy = (name: string): string => (name === '' ? 'default' : name);
 
 /** Consul's filter on the watch, for a subset filter that must run on the full entry. */
 function combinedFilter(own: string | undefined, subset: string): string {
@@ -191,12 +188,8 @@ export class ChainRouting {
       for (const target of chain.targets.values()) {
         // Peers are reached through mesh gateways, which a plain HTTP client does not have.
         if (target.peer !== '') continue;
-        // Instances are read in the chain's own namespace and partition (no `ns=`/`partition=`),
-        // so a target elsewhere would be served by our same-named service: left out instead.
-        if (
-          tenancy(target.namespace) !== tenancy(chain.namespace) ||
-          tenancy(target.partition) !== tenancy(chain.partition)
-        ) {
+        // Read here, a target of another namespace or partition would be our same-named service.
+        if (!inChainTenancy(chain, target)) {
           this.warnOnce(
             `target '${target.id}' is in namespace '${target.namespace}' partition '${target.partition}', not the chain's`,
           );

@@ -9,6 +9,8 @@ import { Registry } from 'prom-client';
 import { createServer as createHttpsServer } from 'node:https';
 import { createDiscovery, NoHealthyInstancesError, UpstreamError } from '../../src';
 import type { Discovery, ServiceClientOptions } from '../../src';
+import { readChainView } from '../../src/cli/chain-command';
+import { ConsulClient } from '../../src/consul/consul-client';
 import { selfSignedCert } from '../support/self-signed-cert';
 import { uniqueService } from '../support/test-instance';
 import { waitFor } from '../support/wait-for';
@@ -170,6 +172,15 @@ describe('hostile review: chain targets the library cannot honour as written (re
         );
       expect(failure).toBeInstanceOf(NoHealthyInstancesError);
       expect(ours.hits()).toBe(0);
+      // `express-consul chain` shows it as the library sees it: no instance, no landing.
+      const consulClient = new ConsulClient({ address });
+      try {
+        const view = await readChainView(consulClient, web, new AbortController().signal);
+        expect(view.targets.map((t) => [t.id, t.healthy, t.total])).toEqual([['t', 0, 0]]);
+        expect(view.resolvers.map((r) => r.landsOn)).toEqual([null]);
+      } finally {
+        await consulClient.close();
+      }
     },
   );
 
