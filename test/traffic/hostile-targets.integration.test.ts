@@ -239,4 +239,63 @@ describe('hostile review: chain targets the library cannot honour as written (re
     const response = await discovery.service(web).request({ path: '/' });
     expect(await response.body.text()).toBe('secure');
   });
+
+  // `express-consul chain` against a compromised or hanging agent: the chain answers, every
+  // health read hangs. Counted in batches of 8, each read up to its own request timeout, 32
+  // targets took 4 x 5 s = 20 s (measured); the counts now share one budget.
+  it('a chain of 32 targets (half in datacenters that do not exist) on an agent whose health reads hang: counted within one budget', async () => {
+    const targets: Record<string, unknown> = {};
+    const nodes: Record<string, unknown> = {};
+    for (let i = 0; i < 32; i++) {
+      targets[`t${i}`] = {
+        ID: `t${i}`,
+        Service: `s${i}`,
+        Namespace: 'default',
+        Partition: 'default',
+        Datacenter: i % 2 === 1 ? 'dc1' : `nodc${i}`,
+      };
+      nodes[`resolver:t${i}`] = { Type: 'resolver', Name: `t${i}`, Resolver: { Target: `t${i}` } };
+    }
+    const chain = {
+      Chain: {
+        ServiceName: 'web',
+        Namespace: 'default',
+        Partition: 'default',
+        Datacenter: 'dc1',
+        Protocol: 'http',
+        StartNode: 'resolver:t0',
+        Nodes: nodes,
+        Targets: targets,
+      },
+    };
+    let healthReads = 0;
+    const agent = createServer((request, response) => {
+      if (request.url?.startsWith('/v1/discovery-chain/') === true) {
+        response.writeHead(200, { 'content-type': 'application/json', 'x-consul-index': '3' });
+        response.end(JSON.stringify(chain));
+        return;
+      }
+      healthReads += 1; // never answered
+    });
+    await new Promise<void>((resolve) => agent.listen(0, '127.0.0.1', resolve));
+    servers.push(agent);
+    const consulClient = new ConsulClient({
+      address: `http://127.0.0.1:${(agent.address() as AddressInfo).port}`,
+    });
+    try {
+      const started = performance.now();
+      const view = await readChainView(consulClient, 'web', new AbortController().signal, {
+        countBudgetMs: 500,
+      });
+      const tookMs = performance.now() - started;
+      console.log(`chain view over a hanging agent, 32 targets: ${tookMs.toFixed(0)} ms`);
+      expect(healthReads).toBeGreaterThan(0);
+      expect(view.targets).toHaveLength(32);
+      expect(view.targets.every((t) => t.unreadable === 'no answer within 500 ms')).toBe(true);
+      // The budget plus room for a loaded machine; the request timeout (5 s) alone is ten times it.
+      expect(tookMs).toBeLessThan(2_500);
+    } finally {
+      await consulClient.close();
+    }
+  });
 });
