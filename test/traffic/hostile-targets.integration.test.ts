@@ -28,6 +28,7 @@ async function consulCall(method: string, path: string, body?: unknown): Promise
 }
 
 const written: string[] = [];
+const cleanups: (() => Promise<void>)[] = [];
 const registered: string[] = [];
 const servers: Server[] = [];
 const discoveries: Discovery[] = [];
@@ -94,6 +95,7 @@ afterAll(async () => {
   for (const server of servers) server.closeAllConnections();
   await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
   for (const name of written) await consulCall('DELETE', `/v1/config/service-resolver/${name}`);
+  for (const cleanup of cleanups) await cleanup();
   for (const id of registered) await consulCall('PUT', `/v1/agent/service/deregister/${id}`);
 });
 
@@ -297,5 +299,55 @@ describe('hostile review: chain targets the library cannot honour as written (re
     } finally {
       await consulClient.close();
     }
+  });
+
+  // Consul accepts PrefixRewrite with PathExact and Envoy swaps the matched path for it (the query
+  // stays); the plan applied it to PathPrefix routes only, sending the caller's path unchanged.
+  it('a PathExact route with PrefixRewrite sends the rewritten path, query kept (real entries)', async () => {
+    const web = uniqueService('ht-rw');
+    const paths: string[] = [];
+    const server = createServer((request, response) => {
+      paths.push(request.url ?? '');
+      response.end('ok');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    servers.push(server);
+    const serviceId = `${web}-rw`;
+    await consulCall('PUT', '/v1/agent/service/register', {
+      Name: web,
+      ID: serviceId,
+      Address: '127.0.0.1',
+      Port: (server.address() as AddressInfo).port,
+    });
+    registered.push(serviceId);
+    const entries = [
+      { Kind: 'service-defaults', Name: web, Protocol: 'http' },
+      {
+        Kind: 'service-router',
+        Name: web,
+        Routes: [
+          {
+            Match: { HTTP: { PathExact: '/old' } },
+            Destination: { PrefixRewrite: '/new/place' },
+          },
+        ],
+      },
+    ];
+    for (const entry of entries) await consulCall('PUT', '/v1/config', entry);
+    cleanups.push(async () => {
+      await consulCall('DELETE', `/v1/config/service-router/${web}`);
+      await consulCall('DELETE', `/v1/config/service-defaults/${web}`);
+    });
+    const discovery = discoveryWith(consul());
+    await waitFor('the router is in force', () =>
+      discovery.service(web).trafficPlan?.chain.nodes.has(`router:${web}.default.default`) === true
+        ? true
+        : undefined,
+    );
+    for (const path of ['/old', '/old?x=1', '/older']) {
+      const response = await discovery.service(web).request({ path });
+      await response.body.dump();
+    }
+    expect(paths).toEqual(['/new/place', '/new/place?x=1', '/older']);
   });
 });
