@@ -350,4 +350,57 @@ describe('hostile review: chain targets the library cannot honour as written (re
     }
     expect(paths).toEqual(['/new/place', '/new/place?x=1', '/older']);
   });
+
+  // The watch lane over HTTP/1.1 (the dev agent) carries one blocking query per connection. With
+  // consul.maxConnections 8 it has 3 for blocking queries: the three config-entry lists take them
+  // all, so the chains of two services with entries must still be followed within the rate.
+  it('more blocking traffic watches than the watch lane has connections: a chain change still governs', async () => {
+    const names = [uniqueService('ht-lane-a'), uniqueService('ht-lane-b')];
+    for (const name of names) {
+      await instanceOf(name, '1');
+      await instanceOf(name, '2');
+      await consulCall('PUT', '/v1/config', {
+        Kind: 'service-resolver',
+        Name: name,
+        DefaultSubset: 'v1',
+        Subsets: {
+          v1: { Filter: 'Service.Meta.version == "1"' },
+          v2: { Filter: 'Service.Meta.version == "2"' },
+        },
+      });
+      written.push(name);
+    }
+    const discovery = createDiscovery({
+      consul: { address: consul(), maxConnections: 8 },
+      metrics: { registry: new Registry() },
+      trafficManagement: true,
+      client: { maxAttempts: 1, retryBackoff: { baseMs: 0 }, readyTimeoutMs: 3_000 },
+    });
+    discoveries.push(discovery);
+    const versionOf = async (name: string): Promise<string | undefined> => {
+      const response = await discovery.service(name).request({ path: '/' });
+      await response.body.dump();
+      return response.instance.meta.version;
+    };
+    for (const name of names) expect(await versionOf(name)).toBe('1');
+    const last = names[1]!;
+    const written_ = performance.now();
+    await consulCall('PUT', '/v1/config', {
+      Kind: 'service-resolver',
+      Name: last,
+      DefaultSubset: 'v2',
+      Subsets: {
+        v1: { Filter: 'Service.Meta.version == "1"' },
+        v2: { Filter: 'Service.Meta.version == "2"' },
+      },
+    });
+    await waitFor(
+      'the changed chain governs',
+      async () => ((await versionOf(last)) === '2' ? true : undefined),
+      { timeoutMs: 10_000 },
+    );
+    console.log(
+      `chain change applied with 5 blocking watches on 3 connections: ${(performance.now() - written_).toFixed(0)} ms`,
+    );
+  }, 20_000);
 });
