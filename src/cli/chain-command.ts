@@ -1,6 +1,7 @@
+import { DEFAULTS } from '../config/defaults';
 import type { ConsulClient } from '../consul/consul-client';
 import { toServiceInstances } from '../watch/to-service-instance';
-import { parseDiscoveryChain } from '../traffic/discovery-chain';
+import { inChainTenancy, parseDiscoveryChain } from '../traffic/discovery-chain';
 import type { ChainTarget } from '../traffic/discovery-chain';
 import { filtersLocally, subsetPredicate } from '../traffic/target-instances';
 import type { Command, Io } from './command';
@@ -53,18 +54,31 @@ async function tryCountTarget(
   consul: ConsulClient,
   target: ChainTarget,
   signal: AbortSignal,
+  budget: { readonly signal: AbortSignal; readonly ms: number },
 ): Promise<TargetCount> {
   try {
-    return await countTarget(consul, target, signal);
+    return await countTarget(consul, target, AbortSignal.any([signal, budget.signal]));
   } catch (error) {
     if (signal.aborted) throw error;
     return {
       healthy: 0,
       total: 0,
       filteredBy: filtersLocally(target) ? 'library' : 'consul',
-      unreadable: toCliError(error).message,
+      unreadable: budget.signal.aborted
+        ? `no answer within ${budget.ms} ms`
+        : toCliError(error).message,
     };
   }
+}
+
+/** Options of {@link readChainView}. */
+export interface ChainViewOptions {
+  /**
+   * Time for counting every target's instances together. Each read has the client's request
+   * timeout, but in batches a hanging agent made 32 targets take 4 of them: one budget for all
+   * bounds the command whatever the chain's size. Default: the default request timeout.
+   */
+  readonly countBudgetMs?: number;
 }
 
 /** Reads `service`'s chain and its targets' counts; DiscoveryChainError when the library refuses it. */
@@ -72,15 +86,23 @@ export async function readChainView(
   consul: ConsulClient,
   service: string,
   signal: AbortSignal,
+  options: ChainViewOptions = {},
 ): Promise<ChainView> {
   const answer = await consul.discoveryChain(service, {}, { signal });
   const chain = parseDiscoveryChain(answer.data);
   // Peers are reached through mesh gateways: the library routes nothing there, so no count.
-  const targets = [...chain.targets.values()].filter((target) => target.peer === '');
+  // So are targets of another namespace or partition (discovery-chain.ts, inChainTenancy).
+  const targets = [...chain.targets.values()].filter(
+    (target) => target.peer === '' && inChainTenancy(chain, target),
+  );
   const counts = new Map<string, TargetCount>();
+  const ms = options.countBudgetMs ?? DEFAULTS.consul.requestTimeoutMs;
+  const budget = { signal: AbortSignal.timeout(ms), ms };
   for (let i = 0; i < targets.length; i += COUNT_CONCURRENCY) {
     const batch = targets.slice(i, i + COUNT_CONCURRENCY);
-    const read = await Promise.all(batch.map((target) => tryCountTarget(consul, target, signal)));
+    const read = await Promise.all(
+      batch.map((target) => tryCountTarget(consul, target, signal, budget)),
+    );
     batch.forEach((target, j) => counts.set(target.id, read[j]!));
   }
   return chainView(chain, answer.meta.index ?? null, counts);

@@ -12,13 +12,13 @@ import type { ChainTargetMetrics } from '../metrics/target-metrics';
 import { BlockingValue } from '../traffic/blocking-value';
 import type { BlockingValueStatus } from '../traffic/blocking-value';
 import type { TrafficSource, TrafficWatchSettings } from '../traffic/config-entry-index';
-import { parseDiscoveryChain } from '../traffic/discovery-chain';
+import { inChainTenancy, parseDiscoveryChain } from '../traffic/discovery-chain';
 import type { ChainTarget, DiscoveryChain, HttpRouteMatch } from '../traffic/discovery-chain';
 import type { TrafficStatus } from '../admin/status';
 import { FilteredInstances, filtersLocally, subsetPredicate } from '../traffic/target-instances';
 import { TrafficPlan } from '../traffic/traffic-plan';
 import type { RoutingTable } from './routing-table';
-import type { ServiceClient, TargetRouting } from './service-client';
+import type { ServiceClient, TargetRouting, TargetTransport } from './service-client';
 
 interface Target {
   readonly key: string;
@@ -88,6 +88,8 @@ export class ChainRouting {
     private readonly allows: (service: string) => boolean = () => true,
     /** Calls per target (`client_target_requests_total`); undefined without metrics. */
     private readonly targetMetrics?: ChainTargetMetrics,
+    /** Scheme and TLS of `service` as the app configured them (a target of another service). */
+    private readonly transportOf?: (service: string) => TargetTransport,
   ) {
     const service = client.service;
     const datacenter = query.datacenter;
@@ -186,6 +188,13 @@ export class ChainRouting {
       for (const target of chain.targets.values()) {
         // Peers are reached through mesh gateways, which a plain HTTP client does not have.
         if (target.peer !== '') continue;
+        // Read here, a target of another namespace or partition would be our same-named service.
+        if (!inChainTenancy(chain, target)) {
+          this.warnOnce(
+            `target '${target.id}' is in namespace '${target.namespace}' partition '${target.partition}', not the chain's`,
+          );
+          continue;
+        }
         // A route, split or failover to a service the app did not allow gets no table: calls
         // there fail with NoHealthyInstancesError, failover skips it. Config entries are written
         // by whoever holds operator rights in Consul, not by this app.
@@ -244,7 +253,13 @@ export class ChainRouting {
     };
     const lease = this.registry.acquire(target.service, query);
     const instances = new FilteredInstances(lease.watcher, subsetPredicate(target, runsHere));
-    const routing = this.client.createTargetRouting(instances, target.id);
+    // Another service's instances are called as the app configured that service (its scheme, its
+    // CA), never with the chain owner's settings: a redirect must not turn https into http.
+    const transport =
+      target.service.toLowerCase() === this.client.service.toLowerCase()
+        ? undefined
+        : this.transportOf?.(target.service);
+    const routing = this.client.createTargetRouting(instances, target.id, transport);
     return { key: targetKey(target), target, lease, instances, routing, local };
   }
 

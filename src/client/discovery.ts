@@ -251,6 +251,7 @@ export class Discovery {
         return this.allowed === undefined || this.allowed.has(name) || this.perService.has(name);
       },
       this.metrics && chainTargetMetrics(this.metrics, client.service),
+      (service) => this.perService.get(service.toLowerCase()) ?? this.defaults,
     );
     this.chains.set(key, chain);
     chain.start();

@@ -86,6 +86,12 @@ export interface ServiceClientContext {
 
 const GET = 'GET';
 
+/**
+ * How a target's instances are reached: the scheme and TLS the app configured for the target's
+ * service (a chain routing to another service must not call it with ours, e.g. plain http).
+ */
+export type TargetTransport = Pick<ResolvedServiceClientOptions, 'scheme' | 'tls'>;
+
 /** A chain target's own routing table with the pools behind it; closed when the target goes. */
 export interface TargetRouting {
   readonly table: RoutingTable;
@@ -137,8 +143,12 @@ export class ServiceClient {
    * A routing table of its own (balancer, outlier detector, pools) for one chain target, sharing
    * this client's retry budget, metrics and options. Used by the chain routing of the service.
    */
-  createTargetRouting(source: InstanceSource, targetId: string): TargetRouting {
-    const pools = this.newPools();
+  createTargetRouting(
+    source: InstanceSource,
+    targetId: string,
+    transport: TargetTransport = this.options,
+  ): TargetRouting {
+    const pools = this.newPools(transport);
     const disposers: (() => void)[] = [];
     const table = this.newTable(source, pools, disposers, targetId);
     this.targetPools.add(pools);
@@ -173,15 +183,15 @@ export class ServiceClient {
     this.alsoReady = ready;
   }
 
-  private newPools(): InstancePools {
+  private newPools(transport: TargetTransport = this.options): InstancePools {
     const options = this.options;
     return new InstancePools({
       connections: options.connectionsPerInstance,
       keepAliveTimeoutMs: options.keepAliveTimeoutMs,
       bodyTimeoutMs: options.bodyTimeoutMs,
       connectTimeoutMs: options.connectTimeoutMs,
-      scheme: options.scheme,
-      tls: options.tls,
+      scheme: transport.scheme,
+      tls: transport.tls,
     });
   }
 

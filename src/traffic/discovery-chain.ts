@@ -808,6 +808,21 @@ export function parseDiscoveryChain(json: unknown, answerChars = 0): DiscoveryCh
   }
 }
 
+/** A namespace or partition name; Consul leaves it empty or says `default` for the same one. */
+const tenancy = (name: string): string => (name === '' ? 'default' : name);
+
+/**
+ * Whether `target` is in the chain's own namespace and partition. Instances are read there (no
+ * `ns=` or `partition=`), so a target elsewhere would be served by our same-named service: the
+ * library routes nothing to it (nor does it count it).
+ */
+export function inChainTenancy(chain: DiscoveryChain, target: ChainTarget): boolean {
+  return (
+    tenancy(target.namespace) === tenancy(chain.namespace) &&
+    tenancy(target.partition) === tenancy(chain.partition)
+  );
+}
+
 /** A Map whose mutators throw: the model is shared between requests and must not change. */
 function freezeMap<K, V>(map: Map<K, V>): ReadonlyMap<K, V> {
   const refuse = (): never => {

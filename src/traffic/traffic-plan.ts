@@ -71,7 +71,9 @@ export class TrafficPlan<T extends TargetTable> {
         const choice = matchRoute(node, request);
         if (choice === undefined) return undefined;
         destination = choice.route.destination;
-        const prefix = choice.route.match?.pathPrefix;
+        // Envoy swaps the matched prefix, or the whole matched path of a PathExact route (the
+        // query stays), for the rewrite; Consul allows PrefixRewrite with either.
+        const prefix = choice.route.match?.pathPrefix ?? choice.route.match?.pathExact;
         const rewrite = destination?.prefixRewrite;
         if (prefix !== undefined && rewrite !== undefined && path.startsWith(prefix)) {
           // The rewrite is an origin-form path (the parser's rule); what follows the prefix is the
