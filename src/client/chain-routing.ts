@@ -1,5 +1,7 @@
-// The discovery chain of one called service, wired to its client: a blocking watch on
-// `/v1/discovery-chain/NAME` (last good chain kept when an answer is refused), and for each of
+// The discovery chain of one called service, wired to its client: a watch of
+// `/v1/discovery-chain/NAME` (last good chain kept when an answer is refused) that reads when the
+// config-entry lists answer anew (config-entry-index.ts: no blocking query per chain; a chain of
+// another datacenter, whose index is not this one's, blocks on its own), and for each of
 // the chain's targets its instances (the target service's shared health watch, in the target's
 // datacenter, narrowed to the subset) behind a routing table of its own. Every new chain builds a
 // new TrafficPlan over those tables and hands it to the client; tables of targets that stay are
@@ -11,7 +13,11 @@ import type { Logger } from '../logger';
 import type { ChainTargetMetrics } from '../metrics/target-metrics';
 import { BlockingValue } from '../traffic/blocking-value';
 import type { BlockingValueStatus } from '../traffic/blocking-value';
-import type { TrafficSource, TrafficWatchSettings } from '../traffic/config-entry-index';
+import type {
+  ConfigEntryIndex,
+  TrafficSource,
+  TrafficWatchSettings,
+} from '../traffic/config-entry-index';
 import { inChainTenancy, parseDiscoveryChain } from '../traffic/discovery-chain';
 import type { ChainTarget, DiscoveryChain, HttpRouteMatch } from '../traffic/discovery-chain';
 import type { TrafficStatus } from '../admin/status';
@@ -90,21 +96,27 @@ export class ChainRouting {
     private readonly targetMetrics?: ChainTargetMetrics,
     /** Scheme and TLS of `service` as the app configured them (a target of another service). */
     private readonly transportOf?: (service: string) => TargetTransport,
+    /** The config-entry lists the chain reads by; without it (tests), a blocking watch of its own. */
+    entries?: Pick<ConfigEntryIndex, 'followingRead'>,
   ) {
     const service = client.service;
     const datacenter = query.datacenter;
-    this.watch = new BlockingValue<DiscoveryChain>({
-      what: `discovery chain of '${service}'`,
-      read: async (index, waitMs, signal) => {
-        const answer = await source.discoveryChain(
+    const read = (index: number, waitMs: number, signal: AbortSignal) =>
+      source
+        .discoveryChain(
           service,
           { ...(index > 0 && { index, waitMs }), ...(datacenter !== undefined && { datacenter }) },
           { signal },
-        );
-        return { data: answer.data, index: answer.meta.index };
-      },
+        )
+        .then((answer) => ({ data: answer.data, index: answer.meta.index }));
+    const { reserveBlocking, ...shared } = settings;
+    this.watch = new BlockingValue<DiscoveryChain>({
+      what: `discovery chain of '${service}'`,
       parse: parseDiscoveryChain,
-      ...settings,
+      ...shared,
+      ...(entries === undefined || datacenter !== undefined
+        ? { read, ...(reserveBlocking !== undefined && { reserveBlocking }) }
+        : { read: entries.followingRead((signal: AbortSignal) => read(0, 0, signal)) }),
     });
     this.watch.onChange((chain) => this.apply(chain));
   }

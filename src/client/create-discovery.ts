@@ -3,6 +3,7 @@ import type { MetricsOptions } from '../config/options';
 import { OptionReader } from '../config/option-reader';
 import type { KnownKeys } from '../config/option-reader';
 import { ConsulClient } from '../consul/consul-client';
+import { connectionBudget, requireTrafficRoom } from '../consul/connection-budget';
 import { resolveConsulConnection } from '../consul/consul-environment';
 import type { ConsulConnectionOptions } from '../consul/consul-environment';
 import type { Logger } from '../logger';
@@ -44,6 +45,12 @@ export function createDiscovery(options: StandaloneDiscoveryOptions = {}): Disco
   }
   const connection = resolveConsulConnection(options.consul, process.env, reader.pathOf('consul'));
   const discovery = resolveDiscoveryOptions(own, 'discovery');
+  if (discovery.trafficManagement) {
+    requireTrafficRoom(
+      connectionBudget(connection.maxConnections),
+      `${reader.pathOf('consul')}.maxConnections`,
+    );
+  }
   const registryMetrics =
     metrics === false ? undefined : new ExpressConsulMetrics(metrics.registry, metrics.prefix);
   return new Discovery(new ConsulClient(connection), discovery, registryMetrics, logger, true);

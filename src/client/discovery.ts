@@ -252,6 +252,7 @@ export class Discovery {
       },
       this.metrics && chainTargetMetrics(this.metrics, client.service),
       (service) => this.perService.get(service.toLowerCase()) ?? this.defaults,
+      this.entryIndex,
     );
     this.chains.set(key, chain);
     chain.start();

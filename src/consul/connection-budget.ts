@@ -67,6 +67,35 @@ export function connectionBudget(total: number, path = 'consul.maxConnections'):
   return Object.freeze({ total, watch, poll, control, short });
 }
 
+/**
+ * Blocking queries traffic management holds on the watch lane: its three config-entry lists
+ * (src/traffic/config-entry-index.ts; the chains read when a list answers, without blocking).
+ */
+export const TRAFFIC_BLOCKING_QUERIES = 3;
+
+/**
+ * Refuses a budget whose watch lane cannot hold the traffic-management lists and the check watch
+ * beside them, blocking each on a connection of its own over HTTP/1.1: one of them would wait in
+ * the lane's queue behind the others' whole wait, and a config-entry write or a health change
+ * it follows would go unseen for up to a minute. `maxConnections` 9 is the least.
+ */
+export function requireTrafficRoom(budget: ConnectionBudget, path = 'consul.maxConnections'): void {
+  const needed = TRAFFIC_BLOCKING_QUERIES + 1;
+  if (budget.watch - budget.poll >= needed) return;
+  throw new ConfigError(
+    path,
+    `an integer >= ${leastTotalFor(needed)} with discovery.trafficManagement (its ${TRAFFIC_BLOCKING_QUERIES} config-entry lists and the check watch each block on a watch connection)`,
+    budget.total,
+  );
+}
+
+/** The least `total` whose budget gives `blocking` watch connections for blocking queries. */
+function leastTotalFor(blocking: number): number {
+  let total = MIN_CONNECTIONS;
+  while (connectionBudget(total).watch - connectionBudget(total).poll < blocking) total += 1;
+  return total;
+}
+
 /** The protocol a connection to the agent speaks (its TLS ALPN; plain HTTP is always HTTP/1.1). */
 export type AgentProtocol = 'http/1.1' | 'h2';
 

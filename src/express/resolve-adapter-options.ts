@@ -2,6 +2,7 @@ import { resolveDiscoveryOptions } from '../client/discovery-options';
 import type { ResolvedDiscoveryOptions } from '../client/discovery-options';
 import type { ExpressConsulOptions } from '../config/options';
 import { resolveOptions } from '../config/resolve-options';
+import { connectionBudget, requireTrafficRoom } from '../consul/connection-budget';
 import type { ResolvedOptions } from '../config/resolve-options';
 
 /** Every option of `expressConsul()` resolved: what ExpressConsul and the parts it builds read. */
@@ -20,5 +21,9 @@ export function resolveAdapterOptions(
   env: NodeJS.ProcessEnv = process.env,
 ): ResolvedAdapterOptions {
   const resolved = resolveOptions(options, env);
-  return { ...resolved, discovery: resolveDiscoveryOptions(options.discovery ?? {}, 'discovery') };
+  const discovery = resolveDiscoveryOptions(options.discovery ?? {}, 'discovery');
+  if (discovery.trafficManagement) {
+    requireTrafficRoom(connectionBudget(resolved.consul.maxConnections));
+  }
+  return { ...resolved, discovery };
 }

@@ -3,7 +3,10 @@ import {
   H2_STREAMS,
   lanePlan,
   POLL_PIPELINING,
+  requireTrafficRoom,
 } from '../../src/consul/connection-budget';
+import express from 'express';
+import { createDiscovery, expressConsul } from '../../src';
 import { resolveConsulConnection } from '../../src/consul/consul-environment';
 import { ConfigError } from '../../src/errors';
 
@@ -81,5 +84,42 @@ describe('connection budget', () => {
     }
     expect(thrown).toBeInstanceOf(ConfigError);
     expect((thrown as ConfigError).path).toBe(path);
+  });
+
+  it('with traffic management, refuses a watch lane without a blocking connection each for its 3 lists and the check watch', () => {
+    // 8: 3 blocking watch connections (5 watch, 2 of them for plain reads): one of the four
+    // blocking queries would wait in the lane's queue for another's whole wait.
+    expect(connectionBudget(8).watch - connectionBudget(8).poll).toBe(3);
+    expect(() => requireTrafficRoom(connectionBudget(8))).toThrow(ConfigError);
+    expect(() => requireTrafficRoom(connectionBudget(8))).toThrow(
+      />= 9 with discovery.trafficManagement/,
+    );
+    expect(() => requireTrafficRoom(connectionBudget(9))).not.toThrow();
+    expect(() => requireTrafficRoom(connectionBudget(32))).not.toThrow();
+  });
+
+  it('both edges refuse it at start-up, naming consul.maxConnections; without traffic management 8 stays valid', () => {
+    const consul = { address: 'http://127.0.0.1:1', maxConnections: 8 };
+    for (const start of [
+      () => createDiscovery({ consul, trafficManagement: true, metrics: false }),
+      () =>
+        expressConsul(express(), {
+          service: { name: 'web' },
+          consul,
+          discovery: { trafficManagement: true },
+          metrics: false,
+        }),
+    ]) {
+      let thrown: unknown;
+      try {
+        start();
+      } catch (error) {
+        thrown = error;
+      }
+      expect(thrown).toBeInstanceOf(ConfigError);
+      expect((thrown as ConfigError).path).toBe('consul.maxConnections');
+    }
+    const plain = createDiscovery({ consul, metrics: false });
+    return plain.close();
   });
 });

@@ -431,6 +431,8 @@ describe('hostile review of traffic management (real Consul)', () => {
     expect(await version()).toBe('a');
 
     proxy.serveChain(web, chainTo(b));
+    // Consul's chain changes only with an entry write, which a list answers: the chain is read anew.
+    await putEntry({ Kind: 'service-resolver', Name: web, ConnectTimeout: '6s' });
     await waitFor('the new chain is in force', () =>
       discovery.service(web).trafficPlan?.chain.targets.get('v1')?.service === b ? true : undefined,
     );
@@ -473,6 +475,7 @@ describe('hostile review of traffic management (real Consul)', () => {
     const meta: Record<string, string> = {};
     for (let i = 0; i < 6_500; i++) meta[`k${i}`] = 'v'.repeat(4_000);
     proxy.serveChain(web, chain(meta));
+    await putEntry({ Kind: 'service-resolver', Name: web, ConnectTimeout: '6s' });
     const traffic = (): TrafficStatus | undefined => discovery.service(web).status().traffic;
     await waitFor('the huge chain refused', () => (traffic()?.refused === true ? true : undefined));
     expect(traffic()?.lastRefusal).toMatch(

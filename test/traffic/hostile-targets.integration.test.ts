@@ -354,24 +354,29 @@ describe('hostile review: chain targets the library cannot honour as written (re
   // The watch lane over HTTP/1.1 (the dev agent) carries one blocking query per connection. With
   // consul.maxConnections 8 it has 3 for blocking queries: the three config-entry lists take them
   // all, so the chains of two services with entries must still be followed within the rate.
-  it('more blocking traffic watches than the watch lane has connections: a chain change still governs', async () => {
-    const names = [uniqueService('ht-lane-a'), uniqueService('ht-lane-b')];
+  it('more traffic watches than the watch lane has blocking connections: every chain change still governs', async () => {
+    // maxConnections 9, the least traffic management takes, leaves the watch lane 4 connections
+    // for blocking queries: the 3 entry lists and the check watch. Four services with entries:
+    // were every chain a blocking query of its own, some would wait in the pool's queue behind
+    // the others' whole wait (60 s).
+    const names = [1, 2, 3, 4].map((k) => uniqueService(`ht-lane-${k}`));
+    const resolver = (name: string, subset: string): Record<string, unknown> => ({
+      Kind: 'service-resolver',
+      Name: name,
+      DefaultSubset: subset,
+      Subsets: {
+        v1: { Filter: 'Service.Meta.version == "1"' },
+        v2: { Filter: 'Service.Meta.version == "2"' },
+      },
+    });
     for (const name of names) {
       await instanceOf(name, '1');
       await instanceOf(name, '2');
-      await consulCall('PUT', '/v1/config', {
-        Kind: 'service-resolver',
-        Name: name,
-        DefaultSubset: 'v1',
-        Subsets: {
-          v1: { Filter: 'Service.Meta.version == "1"' },
-          v2: { Filter: 'Service.Meta.version == "2"' },
-        },
-      });
+      await consulCall('PUT', '/v1/config', resolver(name, 'v1'));
       written.push(name);
     }
     const discovery = createDiscovery({
-      consul: { address: consul(), maxConnections: 8 },
+      consul: { address: consul(), maxConnections: 9 },
       metrics: { registry: new Registry() },
       trafficManagement: true,
       client: { maxAttempts: 1, retryBackoff: { baseMs: 0 }, readyTimeoutMs: 3_000 },
@@ -383,24 +388,17 @@ describe('hostile review: chain targets the library cannot honour as written (re
       return response.instance.meta.version;
     };
     for (const name of names) expect(await versionOf(name)).toBe('1');
-    const last = names[1]!;
     const written_ = performance.now();
-    await consulCall('PUT', '/v1/config', {
-      Kind: 'service-resolver',
-      Name: last,
-      DefaultSubset: 'v2',
-      Subsets: {
-        v1: { Filter: 'Service.Meta.version == "1"' },
-        v2: { Filter: 'Service.Meta.version == "2"' },
-      },
-    });
-    await waitFor(
-      'the changed chain governs',
-      async () => ((await versionOf(last)) === '2' ? true : undefined),
-      { timeoutMs: 10_000 },
-    );
+    for (const name of names) await consulCall('PUT', '/v1/config', resolver(name, 'v2'));
+    for (const name of names) {
+      await waitFor(
+        `the changed chain of ${name} governs`,
+        async () => ((await versionOf(name)) === '2' ? true : undefined),
+        { timeoutMs: 10_000 },
+      );
+    }
     console.log(
-      `chain change applied with 5 blocking watches on 3 connections: ${(performance.now() - written_).toFixed(0)} ms`,
+      `4 chain changes applied with 4 chains, 3 entry lists and the check watch on 4 blocking connections: ${(performance.now() - written_).toFixed(0)} ms`,
     );
-  }, 20_000);
+  }, 60_000);
 });
