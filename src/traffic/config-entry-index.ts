@@ -13,8 +13,8 @@
 // datacenter read without blocking when a list answers with a new index (`followingRead`). A
 // blocking query per chain took a watch-lane slot each: 20 services with entries left the health
 // watches none, and over HTTP/1.1 the ones past the lane's connections waited in its queue.
-// Not followed: a service-defaults or proxy-defaults write alone (a protocol change) reaches a
-// chain at its next read, within one wait (`watch.waitMs`).
+// Not followed: a service-defaults or proxy-defaults write alone, which changes only a chain's
+// protocol (routing does not read it); it shows at the chain's next read, within `watch.waitMs`.
 import type { ConsulClient } from '../consul/consul-client';
 import {
   AbortedError,
