@@ -31,6 +31,7 @@ import { answersAtOnce, decideRetry } from './retry-decision';
 import { parseRetryAfterMs } from './retry-policy';
 import { checkRequestInput } from './request-input';
 import { RoutingTable } from './routing-table';
+import { describeTrafficMiss, isTrafficMiss } from '../traffic/traffic-plan';
 import type { TrafficPlan } from '../traffic/traffic-plan';
 import type { RouteRetryPolicy } from '../traffic/route-retry';
 import type { RouteRequest } from '../traffic/route-match';
@@ -309,8 +310,8 @@ export class ServiceClient {
       if (plan !== undefined) {
         routed = { method: sent.method, url: sent.path, headers: sent.headers };
         const choice = plan.choose(routed, request.key);
-        if (choice === undefined) {
-          throw new NoHealthyInstancesError(this.service, 'no route of its service-router matches');
+        if (isTrafficMiss(choice)) {
+          throw new NoHealthyInstancesError(this.service, describeTrafficMiss(choice));
         }
         table = choice.table;
         if (choice.path !== sent.path) sent = { ...sent, path: choice.path };
@@ -405,11 +406,11 @@ export class ServiceClient {
           else {
             routed ??= { method: sent.method, url: requestPath, headers: sent.headers };
             const choice = plan.choose(routed, request.key);
-            if (choice === undefined) {
+            if (isTrafficMiss(choice)) {
               throw new RetriesExhaustedError(
                 this.service,
                 attempts,
-                'no route of its new service-router matches',
+                `after the chain changed, ${describeTrafficMiss(choice)}`,
                 { mayHaveBeenProcessed: reached, reason: 'no_instance_left' },
               );
             }
@@ -422,7 +423,7 @@ export class ServiceClient {
         if (next === undefined && plan !== undefined && routed !== undefined) {
           // The target lost its last instance during the call: the chain may fail over now.
           const choice = plan.choose(routed, request.key);
-          if (choice !== undefined && choice.table !== table) {
+          if (!isTrafficMiss(choice) && choice.table !== table) {
             table = choice.table;
             next = table.pick(request.key, undefined);
           }

@@ -4,8 +4,8 @@
 // again (failover mid-call) and counts once more, for the target it then went to.
 import type { DiscoveryChain } from '../traffic/discovery-chain';
 import type { RouteRequest } from '../traffic/route-match';
-import { TrafficPlan } from '../traffic/traffic-plan';
-import type { TargetTable, TrafficChoice } from '../traffic/traffic-plan';
+import { isTrafficMiss, TrafficPlan } from '../traffic/traffic-plan';
+import type { TargetTable, TrafficChoice, TrafficMiss } from '../traffic/traffic-plan';
 import type { CountingChild } from './deferred-counter';
 
 /** A TrafficPlan whose every choice counts on the chosen target's child. */
@@ -19,9 +19,9 @@ export class CountedTrafficPlan<T extends TargetTable> extends TrafficPlan<T> {
     super(chain, tables);
   }
 
-  override choose(request: RouteRequest, key: string | undefined): TrafficChoice<T> | undefined {
+  override choose(request: RouteRequest, key: string | undefined): TrafficChoice<T> | TrafficMiss {
     const choice = super.choose(request, key);
-    if (choice !== undefined) this.counts.get(choice.targetId)?.inc();
+    if (!isTrafficMiss(choice)) this.counts.get(choice.targetId)?.inc();
     return choice;
   }
 }

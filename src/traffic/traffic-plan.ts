@@ -28,6 +28,34 @@ export interface TrafficChoice<T extends TargetTable> {
   readonly path: string;
 }
 
+/**
+ * Why the plan has no target for a request: no route of the router matches (Consul appends a
+ * catch-all route, so only a hostile chain does that), or the chain sends it to a target this
+ * client does not serve (another namespace, partition or peer, or a service outside
+ * `allowedServices`: chain-routing.ts builds no table for those).
+ */
+export interface TrafficMiss {
+  readonly miss: 'no_route' | 'target_not_served';
+  /** The target the chain chose, for `target_not_served`. */
+  readonly targetId: string | undefined;
+}
+
+const NO_ROUTE: TrafficMiss = Object.freeze({ miss: 'no_route', targetId: undefined });
+
+/** Whether `choice` is a miss (`choose()` found no target to send to). */
+export function isTrafficMiss<T extends TargetTable>(
+  choice: TrafficChoice<T> | TrafficMiss,
+): choice is TrafficMiss {
+  return 'miss' in choice;
+}
+
+/** A miss in words, for the error a call fails with. */
+export function describeTrafficMiss(miss: TrafficMiss): string {
+  return miss.miss === 'no_route'
+    ? 'no route of its service-router matches'
+    : `its discovery chain sends the call to target '${miss.targetId}', which this client does not serve (another namespace, partition or peer, or a service outside allowedServices)`;
+}
+
 /** A chain with a table per target, answering `choose(request)`. */
 export class TrafficPlan<T extends TargetTable> {
   constructor(
@@ -55,11 +83,8 @@ export class TrafficPlan<T extends TargetTable> {
     return this.tables.get(id);
   }
 
-  /**
-   * The target for `request`; undefined only when no route of the router matches (Consul appends
-   * a catch-all route, so only a hostile chain does that).
-   */
-  choose(request: RouteRequest, key: string | undefined): TrafficChoice<T> | undefined {
+  /** The target for `request`, or why there is none (a TrafficMiss). */
+  choose(request: RouteRequest, key: string | undefined): TrafficChoice<T> | TrafficMiss {
     const nodes = this.chain.nodes;
     let node = nodes.get(this.chain.startNode);
     let destination: RouteDestination | undefined;
@@ -69,7 +94,7 @@ export class TrafficPlan<T extends TargetTable> {
       if (node.type === 'resolver') return this.resolve(node, destination, path);
       if (node.type === 'router') {
         const choice = matchRoute(node, request);
-        if (choice === undefined) return undefined;
+        if (choice === undefined) return NO_ROUTE;
         destination = choice.route.destination;
         // Envoy swaps the matched prefix, or the whole matched path of a PathExact route (the
         // query stays), for the rewrite; Consul allows PrefixRewrite with either.
@@ -85,19 +110,19 @@ export class TrafficPlan<T extends TargetTable> {
       }
       const split =
         key === undefined ? chooseSplit(node.splits, this.random) : splitForKey(node.splits, key);
-      if (split === undefined) return undefined;
+      if (split === undefined) return NO_ROUTE;
       node = nodes.get(split.nextNode);
     }
-    return undefined;
+    return NO_ROUTE;
   }
 
   private resolve(
     node: ResolverNode,
     destination: RouteDestination | undefined,
     path: string,
-  ): TrafficChoice<T> | undefined {
+  ): TrafficChoice<T> | TrafficMiss {
     const primary = this.tables.get(node.target);
-    if (primary === undefined) return undefined;
+    if (primary === undefined) return { miss: 'target_not_served', targetId: node.target };
     const resolverTimeoutMs = node.requestTimeoutMs;
     if (!primary.hasInstances && node.failover !== undefined) {
       for (const id of node.failover.targets) {

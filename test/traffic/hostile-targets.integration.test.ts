@@ -173,6 +173,8 @@ describe('hostile review: chain targets the library cannot honour as written (re
           (error: unknown) => error,
         );
       expect(failure).toBeInstanceOf(NoHealthyInstancesError);
+      // It says which target is not served, not that no route matches.
+      expect((failure as Error).message).toMatch(/target 't', which this client does not serve/);
       expect(ours.hits()).toBe(0);
       // `express-consul chain` shows it as the library sees it: no instance, no landing.
       const consulClient = new ConsulClient({ address });

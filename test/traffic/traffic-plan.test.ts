@@ -3,8 +3,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDiscoveryChain } from '../../src/traffic/discovery-chain';
-import { TrafficPlan } from '../../src/traffic/traffic-plan';
-import type { TargetTable } from '../../src/traffic/traffic-plan';
+import { describeTrafficMiss, isTrafficMiss, TrafficPlan } from '../../src/traffic/traffic-plan';
+import type { TargetTable, TrafficChoice, TrafficMiss } from '../../src/traffic/traffic-plan';
 import { mulberry32 } from '../support/seeded-random';
 
 const chain = parseDiscoveryChain(
@@ -26,6 +26,12 @@ function plan(down: readonly string[] = []): TrafficPlan<Fake> {
   return new TrafficPlan(chain, tables, mulberry32(11));
 }
 
+/** The choice, failing the test on a miss. */
+function chosen(choice: TrafficChoice<Fake> | TrafficMiss): TrafficChoice<Fake> {
+  if (isTrafficMiss(choice)) throw new Error(`missed: ${describeTrafficMiss(choice)}`);
+  return choice;
+}
+
 const get = (url: string, headers: Record<string, string> = {}) => ({
   method: 'GET',
   url,
@@ -34,31 +40,31 @@ const get = (url: string, headers: Record<string, string> = {}) => ({
 
 describe('TrafficPlan.choose', () => {
   it('takes the first matching route, with its destination settings', () => {
-    const choice = plan().choose(get('/admin/x', { 'x-debug': '1' }), undefined)!;
+    const choice = chosen(plan().choose(get('/admin/x', { 'x-debug': '1' }), undefined));
     expect(choice.targetId).toBe(V2);
     expect(choice.destination).toMatchObject({ numRetries: 3, requestTimeoutMs: 2_000 });
     expect(choice.destination?.retryOnStatusCodes).toEqual([503, 504]);
-    expect(plan().choose(get('/health'), undefined)!.targetId).toBe(OTHER);
+    expect(plan().choose(get('/health'), undefined).targetId).toBe(OTHER);
   });
 
   it('splits the catch-all route 90/10', () => {
     const p = plan();
     let v1 = 0;
-    for (let i = 0; i < 10_000; i++) if (p.choose(get('/x'), undefined)!.targetId === V1) v1++;
+    for (let i = 0; i < 10_000; i++) if (p.choose(get('/x'), undefined).targetId === V1) v1++;
     expect(Math.abs(v1 / 100 - 90)).toBeLessThanOrEqual(1.5);
   });
 
   it('keeps a key on one split', () => {
     const p = plan();
     for (const key of ['alice', 'bob', 'carol', 'dave']) {
-      const first = p.choose(get('/x'), key)!.targetId;
-      for (let i = 0; i < 50; i++) expect(p.choose(get('/x'), key)!.targetId).toBe(first);
+      const first = p.choose(get('/x'), key).targetId;
+      for (let i = 0; i < 50; i++) expect(p.choose(get('/x'), key).targetId).toBe(first);
     }
   });
 
   it('fails over in order to the first target with instances, and back', () => {
     const key = ['k1', 'k2', 'k3', 'k4', 'k5', 'k6'].find(
-      (k) => plan().choose(get('/x'), k)!.targetId === V1,
+      (k) => plan().choose(get('/x'), k).targetId === V1,
     )!;
     expect(plan([V1]).choose(get('/x'), key)).toMatchObject({ targetId: V2, failedOver: true });
     expect(plan([V1, V2]).choose(get('/x'), key)).toMatchObject({
@@ -90,9 +96,25 @@ describe('TrafficPlan.choose', () => {
     const tables = new Map<string, Fake>();
     for (const id of rewritten.targets.keys()) tables.set(id, { id, hasInstances: true });
     const p = new TrafficPlan(rewritten, tables, mulberry32(3));
-    expect(p.choose(get('/admin/users', { 'x-debug': '1' }), undefined)!.path).toBe('/users');
-    expect(p.choose(get('/admin//evil.com/x', { 'x-debug': '1' }), undefined)!.path).toBe(
+    expect(chosen(p.choose(get('/admin/users', { 'x-debug': '1' }), undefined)).path).toBe(
+      '/users',
+    );
+    expect(chosen(p.choose(get('/admin//evil.com/x', { 'x-debug': '1' }), undefined)).path).toBe(
       '/evil.com/x',
     );
+  });
+
+  it('a target without a table (left out by chain-routing) is a miss naming it, not "no route matches"', () => {
+    const tables = new Map<string, Fake>();
+    for (const id of chain.targets.keys()) {
+      if (id !== OTHER) tables.set(id, { id, hasInstances: true });
+    }
+    const p = new TrafficPlan(chain, tables, mulberry32(5));
+    const miss = p.choose(get('/health'), undefined);
+    expect(miss).toEqual({ miss: 'target_not_served', targetId: OTHER });
+    expect(describeTrafficMiss(miss as TrafficMiss)).toMatch(
+      /target 'other\.default\.default\.dc1', which this client does not serve/,
+    );
+    expect(chosen(p.choose(get('/admin/x', { 'x-debug': '1' }), undefined)).targetId).toBe(V2);
   });
 });
