@@ -89,6 +89,7 @@ describe('the public surface (src/index.ts)', () => {
       'TargetTransport',
       'ThrottleListener',
       'TrafficChoice',
+      'TrafficMiss',
       'TrafficPlan',
       'TrafficQuery',
       'WatchBudgetReading',
