@@ -24,7 +24,7 @@ import type { TrafficStatus } from '../admin/status';
 import { FilteredInstances, filtersLocally, subsetPredicate } from '../traffic/target-instances';
 import { TrafficPlan } from '../traffic/traffic-plan';
 import type { RoutingTable } from './routing-table';
-import type { ServiceClient, TargetRouting, TargetTransport } from './service-client';
+import type { ServiceClient, TargetRouting, TargetSettings } from './service-client';
 
 interface Target {
   readonly key: string;
@@ -94,8 +94,8 @@ export class ChainRouting {
     private readonly allows: (service: string) => boolean = () => true,
     /** Calls per target (`client_target_requests_total`); undefined without metrics. */
     private readonly targetMetrics?: ChainTargetMetrics,
-    /** Scheme and TLS of `service` as the app configured them (a target of another service). */
-    private readonly transportOf?: (service: string) => TargetTransport,
+    /** The settings the app configured for `service` (a target of another service). */
+    private readonly settingsOf?: (service: string) => TargetSettings,
     /** The config-entry lists the chain reads by; without it (tests), a blocking watch of its own. */
     entries?: Pick<ConfigEntryIndex, 'followingRead'>,
   ) {
@@ -265,13 +265,14 @@ export class ChainRouting {
     };
     const lease = this.registry.acquire(target.service, query);
     const instances = new FilteredInstances(lease.watcher, subsetPredicate(target, runsHere));
-    // Another service's instances are called as the app configured that service (its scheme, its
-    // CA), never with the chain owner's settings: a redirect must not turn https into http.
-    const transport =
+    // Another service's instances are called and chosen as the app configured that service (its
+    // scheme and CA, pools, balancer, outlier detection), never with the chain owner's settings:
+    // a redirect must not turn https into http.
+    const settings =
       target.service.toLowerCase() === this.client.service.toLowerCase()
         ? undefined
-        : this.transportOf?.(target.service);
-    const routing = this.client.createTargetRouting(instances, target.id, transport);
+        : this.settingsOf?.(target.service);
+    const routing = this.client.createTargetRouting(instances, target.id, settings);
     return { key: targetKey(target), target, lease, instances, routing, local };
   }
 

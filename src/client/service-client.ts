@@ -88,10 +88,24 @@ export interface ServiceClientContext {
 const GET = 'GET';
 
 /**
- * How a target's instances are reached: the scheme and TLS the app configured for the target's
- * service (a chain routing to another service must not call it with ours, e.g. plain http).
+ * How a chain target's instances are reached and chosen: the settings the app configured for the
+ * target's service (its scheme and TLS, pools, balancer, outlier detection), as Envoy sends a
+ * route to another service to that service's cluster. A chain routing to another service must not
+ * call it with ours (plain http where it is https, our balancer). The call's own settings (per-try
+ * timeout, deadline, attempts, retry rule) stay the calling service's.
  */
-export type TargetTransport = Pick<ResolvedServiceClientOptions, 'scheme' | 'tls'>;
+export type TargetSettings = Pick<
+  ResolvedServiceClientOptions,
+  | 'scheme'
+  | 'tls'
+  | 'connectionsPerInstance'
+  | 'keepAliveTimeoutMs'
+  | 'bodyTimeoutMs'
+  | 'connectTimeoutMs'
+  | 'balancer'
+  | 'balancerOptions'
+  | 'outlierDetection'
+>;
 
 /** A chain target's own routing table with the pools behind it; closed when the target goes. */
 export interface TargetRouting {
@@ -147,11 +161,11 @@ export class ServiceClient {
   createTargetRouting(
     source: InstanceSource,
     targetId: string,
-    transport: TargetTransport = this.options,
+    settings: TargetSettings = this.options,
   ): TargetRouting {
-    const pools = this.newPools(transport);
+    const pools = this.newPools(settings);
     const disposers: (() => void)[] = [];
-    const table = this.newTable(source, pools, disposers, targetId);
+    const table = this.newTable(source, pools, disposers, targetId, settings);
     this.targetPools.add(pools);
     let closing: Promise<void> | undefined;
     return {
@@ -184,15 +198,14 @@ export class ServiceClient {
     this.alsoReady = ready;
   }
 
-  private newPools(transport: TargetTransport = this.options): InstancePools {
-    const options = this.options;
+  private newPools(settings: TargetSettings = this.options): InstancePools {
     return new InstancePools({
-      connections: options.connectionsPerInstance,
-      keepAliveTimeoutMs: options.keepAliveTimeoutMs,
-      bodyTimeoutMs: options.bodyTimeoutMs,
-      connectTimeoutMs: options.connectTimeoutMs,
-      scheme: transport.scheme,
-      tls: transport.tls,
+      connections: settings.connectionsPerInstance,
+      keepAliveTimeoutMs: settings.keepAliveTimeoutMs,
+      bodyTimeoutMs: settings.bodyTimeoutMs,
+      connectTimeoutMs: settings.connectTimeoutMs,
+      scheme: settings.scheme,
+      tls: settings.tls,
     });
   }
 
@@ -201,11 +214,12 @@ export class ServiceClient {
     pools: InstancePools,
     disposers: (() => void)[],
     targetId: string | undefined,
+    settings: TargetSettings = this.options,
   ): RoutingTable {
-    const { options, context } = this;
+    const context = this.context;
     let detector: OutlierDetector | undefined;
-    if (options.outlierDetection) {
-      detector = new OutlierDetector(options.outlierDetection, undefined, context.logger);
+    if (settings.outlierDetection) {
+      detector = new OutlierDetector(settings.outlierDetection, undefined, context.logger);
       disposers.push(
         detector.onEject((event) => {
           this.metrics?.ejected();
@@ -222,7 +236,7 @@ export class ServiceClient {
     }
     return new RoutingTable(
       source,
-      createBalancer(options.balancer, options.balancerOptions),
+      createBalancer(settings.balancer, settings.balancerOptions),
       pools,
       detector,
       this.metrics,

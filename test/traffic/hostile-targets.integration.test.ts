@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
 import { createServer as createHttpsServer } from 'node:https';
 import { createDiscovery, NoHealthyInstancesError, UpstreamError } from '../../src';
-import type { Discovery, ServiceClientOptions } from '../../src';
+import type { Balancer, Discovery, ServiceClientOptions, ServiceInstance } from '../../src';
 import { readChainView } from '../../src/cli/chain-command';
 import { ConsulClient } from '../../src/consul/consul-client';
 import { selfSignedCert } from '../support/self-signed-cert';
@@ -242,6 +242,45 @@ describe('hostile review: chain targets the library cannot honour as written (re
     );
     const response = await discovery.service(web).request({ path: '/' });
     expect(await response.body.text()).toBe('secure');
+  });
+
+  // Envoy sends a route to another service to that service's cluster: its load balancing and
+  // outlier detection, not the route owner's. Here: the other service's own balancer (a factory
+  // the app configured for it) picks every call routed there; web's never sees them.
+  it("a chain routing to another service picks its instances with that service's own balancer and outlier settings", async () => {
+    const web = uniqueService('ht-own');
+    const other = uniqueService('ht-own-other');
+    await instanceOf(other, 'a');
+    await instanceOf(other, 'b');
+    await hasEntries(web);
+    const address = await chainProxy(new Map([[web, chainOf(web, { Service: other })]]));
+    const picks: string[] = [];
+    const otherBalancer = (): Balancer => {
+      let list: readonly ServiceInstance[] = [];
+      return {
+        name: 'always-b',
+        update: (instances) => void (list = instances),
+        pick: () => {
+          // Always the instance with version b: what a round robin over a and b would not do.
+          const chosen = list.find((instance) => instance.meta.version === 'b');
+          if (chosen !== undefined) picks.push(chosen.id);
+          return chosen;
+        },
+      };
+    };
+    const discovery = discoveryWith(address, {
+      [other]: { balancer: otherBalancer, outlierDetection: false },
+    });
+    await waitFor('the chain is in force', () =>
+      discovery.service(web).trafficPlan?.chain.targets.has('t') === true ? true : undefined,
+    );
+    const answers: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      const response = await discovery.service(web).request({ path: '/' });
+      answers.push(await response.body.text());
+    }
+    expect(answers).toEqual(Array.from({ length: 10 }, () => 'b'));
+    expect(picks).toHaveLength(10);
   });
 
   // `express-consul chain` against a compromised or hanging agent: the chain answers, every

@@ -86,7 +86,7 @@ describe('the public surface (src/index.ts)', () => {
       'SessionCreateRequest',
       'SessionInfo',
       'TargetRouting',
-      'TargetTransport',
+      'TargetSettings',
       'ThrottleListener',
       'TrafficChoice',
       'TrafficMiss',
