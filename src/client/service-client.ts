@@ -31,6 +31,8 @@ import { answersAtOnce, decideRetry } from './retry-decision';
 import { parseRetryAfterMs } from './retry-policy';
 import { checkRequestInput } from './request-input';
 import { RoutingTable } from './routing-table';
+import { modifyHeaders } from '../traffic/header-modifiers';
+import type { HeaderModifiers } from '../traffic/header-modifiers';
 import { describeTrafficMiss, isTrafficMiss } from '../traffic/traffic-plan';
 import type { TrafficPlan } from '../traffic/traffic-plan';
 import type { RouteRetryPolicy } from '../traffic/route-retry';
@@ -320,15 +322,23 @@ export class ServiceClient {
       // The plan of this attempt; a retry re-reads the client's (the chain may change mid-call).
       let plan = this.plan;
       let routed: RouteRequest | undefined;
+      /** The chain's changes to the response's headers (its route's and splits'), if any. */
+      let responseHeaders: readonly HeaderModifiers[] | undefined;
       const requestPath = sent.path;
+      // Routes match the caller's headers; what a route or split changes is only what is sent.
+      const callerHeaders = sent.headers;
       if (plan !== undefined) {
-        routed = { method: sent.method, url: sent.path, headers: sent.headers };
+        routed = { method: sent.method, url: sent.path, headers: callerHeaders };
         const choice = plan.choose(routed, request.key);
         if (isTrafficMiss(choice)) {
           throw new NoHealthyInstancesError(this.service, describeTrafficMiss(choice));
         }
         table = choice.table;
         if (choice.path !== sent.path) sent = { ...sent, path: choice.path };
+        if (choice.requestHeaders !== undefined) {
+          sent = { ...sent, headers: modifyHeaders(callerHeaders, choice.requestHeaders) };
+        }
+        responseHeaders = choice.responseHeaders;
         // The route's settings over the client's defaults; the caller's own per-call ones win.
         const destination = choice.destination;
         // A route with retry features retries as Consul's Envoy would (src/traffic/route-retry.ts).
@@ -362,7 +372,7 @@ export class ServiceClient {
         if (!reached) reached = mayHaveReached(outcome);
         // The rule's first step, taken without building its input: a plain answer goes back.
         if (outcome.kind === 'response' && answersAtOnce(outcome.response.statusCode, routeRetry)) {
-          return this.answered(outcome.response, route, attempts, startedAt);
+          return this.answered(outcome.response, route, attempts, startedAt, responseHeaders);
         }
 
         const status = outcome.kind === 'response' ? outcome.response.statusCode : undefined;
@@ -390,7 +400,7 @@ export class ServiceClient {
           routeRetry,
         });
         if (decision.action === 'return' && outcome.kind === 'response') {
-          return this.answered(outcome.response, route, attempts, startedAt);
+          return this.answered(outcome.response, route, attempts, startedAt, responseHeaders);
         }
         if (outcome.kind === 'response') await outcome.response.body.dump().catch(() => undefined);
         if (decision.action !== 'retry') {
@@ -416,9 +426,11 @@ export class ServiceClient {
           // call keeps the attempts and deadline it started with. No plan now: the plain table.
           plan = this.plan;
           let path = requestPath;
+          let headers = callerHeaders;
+          responseHeaders = undefined;
           if (plan === undefined) table = this.table;
           else {
-            routed ??= { method: sent.method, url: requestPath, headers: sent.headers };
+            routed ??= { method: sent.method, url: requestPath, headers: callerHeaders };
             const choice = plan.choose(routed, request.key);
             if (isTrafficMiss(choice)) {
               throw new RetriesExhaustedError(
@@ -430,8 +442,12 @@ export class ServiceClient {
             }
             table = choice.table;
             path = choice.path;
+            if (choice.requestHeaders !== undefined) {
+              headers = modifyHeaders(callerHeaders, choice.requestHeaders);
+            }
+            responseHeaders = choice.responseHeaders;
           }
-          if (path !== sent.path) sent = { ...sent, path };
+          if (path !== sent.path || headers !== sent.headers) sent = { ...sent, path, headers };
           next = table.pick(request.key, tried);
         } else next = table.pick(request.key, tried);
         if (next === undefined && plan !== undefined && routed !== undefined) {
@@ -486,6 +502,7 @@ export class ServiceClient {
     route: Route,
     attempts: number,
     startedAt: number,
+    headerChanges?: readonly HeaderModifiers[],
   ): ServiceResponse {
     const status = response.statusCode;
     if (status < 200 || status > 599) {
@@ -501,7 +518,10 @@ export class ServiceClient {
     this.metrics?.requestFinished(answeredOutcome(status), (performance.now() - startedAt) / 1000);
     return {
       statusCode: response.statusCode,
-      headers: response.headers,
+      headers:
+        headerChanges === undefined
+          ? response.headers
+          : modifyHeaders(response.headers, headerChanges),
       body: response.body,
       instance: route.instance,
       attempts,

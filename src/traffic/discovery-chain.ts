@@ -40,6 +40,8 @@ import { DiscoveryChainError, FilterExpressionError } from '../errors';
 import { parseFilterExpression } from './filter-expression';
 import type { FilterExpression } from './filter-expression';
 import { durationMs } from './go-duration';
+import { refuseHeaderName, refuseHeaderValue } from './header-modifiers';
+import type { HeaderModifiers } from './header-modifiers';
 import { Re2, Re2SyntaxError } from './re2';
 import { routeRetryPolicy } from './route-retry';
 import type { RouteRetryPolicy } from './route-retry';
@@ -107,12 +109,6 @@ class RegexBudget {
       );
     }
   }
-}
-
-export interface HeaderModifiers {
-  readonly add: Readonly<Record<string, string>>;
-  readonly set: Readonly<Record<string, string>>;
-  readonly remove: readonly string[];
 }
 
 export type HeaderMatch =
@@ -398,22 +394,38 @@ function checkLength(text: string, path: string): void {
 
 const optional = (text: string): string | undefined => (text === '' ? undefined : text);
 
+/**
+ * A route's or split's RequestHeaders / ResponseHeaders (`{ Add, Set, Remove }`). A name that is
+ * no HTTP header name or one a chain may not touch (`host`, framing and hop-by-hop headers), or a
+ * value with CR, LF or NUL, refuses the chain (see header-modifiers.ts).
+ */
 function headerModifiers(reader: Reader): HeaderModifiers | undefined {
   const object = reader.optionalObject();
   if (!object) return undefined;
-  const record = (r: Reader): Record<string, string> =>
-    Object.freeze(
-      Object.fromEntries(r.entries(CHAIN_LIMITS.maxListLength).map(([k, v]) => [k, v.string()])),
-    );
+  const name = (raw: string, at: Reader): string => {
+    const lower = raw.toLowerCase();
+    const refused = refuseHeaderName(lower);
+    if (refused !== undefined) at.fail(refused);
+    return lower;
+  };
+  const pairs = (r: Reader): (readonly [string, string])[] =>
+    r.entries(CHAIN_LIMITS.maxListLength).map(([key, value]) => {
+      const text = value.string();
+      const refused = refuseHeaderValue(text);
+      if (refused !== undefined) value.fail(refused);
+      return Object.freeze([name(key, value), text] as const);
+    });
+  const add = pairs(object.at('Add'));
+  const set = pairs(object.at('Set'));
+  const remove = object
+    .at('Remove')
+    .list()
+    .map((r) => name(r.string(), r));
+  if (add.length === 0 && set.length === 0 && remove.length === 0) return undefined;
   return Object.freeze({
-    add: record(object.at('Add')),
-    set: record(object.at('Set')),
-    remove: Object.freeze(
-      object
-        .at('Remove')
-        .list()
-        .map((r) => r.string()),
-    ),
+    add: Object.freeze(add),
+    set: Object.freeze(set),
+    remove: Object.freeze(remove),
   });
 }
 

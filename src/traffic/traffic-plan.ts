@@ -3,6 +3,7 @@
 // first failover target with an instance when it has none). Pure over the chain and the targets'
 // tables; the tables say whether they have an instance now.
 import type { DiscoveryChain, ResolverNode, RouteDestination } from './discovery-chain';
+import type { HeaderModifiers } from './header-modifiers';
 import { matchRoute } from './route-match';
 import type { RouteRequest } from './route-match';
 import { chooseSplit, splitForKey } from './split';
@@ -26,6 +27,19 @@ export interface TrafficChoice<T extends TargetTable> {
   readonly resolverTimeoutMs: number | undefined;
   /** The path to send: the request's, or with the route's PrefixRewrite applied. */
   readonly path: string;
+  /**
+   * Changes to the request's headers, in the order to apply them (the splits' passed through,
+   * then the route's, as Envoy applies a weighted cluster's before its route's); undefined: none.
+   */
+  readonly requestHeaders: readonly HeaderModifiers[] | undefined;
+  /** Changes to the response's headers, in the same order; undefined: none. */
+  readonly responseHeaders: readonly HeaderModifiers[] | undefined;
+}
+
+/** Header changes collected along a request's way through the chain. */
+interface HeaderChanges {
+  request: HeaderModifiers[] | undefined;
+  response: HeaderModifiers[] | undefined;
 }
 
 /**
@@ -89,9 +103,10 @@ export class TrafficPlan<T extends TargetTable> {
     let node = nodes.get(this.chain.startNode);
     let destination: RouteDestination | undefined;
     let path = request.url;
+    const headers: HeaderChanges = { request: undefined, response: undefined };
     // The parser refused cycles and dangling keys; the bound only guards the loop.
     for (let hops = 0; node !== undefined && hops <= nodes.size; hops++) {
-      if (node.type === 'resolver') return this.resolve(node, destination, path);
+      if (node.type === 'resolver') return this.resolve(node, destination, path, headers);
       if (node.type === 'router') {
         const choice = matchRoute(node, request);
         if (choice === undefined) return NO_ROUTE;
@@ -111,6 +126,9 @@ export class TrafficPlan<T extends TargetTable> {
       const split =
         key === undefined ? chooseSplit(node.splits, this.random) : splitForKey(node.splits, key);
       if (split === undefined) return NO_ROUTE;
+      if (split.requestHeaders !== undefined) (headers.request ??= []).push(split.requestHeaders);
+      if (split.responseHeaders !== undefined)
+        (headers.response ??= []).push(split.responseHeaders);
       node = nodes.get(split.nextNode);
     }
     return NO_ROUTE;
@@ -120,25 +138,36 @@ export class TrafficPlan<T extends TargetTable> {
     node: ResolverNode,
     destination: RouteDestination | undefined,
     path: string,
+    headers: HeaderChanges,
   ): TrafficChoice<T> | TrafficMiss {
     const primary = this.tables.get(node.target);
     if (primary === undefined) return { miss: 'target_not_served', targetId: node.target };
-    const resolverTimeoutMs = node.requestTimeoutMs;
-    if (!primary.hasInstances && node.failover !== undefined) {
-      for (const id of node.failover.targets) {
-        const table = this.tables.get(id);
-        if (table?.hasInstances === true) {
-          return { table, targetId: id, failedOver: true, destination, resolverTimeoutMs, path };
-        }
-      }
+    // The route's changes come after the splits': where both set a header, the route's is sent.
+    let requestHeaders = headers.request;
+    let responseHeaders = headers.response;
+    if (destination?.requestHeaders !== undefined) {
+      requestHeaders = [...(requestHeaders ?? []), destination.requestHeaders];
     }
-    return {
+    if (destination?.responseHeaders !== undefined) {
+      responseHeaders = [...(responseHeaders ?? []), destination.responseHeaders];
+    }
+    const choice = {
       table: primary,
       targetId: node.target,
       failedOver: false,
       destination,
-      resolverTimeoutMs,
+      resolverTimeoutMs: node.requestTimeoutMs,
       path,
+      requestHeaders,
+      responseHeaders,
     };
+    if (!primary.hasInstances && node.failover !== undefined) {
+      for (const id of node.failover.targets) {
+        const table = this.tables.get(id);
+        if (table?.hasInstances === true)
+          return { ...choice, table, targetId: id, failedOver: true };
+      }
+    }
+    return choice;
   }
 }
