@@ -3,7 +3,7 @@
 // chain that keeps a target id while changing its service. A loopback proxy stands between the
 // client and Consul where a test needs Consul to be slow (it holds requests) or a chain that
 // Consul would never compile (the untrusted input under test); everything else is Consul's own.
-import { createServer, request as httpRequest } from 'node:http';
+import { Agent as HttpAgent, createServer, request as httpRequest } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
@@ -107,6 +107,9 @@ interface ChainProxy {
 
 async function startChainProxy(): Promise<ChainProxy> {
   const upstream = new URL(consul());
+  // Its own agent, destroyed on close: Node's global one keeps the sockets to the shared dev
+  // agent open after this file, where the next suite counts them as its own.
+  const agent = new HttpAgent({ keepAlive: true });
   let held: (() => void)[] = [];
   const chains = new Map<string, FakeChain>();
   const forward = (req: IncomingMessage, res: ServerResponse): void => {
@@ -117,6 +120,7 @@ async function startChainProxy(): Promise<ChainProxy> {
         method: req.method,
         path: req.url,
         headers: req.headers,
+        agent,
       },
       (answer) => {
         res.writeHead(answer.statusCode ?? 502, answer.headers);
@@ -174,6 +178,7 @@ async function startChainProxy(): Promise<ChainProxy> {
     },
     close: () =>
       new Promise<void>((resolve) => {
+        agent.destroy();
         server.closeAllConnections();
         server.close(() => resolve());
       }),

@@ -3,7 +3,7 @@
 // untrusted input under test); everything else, instances and health, is the run's real dev agent.
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { request as httpRequest } from 'node:http';
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
 import { createServer as createHttpsServer } from 'node:https';
@@ -32,6 +32,7 @@ const cleanups: (() => Promise<void>)[] = [];
 const registered: string[] = [];
 const servers: Server[] = [];
 const discoveries: Discovery[] = [];
+const agents: HttpAgent[] = [];
 
 /** A backend answering its id, registered under `service` with Meta.version `id`. */
 async function instanceOf(service: string, id: string): Promise<{ hits: () => number }> {
@@ -57,6 +58,10 @@ async function instanceOf(service: string, id: string): Promise<{ hits: () => nu
 /** Proxy to the agent that answers `/v1/discovery-chain/NAME` with `chains.get(NAME)`, once. */
 async function chainProxy(chains: Map<string, unknown>): Promise<string> {
   const upstream = new URL(consul());
+  // Its own agent, destroyed with the file's servers: Node's global one keeps the sockets to the
+  // shared dev agent open after this file, where the next suite counts them as its own.
+  const agent = new HttpAgent({ keepAlive: true });
+  agents.push(agent);
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://proxy');
     const name = /^\/v1\/discovery-chain\/([^/]+)$/.exec(url.pathname)?.[1];
@@ -76,6 +81,7 @@ async function chainProxy(chains: Map<string, unknown>): Promise<string> {
         method: req.method,
         path: req.url,
         headers: req.headers,
+        agent,
       },
       (answer) => {
         res.writeHead(answer.statusCode ?? 502, answer.headers);
@@ -93,6 +99,7 @@ async function chainProxy(chains: Map<string, unknown>): Promise<string> {
 afterAll(async () => {
   await Promise.all(discoveries.map((d) => d.close()));
   for (const server of servers) server.closeAllConnections();
+  for (const agent of agents) agent.destroy();
   await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
   for (const name of written) await consulCall('DELETE', `/v1/config/service-resolver/${name}`);
   for (const cleanup of cleanups) await cleanup();
