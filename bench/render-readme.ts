@@ -12,6 +12,7 @@ import { resolve } from 'node:path';
 import { format, resolveConfig } from 'prettier';
 import { RESULTS_FILE, type BenchResults, type SuiteResult } from './lib/results';
 import { num, type Table } from './lib/table';
+import { scenarioLabel } from './suites/scale';
 import type { ScaleFigures } from './suites/scale';
 
 /** The page the benchmark figures are rendered into. */
@@ -139,7 +140,7 @@ export function renderScaleCost(suite: SuiteResult): string {
     rows: scenarios.map((f) => {
       const sockets = Math.max(...f.maxSockets);
       return [
-        `${f.workers} x ${num(f.services)}`,
+        scenarioLabel(f),
         `${sockets} / ${num(f.workers * sockets)}`,
         `${num(f.requestsPerSecond.steady, 1)} / ${num(f.requestsPerSecond.steady / f.workers, 1)}`,
         num(f.requestsPerSecond.steadyByKind.reads, 1),

@@ -8,12 +8,17 @@
  * change takes to reach every worker for services with a blocking slot and for those without, the
  * requests the workers sent the agent per second while starting and while steady, and CPU.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { processCpuUs } from '../lib/process-cpu';
 import { pause, quantile, round } from '../lib/stats';
 import { checkAborted, type Suite } from '../lib/suite';
 import { num } from '../lib/table';
-import { connectionBudget } from '../../src/consul/connection-budget';
+import { connectionBudget, lanePlan } from '../../src/consul/connection-budget';
 import { startConsul } from '../../src/testing';
+import { createTlsFiles } from '../../src/testing/consul-process';
+import { findConsulBinary } from '../../src/testing/find-consul-binary';
 import {
   ProbeClient,
   registerInstance,
@@ -32,26 +37,42 @@ const BUDGET = connectionBudget(32);
 const READY_GOAL_MS = 10_000;
 const SLOTTED_P99_GOAL_MS = 100;
 const POLLED_P99_GOAL_MS = 2_000;
+/**
+ * Over TLS (h2) the issue's figure: every service under a blocking query, over at most 4 watch
+ * connections; with the short and control lanes' one each, the most a worker may hold.
+ */
+const H2_PLAN = lanePlan(BUDGET, 'h2');
+const H2_SOCKETS =
+  H2_PLAN.short.connections +
+  H2_PLAN.control.connections +
+  H2_PLAN.watch.connections +
+  H2_PLAN.poll.connections;
 
 interface Scenario {
   readonly workers: number;
   readonly services: number;
+  /** Workers reach the agent over https (HTTP/2), as `test/scale/many-workers-tls.scale.test.ts`. */
+  readonly tls?: boolean;
 }
 
 const FULL: readonly Scenario[] = [
   { workers: 1, services: 150 },
   { workers: 4, services: 250 },
   { workers: 4, services: 1_000 },
+  { workers: 4, services: 1_000, tls: true },
 ];
 const QUICK: readonly Scenario[] = [
   { workers: 1, services: 50 },
   { workers: 2, services: 100 },
+  { workers: 1, services: 50, tls: true },
 ];
 
 /** What one scenario measured; written to results.json as is. */
 export interface ScaleFigures {
   readonly workers: number;
   readonly services: number;
+  /** Over https with HTTP/2 (absent in results of before it was measured: plain HTTP). */
+  readonly tls?: boolean;
   /** Each worker's time from "go" to every service ready, ms, and its services ready (of M). */
   readonly readyMs: readonly number[];
   readonly readyCount: readonly number[];
@@ -80,6 +101,11 @@ export interface ScaleFigures {
   readonly agentCpuPercent: { readonly start: number; readonly steady: number };
 }
 
+/** `4 x 1,000`, or `4 x 1,000 TLS (h2)`: a scenario's name in the tables. */
+export function scenarioLabel(f: Pick<ScaleFigures, 'workers' | 'services' | 'tls'>): string {
+  return `${f.workers} x ${num(f.services)}${f.tls === true ? ' TLS (h2)' : ''}`;
+}
+
 function totalRequests(counts: RequestCounts): number {
   return counts.blocking + counts.reads + counts.checkWatch + counts.other;
 }
@@ -98,26 +124,35 @@ async function runScenario(
   log: (line: string) => void,
 ): Promise<ScaleFigures> {
   const { workers: n, services: m } = scenario;
-  const prefix = `scale${n}x${m}`;
+  const tls = scenario.tls === true;
+  const prefix = `scale${n}x${m}${tls ? 'tls' : ''}`;
   // Steady: 60 s after a 5 s settle: two refresh reads of each service without a slot
   // (pollRefreshMs, 30 s) and one renewal of each slot's blocking query (waitMs, 60 s) fall in it.
   const settleSeconds = quick ? 1 : 5;
   const steadySeconds = quick ? 5 : 60;
   const changes = quick ? { slotted: 3, polled: 4 } : { slotted: 6, polled: 8 };
-  const agent = await startConsul({ mode: 'binary' });
+  const dir = tls ? mkdtempSync(join(tmpdir(), 'express-consul-bench-tls-')) : undefined;
+  const agent = await startConsul({
+    mode: 'binary',
+    ...(dir !== undefined && { tls: await createTlsFiles(findConsulBinary()!, dir, 'dc1') }),
+  });
+  // Over TLS the workers and the probe use the https port alone; set-up and changes go over plain
+  // HTTP on connections of their own.
+  const watchAddress = tls ? agent.https!.address : agent.address;
+  const watchPort = Number(new URL(watchAddress).port);
   const workers: WatchWorker[] = [];
   let probe: ProbeClient | undefined;
   const samplers: { stop(): number }[] = [];
   try {
     const names = await registerServices(agent.address, prefix, m);
     checkAborted(signal);
-    probe = new ProbeClient(agent.address);
-    for (let i = 0; i < n; i++) workers.push(new WatchWorker(agent.address, prefix, m));
+    probe = new ProbeClient(watchAddress);
+    for (let i = 0; i < n; i++) workers.push(new WatchWorker(watchAddress, prefix, m));
     for (const worker of workers) {
       samplers.push(
         sampleMax(() => {
           try {
-            return socketsTo(Number(new URL(agent.address).port), worker.pid);
+            return socketsTo(watchPort, worker.pid);
           } catch {
             return 0; // the worker exited meanwhile
           }
@@ -201,11 +236,12 @@ async function runScenario(
     return {
       workers: n,
       services: m,
+      tls,
       readyMs: ready.map((r) => r.readyMs),
       readyCount: ready.map((r) => r.ready),
       startCpuMs: ready.map((r) => r.cpuMs),
       maxSockets,
-      budget: BUDGET.total,
+      budget: tls ? H2_SOCKETS : BUDGET.total,
       probe: {
         total: probe.total(),
         refused: probe.refused(),
@@ -234,6 +270,7 @@ async function runScenario(
     await probe?.stop();
     await Promise.all(workers.map((worker) => worker.stop()));
     await agent.stop();
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -252,6 +289,10 @@ function goals(f: ScaleFigures): string {
   }
   if (f.probe.refused > 0) missed.push(`${f.probe.refused} probe reads refused`);
   if (Math.max(...f.maxSockets) > f.budget) missed.push('sockets above the budget');
+  // Over h2 every service is to hold a blocking query of its own.
+  if (f.tls === true && f.slotted.some((slots) => slots < f.services)) {
+    missed.push(`${Math.min(...f.slotted)} of ${num(f.services)} slotted`);
+  }
   const slotted = quantile(f.changeMs.slotted, 0.99);
   if (slotted > SLOTTED_P99_GOAL_MS) missed.push(`slotted p99 ${num(slotted)} ms`);
   const polled = quantile(f.changeMs.polled, 0.99);
@@ -268,14 +309,15 @@ export const scaleSuite: Suite = {
       checkAborted(signal);
       figures.push(await runScenario(scenario, quick, signal, log));
     }
-    const label = (f: ScaleFigures): string => `${f.workers} x ${num(f.services)}`;
-    const biggest = figures[figures.length - 1]!;
+    const label = scenarioLabel;
+    // The steady figures of the note: the largest plain-HTTP scenario.
+    const biggest = [...figures].reverse().find((f) => f.tls !== true) ?? figures[0]!;
     const perWorkerSteady = biggest.requestsPerSecond.steady / biggest.workers;
     return {
       figures: { agentLimit: AGENT_LIMIT, budget: BUDGET, scenarios: figures },
       tables: [
         {
-          title: `Readiness and limits (workers x services; budget ${BUDGET.total} connections per worker)`,
+          title: `Readiness and limits (workers x services; budget ${BUDGET.total} connections per worker, of which over h2 at most ${H2_SOCKETS} are opened)`,
           header: [
             'workers x services',
             'ready (ms, per worker)',
@@ -324,6 +366,7 @@ export const scaleSuite: Suite = {
         `Goals (issue #12): every service ready in <= ${READY_GOAL_MS / 1000} s, 0 x 429 to another client on the address (the probe reads /v1/agent/self every 50 ms on a fresh connection), sockets per worker <= its budget, a change seen p99 <= ${SLOTTED_P99_GOAL_MS} ms with a slot and <= ${POLLED_P99_GOAL_MS / 1000} s without.`,
         `Steady (${biggest.steadySeconds} s without changes${biggest.steadySeconds >= 60 ? ': two refresh periods, one blocking-query wait' : ', shorter than a refresh period'}), ${label(biggest)}: ${num(biggest.requestsPerSecond.steady, 1)} requests/s to the agent in all, ${num(perWorkerSteady, 1)} per worker: ${num(biggest.requestsPerSecond.steadyByKind.reads, 1)}/s refresh reads of services without a slot (M - slots per worker every pollRefreshMs, 30 s), ${num(biggest.requestsPerSecond.steadyByKind.blocking, 1)}/s blocking queries (slots renewed once per waitMs, 60 s), ${num(biggest.requestsPerSecond.steadyByKind.checkWatch, 1)}/s check-watch queries; each worker held at most ${Math.max(...biggest.maxSockets)} connections (budget ${BUDGET.total}: the short and control lanes stay idle here).`,
         'Which services hold a slot is asked of each worker (first come, first slotted while nobody calls them); a change is counted as slotted or polled by what the worker that saw it reports. Requests are counted in each worker (undici diagnostics channel), 429s by ConsulClient.onThrottled; CPU from /proc/PID/stat (10 ms ticks).',
+        `TLS (h2): the workers reach the agent over https and HTTP/2; every service holds a blocking query of its own as a stream (${H2_PLAN.watch.connections + H2_PLAN.poll.connections} watch connections, ${H2_SOCKETS} in all at most, the check watch unused), so every change is a slotted one. Goal: all M slotted in every worker and sockets <= ${H2_SOCKETS}, beside the goals above.`,
         'Ready time and start CPU count from "go", sent once every worker has loaded (ts-node compiles the sources first: seconds of CPU each). Workers, probe and agent share the cores: on a loaded host readiness and polled changes are pessimistic.',
       ],
     };
