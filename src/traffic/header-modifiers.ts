@@ -70,18 +70,16 @@ type HeaderValue = string | readonly string[] | number | undefined;
 type Headers = Readonly<Record<string, HeaderValue>>;
 
 /**
- * `headers` with `modifiers` applied in order, as a new object with lower-cased names (the input
- * is not changed: a caller's object may be reused for other calls). Names that differ only in case
- * are merged first, since they are one header.
+ * `headers` with `modifiers` applied in order, as a new plain object with lower-cased names, in
+ * the shape undici answers (the input is not changed: a caller's object may be reused for other
+ * calls). Names that differ only in case are merged first, since they are one header. Only own
+ * properties count, so a header named `constructor` or `__proto__` is a header like any other.
  */
 export function modifyHeaders(
   headers: Headers | null | undefined,
   modifiers: readonly HeaderModifiers[],
 ): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = Object.create(null) as Record<
-    string,
-    string | string[]
-  >;
+  const out: Record<string, string | string[]> = {};
   if (headers != null) {
     for (const [rawName, value] of Object.entries(headers)) {
       if (value === undefined) continue;
@@ -93,9 +91,14 @@ export function modifyHeaders(
   for (const modifier of modifiers) {
     for (const name of modifier.remove) delete out[name];
     for (const [name, value] of modifier.add) appendValues(out, name, value);
-    for (const [name, value] of modifier.set) out[name] = value;
+    for (const [name, value] of modifier.set) put(out, name, value);
   }
   return out;
+}
+
+/** An own, enumerable property: assigning `__proto__` would set the prototype instead. */
+function put(out: Record<string, string | string[]>, name: string, value: string | string[]): void {
+  Object.defineProperty(out, name, { value, enumerable: true, writable: true, configurable: true });
 }
 
 function appendValues(
@@ -103,13 +106,13 @@ function appendValues(
   name: string,
   values: string | readonly string[],
 ): void {
-  const existing = out[name];
-  if (existing === undefined) {
-    out[name] = typeof values === 'string' ? values : [...values];
+  if (!Object.hasOwn(out, name)) {
+    put(out, name, typeof values === 'string' ? values : [...values]);
     return;
   }
+  const existing = out[name]!;
   const list = typeof existing === 'string' ? [existing] : existing;
   if (typeof values === 'string') list.push(values);
   else list.push(...values);
-  out[name] = list;
+  put(out, name, list);
 }
