@@ -68,6 +68,8 @@ export const DEFAULTS = deepFreeze({
       minUpdateIntervalMs: 50,
       pollRatePerSecond: 200,
       pollRefreshMs: 30_000,
+      // The check watch's answer lists every check of the datacenter: twice a second at most.
+      checkWatchIntervalMs: 500,
     },
     client: {
       passingOnly: true,

@@ -59,6 +59,14 @@ export interface ServiceWatcherOptions extends ServiceQueryOptions {
    * (a registration change that touches no check: tags, meta, an instance without checks). Default: 30000.
    */
   readonly pollRefreshMs?: number;
+  /**
+   * Least time between two answers of the check watch when checks keep changing, in ms, per
+   * process and datacenter (plus up to a quarter of it at random); the first change after a quiet
+   * time is seen at once. Its answer lists every check of the datacenter, so this bounds what a
+   * churning cluster costs each worker and the agent; a change to a service without a slot is
+   * seen within about this long. 0: paced by `minUpdateIntervalMs` only. Default: 500.
+   */
+  readonly checkWatchIntervalMs?: number;
   /** Source of randomness in [0, 1) for backoff jitter. Default: Math.random. */
   readonly random?: () => number;
   /** Clock in ms since the epoch, for timestamps and rate limiting. Default: Date.now. */
@@ -82,6 +90,7 @@ export interface ResolvedWatcherRegistryOptions {
   readonly minUpdateIntervalMs: number;
   readonly pollRatePerSecond: number;
   readonly pollRefreshMs: number;
+  readonly checkWatchIntervalMs: number;
   readonly random: () => number;
   readonly now: () => number;
   readonly delay: (ms: number, signal: AbortSignal) => Promise<void>;
@@ -100,7 +109,12 @@ export const MAX_WAIT_MS = 600_000;
 /** The settings every watch of a registry shares (no query options, no injected functions). */
 export type WatchSettingsOptions = Pick<
   ServiceWatcherOptions,
-  'waitMs' | 'backoff' | 'minUpdateIntervalMs' | 'pollRatePerSecond' | 'pollRefreshMs'
+  | 'waitMs'
+  | 'backoff'
+  | 'minUpdateIntervalMs'
+  | 'pollRatePerSecond'
+  | 'pollRefreshMs'
+  | 'checkWatchIntervalMs'
 >;
 
 /** The keys of {@link WatchSettingsOptions}; any other is rejected. */
@@ -110,6 +124,7 @@ export const WATCH_SETTINGS_KEYS: KnownKeys<WatchSettingsOptions> = {
   minUpdateIntervalMs: true,
   pollRatePerSecond: true,
   pollRefreshMs: true,
+  checkWatchIntervalMs: true,
 };
 
 /** The settings every watch of a registry shares, validated: see {@link resolveWatchSettings}. */
@@ -119,6 +134,7 @@ export interface ResolvedWatchSettings {
   readonly minUpdateIntervalMs: number;
   readonly pollRatePerSecond: number;
   readonly pollRefreshMs: number;
+  readonly checkWatchIntervalMs: number;
 }
 
 /** The keys of {@link ServiceQueryOptions}. */
@@ -206,6 +222,11 @@ export function resolveWatchSettings(
       defaults.pollRatePerSecond,
     ),
     pollRefreshMs: reader.ms('pollRefreshMs', { min: 1_000 }, defaults.pollRefreshMs),
+    checkWatchIntervalMs: reader.ms(
+      'checkWatchIntervalMs',
+      { min: 0, max: 60_000 },
+      defaults.checkWatchIntervalMs,
+    ),
   };
 }
 

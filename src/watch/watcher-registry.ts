@@ -107,6 +107,7 @@ export class WatcherRegistry {
         ...(budgeted.lanePlan && { lane: () => watchLane(budgeted.lanePlan!) }),
         pollRatePerSecond: resolved.pollRatePerSecond,
         pollRefreshMs: resolved.pollRefreshMs,
+        checkWatchIntervalMs: resolved.checkWatchIntervalMs,
         waitMs: resolved.waitMs,
         minUpdateIntervalMs: resolved.minUpdateIntervalMs,
         backoff: resolved.backoff,

@@ -52,6 +52,7 @@ describe('resolveDiscoveryOptions', () => {
       minUpdateIntervalMs: 50,
       pollRatePerSecond: 200,
       pollRefreshMs: 30_000,
+      checkWatchIntervalMs: 500,
     });
     expect(configError({ watch: { pollRatePerSecond: 0 } }).path).toBe(
       'discovery.watch.pollRatePerSecond',

@@ -34,6 +34,7 @@ function scheduler(
     lane,
     pollRatePerSecond,
     pollRefreshMs: 30_000,
+    checkWatchIntervalMs: 0,
     waitMs: 60_000,
     minUpdateIntervalMs: 50,
     backoff: { baseMs: 250, maxMs: 10_000 },

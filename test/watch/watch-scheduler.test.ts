@@ -31,6 +31,7 @@ function scheduler(
     ...(lane && { lane }),
     pollRatePerSecond: 200,
     pollRefreshMs: 30_000,
+    checkWatchIntervalMs: 0,
     waitMs: 60_000,
     minUpdateIntervalMs: 100,
     backoff: { baseMs: 250, maxMs: 10_000 },
@@ -157,4 +158,154 @@ describe('WatchScheduler', () => {
       await s.close();
     }
   });
+  it('a read in flight when the first check answer comes is judged by the index it brings back, not read twice', async () => {
+    // Before: every service whose first read was under way when the check watch's first answer
+    // came (index 0 there, its answer not applied yet) was marked due and read a second time; at
+    // 200 reads per second that was 49-71 of 979 services per worker (issue #12's scale test),
+    // all read again at the moment every worker became ready.
+    let answer:
+      ((value: Awaited<ReturnType<CheckStateSource['healthStateAny']>>) => void) | undefined;
+    let asked = 0;
+    const firstAnswer: CheckStateSource = {
+      healthStateAny: (query, options = {}) => {
+        asked += 1;
+        if (asked > 1) return silentChecks.healthStateAny(query, options);
+        return new Promise((resolve) => (answer = resolve));
+      },
+    };
+    const s = scheduler(() => 0, [], undefined, firstAnswer);
+    const controller = new AbortController();
+    try {
+      for (let i = 0; i < 30; i++)
+        s.register(
+          `svc-${i}`,
+          '',
+          () => 0,
+          () => 0,
+        );
+      const indexes = { fresh: 0, stale: 0 };
+      const fresh = s.register(
+        'fresh',
+        '',
+        () => 0,
+        () => indexes.fresh,
+      );
+      const stale = s.register(
+        'stale',
+        '',
+        () => 0,
+        () => indexes.stale,
+      );
+      const freshTurn = await fresh.nextTurn(controller.signal);
+      const staleTurn = await stale.nextTurn(controller.signal);
+      expect([freshTurn.blocking, staleTurn.blocking]).toEqual([false, false]);
+      // Both reads are under way when the check watch first answers: each service's check at 40.
+      const check = (service: string) => ({
+        Node: 'n1',
+        CheckID: `c-${service}`,
+        Name: 'c',
+        Status: 'passing' as const,
+        ServiceID: `${service}-1`,
+        ServiceName: service,
+        ModifyIndex: 40,
+      });
+      answer!({
+        data: [check('fresh'), check('stale')],
+        meta: { index: 40, knownLeader: true, lastContactMs: 0, cache: undefined },
+      });
+      await waitUntil(() => asked === 2);
+      // One read brings back index 40 (it saw that check), the other 39 (it was answered before).
+      indexes.fresh = 40;
+      indexes.stale = 39;
+      freshTurn.done();
+      staleTurn.done();
+      const next = (ticket: typeof fresh) =>
+        Promise.race([
+          ticket.nextTurn(controller.signal).then(() => 'read again' as const),
+          delay(300).then(() => 'quiet' as const),
+        ]);
+      expect(await next(stale)).toBe('read again');
+      expect(await next(fresh)).toBe('quiet');
+    } finally {
+      controller.abort();
+      await s.close();
+    }
+  });
+  it('paces the check watch: in a churning datacenter its full answer comes at most once per checkWatchIntervalMs, the first change after a quiet time at once', async () => {
+    // Consul answers the check watch on any check change in the datacenter with every check of it
+    // (a few hundred KB for 1,000 services, per process): a churn of 20 changes a second cost each
+    // worker 20 such answers a second, and on the agent's host they delayed the blocking answers of
+    // the slotted services (issue #12: slotted change p99 116 ms against 100).
+    let clock = 0;
+    let index = 10;
+    const asked: number[] = [];
+    const churning: CheckStateSource = {
+      healthStateAny: (query, options = {}) => {
+        asked.push(clock);
+        if (asked.length > 12) return silentChecks.healthStateAny(query, options);
+        index += 1;
+        const check = {
+          Node: 'n1',
+          CheckID: 'c',
+          Name: 'c',
+          Status: 'passing' as const,
+          ServiceID: 'a-1',
+          ServiceName: 'a',
+          ModifyIndex: index,
+        };
+        return Promise.resolve({
+          data: [check],
+          meta: { index, knownLeader: true, lastContactMs: 0, cache: undefined },
+        });
+      },
+    };
+    const paused: number[] = [];
+    const s = new WatchScheduler(churning, {
+      connections: 3,
+      lane: () => ({ connections: 3, pollConnections: 2, streamsPerConnection: 1 }),
+      pollRatePerSecond: 200,
+      pollRefreshMs: 30_000,
+      waitMs: 60_000,
+      minUpdateIntervalMs: 50,
+      checkWatchIntervalMs: 500,
+      backoff: { baseMs: 250, maxMs: 10_000 },
+      now: () => clock,
+      random: () => 0.5,
+      // Simulated time: each pause moves the clock, so 12 answers take no real time.
+      delay: (ms) => {
+        paused.push(ms);
+        clock += ms;
+        return Promise.resolve();
+      },
+      logger: { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} },
+    });
+    try {
+      // No slot is left (3 connections: the check watch and 2 reads): 'a' is followed by it.
+      s.register(
+        'a',
+        '',
+        () => 0,
+        () => 0,
+      );
+      await waitUntil(() => asked.length === 13);
+      // The first two queries back to back (the start, then the first change after a quiet time),
+      // then one per interval, each with at most a quarter of it as jitter so that the workers
+      // of one host do not all ask at the same moment.
+      expect(asked.slice(0, 2)).toEqual([0, 0]);
+      const gaps = asked.slice(2).map((at, i) => at - asked[i + 1]!);
+      for (const gap of gaps) {
+        expect(gap).toBeGreaterThanOrEqual(500);
+        expect(gap).toBeLessThanOrEqual(625);
+      }
+      expect(paused.filter((ms) => ms > 0)).toHaveLength(11);
+    } finally {
+      await s.close();
+    }
+  });
 });
+
+/** Turns of the event loop until `done` holds (the scheduler's loops run on promises). */
+async function waitUntil(done: () => boolean): Promise<void> {
+  for (let turn = 0; turn < 10_000 && !done(); turn++) await new Promise((r) => setImmediate(r));
+  if (!done()) throw new Error('condition not reached in 10,000 turns');
+}
