@@ -25,6 +25,7 @@ import {
   registerServices,
   sampleMax,
   socketsTo,
+  startScaleAgent,
 } from '../../test/scale/support/scale-support';
 import type { RequestCounts, StatusLine } from '../../test/scale/support/watch-workers';
 import { WatchWorker, type ReadyLine } from '../../test/scale/support/watch-workers';
@@ -132,13 +133,18 @@ async function runScenario(
   const steadySeconds = quick ? 5 : 60;
   const changes = quick ? { slotted: 3, polled: 4 } : { slotted: 6, polled: 8 };
   const dir = tls ? mkdtempSync(join(tmpdir(), 'express-consul-bench-tls-')) : undefined;
-  const agent = await startConsul({
-    mode: 'binary',
-    ...(dir !== undefined && { tls: await createTlsFiles(findConsulBinary()!, dir, 'dc1') }),
-  });
-  // Over TLS the workers and the probe use the https port alone; set-up and changes go over plain
-  // HTTP on connections of their own.
-  const watchAddress = tls ? agent.https!.address : agent.address;
+  // Plain HTTP against a server as production runs it (startScaleAgent: no dev-mode pretty JSON);
+  // TLS against the dev agent, the one startConsul serves over https. Over TLS the workers and the
+  // probe use the https port alone; set-up and changes go over plain HTTP on connections of their own.
+  const tlsAgent =
+    dir !== undefined
+      ? await startConsul({
+          mode: 'binary',
+          tls: await createTlsFiles(findConsulBinary()!, dir, 'dc1'),
+        })
+      : undefined;
+  const agent = tlsAgent ?? (await startScaleAgent());
+  const watchAddress = tlsAgent ? tlsAgent.https!.address : agent.address;
   const watchPort = Number(new URL(watchAddress).port);
   const workers: WatchWorker[] = [];
   let probe: ProbeClient | undefined;

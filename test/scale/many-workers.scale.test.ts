@@ -1,5 +1,3 @@
-import { startConsul } from '../../src/testing';
-import type { StartedConsul } from '../../src/testing';
 import { waitFor } from '../support/wait-for';
 import {
   percentile,
@@ -9,11 +7,14 @@ import {
   registerServices,
   sampleMax,
   socketsTo,
+  startScaleAgent,
 } from './support/scale-support';
+import type { ScaleAgent } from './support/scale-support';
 import { WatchWorker } from './support/watch-workers';
 
 // Issue #12: 1,000 services followed by 4 processes on one host (cluster workers: one client IP)
-// against an agent with Consul's default limit of 200 connections per client IP.
+// against an agent with Consul's default limit of 200 connections per client IP: a server as
+// production runs it (see startScaleAgent).
 const SERVICES = Number(process.env.SCALE_SERVICES ?? 1_000);
 const WORKERS = 4;
 const BUDGET = 32;
@@ -22,11 +23,11 @@ const SLOTS = 21;
 
 jest.setTimeout(170_000);
 
-let agent: StartedConsul;
+let agent: ScaleAgent;
 let names: string[];
 
 beforeAll(async () => {
-  agent = await startConsul({ mode: 'binary' });
+  agent = await startScaleAgent();
   names = await registerServices(agent.address, 'svc', SERVICES);
 });
 

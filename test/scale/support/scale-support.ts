@@ -3,6 +3,27 @@ import { request } from 'node:http';
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { startConsulCluster } from '../../../src/testing';
+
+/** The agent a plain-HTTP scale run talks to: its address, its process, and how to remove it. */
+export interface ScaleAgent {
+  readonly address: string;
+  readonly pid: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * One Consul server as production runs it (`-server`, Raft on disk, Consul's default limits,
+ * `http_max_conns_per_client` 200), not a `-dev` agent: a dev agent pretty-prints every JSON
+ * answer (the check watch's 1,000 checks are 456 KB instead of 281 KB, encoded twice), which no
+ * agent users deploy does, and on a 2-core host that cost was charged to the watchers measured.
+ * TLS runs keep the dev agent (startConsul's `tls`), whose answers over h2 are few and small.
+ */
+export async function startScaleAgent(): Promise<ScaleAgent> {
+  const cluster = await startConsulCluster({ servers: 1 });
+  const server = cluster.servers[0]!;
+  return { address: server.address, pid: server.pid!, stop: () => cluster.stop() };
+}
 
 /**
  * One HTTP call on a connection of its own, closed after it (so that the socket counts of the
