@@ -40,7 +40,7 @@ import { DiscoveryChainError, FilterExpressionError } from '../errors';
 import { parseFilterExpression } from './filter-expression';
 import type { FilterExpression } from './filter-expression';
 import { durationMs } from './go-duration';
-import { refuseHeaderName, refuseHeaderValue } from './header-modifiers';
+import { refuseHeaderName, refuseHeaderValue, wireValue } from './header-modifiers';
 import type { HeaderModifiers } from './header-modifiers';
 import { Re2, Re2SyntaxError } from './re2';
 import { routeRetryPolicy } from './route-retry';
@@ -397,7 +397,7 @@ const optional = (text: string): string | undefined => (text === '' ? undefined 
 /**
  * A route's or split's RequestHeaders / ResponseHeaders (`{ Add, Set, Remove }`). A name that is
  * no HTTP header name or one a chain may not touch (`host`, framing and hop-by-hop headers), or a
- * value with CR, LF or NUL, refuses the chain (see header-modifiers.ts).
+ * value with CR, LF, NUL or another control character, refuses the chain (see header-modifiers.ts).
  */
 function headerModifiers(reader: Reader): HeaderModifiers | undefined {
   const object = reader.optionalObject();
@@ -408,12 +408,15 @@ function headerModifiers(reader: Reader): HeaderModifiers | undefined {
     if (refused !== undefined) at.fail(refused);
     return lower;
   };
+  // An empty value is left out: Envoy adds or sets none unless keep_empty_value, which Consul
+  // never sets (the header is then neither added nor overwritten).
   const pairs = (r: Reader): (readonly [string, string])[] =>
-    r.entries(CHAIN_LIMITS.maxListLength).map(([key, value]) => {
+    r.entries(CHAIN_LIMITS.maxListLength).flatMap(([key, value]) => {
       const text = value.string();
       const refused = refuseHeaderValue(text);
       if (refused !== undefined) value.fail(refused);
-      return Object.freeze([name(key, value), text] as const);
+      const lower = name(key, value);
+      return text === '' ? [] : [Object.freeze([lower, wireValue(text)] as const)];
     });
   const add = pairs(object.at('Add'));
   const set = pairs(object.at('Set'));

@@ -25,6 +25,15 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/i;
 
 /** Characters no header value may hold: they would end the header or the message early. */
 const BREAKS_VALUE = /[\r\n\0]/;
+/**
+ * The other control characters (all but tab): Envoy would send them, undici refuses them in every
+ * request (`invalid header`), so a chain holding one would fail each call it routes instead of
+ * being refused once.
+ */
+// eslint-disable-next-line no-control-regex -- refusing control characters is the point
+const CONTROL = /[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]/;
+/** Anything but tab and visible ASCII: what may need its UTF-8 bytes (wireValue). */
+const BEYOND_ASCII = /[^\t\x20-\x7e]/;
 
 /** Longest header name or value a chain may set, in characters (Envoy's own limit is 60 KB in all). */
 export const MAX_HEADER_TEXT = 8_192;
@@ -63,7 +72,18 @@ export function refuseHeaderName(name: string): string | undefined {
 export function refuseHeaderValue(value: string): string | undefined {
   if (value.length > MAX_HEADER_TEXT) return `a header value is longer than ${MAX_HEADER_TEXT}`;
   if (BREAKS_VALUE.test(value)) return 'a header value holds CR, LF or NUL';
+  if (CONTROL.test(value)) return 'a header value holds a control character';
   return undefined;
+}
+
+/**
+ * `value` (text, as Consul's JSON gives it) as undici must be given it to put on the wire what
+ * Envoy does: its UTF-8 bytes. undici writes a header string as latin1, one byte per character,
+ * and refuses any character beyond 0xff; so `Zürich` would go out as the single byte 0xFC and `☃`
+ * would fail every call.
+ */
+export function wireValue(value: string): string {
+  return BEYOND_ASCII.test(value) ? Buffer.from(value, 'utf8').toString('latin1') : value;
 }
 
 type HeaderValue = string | readonly string[] | number | undefined;

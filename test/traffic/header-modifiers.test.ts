@@ -108,12 +108,47 @@ describe('header modifiers in a discovery chain', () => {
     ['sets a value with CRLF', { Set: { 'x-a': 'ok\r\nx-injected: 1' } }, /CR, LF or NUL/],
     ['adds a value with NUL', { Add: { 'x-a': 'a\u0000b' } }, /CR, LF or NUL/],
     ['sets a value that is not text', { Set: { 'x-a': 1 } }, /must be a string/],
+    // undici refuses every control character but tab: each call would fail, not the chain.
+    ['sets a value with a control character', { Set: { 'x-a': 'a\u0001b' } }, /control/],
+    ['adds a value with DEL', { Add: { 'x-a': 'a\u007fb' } }, /control/],
   ])('refuses a route that %s, naming the path', (_what, modifiers, reason) => {
     const json = answer();
     json.Chain.Nodes[ROUTER].Routes[3].Definition.Destination.RequestHeaders = modifiers;
     const error = refusal(json);
     expect(error.path).toContain(`Chain.Nodes["${ROUTER}"].Routes[3].Definition.Destination`);
     expect(error.reason).toMatch(reason);
+  });
+
+  it('sends a value beyond ASCII as its UTF-8 bytes, as Envoy puts it on the wire', () => {
+    const json = answer();
+    json.Chain.Nodes[ROUTER].Routes[3].Definition.Destination.RequestHeaders = {
+      Set: { 'x-city': 'Zürich', 'x-snow': '\u2603' },
+    };
+    const chain = parseDiscoveryChain(json);
+    const set = (chain.nodes.get(ROUTER) as RouterNode).routes[3]!.destination?.requestHeaders?.set;
+    // undici writes a header string as latin1, one byte per character, and refuses beyond 0xff.
+    expect(set).toEqual([
+      ['x-city', Buffer.from('Zürich', 'utf8').toString('latin1')],
+      ['x-snow', '\u00e2\u0098\u0083'],
+    ]);
+  });
+
+  it('leaves out an Add or Set with an empty value, as Envoy does (Consul sets no keep_empty_value)', () => {
+    const json = answer();
+    json.Chain.Nodes[ROUTER].Routes[3].Definition.Destination.RequestHeaders = {
+      Add: { 'x-empty': '' },
+      Set: { 'x-auth': '', 'x-who': 'route' },
+    };
+    json.Chain.Nodes[SPLITTER].Splits[0].Definition.ResponseHeaders = { Set: { 'x-a': '' } };
+    const chain = parseDiscoveryChain(json);
+    const route = (chain.nodes.get(ROUTER) as RouterNode).routes[3]!;
+    expect(route.destination?.requestHeaders).toEqual({
+      add: [],
+      set: [['x-who', 'route']],
+      remove: [],
+    });
+    // Nothing left to do: no modifier at all.
+    expect((chain.nodes.get(SPLITTER) as SplitterNode).splits[0]!.responseHeaders).toBeUndefined();
   });
 
   it('refuses a split whose response modifier breaks a header', () => {
