@@ -336,7 +336,10 @@ export class ServiceClient {
         table = choice.table;
         if (choice.path !== sent.path) sent = { ...sent, path: choice.path };
         if (choice.requestHeaders !== undefined) {
-          sent = { ...sent, headers: modifyHeaders(callerHeaders, choice.requestHeaders) };
+          sent = {
+            ...sent,
+            headers: changedHeaders(request, callerHeaders, choice.requestHeaders),
+          };
         }
         responseHeaders = choice.responseHeaders;
         // The route's settings over the client's defaults; the caller's own per-call ones win.
@@ -443,7 +446,7 @@ export class ServiceClient {
             table = choice.table;
             path = choice.path;
             if (choice.requestHeaders !== undefined) {
-              headers = modifyHeaders(callerHeaders, choice.requestHeaders);
+              headers = changedHeaders(request, callerHeaders, choice.requestHeaders);
             }
             responseHeaders = choice.responseHeaders;
           }
@@ -654,6 +657,22 @@ function toAttemptRequest(request: ServiceRequest): AttemptRequest {
     signal: request.signal,
     undiciSignal: request.signal === undefined ? undefined : relayOf(request.signal),
   };
+}
+
+/**
+ * The headers an attempt sends after the chain's changes. The caller's `idempotencyKey` is put
+ * back last: it is what lets a POST be retried (retry-decision.ts), so a route or split that set
+ * or removed it would have retries reach the instance under a key the caller never gave (distinct
+ * calls taken as one, or a retry unprotected).
+ */
+function changedHeaders(
+  request: ServiceRequest,
+  callerHeaders: AttemptRequest['headers'],
+  modifiers: readonly HeaderModifiers[],
+): Record<string, string | string[]> {
+  const headers = modifyHeaders(callerHeaders, modifiers);
+  if (request.idempotencyKey !== undefined) headers['idempotency-key'] = request.idempotencyKey;
+  return headers;
 }
 
 /**

@@ -131,6 +131,34 @@ describe('header modifiers of routes and splits, on real calls', () => {
     expect(response.headers.get('x-internal')).toBeNull();
   });
 
+  it("never changes the caller's idempotency key, which is what makes its POST retried", async () => {
+    // A chain setting (or removing) it would have every retried POST reach the instance under
+    // a key the caller never gave: distinct calls deduplicated as one, or a retry unprotected.
+    const setsKey = (): boolean => {
+      const node = discovery
+        .service(web)
+        .trafficPlan?.chain.nodes.get(`router:${web}.default.default`);
+      const set = (node as RouterNode | undefined)?.routes[0]?.destination?.requestHeaders?.set;
+      return set?.some(([name]) => name === 'idempotency-key') === true;
+    };
+    await put(router({ 'Idempotency-Key': 'the-same-for-everyone' }));
+    await waitFor('the chain setting the key is in force', () => (setsKey() ? true : undefined));
+    try {
+      const response = await discovery
+        .service(web)
+        .request({ method: 'POST', path: '/', body: 'charge', idempotencyKey: 'caller-key-1' });
+      await response.body.text();
+      expect(received['idempotency-key']).toBe('caller-key-1');
+      // A call without a key gets the chain's header: only the caller's own key is kept.
+      const plain = await discovery.service(web).request({ path: '/' });
+      await plain.body.text();
+      expect(received['idempotency-key']).toBe('the-same-for-everyone');
+    } finally {
+      await put(router({}));
+      await waitFor('the good chain again', () => (setsKey() ? undefined : true));
+    }
+  });
+
   it.each([
     ['sets Host', { Host: 'evil.example' }, /'host' cannot be changed/],
     ['injects a header line', { 'X-Who': 'a\r\nx-injected: 1' }, /CR, LF or NUL/],
