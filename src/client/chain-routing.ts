@@ -258,24 +258,20 @@ export class ChainRouting {
   private build(target: ChainTarget, chain: DiscoveryChain): Target {
     const local = target.datacenter === chain.datacenter;
     const runsHere = filtersLocally(target);
-    // Another service's instances are read, called and chosen as the app configured that service
-    // (its tag and filter, scheme and CA, pools, balancer, outlier detection), never with the
-    // chain owner's settings: a redirect must not turn https into http, nor read the other
-    // service by the owner's tag. The datacenter is always the target's.
+    const query: ServiceQueryOptions = {
+      ...this.query,
+      ...(local ? {} : { datacenter: target.datacenter }),
+      ...(runsHere ? {} : { filter: combinedFilter(this.query.filter, target.filter.source) }),
+    };
+    const lease = this.registry.acquire(target.service, query);
+    const instances = new FilteredInstances(lease.watcher, subsetPredicate(target, runsHere));
+    // Another service's instances are called and chosen as the app configured that service (its
+    // scheme and CA, pools, balancer, outlier detection), never with the chain owner's settings:
+    // a redirect must not turn https into http.
     const settings =
       target.service.toLowerCase() === this.client.service.toLowerCase()
         ? undefined
         : this.settingsOf?.(target.service);
-    // eslint-disable-next-line @typescript-eslint/no-unused-vars -- the target's datacenter wins
-    const { datacenter: _configured, ...base } = settings?.query ?? this.query;
-    const datacenter = local ? this.query.datacenter : target.datacenter;
-    const query: ServiceQueryOptions = {
-      ...base,
-      ...(datacenter !== undefined && { datacenter }),
-      ...(runsHere ? {} : { filter: combinedFilter(base.filter, target.filter.source) }),
-    };
-    const lease = this.registry.acquire(target.service, query);
-    const instances = new FilteredInstances(lease.watcher, subsetPredicate(target, runsHere));
     const routing = this.client.createTargetRouting(instances, target.id, settings);
     return { key: targetKey(target), target, lease, instances, routing, local };
   }

@@ -91,14 +91,13 @@ const GET = 'GET';
 
 /**
  * How a chain target's instances are reached and chosen: the settings the app configured for the
- * target's service (its query, scheme and TLS, pools, balancer, outlier detection), as Envoy sends a
+ * target's service (its scheme and TLS, pools, balancer, outlier detection), as Envoy sends a
  * route to another service to that service's cluster. A chain routing to another service must not
  * call it with ours (plain http where it is https, our balancer). The call's own settings (per-try
  * timeout, deadline, attempts, retry rule) stay the calling service's.
  */
 export type TargetSettings = Pick<
   ResolvedServiceClientOptions,
-  | 'query'
   | 'scheme'
   | 'tls'
   | 'connectionsPerInstance'
