@@ -560,7 +560,12 @@ export class WatchScheduler {
           answered === undefined || answered < 1 ? 1 : answered < index ? 0 : Math.max(1, answered);
         backoff.reset();
         const now = this.options.now();
-        const paced = Math.max(0, sentAt + this.options.checkWatchIntervalMs - now);
+        // At most the interval: a clock that stepped back while the query waited (Date.now, the
+        // default, after an NTP step or a resumed VM) would else add the step to the pause.
+        const paced = Math.min(
+          this.options.checkWatchIntervalMs,
+          Math.max(0, sentAt + this.options.checkWatchIntervalMs - now),
+        );
         // Up to a quarter more of the pause at random: the workers of one host, woken by the same
         // change, would else all ask again at the same moment.
         const jitterMs =

@@ -288,6 +288,68 @@ describe('WatchScheduler under hostile load', () => {
     expect(bucket.take(10_000 - 3_600_000 + 1_000)).toBe(0);
   });
 
+  it('the wall clock stepping back an hour while the check watch blocks does not pause it for that hour', async () => {
+    // The pause after an answer is checkWatchIntervalMs from when its query was sent: measured on
+    // a clock that stepped back meanwhile (Date.now after an NTP step), it was the step as well.
+    let clock = 1_000_000_000;
+    let index = 10;
+    let asked = 0;
+    const paused: number[] = [];
+    const stepping: CheckStateSource = {
+      healthStateAny: (query, options = {}) => {
+        asked += 1;
+        if (asked > 3) return silentChecks.healthStateAny(query, options);
+        // The second query (the first blocking one) is answered after the clock went back an hour.
+        if (asked === 2) clock -= 3_600_000;
+        index += 1;
+        const check: HealthCheck = {
+          Node: 'n1',
+          CheckID: 'c',
+          Name: 'c',
+          Status: 'passing',
+          ServiceID: 'a-1',
+          ServiceName: 'a',
+          ModifyIndex: index,
+        };
+        return Promise.resolve({
+          data: [check],
+          meta: { index, knownLeader: true, lastContactMs: 0, cache: undefined },
+        });
+      },
+    };
+    const watches = new WatchScheduler(stepping, {
+      connections: 3,
+      lane: () => ({ connections: 3, pollConnections: 2, streamsPerConnection: 1 }),
+      pollRatePerSecond: 200,
+      pollRefreshMs: 30_000,
+      checkWatchIntervalMs: 500,
+      waitMs: 60_000,
+      minUpdateIntervalMs: 50,
+      backoff: { baseMs: 250, maxMs: 10_000 },
+      now: () => clock,
+      random: () => 0.5,
+      delay: (ms) => {
+        paused.push(ms);
+        clock += ms;
+        return Promise.resolve();
+      },
+      logger: quiet,
+    });
+    try {
+      watches.register(
+        'a',
+        '',
+        () => 0,
+        () => 0,
+      );
+      await waitFor('the third query', () => (asked >= 4 ? true : undefined));
+      // At most an interval and its jitter (500 + 25%), not an hour and a quarter.
+      expect(Math.max(...paused)).toBeLessThanOrEqual(625);
+    } finally {
+      await watches.close();
+    }
+  });
+
   it('check watches of datacenters nobody follows any more are stopped (a chain naming 50 datacenters)', async () => {
     // Blocking check watches open on the agent now, by datacenter ('' the agent's own).
     const open = new Map<string, number>();
