@@ -4,6 +4,7 @@ import { AbortedError } from '../errors';
 import type { Logger } from '../logger';
 import { Backoff } from '../resilience/backoff';
 import { SLICED_APPLY_MIN_ENTRIES, runSliced, TimeSlicer } from '../consul/time-slicer';
+import { decideIndex } from './blocking-index';
 import { changedServices, NODE_CHECKS, summarizeChecks, summarizeInSteps } from './check-changes';
 import type { CheckSummary } from './check-changes';
 import { planSlots } from './slot-plan';
@@ -554,10 +555,10 @@ export class WatchScheduler {
         this.markChanged(datacenter, summaries, next, missedChanges);
         missedChanges = false;
         summaries = next;
-        const answered = answer.meta.index;
-        // Consul's index rules: backwards resets to 0, below 1 (a Consul bug) waits from 1.
-        index =
-          answered === undefined || answered < 1 ? 1 : answered < index ? 0 : Math.max(1, answered);
+        // Consul's index rules, as a service watch applies them: backwards resets to 0, below 1 (a
+        // Consul bug) or beyond 2^53 waits from 1 (such an index, sent back rounded, is no uint64:
+        // Consul answered 400, and the check watch failed for good, reading every service each time).
+        index = decideIndex(index, answer.meta.index).nextIndex;
         backoff.reset();
         const now = this.options.now();
         // At most the interval: a clock that stepped back while the query waited (Date.now, the

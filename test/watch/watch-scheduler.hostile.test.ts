@@ -350,6 +350,49 @@ describe('WatchScheduler under hostile load', () => {
     }
   });
 
+  it('an X-Consul-Index beyond 2^53 on the check watch is not sent back (Consul refuses it): it waits from 1, as a service watch does', async () => {
+    // Number('18446744073709551615') is 18446744073709552000: sent back, it is no uint64 and
+    // Consul answers 400, so the check watch failed forever and, each time, read every service.
+    const asked: unknown[] = [];
+    const huge: CheckStateSource = {
+      healthStateAny: (query, options = {}) => {
+        asked.push(query?.index);
+        if (asked.length > 3) return silentChecks.healthStateAny(query, options);
+        const check: HealthCheck = {
+          Node: 'n1',
+          CheckID: 'c',
+          Name: 'c',
+          Status: 'passing',
+          ServiceID: 'a-1',
+          ServiceName: 'a',
+          ModifyIndex: 5,
+        };
+        return Promise.resolve({
+          data: [check],
+          meta: { index: 2 ** 64, knownLeader: true, lastContactMs: 0, cache: undefined },
+        });
+      },
+    };
+    const h1Lane = (): WatchLane => ({
+      connections: 3,
+      pollConnections: 2,
+      streamsPerConnection: 1,
+    });
+    const watches = scheduler(huge, h1Lane);
+    try {
+      watches.register(
+        'a',
+        '',
+        () => 0,
+        () => 0,
+      );
+      await waitFor('four queries', () => (asked.length >= 4 ? true : undefined));
+      expect(asked.slice(0, 4)).toEqual([0, 1, 1, 1]);
+    } finally {
+      await watches.close();
+    }
+  });
+
   it('check watches of datacenters nobody follows any more are stopped (a chain naming 50 datacenters)', async () => {
     // Blocking check watches open on the agent now, by datacenter ('' the agent's own).
     const open = new Map<string, number>();
