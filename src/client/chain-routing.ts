@@ -26,6 +26,13 @@ import { TrafficPlan } from '../traffic/traffic-plan';
 import type { RoutingTable } from './routing-table';
 import type { ServiceClient, TargetRouting, TargetSettings } from './service-client';
 
+/**
+ * What the app configured for a target's service: how its instances are read (tag, filter,
+ * passingOnly...) besides how they are called and chosen. The query stays here, not in
+ * TargetSettings: the routing table a target gets needs no query, its watcher lease does.
+ */
+type TargetOptions = TargetSettings & { readonly query: ServiceQueryOptions };
+
 interface Target {
   readonly key: string;
   readonly target: ChainTarget;
@@ -95,7 +102,7 @@ export class ChainRouting {
     /** Calls per target (`client_target_requests_total`); undefined without metrics. */
     private readonly targetMetrics?: ChainTargetMetrics,
     /** The settings the app configured for `service` (a target of another service). */
-    private readonly settingsOf?: (service: string) => TargetSettings,
+    private readonly settingsOf?: (service: string) => TargetOptions,
     /** The config-entry lists the chain reads by; without it (tests), a blocking watch of its own. */
     entries?: Pick<ConfigEntryIndex, 'followingRead'>,
   ) {
@@ -258,20 +265,24 @@ export class ChainRouting {
   private build(target: ChainTarget, chain: DiscoveryChain): Target {
     const local = target.datacenter === chain.datacenter;
     const runsHere = filtersLocally(target);
-    const query: ServiceQueryOptions = {
-      ...this.query,
-      ...(local ? {} : { datacenter: target.datacenter }),
-      ...(runsHere ? {} : { filter: combinedFilter(this.query.filter, target.filter.source) }),
-    };
-    const lease = this.registry.acquire(target.service, query);
-    const instances = new FilteredInstances(lease.watcher, subsetPredicate(target, runsHere));
-    // Another service's instances are called and chosen as the app configured that service (its
-    // scheme and CA, pools, balancer, outlier detection), never with the chain owner's settings:
-    // a redirect must not turn https into http.
+    // Another service's instances are read, called and chosen as the app configured that service
+    // (its tag and filter, scheme and CA, pools, balancer, outlier detection), never with the
+    // chain owner's settings: a redirect must not turn https into http, nor read the other
+    // service by the owner's tag. The datacenter is always the target's.
     const settings =
       target.service.toLowerCase() === this.client.service.toLowerCase()
         ? undefined
         : this.settingsOf?.(target.service);
+    // eslint-disable-next-line @typescript-eslint/no-unused-vars -- the target's datacenter wins
+    const { datacenter: _configured, ...base } = settings?.query ?? this.query;
+    const datacenter = local ? this.query.datacenter : target.datacenter;
+    const query: ServiceQueryOptions = {
+      ...base,
+      ...(datacenter !== undefined && { datacenter }),
+      ...(runsHere ? {} : { filter: combinedFilter(base.filter, target.filter.source) }),
+    };
+    const lease = this.registry.acquire(target.service, query);
+    const instances = new FilteredInstances(lease.watcher, subsetPredicate(target, runsHere));
     const routing = this.client.createTargetRouting(instances, target.id, settings);
     return { key: targetKey(target), target, lease, instances, routing, local };
   }

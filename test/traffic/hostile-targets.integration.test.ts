@@ -290,6 +290,30 @@ describe('hostile review: chain targets the library cannot honour as written (re
     expect(picks).toHaveLength(10);
   });
 
+  // The instances of another service are the ones a direct call to it would see: its own tag and
+  // filter, never the chain owner's (web's tag would leave the other service with none).
+  it("a chain routing to another service reads that service's instances with its own query, not the owner's", async () => {
+    const web = uniqueService('ht-query');
+    const other = uniqueService('ht-query-other');
+    await instanceOf(other, 'a');
+    await instanceOf(other, 'b');
+    await hasEntries(web);
+    const address = await chainProxy(new Map([[web, chainOf(web, { Service: other })]]));
+    const discovery = discoveryWith(address, {
+      [web]: { tag: 'only-on-web' },
+      [other]: { filter: 'Service.Meta.version == "b"' },
+    });
+    await waitFor('the chain is in force', () =>
+      discovery.service(web).trafficPlan?.chain.targets.has('t') === true ? true : undefined,
+    );
+    const answers: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const response = await discovery.service(web).request({ path: '/' });
+      answers.push(await response.body.text());
+    }
+    expect(answers).toEqual(Array.from({ length: 6 }, () => 'b'));
+  });
+
   // `express-consul chain` against a compromised or hanging agent: the chain answers, every
   // health read hangs. Counted in batches of 8, each read up to its own request timeout, 32
   // targets took 4 x 5 s = 20 s (measured); the counts now share one budget.
