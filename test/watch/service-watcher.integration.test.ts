@@ -320,11 +320,25 @@ describe('ServiceWatcher through an agent outage', () => {
     await agent.restart();
     const restartedAt = performance.now();
     await registerBoth();
+    // The agent answers a registration before its catalog lists it, and while the catalog is
+    // still empty the watcher keeps the old list (not stale): neither "two ids" nor "not stale"
+    // alone says the new agent's list arrived. So first the index at which the catalog lists
+    // both, then the watcher at or past that index.
+    const listedAt = await waitFor(
+      'the restarted agent to list both',
+      async () => {
+        const answer = await agentClient?.healthService(name);
+        return answer?.data.length === 2 ? answer.meta.index : undefined;
+      },
+      { intervalMs: 20 },
+    );
     await waitFor(
       'the watcher to recover',
       () => {
         const status = watcher.status();
-        return !status.stale && ids(watcher).length === 2 ? status : undefined;
+        return !status.stale && status.index >= listedAt && ids(watcher).length === 2
+          ? status
+          : undefined;
       },
       { intervalMs: 20 },
     );
