@@ -1,6 +1,7 @@
 import { buildConnector, Client, Pool } from 'undici';
 import type { Dispatcher } from 'undici';
 import { ListenerSet } from '../events/listener-set';
+import { raceAbort } from '../resilience/aborted-promise';
 import { silentLogger } from '../logger';
 import { connect as http2Connect } from 'node:http2';
 import type { ClientHttp2Session, Settings } from 'node:http2';
@@ -77,13 +78,19 @@ export class AgentLanes {
 
   /**
    * Sends `options` on `lane`'s pool, once the agent's protocol is known (see the class comment).
-   * Waiting for it ends with the call's own signal.
+   * Settles when the call's own signal aborts, whatever undici is doing with the request.
    */
   async request(lane: Lane, options: Dispatcher.RequestOptions): Promise<Dispatcher.ResponseData> {
+    const signal = options.signal as AbortSignal | undefined;
     if (this.#protocol === undefined && this.#offersH2) {
-      await abortable(this.learnProtocol(), options.signal as AbortSignal | undefined);
+      await raceAbort(this.learnProtocol(), signal);
     }
-    return this.#pools[lane].request(options);
+    // undici fails an aborted request only once it would write it: one queued behind the lane's
+    // busy connections (blocking queries, or a connection still being made) would wait for them.
+    // A response that arrives after the abort is nobody's: its body is dropped.
+    return raceAbort(this.#pools[lane].request(options), signal, undefined, (late) =>
+      late.body.destroy(),
+    );
   }
 
   /**
@@ -153,6 +160,13 @@ export class AgentLanes {
       }
       finish();
     });
+  }
+
+  /** What undici says of each lane's pool now (diagnostics: connections, queued, running...). */
+  poolStats(): Record<Lane, Pool['stats']> {
+    const stats = {} as Record<Lane, Pool['stats']>;
+    for (const lane of LANES) stats[lane] = this.#pools[lane].stats;
+    return stats;
   }
 
   /**
@@ -296,22 +310,4 @@ function h2Session(client: Client): ClientHttp2Session | undefined {
 /** What the agent picked by ALPN on `socket`: h2, or HTTP/1.1 for anything else. */
 function alpnProtocol(socket: object): AgentProtocol {
   return (socket as { alpnProtocol?: string | false }).alpnProtocol === 'h2' ? 'h2' : 'http/1.1';
-}
-
-/** `promise`, or a rejection with the signal's reason when `signal` aborts first. */
-async function abortable(promise: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
-  if (!signal) return promise;
-  signal.throwIfAborted();
-  let onAbort: (() => void) | undefined;
-  try {
-    await Promise.race([
-      promise,
-      new Promise<never>((_resolve, reject) => {
-        onAbort = () => reject(signal.reason as Error);
-        signal.addEventListener('abort', onAbort, { once: true });
-      }),
-    ]);
-  } finally {
-    if (onAbort) signal.removeEventListener('abort', onAbort);
-  }
 }

@@ -2,6 +2,7 @@ import { createSocket } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { AbortedError, ConsulUnavailableError } from '../errors';
 import { startDeadline } from '../resilience/deadline';
+import { raceAbort } from '../resilience/aborted-promise';
 
 /** How long resolving the agent's name and finding the route to it may take, in ms. */
 export const ROUTE_TO_AGENT_TIMEOUT_MS = 2_000;
@@ -74,23 +75,4 @@ async function connectedAddress(
       // Never bound (the connect failed first): nothing to close.
     }
   }
-}
-
-/** `promise`, or a rejection with `reason()` as soon as `signal` aborts; the listener is removed. */
-function raceAbort<T>(promise: Promise<T>, signal: AbortSignal, reason: () => Error): Promise<T> {
-  if (signal.aborted) return Promise.reject(reason());
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(reason());
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: Error) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
 }

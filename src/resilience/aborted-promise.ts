@@ -31,3 +31,44 @@ export async function finishedBefore(work: () => unknown, signal: AbortSignal): 
     aborted.dispose();
   }
 }
+
+/**
+ * `promise`, or a rejection with `reason()` (default: the signal's reason) as soon as `signal`
+ * aborts, at once if it already has; the listener is removed either way. For work that does not
+ * stop at the signal by itself: undici, for one, fails an aborted request only when it would
+ * have written it, so a call queued behind a lane's blocking queries waited their whole wait.
+ * The work goes on unobserved after an abort: `onLate` gets what it resolves with then (to free
+ * it, e.g. a response body), and a late rejection is swallowed.
+ */
+export function raceAbort<T>(
+  promise: Promise<T>,
+  signal: AbortSignal | undefined,
+  reason: () => Error = () => signal?.reason as Error,
+  onLate: (value: T) => void = () => undefined,
+): Promise<T> {
+  if (!signal) return promise;
+  const late = (): void => {
+    promise.then(onLate, () => undefined);
+  };
+  if (signal.aborted) {
+    late();
+    return Promise.reject(reason());
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => {
+      late();
+      reject(reason());
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: Error) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}

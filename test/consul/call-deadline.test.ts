@@ -12,6 +12,7 @@ const TIMEOUT_MS = 300;
 let server: Server;
 const sockets = new Set<Socket>();
 let client: ConsulClient;
+let address: string;
 
 beforeEach(async () => {
   server = createServer((socket) => {
@@ -20,7 +21,8 @@ beforeEach(async () => {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  client = new ConsulClient({ address: `http://127.0.0.1:${port}`, requestTimeoutMs: TIMEOUT_MS });
+  address = `http://127.0.0.1:${port}`;
+  client = new ConsulClient({ address, requestTimeoutMs: TIMEOUT_MS });
 });
 
 afterEach(async () => {
@@ -52,5 +54,53 @@ describe('ConsulClient call deadline', () => {
     const caller = new AbortController();
     await client.statusLeader({ signal: caller.signal }).catch(() => undefined);
     expect(getEventListeners(caller.signal, 'abort')).toHaveLength(0);
+  });
+
+  describe('a call waiting in undici for a connection (every one of its lane taken)', () => {
+    // maxConnections 5: the watch lane has one connection for blocking queries.
+    // A blocking query nobody answers holds it for its whole wait; undici keeps the next call
+    // queued, and an aborted request it has not yet written is only failed when it would be,
+    // i.e. after the blocking query ends. The call's own deadline and signal must not wait that.
+    let narrow: ConsulClient;
+    let holder: Promise<'holder'>;
+
+    beforeEach(() => {
+      narrow = new ConsulClient({ address, requestTimeoutMs: TIMEOUT_MS, maxConnections: 5 });
+      holder = narrow.healthService('held', { index: 7, waitMs: 3_000 }).then(
+        () => 'holder' as const,
+        () => 'holder' as const,
+      );
+    });
+
+    afterEach(async () => {
+      await narrow.close();
+      await holder;
+    });
+
+    it('fails at its own deadline, before the blocking query that holds the connection ends', async () => {
+      // A 10 ms wait: its deadline (the wait, Consul's jitter, requestTimeoutMs) ends long
+      // before the holder's.
+      const queued = narrow.healthService('queued', { index: 3, waitMs: 10 }).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      const first = await Promise.race([holder, queued]);
+      expect(first).toBeInstanceOf(ConsulUnavailableError);
+      expect((first as Error).message).toContain('no answer within');
+    });
+
+    it("fails at the caller's abort, before the blocking query that holds the connection ends", async () => {
+      const caller = new AbortController();
+      const queued = narrow
+        .healthService('queued', { index: 3, waitMs: 60_000 }, { signal: caller.signal })
+        .then(
+          () => undefined,
+          (error: unknown) => error,
+        );
+      setImmediate(() => caller.abort());
+      const first = await Promise.race([holder, queued]);
+      expect(first).toBeInstanceOf(AbortedError);
+      expect(getEventListeners(caller.signal, 'abort')).toHaveLength(0);
+    });
   });
 });

@@ -93,6 +93,28 @@ async function main(): Promise<void> {
   const outcomes = await Promise.allSettled(
     clients.map((client) => client.ready(AbortSignal.timeout(30_000))),
   );
+  // Whoever is not ready after 30 s: what its watcher and the pools say (a failed run's evidence).
+  const unready = outcomes.flatMap((o, i) => (o.status === 'rejected' ? [i] : []));
+  if (unready.length > 0) {
+    const lanes = (consul as unknown as { lanes: { poolStats(): Record<string, object> } }).lanes;
+    write({
+      unready: unready.slice(0, 5).map((i) => ({
+        service: `${prefix}-${i}`,
+        status: clients[i]!.watcher.status(),
+        slotted: slotted(i),
+        reason: String((outcomes[i] as PromiseRejectedResult).reason),
+      })),
+      pools: Object.entries(lanes.poolStats()).map(([lane, stats]) => ({
+        lane,
+        connected: (stats as { connected: number }).connected,
+        pending: (stats as { pending: number }).pending,
+        queued: (stats as { queued: number }).queued,
+        running: (stats as { running: number }).running,
+        size: (stats as { size: number }).size,
+      })),
+      scheduler: registry.schedulerStatus(),
+    });
+  }
   write({
     ready: outcomes.filter((o) => o.status === 'fulfilled').length,
     readyMs: Date.now() - started,

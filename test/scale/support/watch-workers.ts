@@ -64,8 +64,10 @@ export class WatchWorker {
     createInterface({ input: this.child.stdout! }).on('line', (line) => {
       const value = JSON.parse(line) as object;
       // SCALE_PROGRESS=1: each worker's scheduler status every 2 s, to see where the time goes.
-      if ('progress' in value) process.stderr.write(`worker ${this.child.pid}: ${line}\n`);
-      else this.lines.push(value);
+      // A worker not ready in 30 s says why ("unready"): printed, as the failure's evidence.
+      if ('progress' in value || 'unready' in value) {
+        process.stderr.write(`worker ${this.child.pid}: ${line}\n`);
+      } else this.lines.push(value);
     });
   }
 
