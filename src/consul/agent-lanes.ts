@@ -48,6 +48,8 @@ export class AgentLanes {
   #learning: Promise<void> | undefined;
   /** The socket of that connection, while it is open. */
   #probeSocket: Duplex | undefined;
+  /** Each pool as the calls send on it: through dropUnsentAborted. */
+  readonly #senders = new WeakMap<Pool, Dispatcher>();
   #destroyed = false;
 
   constructor(
@@ -88,9 +90,9 @@ export class AgentLanes {
     // undici fails an aborted request only once it would write it: one queued behind the lane's
     // busy connections (blocking queries, or a connection still being made) would wait for them.
     // A response that arrives after the abort is nobody's: its body is dropped.
-    return raceAbort(this.#pools[lane].request(options), signal, undefined, (late) =>
-      late.body.destroy(),
-    );
+    const pool = this.#pools[lane];
+    const sender = this.#senders.get(pool) ?? pool;
+    return raceAbort(sender.request(options), signal, undefined, (late) => late.body.destroy());
   }
 
   /**
@@ -203,6 +205,7 @@ export class AgentLanes {
         ...(plan.protocol === 'h2' && { maxConcurrentStreams: shape.pipelining }),
         factory: (origin, options) => this.client(origin, options, lane),
       });
+      this.#senders.set(pools[lane], pools[lane].compose(dropUnsentAborted));
     }
     for (const lane of LANES) pools[lane] ??= pools.watch;
     return pools;
@@ -292,6 +295,35 @@ export class AgentLanes {
     if (protocol === 'h2' || this.#plan.protocol === 'http/1.1') return;
     this.replace(lanePlan(this.budget, 'http/1.1'));
   }
+}
+
+/**
+ * An interceptor that drops a request whose signal aborted while undici kept it queued, at the
+ * moment undici would write it, without touching the connection. undici's own abort of a request
+ * not yet written destroys the socket it was about to go on (HTTP/1.1): every call aborted while
+ * queued behind a lane's blocking query cost that lane a new connection (a TLS handshake) once it
+ * freed, one after the other before the live calls queued after them, and a pipelined
+ * connection's calls in flight were sent again. A throw from the handler's start is undici's way
+ * to fail a request before it is written: it errors the request and leaves the socket alone.
+ */
+function dropUnsentAborted(dispatch: Dispatcher['dispatch']): Dispatcher['dispatch'] {
+  return (options, handler) => {
+    const { signal } = options as { signal?: AbortSignal };
+    if (!signal) return dispatch(options, handler);
+    return dispatch(options, {
+      onRequestStart(controller, context: unknown) {
+        if (signal.aborted) throw signal.reason;
+        handler.onRequestStart?.(controller, context);
+      },
+      onRequestUpgrade: (controller, statusCode, headers, socket) =>
+        handler.onRequestUpgrade?.(controller, statusCode, headers, socket),
+      onResponseStart: (controller, statusCode, headers, statusMessage) =>
+        handler.onResponseStart?.(controller, statusCode, headers, statusMessage),
+      onResponseData: (controller, chunk) => handler.onResponseData?.(controller, chunk),
+      onResponseEnd: (controller, trailers) => handler.onResponseEnd?.(controller, trailers),
+      onResponseError: (controller, error) => handler.onResponseError?.(controller, error),
+    });
+  };
 }
 
 /**
