@@ -1,4 +1,4 @@
-import { buildConnector, Client, Pool } from 'undici';
+import { buildConnector, Client, errors, Pool } from 'undici';
 import type { Dispatcher } from 'undici';
 import { ListenerSet } from '../events/listener-set';
 import { raceAbort } from '../resilience/aborted-promise';
@@ -18,6 +18,8 @@ export const PROBE_SETTINGS_TIMEOUT_MS = 1_000;
 
 /** The pools of a ConsulClient: see ConnectionBudget for what each lane carries. */
 export type Lane = 'short' | 'control' | 'watch' | 'poll';
+
+const { ClientDestroyedError } = errors;
 
 const LANES: readonly Lane[] = ['short', 'control', 'watch', 'poll'];
 
@@ -51,6 +53,8 @@ export class AgentLanes {
   /** Each pool as the calls send on it: through dropUnsentAborted. */
   readonly #senders = new WeakMap<Pool, Dispatcher>();
   #destroyed = false;
+  /** Aborts at destroy(): the calls waiting for the protocol end there, not at their deadline. */
+  readonly #closing = new AbortController();
 
   constructor(
     private readonly origin: string,
@@ -85,8 +89,10 @@ export class AgentLanes {
   async request(lane: Lane, options: Dispatcher.RequestOptions): Promise<Dispatcher.ResponseData> {
     const signal = options.signal as AbortSignal | undefined;
     if (this.#protocol === undefined && this.#offersH2) {
-      await raceAbort(this.learnProtocol(), signal);
+      // The probe's TLS handshake may still be under way at destroy(): the wait ends there too.
+      await raceAbort(raceAbort(this.learnProtocol(), this.#closing.signal), signal);
     }
+    if (this.#destroyed) throw new ClientDestroyedError();
     // undici fails an aborted request only once it would write it: one queued behind the lane's
     // busy connections (blocking queries, or a connection still being made) would wait for them.
     // A response that arrives after the abort is nobody's: its body is dropped.
@@ -105,14 +111,24 @@ export class AgentLanes {
     this.#learning ??= new Promise<void>((resolve) => {
       const url = new URL(this.origin);
       const port = url.port || '443';
-      this.#connect(
+      // undici's connector returns the socket at once, while its TLS handshake runs (its types
+      // say void): held as the probe's socket, destroy() ends the handshake too.
+      const connect = this.#connect as (
+        ...args: Parameters<buildConnector.connector>
+      ) => Duplex | undefined;
+      let answered = false;
+      const connecting = connect(
         { hostname: url.hostname, host: url.host, protocol: url.protocol, port },
         (_error, socket) => {
+          answered = true;
           const done = (): void => {
             this.#learning = undefined;
             resolve();
           };
-          if (!socket) return done();
+          if (!socket) {
+            this.#probeSocket = undefined;
+            return done();
+          }
           if (this.#destroyed) {
             socket.destroy();
             return done();
@@ -132,6 +148,7 @@ export class AgentLanes {
           this.readSettings(socket, close);
         },
       );
+      if (!answered && connecting) this.#probeSocket = connecting;
     });
     return this.#learning;
   }
@@ -182,6 +199,7 @@ export class AgentLanes {
   /** Destroys every pool, the retired ones included: in-flight calls are aborted. */
   async destroy(): Promise<void> {
     this.#destroyed = true;
+    this.#closing.abort(new ClientDestroyedError());
     // The probe's connection too: nothing of ours stays open after close().
     this.#probeSocket?.destroy();
     this.#listeners.clear();
