@@ -101,7 +101,7 @@ const CASES: Case[] = [
     balancer: 'round-robin',
     baseline: 'list[i++ % n]',
     setup(list) {
-      const balancer = loaded(new RoundRobinBalancer(), list);
+      const balancer = loaded(RoundRobinBalancer.from(), list);
       let next = 0;
       return { ours: () => balancer.pick(), naive: () => list[next++ % list.length] };
     },
@@ -110,7 +110,7 @@ const CASES: Case[] = [
     balancer: 'random',
     baseline: 'list[floor(random*n)]',
     setup(list) {
-      const balancer = loaded(new RandomBalancer(), list);
+      const balancer = loaded(RandomBalancer.from(), list);
       return {
         ours: () => balancer.pick(),
         naive: () => list[Math.floor(Math.random() * list.length)],
@@ -121,7 +121,7 @@ const CASES: Case[] = [
     balancer: 'random, 1 id excluded',
     baseline: 'filter(!excluded) then random',
     setup(list) {
-      const balancer = loaded(new RandomBalancer(), list);
+      const balancer = loaded(RandomBalancer.from(), list);
       const exclude = new Set([list[0]!.id]);
       const context: PickContext = { exclude };
       return {
@@ -137,7 +137,7 @@ const CASES: Case[] = [
     balancer: 'weighted (alias)',
     baseline: 'linear cumulative-weight scan',
     setup(list) {
-      const balancer = loaded(new WeightedBalancer(), list);
+      const balancer = loaded(WeightedBalancer.from(), list);
       const total = list.reduce((sum, instance) => sum + instance.weight, 0);
       return {
         ours: () => balancer.pick(),
@@ -156,7 +156,7 @@ const CASES: Case[] = [
     balancer: 'least-request (P2C)',
     baseline: 'full scan for min in-flight',
     setup(list) {
-      const balancer = loaded(new LeastRequestBalancer(), list);
+      const balancer = loaded(LeastRequestBalancer.from(), list);
       const inflight = Int32Array.from(list, (_, i) => i % 5);
       return { ours: () => balancer.pick(), naive: scanLeast(list, inflight) };
     },
@@ -165,7 +165,7 @@ const CASES: Case[] = [
     balancer: 'least-request + peak EWMA',
     baseline: 'full scan for min in-flight',
     setup(list) {
-      const balancer = loaded(new LeastRequestBalancer({ peakEwma: { decayMs: 10_000 } }), list);
+      const balancer = loaded(LeastRequestBalancer.from({ peakEwma: { decayMs: 10_000 } }), list);
       const inflight = Int32Array.from(list, (_, i) => i % 5);
       return { ours: () => balancer.pick(), naive: scanLeast(list, inflight) };
     },
@@ -174,7 +174,7 @@ const CASES: Case[] = [
     balancer: 'consistent-hash (key)',
     baseline: 'list[hash(key) % n]',
     setup(list) {
-      const balancer = loaded(new ConsistentHashBalancer(), list);
+      const balancer = loaded(ConsistentHashBalancer.from(), list);
       // Contexts are built up front so the loop measures pick(), not object creation.
       const contexts: PickContext[] = Array.from({ length: 4096 }, (_, i) => ({
         key: `user-${i * 7919}`,

@@ -1,8 +1,11 @@
 import type { ServiceInstance } from '../watch/service-instance';
-import { DEFAULTS } from '../config/defaults';
-import { OptionReader } from '../config/option-reader';
 import type { Balancer, PickContext } from './balancer';
-import { BALANCER_OPTIONS_PATH, readRandom, type BalancerBaseOptions } from './balancer-options';
+import {
+  BALANCER_OPTIONS_PATH,
+  readBalancerOptions,
+  type BalancerBaseOptions,
+  type ResolvedBalancerOptions,
+} from './balancer-options';
 import { eligibleSorted } from './candidates';
 import { hashString } from './hash';
 import { nextAllowedIndex, randomIndex } from './selection';
@@ -49,17 +52,19 @@ export class ConsistentHashBalancer implements Balancer {
   private readonly virtualNodes: number;
   private readonly scaleByWeight: boolean;
 
+  /** Takes options resolved once (create-balancer.ts); `from` reads raw ones. */
+  constructor(options: ResolvedBalancerOptions) {
+    this.random = options.random;
+    this.virtualNodes = options.virtualNodes;
+    this.scaleByWeight = options.scaleByWeight;
+  }
+
   /** Validates `options`; ConfigErrors name `${path}.<option>`. */
-  constructor(options: ConsistentHashOptions = {}, path = BALANCER_OPTIONS_PATH) {
-    const reader = OptionReader.lenient<ConsistentHashOptions>(options, path);
-    this.random = readRandom(reader);
-    const defaults = DEFAULTS.discovery.client.balancerOptions;
-    this.virtualNodes = reader.integer(
-      'virtualNodes',
-      { min: 1, max: 10_000 },
-      defaults.virtualNodes,
-    );
-    this.scaleByWeight = reader.boolean('scaleByWeight', defaults.scaleByWeight);
+  static from(
+    options: ConsistentHashOptions = {},
+    path = BALANCER_OPTIONS_PATH,
+  ): ConsistentHashBalancer {
+    return new ConsistentHashBalancer(readBalancerOptions(options, path));
   }
 
   update(instances: readonly ServiceInstance[]): void {

@@ -2,7 +2,11 @@ import type { Balancer, BalancerName } from './balancer';
 import { OptionReader } from '../config/option-reader';
 import type { KnownKeys } from '../config/option-reader';
 import { ConfigError } from '../errors';
-import { BALANCER_OPTIONS_PATH } from './balancer-options';
+import {
+  BALANCER_OPTIONS_PATH,
+  readBalancerOptions,
+  type ResolvedBalancerOptions,
+} from './balancer-options';
 import { ConsistentHashBalancer, type ConsistentHashOptions } from './consistent-hash';
 import { LeastRequestBalancer, type LeastRequestOptions } from './least-request';
 import { RandomBalancer } from './random';
@@ -54,27 +58,42 @@ function isBalancer(value: unknown): value is Balancer {
 }
 
 /**
- * Builds the balancer called `name`, or calls `name` when it is a factory of a custom balancer
- * (then `options` is unused). ConfigErrors name `<prefix>.balancer` for an unknown name or a
- * factory that returns no balancer, and `<prefix>.balancerOptions.<option>` for an unknown, bad or
- * misplaced option (`prefix` is e.g. `discovery.client`; default: none).
+ * A balancer and its options, validated once: `create()` builds one for each routing table that
+ * needs its own (a service, each chain target) without reading the options again.
  */
-export function createBalancer(
+export interface BalancerFactory {
+  /** The built-in balancer's name, or `'custom'` for a factory function. */
+  readonly kind: BalancerName | 'custom';
+  create(): Balancer;
+}
+
+/**
+ * Validates `name` and `options` and returns what builds that balancer. ConfigErrors name
+ * `<prefix>.balancer` for an unknown name (and, from `create()`, a custom factory that returns no
+ * balancer), and `<prefix>.balancerOptions.<option>` for an unknown, bad or misplaced option
+ * (`prefix` is e.g. `discovery.client`; default: none). A custom factory's `options` are unused.
+ */
+export function resolveBalancer(
   name: BalancerName | (() => Balancer),
   options: CreateBalancerOptions = {},
   prefix = '',
-): Balancer {
+): BalancerFactory {
   const at = (key: string): string => (prefix === '' ? key : `${prefix}.${key}`);
   if (typeof name === 'function') {
-    const balancer = name();
-    if (!isBalancer(balancer)) {
-      throw new ConfigError(
-        at('balancer'),
-        'a factory returning an object with update() and pick()',
-        balancer,
-      );
-    }
-    return balancer;
+    return {
+      kind: 'custom',
+      create: () => {
+        const balancer = name();
+        if (!isBalancer(balancer)) {
+          throw new ConfigError(
+            at('balancer'),
+            'a factory returning an object with update() and pick()',
+            balancer,
+          );
+        }
+        return balancer;
+      },
+    };
   }
   if (typeof name !== 'string' || !(BALANCER_NAMES as readonly string[]).includes(name)) {
     throw new ConfigError(
@@ -91,16 +110,30 @@ export function createBalancer(
       reader.fail(key, `left out with ${name}: it applies only to ${owners.join(' and ')}`);
     }
   }
+  const resolved = readBalancerOptions(options, path);
+  return { kind: name, create: constructorOf(name, resolved) };
+}
+
+/** Builds the balancer called `name` (or calls a custom factory); errors as {@link resolveBalancer}. */
+export function createBalancer(
+  name: BalancerName | (() => Balancer),
+  options: CreateBalancerOptions = {},
+  prefix = '',
+): Balancer {
+  return resolveBalancer(name, options, prefix).create();
+}
+
+function constructorOf(name: BalancerName, options: ResolvedBalancerOptions): () => Balancer {
   switch (name) {
     case 'round-robin':
-      return new RoundRobinBalancer(options, path);
+      return () => new RoundRobinBalancer(options);
     case 'random':
-      return new RandomBalancer(options, path);
+      return () => new RandomBalancer(options);
     case 'weighted':
-      return new WeightedBalancer(options, path);
+      return () => new WeightedBalancer(options);
     case 'least-request':
-      return new LeastRequestBalancer(options, path);
+      return () => new LeastRequestBalancer(options);
     case 'consistent-hash':
-      return new ConsistentHashBalancer(options, path);
+      return () => new ConsistentHashBalancer(options);
   }
 }

@@ -1,5 +1,5 @@
 export type { Balancer, BalancerName, PickContext } from './balancer';
-export type { BalancerBaseOptions, ClockOption } from './balancer-options';
+export type { BalancerBaseOptions, ClockOption, ResolvedBalancerOptions } from './balancer-options';
 export { RoundRobinBalancer, type RoundRobinOptions } from './round-robin';
 export { RandomBalancer, type RandomOptions } from './random';
 export { WeightedBalancer, type WeightedOptions } from './weighted';
@@ -10,4 +10,10 @@ export {
 } from './least-request';
 export { ConsistentHashBalancer, type ConsistentHashOptions } from './consistent-hash';
 export { SlowStart, type SlowStartOptions } from './slow-start';
-export { createBalancer, BALANCER_NAMES, type CreateBalancerOptions } from './create-balancer';
+export {
+  createBalancer,
+  resolveBalancer,
+  BALANCER_NAMES,
+  type BalancerFactory,
+  type CreateBalancerOptions,
+} from './create-balancer';

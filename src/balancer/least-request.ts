@@ -1,25 +1,18 @@
 import type { ServiceInstance } from '../watch/service-instance';
-import { OptionReader } from '../config/option-reader';
-import type { KnownKeys } from '../config/option-reader';
 import type { Balancer, BalancerView, PickContext } from './balancer';
 import {
   BALANCER_OPTIONS_PATH,
-  readNow,
-  readRandom,
+  readBalancerOptions,
   type BalancerBaseOptions,
   type ClockOption,
+  type PeakEwmaOptions,
+  type ResolvedBalancerOptions,
 } from './balancer-options';
 import { eligibleSorted } from './candidates';
 import { SlowStart } from './slow-start';
 import { EXCLUDE_RETRIES, randomIndex } from './selection';
 
-/** Peak-EWMA latency tracking (off unless given). */
-export interface PeakEwmaOptions {
-  /** Time constant in ms with which the estimate forgets old latencies, > 0. E.g. 10000. */
-  readonly decayMs: number;
-}
-
-const PEAK_EWMA_KEYS: KnownKeys<PeakEwmaOptions> = { decayMs: true };
+export type { PeakEwmaOptions } from './balancer-options';
 
 /** Options of {@link LeastRequestBalancer}; `now` is read only for peak EWMA and slow start. */
 export interface LeastRequestOptions extends BalancerBaseOptions, ClockOption {
@@ -85,20 +78,20 @@ export class LeastRequestBalancer implements Balancer {
   private ewmaSum = 0;
   private ewmaCount = 0;
 
+  /** Takes options resolved once (create-balancer.ts); `from` reads raw ones. */
+  constructor(options: ResolvedBalancerOptions) {
+    this.random = options.random;
+    this.now = options.now;
+    this.decayMs = options.peakEwmaDecayMs;
+    this.slowStart = options.slowStart === undefined ? undefined : new SlowStart(options.slowStart);
+  }
+
   /** Validates `options`; ConfigErrors name `${path}.<option>`. */
-  constructor(options: LeastRequestOptions = {}, path = BALANCER_OPTIONS_PATH) {
-    const reader = OptionReader.lenient<LeastRequestOptions>(options, path);
-    this.random = readRandom(reader);
-    this.now = readNow(reader);
-    if (reader.has('peakEwma')) {
-      const peakEwma = reader.section('peakEwma', PEAK_EWMA_KEYS);
-      this.decayMs =
-        peakEwma.ms('decayMs', { min: 0, minExclusive: true }) ??
-        peakEwma.fail('decayMs', 'a duration in ms > 0');
-    } else {
-      this.decayMs = 0;
-    }
-    this.slowStart = SlowStart.fromBalancerOptions(reader);
+  static from(
+    options: LeastRequestOptions = {},
+    path = BALANCER_OPTIONS_PATH,
+  ): LeastRequestBalancer {
+    return new LeastRequestBalancer(readBalancerOptions(options, path));
   }
 
   update(instances: readonly ServiceInstance[]): void {

@@ -1,7 +1,11 @@
 import type { ServiceInstance } from '../watch/service-instance';
-import { OptionReader } from '../config/option-reader';
 import type { Balancer, PickContext } from './balancer';
-import { BALANCER_OPTIONS_PATH, readRandom, type BalancerBaseOptions } from './balancer-options';
+import {
+  BALANCER_OPTIONS_PATH,
+  readBalancerOptions,
+  type BalancerBaseOptions,
+  type ResolvedBalancerOptions,
+} from './balancer-options';
 import { eligibleSorted } from './candidates';
 import { EXCLUDE_RETRIES, randomAllowedIndex, randomIndex } from './selection';
 
@@ -17,10 +21,14 @@ export class RandomBalancer implements Balancer {
   private instances: ServiceInstance[] = [];
   private readonly random: () => number;
 
+  /** Takes options resolved once (create-balancer.ts); `from` reads raw ones. */
+  constructor(options: ResolvedBalancerOptions) {
+    this.random = options.random;
+  }
+
   /** Validates `options`; ConfigErrors name `${path}.<option>`. */
-  constructor(options: RandomOptions = {}, path = BALANCER_OPTIONS_PATH) {
-    const reader = OptionReader.lenient<RandomOptions>(options, path);
-    this.random = readRandom(reader);
+  static from(options: RandomOptions = {}, path = BALANCER_OPTIONS_PATH): RandomBalancer {
+    return new RandomBalancer(readBalancerOptions(options, path));
   }
 
   update(instances: readonly ServiceInstance[]): void {

@@ -1,7 +1,11 @@
 import type { ServiceInstance } from '../watch/service-instance';
-import { OptionReader } from '../config/option-reader';
 import type { Balancer, PickContext } from './balancer';
-import { BALANCER_OPTIONS_PATH, readRandom, type BalancerBaseOptions } from './balancer-options';
+import {
+  BALANCER_OPTIONS_PATH,
+  readBalancerOptions,
+  type BalancerBaseOptions,
+  type ResolvedBalancerOptions,
+} from './balancer-options';
 import { eligibleSorted, lowerBound } from './candidates';
 import { nextAllowedIndex, randomIndex } from './selection';
 
@@ -20,10 +24,14 @@ export class RoundRobinBalancer implements Balancer {
   private cursor = 0;
   private readonly random: () => number;
 
+  /** Takes options resolved once (create-balancer.ts); `from` reads raw ones. */
+  constructor(options: ResolvedBalancerOptions) {
+    this.random = options.random;
+  }
+
   /** Validates `options`; ConfigErrors name `${path}.<option>`. */
-  constructor(options: RoundRobinOptions = {}, path = BALANCER_OPTIONS_PATH) {
-    const reader = OptionReader.lenient<RoundRobinOptions>(options, path);
-    this.random = readRandom(reader);
+  static from(options: RoundRobinOptions = {}, path = BALANCER_OPTIONS_PATH): RoundRobinBalancer {
+    return new RoundRobinBalancer(readBalancerOptions(options, path));
   }
 
   update(instances: readonly ServiceInstance[]): void {

@@ -1,7 +1,7 @@
 import type { ServiceInstance } from '../watch/service-instance';
 import { DEFAULTS } from '../config/defaults';
 import { OptionReader } from '../config/option-reader';
-import type { NumberRule } from '../config/option-reader';
+import { SLOW_START_FLOOR_RULE, type ResolvedSlowStart } from './balancer-options';
 
 /** Options of {@link SlowStart}. */
 export interface SlowStartOptions {
@@ -10,9 +10,6 @@ export interface SlowStartOptions {
   /** Factor of a just-seen instance, in (0, 1]. Default: 0.1 (a tenth of its full share). */
   readonly floor?: number;
 }
-
-/** A floor of 0 would give a newcomer no share at all, and so no chance to warm up. */
-const FLOOR_RULE: NumberRule = { min: 0, minExclusive: true, max: 1 };
 
 /**
  * Remembers when each instance id was first seen and gives the factor, rising linearly from
@@ -26,31 +23,25 @@ export class SlowStart {
   private rampEndsAt = -Infinity;
   private seenAny = false;
 
-  /** Validates `options`; ConfigErrors name `${path}.windowMs` and `${path}.floor`. */
-  constructor(options: SlowStartOptions, path = 'slowStart') {
-    const reader = OptionReader.lenient<SlowStartOptions>(options, path);
-    this.windowMs =
-      reader.ms('windowMs', { min: 0, minExclusive: true }) ??
-      reader.fail('windowMs', 'a duration in ms > 0');
-    this.floor = reader.number(
-      'floor',
-      FLOOR_RULE,
-      DEFAULTS.discovery.client.balancerOptions.slowStartFloor,
-    );
+  /** Takes a ramp already validated (balancer-options.ts); `from` reads raw options. */
+  constructor(settings: ResolvedSlowStart) {
+    this.windowMs = settings.windowMs;
+    this.floor = settings.floor;
   }
 
-  /**
-   * The ramp a balancer's `slowStartMs`/`slowStartFloor` options ask for, read from `reader`
-   * (errors name `<path>.slowStartMs`); undefined when off (0).
-   */
-  static fromBalancerOptions(
-    reader: OptionReader<{ readonly slowStartMs?: number; readonly slowStartFloor?: number }>,
-  ): SlowStart | undefined {
-    const defaults = DEFAULTS.discovery.client.balancerOptions;
-    const windowMs = reader.ms('slowStartMs', { min: 0 }, defaults.slowStartMs);
-    const floor = reader.number('slowStartFloor', FLOOR_RULE, defaults.slowStartFloor);
-    if (windowMs === 0) return undefined;
-    return new SlowStart({ windowMs, floor });
+  /** Validates `options`; ConfigErrors name `${path}.windowMs` and `${path}.floor`. */
+  static from(options: SlowStartOptions, path = 'slowStart'): SlowStart {
+    const reader = OptionReader.lenient<SlowStartOptions>(options, path);
+    return new SlowStart({
+      windowMs:
+        reader.ms('windowMs', { min: 0, minExclusive: true }) ??
+        reader.fail('windowMs', 'a duration in ms > 0'),
+      floor: reader.number(
+        'floor',
+        SLOW_START_FLOOR_RULE,
+        DEFAULTS.discovery.client.balancerOptions.slowStartFloor,
+      ),
+    });
   }
 
   /**

@@ -1,12 +1,11 @@
 import type { ServiceInstance } from '../watch/service-instance';
-import { OptionReader } from '../config/option-reader';
 import type { Balancer, BalancerView, PickContext } from './balancer';
 import {
   BALANCER_OPTIONS_PATH,
-  readNow,
-  readRandom,
+  readBalancerOptions,
   type BalancerBaseOptions,
   type ClockOption,
+  type ResolvedBalancerOptions,
 } from './balancer-options';
 import { AliasTable } from './alias-table';
 import { eligibleSorted } from './candidates';
@@ -46,13 +45,17 @@ export class WeightedBalancer implements Balancer {
   /** Time of the next ramp rebuild; Infinity when nothing ramps, so pick never reads the clock. */
   private rebuildAt = Infinity;
 
-  /** Validates `options`; ConfigErrors name `${path}.<option>`. */
-  constructor(options: WeightedOptions = {}, path = BALANCER_OPTIONS_PATH) {
-    const reader = OptionReader.lenient<WeightedOptions>(options, path);
-    this.random = readRandom(reader);
-    this.now = readNow(reader);
-    this.slowStart = SlowStart.fromBalancerOptions(reader);
+  /** Takes options resolved once (create-balancer.ts); `from` reads raw ones. */
+  constructor(options: ResolvedBalancerOptions) {
+    this.random = options.random;
+    this.now = options.now;
+    this.slowStart = options.slowStart === undefined ? undefined : new SlowStart(options.slowStart);
     this.rampStepMs = (this.slowStart?.windowMs ?? 0) / RAMP_STEPS;
+  }
+
+  /** Validates `options`; ConfigErrors name `${path}.<option>`. */
+  static from(options: WeightedOptions = {}, path = BALANCER_OPTIONS_PATH): WeightedBalancer {
+    return new WeightedBalancer(readBalancerOptions(options, path));
   }
 
   update(instances: readonly ServiceInstance[]): void {

@@ -1,6 +1,6 @@
 import type { Balancer, BalancerName } from '../balancer/balancer';
-import { createBalancer } from '../balancer/create-balancer';
-import type { CreateBalancerOptions } from '../balancer/create-balancer';
+import { resolveBalancer } from '../balancer/create-balancer';
+import type { BalancerFactory, CreateBalancerOptions } from '../balancer/create-balancer';
 import type { ServiceQueryOptions } from '../watch/service-watcher-options';
 import { DEFAULTS } from '../config/defaults';
 import { OptionReader } from '../config/option-reader';
@@ -89,8 +89,8 @@ export type ResolvedUpstreamTls = Omit<UpstreamTlsOptions, 'verify'> & {
 /** ServiceClientOptions with defaults applied. */
 export interface ResolvedServiceClientOptions {
   readonly query: ServiceQueryOptions;
-  readonly balancer: BalancerName | (() => Balancer);
-  readonly balancerOptions: CreateBalancerOptions;
+  /** The balancer and its options, validated once; builds one per routing table. */
+  readonly balancer: BalancerFactory;
   readonly timeoutMs: number;
   readonly deadlineMs: number;
   readonly maxAttempts: number;
@@ -225,11 +225,13 @@ export function resolveServiceClientOptions(
   if (typeof balancer !== 'string' && typeof balancer !== 'function') {
     reader.fail('balancer', 'a balancer name or a factory function');
   }
-  const balancerOptions = (reader.raw('balancerOptions') ?? {}) as CreateBalancerOptions;
-  if (typeof balancer === 'string') {
-    // Build one now so a bad name or balancer option fails at start-up, not on the first call.
-    createBalancer(balancer as BalancerName, balancerOptions, path);
-  }
+  // Validated here, once: a bad name or balancer option fails at start-up, not on the first call,
+  // and each routing table's balancer is built from what was read.
+  const balancerFactory = resolveBalancer(
+    balancer as BalancerName | (() => Balancer),
+    reader.raw('balancerOptions') ?? {},
+    path,
+  );
   const tls = readUpstreamTls(reader);
   const scheme = reader.oneOf('scheme', ['http', 'https'] as const);
   if (tls !== undefined && scheme === 'http') {
@@ -240,8 +242,7 @@ export function resolveServiceClientOptions(
   }
   return {
     query: readServiceQuery(reader),
-    balancer: balancer as BalancerName | (() => Balancer),
-    balancerOptions,
+    balancer: balancerFactory,
     timeoutMs,
     deadlineMs,
     maxAttempts: reader.integer('maxAttempts', { min: 1 }, defaults.maxAttempts),

@@ -2,7 +2,6 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { TrafficStatus, UpstreamStatus } from '../admin/status';
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
-import { createBalancer } from '../balancer/create-balancer';
 import type { ServiceInstance } from '../watch/service-instance';
 import type { ServiceWatcher } from '../watch/service-watcher';
 import type { WatcherLease } from '../watch/watcher-registry';
@@ -105,7 +104,6 @@ export type TargetSettings = Pick<
   | 'bodyTimeoutMs'
   | 'connectTimeoutMs'
   | 'balancer'
-  | 'balancerOptions'
   | 'outlierDetection'
 >;
 
@@ -236,13 +234,7 @@ export class ServiceClient {
         }),
       );
     }
-    return new RoutingTable(
-      source,
-      createBalancer(settings.balancer, settings.balancerOptions),
-      pools,
-      detector,
-      this.metrics,
-    );
+    return new RoutingTable(source, settings.balancer.create(), pools, detector, this.metrics);
   }
 
   /** The healthy instances discovery knows now (read-only snapshot). */

@@ -39,8 +39,8 @@ describe('the candidate order every client shares', () => {
   });
 
   it('makes two round-robin clients fed different orders take the same turns', () => {
-    const a = new RoundRobinBalancer({ random: () => 0 });
-    const b = new RoundRobinBalancer({ random: () => 0 });
+    const a = RoundRobinBalancer.from({ random: () => 0 });
+    const b = RoundRobinBalancer.from({ random: () => 0 });
     a.update(twins);
     b.update([...twins].reverse());
     const turns = (balancer: RoundRobinBalancer): string[] =>
@@ -82,7 +82,7 @@ describe('which instances may receive traffic', () => {
   });
 
   it('leaves ineligible instances out of the rotation', () => {
-    const balancer = new RoundRobinBalancer({ random: () => 0 });
+    const balancer = RoundRobinBalancer.from({ random: () => 0 });
     balancer.update([
       instance('a'),
       instance('inf', Infinity),

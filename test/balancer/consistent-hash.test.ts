@@ -11,7 +11,7 @@ function assignments(balancer: ConsistentHashBalancer, keys = KEYS): Map<string,
 }
 
 function ring(list: readonly ServiceInstance[], virtualNodes?: number): ConsistentHashBalancer {
-  const balancer = new ConsistentHashBalancer(virtualNodes === undefined ? {} : { virtualNodes });
+  const balancer = ConsistentHashBalancer.from(virtualNodes === undefined ? {} : { virtualNodes });
   balancer.update(list);
   return balancer;
 }
@@ -19,7 +19,7 @@ function ring(list: readonly ServiceInstance[], virtualNodes?: number): Consiste
 describe('ConsistentHashBalancer', () => {
   it('returns undefined for an empty list', () => {
     expect(ring([]).pick({ key: 'k' })).toBeUndefined();
-    expect(new ConsistentHashBalancer().pick({ key: 'k' })).toBeUndefined();
+    expect(ConsistentHashBalancer.from().pick({ key: 'k' })).toBeUndefined();
   });
 
   it('maps a key to the same instance in every process, whatever the list order', () => {
@@ -105,7 +105,7 @@ describe('ConsistentHashBalancer', () => {
   });
 
   it('takes turns like round robin when there is no key', () => {
-    const balancer = new ConsistentHashBalancer({ random: mulberry32(1) });
+    const balancer = ConsistentHashBalancer.from({ random: mulberry32(1) });
     balancer.update(instances(3));
     const counts = countPicks(balancer, 300);
     expect([...counts.values()]).toEqual([100, 100, 100]);
@@ -113,7 +113,7 @@ describe('ConsistentHashBalancer', () => {
   });
 
   it('with scaleByWeight gives a heavier instance proportionally more keys', () => {
-    const balancer = new ConsistentHashBalancer({ scaleByWeight: true, virtualNodes: 100 });
+    const balancer = ConsistentHashBalancer.from({ scaleByWeight: true, virtualNodes: 100 });
     balancer.update([instance('big', 3), instance('small', 1)]);
     expect(balancer.ringSizes()).toEqual(
       new Map([
@@ -172,7 +172,7 @@ describe('ConsistentHashBalancer', () => {
   });
 
   it('starts the key-less rotation where `random` says, once, and keeps it across updates', () => {
-    const balancer = new ConsistentHashBalancer({ random: () => 0.5 });
+    const balancer = ConsistentHashBalancer.from({ random: () => 0.5 });
     balancer.update(instances(4));
     expect(pickIds(balancer, 3)).toEqual(['i2', 'i3', 'i0']);
     balancer.update(instances(5)); // not a fresh start: the rotation goes on
@@ -182,7 +182,7 @@ describe('ConsistentHashBalancer', () => {
   });
 
   it('gives a key-less turn of an excluded instance to the next allowed one', () => {
-    const balancer = new ConsistentHashBalancer({ random: () => 0 });
+    const balancer = ConsistentHashBalancer.from({ random: () => 0 });
     balancer.update(instances(4));
     expect(balancer.pick({ exclude: new Set(['i0', 'i1']) })?.id).toBe('i2');
     expect(balancer.pick()?.id).toBe('i3');
@@ -190,7 +190,7 @@ describe('ConsistentHashBalancer', () => {
   });
 
   it('with scaleByWeight gives at least 1 point and at most 100 × virtualNodes', () => {
-    const balancer = new ConsistentHashBalancer({ scaleByWeight: true, virtualNodes: 10 });
+    const balancer = ConsistentHashBalancer.from({ scaleByWeight: true, virtualNodes: 10 });
     balancer.update([instance('tiny', 0.001), instance('huge', 1e6), instance('half', 0.25)]);
     expect(balancer.ringSizes()).toEqual(
       new Map([
@@ -214,8 +214,8 @@ describe('ConsistentHashBalancer', () => {
     [{ virtualNodes: 1.5 }, 'balancerOptions.virtualNodes'],
     [{ scaleByWeight: 'yes' }, 'balancerOptions.scaleByWeight'],
   ])('rejects %j naming %s', (options, path) => {
-    expect(() => new ConsistentHashBalancer(options as never)).toThrow(ConfigError);
-    expect(() => new ConsistentHashBalancer(options as never)).toThrow(path);
+    expect(() => ConsistentHashBalancer.from(options as never)).toThrow(ConfigError);
+    expect(() => ConsistentHashBalancer.from(options as never)).toThrow(path);
   });
 
   it('accepts the bounds of virtualNodes', () => {

@@ -7,7 +7,7 @@ function startRequests(balancer: LeastRequestBalancer, id: string, count: number
 
 describe('LeastRequestBalancer', () => {
   it('returns undefined for an empty list and the only instance when there is one', () => {
-    const balancer = new LeastRequestBalancer();
+    const balancer = LeastRequestBalancer.from();
     expect(balancer.pick()).toBeUndefined();
     balancer.update([instance('solo')]);
     startRequests(balancer, 'solo', 100);
@@ -16,7 +16,7 @@ describe('LeastRequestBalancer', () => {
   });
 
   it('never sends to an instance loaded far beyond the others', () => {
-    const balancer = new LeastRequestBalancer({ random: mulberry32(1) });
+    const balancer = LeastRequestBalancer.from({ random: mulberry32(1) });
     balancer.update(instances(3));
     startRequests(balancer, 'i0', 50);
     const counts = countPicks(balancer, 10_000);
@@ -26,24 +26,24 @@ describe('LeastRequestBalancer', () => {
 
   it('compares two distinct instances even when both draws are equal', () => {
     // randomIndex(2) and randomIndex(1) are both 0; the second must become index 1.
-    const balancer = new LeastRequestBalancer({ random: () => 0 });
+    const balancer = LeastRequestBalancer.from({ random: () => 0 });
     balancer.update(instances(2));
     startRequests(balancer, 'i0', 1);
     expect(balancer.pick()?.id).toBe('i1');
   });
 
   it('breaks a tie with a random draw rather than always taking the first candidate', () => {
-    const first = new LeastRequestBalancer({ random: cycle(0, 0, 0.2) });
+    const first = LeastRequestBalancer.from({ random: cycle(0, 0, 0.2) });
     first.update(instances(2));
     expect(first.pick()?.id).toBe('i0');
-    const second = new LeastRequestBalancer({ random: cycle(0, 0, 0.7) });
+    const second = LeastRequestBalancer.from({ random: cycle(0, 0, 0.7) });
     second.update(instances(2));
     expect(second.pick()?.id).toBe('i1');
   });
 
   it('balances in-flight load when requests start and end', () => {
     const random = mulberry32(12);
-    const balancer = new LeastRequestBalancer({ random });
+    const balancer = LeastRequestBalancer.from({ random });
     balancer.update(instances(4));
     const open: string[] = [];
     for (let i = 0; i < 400; i++) {
@@ -58,7 +58,7 @@ describe('LeastRequestBalancer', () => {
   });
 
   it('keeps counts across update() for ids still present and never goes negative', () => {
-    const balancer = new LeastRequestBalancer();
+    const balancer = LeastRequestBalancer.from();
     balancer.update(instances(3));
     startRequests(balancer, 'i1', 3);
     balancer.update([...instances(3), instance('new')]);
@@ -72,7 +72,7 @@ describe('LeastRequestBalancer', () => {
   });
 
   it('keeps a departed instance’s count until its requests end, then forgets it', () => {
-    const balancer = new LeastRequestBalancer();
+    const balancer = LeastRequestBalancer.from();
     balancer.update(instances(2));
     startRequests(balancer, 'i1', 2);
     balancer.update(instances(1));
@@ -87,7 +87,7 @@ describe('LeastRequestBalancer', () => {
   });
 
   it('never picks a weight-0 instance even when it is idle', () => {
-    const balancer = new LeastRequestBalancer({ random: mulberry32(2) });
+    const balancer = LeastRequestBalancer.from({ random: mulberry32(2) });
     balancer.update([instance('a'), instance('b'), instance('zero', 0)]);
     startRequests(balancer, 'a', 10);
     startRequests(balancer, 'b', 10);
@@ -95,7 +95,7 @@ describe('LeastRequestBalancer', () => {
   });
 
   it('prefers the cheapest allowed instance when the draws keep hitting excluded ones', () => {
-    const balancer = new LeastRequestBalancer({ random: () => 0 });
+    const balancer = LeastRequestBalancer.from({ random: () => 0 });
     balancer.update(instances(4)); // draws always compare i0 and i1
     startRequests(balancer, 'i2', 5);
     expect(balancer.pick({ exclude: new Set(['i0', 'i1']) })?.id).toBe('i3');
@@ -103,7 +103,7 @@ describe('LeastRequestBalancer', () => {
 
   describe('failed responses', () => {
     function failingPair(clock: { now: number }): LeastRequestBalancer {
-      const balancer = new LeastRequestBalancer({ random: mulberry32(6), now: () => clock.now });
+      const balancer = LeastRequestBalancer.from({ random: mulberry32(6), now: () => clock.now });
       balancer.update([instance('bad'), instance('good')]);
       return balancer;
     }
@@ -158,7 +158,7 @@ describe('LeastRequestBalancer', () => {
 
     it('does not let a failure, or an impossible latency, teach a latency', () => {
       const clock = { now: 0 };
-      const balancer = new LeastRequestBalancer({
+      const balancer = LeastRequestBalancer.from({
         now: () => clock.now,
         peakEwma: { decayMs: 10_000 },
       });
@@ -177,25 +177,25 @@ describe('LeastRequestBalancer', () => {
   describe('with exclusions', () => {
     it('compares the two drawn instances when both are allowed', () => {
       // random 0 draws i0 and i1 every time.
-      const balancer = new LeastRequestBalancer({ random: () => 0 });
+      const balancer = LeastRequestBalancer.from({ random: () => 0 });
       balancer.update(instances(3));
       startRequests(balancer, 'i0', 1);
       expect(balancer.pick({ exclude: new Set(['i2']) })?.id).toBe('i1');
     });
 
     it('takes the allowed one of the two drawn, however loaded, over an excluded one', () => {
-      const balancer = new LeastRequestBalancer({ random: () => 0 });
+      const balancer = LeastRequestBalancer.from({ random: () => 0 });
       balancer.update(instances(3));
       startRequests(balancer, 'i0', 9);
       expect(balancer.pick({ exclude: new Set(['i1']) })?.id).toBe('i0');
-      const other = new LeastRequestBalancer({ random: () => 0 });
+      const other = LeastRequestBalancer.from({ random: () => 0 });
       other.update(instances(3));
       startRequests(other, 'i1', 9);
       expect(other.pick({ exclude: new Set(['i0']) })?.id).toBe('i1');
     });
 
     it('scans for the cheapest allowed instance when every draw hits an excluded one', () => {
-      const balancer = new LeastRequestBalancer({ random: () => 0 });
+      const balancer = LeastRequestBalancer.from({ random: () => 0 });
       balancer.update(instances(5)); // draws always i0 and i1
       startRequests(balancer, 'i2', 3);
       startRequests(balancer, 'i3', 1);
@@ -207,10 +207,10 @@ describe('LeastRequestBalancer', () => {
 
   it('shows latency and ramp share in inspect() only when they are tracked', () => {
     const clock = { now: 0 };
-    const plain = new LeastRequestBalancer({ now: () => clock.now });
+    const plain = LeastRequestBalancer.from({ now: () => clock.now });
     plain.update(instances(2));
     expect(plain.inspect('i0')).toEqual({});
-    const full = new LeastRequestBalancer({
+    const full = LeastRequestBalancer.from({
       now: () => clock.now,
       peakEwma: { decayMs: 10_000 },
       slowStartMs: 1000,
@@ -226,7 +226,7 @@ describe('LeastRequestBalancer', () => {
 
   describe('peak EWMA', () => {
     function ewmaBalancer(clock: { now: number }, seed = 1): LeastRequestBalancer {
-      return new LeastRequestBalancer({
+      return LeastRequestBalancer.from({
         random: mulberry32(seed),
         now: () => clock.now,
         peakEwma: { decayMs: 10_000 },
@@ -246,7 +246,7 @@ describe('LeastRequestBalancer', () => {
     });
 
     it('without peakEwma ignores latency and splits evenly', () => {
-      const balancer = new LeastRequestBalancer({ random: mulberry32(4) });
+      const balancer = LeastRequestBalancer.from({ random: mulberry32(4) });
       balancer.update([instance('fast'), instance('slow')]);
       balancer.onRequestEnd(instance('fast'), 10);
       balancer.onRequestEnd(instance('slow'), 100);
@@ -326,7 +326,7 @@ describe('LeastRequestBalancer', () => {
     });
 
     it('rejects a non-positive decay', () => {
-      expect(() => new LeastRequestBalancer({ peakEwma: { decayMs: 0 } })).toThrow(
+      expect(() => LeastRequestBalancer.from({ peakEwma: { decayMs: 0 } })).toThrow(
         'balancerOptions.peakEwma.decayMs',
       );
     });
@@ -334,7 +334,7 @@ describe('LeastRequestBalancer', () => {
 
   it('treats a slow-starting instance as proportionally more loaded', () => {
     const clock = { now: 0 };
-    const balancer = new LeastRequestBalancer({
+    const balancer = LeastRequestBalancer.from({
       random: mulberry32(5),
       now: () => clock.now,
       slowStartMs: 10_000,

@@ -3,14 +3,14 @@ import { countPicks, cycle, instance, instances, mulberry32, pickIds } from './h
 
 describe('RandomBalancer', () => {
   it('returns undefined for an empty list', () => {
-    const balancer = new RandomBalancer();
+    const balancer = RandomBalancer.from();
     expect(balancer.pick()).toBeUndefined();
     balancer.update([]);
     expect(balancer.pick()).toBeUndefined();
   });
 
   it('spreads picks uniformly (each of 4 within 3% of a quarter over 100k picks)', () => {
-    const balancer = new RandomBalancer({ random: mulberry32(42) });
+    const balancer = RandomBalancer.from({ random: mulberry32(42) });
     balancer.update(instances(4));
     const counts = countPicks(balancer, 100_000);
     expect(counts.size).toBe(4);
@@ -20,8 +20,8 @@ describe('RandomBalancer', () => {
   });
 
   it('maps the same random draws to the same instances whatever the list order', () => {
-    const a = new RandomBalancer({ random: mulberry32(5) });
-    const b = new RandomBalancer({ random: mulberry32(5) });
+    const a = RandomBalancer.from({ random: mulberry32(5) });
+    const b = RandomBalancer.from({ random: mulberry32(5) });
     const list = instances(6);
     a.update(list);
     b.update([...list].reverse());
@@ -29,13 +29,13 @@ describe('RandomBalancer', () => {
   });
 
   it('stays in range when a custom source returns 1', () => {
-    const balancer = new RandomBalancer({ random: () => 1 });
+    const balancer = RandomBalancer.from({ random: () => 1 });
     balancer.update(instances(3));
     expect(balancer.pick()?.id).toBe('i2');
   });
 
   it('never picks weight-0 instances and otherwise ignores weights', () => {
-    const balancer = new RandomBalancer({ random: mulberry32(1) });
+    const balancer = RandomBalancer.from({ random: mulberry32(1) });
     balancer.update([instance('heavy', 100), instance('light', 1), instance('off', 0)]);
     const counts = countPicks(balancer, 20_000);
     expect(counts.has('off')).toBe(false);
@@ -43,7 +43,7 @@ describe('RandomBalancer', () => {
   });
 
   it('stays uniform over the allowed instances when some are excluded', () => {
-    const balancer = new RandomBalancer({ random: mulberry32(11) });
+    const balancer = RandomBalancer.from({ random: mulberry32(11) });
     balancer.update(instances(4));
     const counts = countPicks(balancer, 60_000, { exclude: new Set(['i0']) });
     expect(counts.has('i0')).toBe(false);
@@ -54,7 +54,7 @@ describe('RandomBalancer', () => {
 
   it('falls back to a scan, uniform over the rest, when every retry hits an excluded id', () => {
     // 0 always draws i0; the scan then uses the 5th draw (0.9) to pick among i1..i3.
-    const balancer = new RandomBalancer({ random: cycle(0, 0, 0, 0, 0.9) });
+    const balancer = RandomBalancer.from({ random: cycle(0, 0, 0, 0, 0.9) });
     balancer.update(instances(4));
     expect(balancer.pick({ exclude: new Set(['i0']) })?.id).toBe('i3');
   });

@@ -3,14 +3,14 @@ import { countPicks, instance, instances, mulberry32, pickIds } from './helpers'
 
 describe('RoundRobinBalancer', () => {
   it('returns undefined before the first update and for an empty list', () => {
-    const balancer = new RoundRobinBalancer();
+    const balancer = RoundRobinBalancer.from();
     expect(balancer.pick()).toBeUndefined();
     balancer.update([]);
     expect(balancer.pick()).toBeUndefined();
   });
 
   it('gives every instance exactly the same number of turns over N*k picks', () => {
-    const balancer = new RoundRobinBalancer({ random: mulberry32(7) });
+    const balancer = RoundRobinBalancer.from({ random: mulberry32(7) });
     balancer.update(instances(7));
     const counts = countPicks(balancer, 7 * 1000);
     expect(counts.size).toBe(7);
@@ -18,19 +18,19 @@ describe('RoundRobinBalancer', () => {
   });
 
   it('takes turns in id order whatever order the list came in', () => {
-    const balancer = new RoundRobinBalancer({ random: () => 0 });
+    const balancer = RoundRobinBalancer.from({ random: () => 0 });
     balancer.update([instance('c'), instance('a'), instance('d'), instance('b')]);
     expect(pickIds(balancer, 6)).toEqual(['a', 'b', 'c', 'd', 'a', 'b']);
   });
 
   it('starts the first rotation where `random` says, not always at the first id', () => {
-    const balancer = new RoundRobinBalancer({ random: () => 0.99 });
+    const balancer = RoundRobinBalancer.from({ random: () => 0.99 });
     balancer.update(instances(4));
     expect(pickIds(balancer, 3)).toEqual(['i3', 'i0', 'i1']);
   });
 
   it('ignores weights other than 0 and never picks weight-0 or NaN-weight instances', () => {
-    const balancer = new RoundRobinBalancer({ random: () => 0 });
+    const balancer = RoundRobinBalancer.from({ random: () => 0 });
     balancer.update([
       instance('a', 10),
       instance('b', 1),
@@ -46,7 +46,7 @@ describe('RoundRobinBalancer', () => {
 
   describe('when the list changes', () => {
     it('continues with the instance that was next instead of restarting at the front', () => {
-      const balancer = new RoundRobinBalancer({ random: () => 0 });
+      const balancer = RoundRobinBalancer.from({ random: () => 0 });
       balancer.update(instances(5));
       expect(pickIds(balancer, 3)).toEqual(['i0', 'i1', 'i2']);
       balancer.update(instances(5).filter((i) => i.id !== 'i0'));
@@ -54,7 +54,7 @@ describe('RoundRobinBalancer', () => {
     });
 
     it('does not skip the next instance when one before it leaves', () => {
-      const balancer = new RoundRobinBalancer({ random: () => 0 });
+      const balancer = RoundRobinBalancer.from({ random: () => 0 });
       balancer.update(instances(5));
       pickIds(balancer, 2); // i0, i1; i2 is next
       // A plain index cursor (2) would now point at i3 and skip i2.
@@ -63,7 +63,7 @@ describe('RoundRobinBalancer', () => {
     });
 
     it('hands the turn of a departed instance to its successor', () => {
-      const balancer = new RoundRobinBalancer({ random: () => 0 });
+      const balancer = RoundRobinBalancer.from({ random: () => 0 });
       balancer.update(instances(5));
       pickIds(balancer, 2); // i2 is next
       balancer.update(instances(5).filter((i) => i.id !== 'i2'));
@@ -71,7 +71,7 @@ describe('RoundRobinBalancer', () => {
     });
 
     it('wraps to the front when the next instance was the last and it left', () => {
-      const balancer = new RoundRobinBalancer({ random: () => 0 });
+      const balancer = RoundRobinBalancer.from({ random: () => 0 });
       balancer.update(instances(3));
       pickIds(balancer, 2); // i2 is next
       balancer.update(instances(2));
@@ -82,7 +82,7 @@ describe('RoundRobinBalancer', () => {
       const random = mulberry32(99);
       const all = instances(10);
       for (let client = 0; client < 200; client++) {
-        const balancer = new RoundRobinBalancer({ random });
+        const balancer = RoundRobinBalancer.from({ random });
         balancer.update(all);
         const before = pickIds(balancer, 1 + Math.floor(random() * 20)).at(-1)!;
         const change =
@@ -95,7 +95,7 @@ describe('RoundRobinBalancer', () => {
     });
 
     it('keeps turns even after the list changes', () => {
-      const balancer = new RoundRobinBalancer({ random: mulberry32(3) });
+      const balancer = RoundRobinBalancer.from({ random: mulberry32(3) });
       balancer.update(instances(4));
       pickIds(balancer, 5);
       balancer.update(instances(6));
@@ -105,7 +105,7 @@ describe('RoundRobinBalancer', () => {
   });
 
   it('gives an excluded instance’s turn to the next allowed one and moves on from there', () => {
-    const balancer = new RoundRobinBalancer({ random: () => 0 });
+    const balancer = RoundRobinBalancer.from({ random: () => 0 });
     balancer.update(instances(4));
     expect(balancer.pick({ exclude: new Set(['i0', 'i1']) })?.id).toBe('i2');
     expect(balancer.pick()?.id).toBe('i3');

@@ -4,14 +4,14 @@ import { instance } from './helpers';
 
 describe('SlowStart', () => {
   it('treats the first instances it sees as warm', () => {
-    const slowStart = new SlowStart({ windowMs: 1000 });
+    const slowStart = SlowStart.from({ windowMs: 1000 });
     slowStart.observe([instance('a')], 0);
     expect(slowStart.factor('a', 0)).toBe(1);
     expect(slowStart.isRamping(0)).toBe(false);
   });
 
   it('ramps a later instance linearly from the floor to 1 over the window', () => {
-    const slowStart = new SlowStart({ windowMs: 1000, floor: 0.2 });
+    const slowStart = SlowStart.from({ windowMs: 1000, floor: 0.2 });
     slowStart.observe([instance('a')], 0);
     slowStart.observe([instance('a'), instance('b')], 5000);
     expect(slowStart.factor('b', 5000)).toBeCloseTo(0.2, 12);
@@ -24,7 +24,7 @@ describe('SlowStart', () => {
   });
 
   it('keeps the first-seen time across updates', () => {
-    const slowStart = new SlowStart({ windowMs: 1000 });
+    const slowStart = SlowStart.from({ windowMs: 1000 });
     slowStart.observe([instance('a')], 0);
     slowStart.observe([instance('a'), instance('b')], 100);
     slowStart.observe([instance('b'), instance('a'), instance('c')], 600);
@@ -33,7 +33,7 @@ describe('SlowStart', () => {
   });
 
   it('ramps again an instance that left and came back', () => {
-    const slowStart = new SlowStart({ windowMs: 1000 });
+    const slowStart = SlowStart.from({ windowMs: 1000 });
     slowStart.observe([instance('a'), instance('b')], 0);
     slowStart.observe([instance('a')], 10);
     slowStart.observe([instance('a'), instance('b')], 20);
@@ -42,7 +42,7 @@ describe('SlowStart', () => {
   });
 
   it('counts the first non-empty set as warm even after empty updates', () => {
-    const slowStart = new SlowStart({ windowMs: 1000 });
+    const slowStart = SlowStart.from({ windowMs: 1000 });
     slowStart.observe([], 0);
     slowStart.observe([instance('a')], 100);
     expect(slowStart.factor('a', 100)).toBe(1);
@@ -51,7 +51,7 @@ describe('SlowStart', () => {
   });
 
   it('answers 1 for an id it does not know', () => {
-    const slowStart = new SlowStart({ windowMs: 1000 });
+    const slowStart = SlowStart.from({ windowMs: 1000 });
     expect(slowStart.factor('ghost', 0)).toBe(1);
   });
 
@@ -61,6 +61,6 @@ describe('SlowStart', () => {
     [{ windowMs: 10, floor: 0 }],
     [{ windowMs: 10, floor: 1.5 }],
   ])('rejects %j', (options) => {
-    expect(() => new SlowStart(options)).toThrow(ConfigError);
+    expect(() => SlowStart.from(options)).toThrow(ConfigError);
   });
 });

@@ -7,14 +7,14 @@ function share(counts: Map<string, number>, id: string, total: number): number {
 
 describe('WeightedBalancer', () => {
   it('returns undefined for an empty list', () => {
-    const balancer = new WeightedBalancer();
+    const balancer = WeightedBalancer.from();
     expect(balancer.pick()).toBeUndefined();
     balancer.update([instance('off', 0)]);
     expect(balancer.pick()).toBeUndefined();
   });
 
   it('sends traffic in proportion to weight (10:10:1 within 3% of each share)', () => {
-    const balancer = new WeightedBalancer({ random: mulberry32(2024) });
+    const balancer = WeightedBalancer.from({ random: mulberry32(2024) });
     balancer.update([instance('a', 10), instance('b', 10), instance('c', 1)]);
     const picks = 210_000;
     const counts = countPicks(balancer, picks);
@@ -25,7 +25,7 @@ describe('WeightedBalancer', () => {
   });
 
   it('lets a warning instance (Warning=1 vs Passing=10) drain to a tenth, not vanish', () => {
-    const balancer = new WeightedBalancer({ random: mulberry32(8) });
+    const balancer = WeightedBalancer.from({ random: mulberry32(8) });
     balancer.update([
       instance('ok', 10),
       instance('sick', 1, { status: 'warning' }),
@@ -39,13 +39,13 @@ describe('WeightedBalancer', () => {
   });
 
   it('never picks a weight-0 instance', () => {
-    const balancer = new WeightedBalancer({ random: mulberry32(3) });
+    const balancer = WeightedBalancer.from({ random: mulberry32(3) });
     balancer.update([instance('a', 1), instance('zero', 0), instance('b', 3)]);
     expect(countPicks(balancer, 50_000).has('zero')).toBe(false);
   });
 
   it('keeps the remaining instances proportional when the heaviest is excluded', () => {
-    const balancer = new WeightedBalancer({ random: mulberry32(4) });
+    const balancer = WeightedBalancer.from({ random: mulberry32(4) });
     balancer.update([instance('big', 100), instance('a', 3), instance('b', 1)]);
     const counts = countPicks(balancer, 40_000, { exclude: new Set(['big']) });
     expect(counts.has('big')).toBe(false);
@@ -54,7 +54,7 @@ describe('WeightedBalancer', () => {
 
   it('finds the allowed instance by scanning when every retry lands on excluded ones', () => {
     // Draws below ~0.99 all land on `big`; the scan then draws 0.5 over the rest.
-    const balancer = new WeightedBalancer({ random: cycle(0.1, 0.2, 0.3, 0.4, 0.5) });
+    const balancer = WeightedBalancer.from({ random: cycle(0.1, 0.2, 0.3, 0.4, 0.5) });
     balancer.update([instance('big', 1000), instance('small', 1)]);
     expect(balancer.pick({ exclude: new Set(['big']) })?.id).toBe('small');
   });
@@ -62,7 +62,7 @@ describe('WeightedBalancer', () => {
   describe('slow start', () => {
     it('ramps a newly seen instance linearly from the floor to its full weight', () => {
       let now = 0;
-      const balancer = new WeightedBalancer({ now: () => now, slowStartMs: 10_000 });
+      const balancer = WeightedBalancer.from({ now: () => now, slowStartMs: 10_000 });
       balancer.update([instance('old', 10)]);
       now = 1000;
       balancer.update([instance('old', 10), instance('new', 10)]);
@@ -77,7 +77,7 @@ describe('WeightedBalancer', () => {
     });
 
     it('sends a newcomer about floor × its share at first', () => {
-      const balancer = new WeightedBalancer({
+      const balancer = WeightedBalancer.from({
         now: () => 500,
         random: mulberry32(6),
         slowStartMs: 60_000,
@@ -91,7 +91,7 @@ describe('WeightedBalancer', () => {
     it('rebuilds at most every windowMs / 20 and stops reading the clock when done', () => {
       let now = 0;
       let reads = 0;
-      const balancer = new WeightedBalancer({
+      const balancer = WeightedBalancer.from({
         now: () => {
           reads++;
           return now;

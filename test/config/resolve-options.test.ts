@@ -397,10 +397,10 @@ describe('DEFAULTS', () => {
     expect(resolved.discovery.watch).toEqual(DEFAULTS.discovery.watch);
     expect(resolved.discovery.retryBudget).toEqual(DEFAULTS.discovery.retryBudget);
     const client = DEFAULTS.discovery.client;
+    expect(resolved.discovery.defaults.balancer.create().name).toBe(client.balancer);
     expect(resolved.discovery.defaults).toEqual({
       query: { passingOnly: client.passingOnly, stale: client.stale, cached: client.cached },
-      balancer: client.balancer,
-      balancerOptions: {},
+      balancer: expect.objectContaining({ kind: client.balancer }),
       timeoutMs: client.timeoutMs,
       deadlineMs: client.deadlineMs,
       maxAttempts: client.maxAttempts,

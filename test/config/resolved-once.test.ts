@@ -56,8 +56,26 @@ describe('options resolved once', () => {
       discovery = new Discovery(source as never, resolved, undefined, silentLogger);
       discovery.service('payments');
     });
-    // Only the built-in balancer still reads its options when it is built (create-balancer.ts).
-    expect(read.filter((path) => !path.endsWith('balancerOptions'))).toEqual([]);
+    // Not even the balancer's: building one per service (and per chain target) takes them resolved.
+    expect(read).toEqual([]);
+    await discovery?.close();
+  });
+
+  it('balancer options are read once, where the client options are resolved', async () => {
+    const source = new ScriptedHealthSource();
+    let discovery: Discovery | undefined;
+    const read = sectionsRead(() => {
+      const resolved = resolveDiscoveryOptions({
+        client: { balancer: 'least-request', balancerOptions: { peakEwma: { decayMs: 500 } } },
+      });
+      discovery = new Discovery(source as never, resolved, undefined, silentLogger);
+      discovery.service('payments');
+      discovery.service('orders');
+    });
+    expect(read.filter((path) => path.includes('balancerOptions'))).toEqual([
+      'discovery.client.balancerOptions',
+      'discovery.client.balancerOptions.peakEwma',
+    ]);
     await discovery?.close();
   });
 
