@@ -9,11 +9,9 @@ import {
   AbortedError,
   ClosedError,
   NoHealthyInstancesError,
-  RequestTimeoutError,
   RetriesExhaustedError,
   UpstreamError,
 } from '../errors';
-import { describeError } from '../error-summary';
 import type { Logger } from '../logger';
 import type { ServiceMetrics } from '../metrics/express-consul-metrics';
 import { Backoff } from '../resilience/backoff';
@@ -25,17 +23,18 @@ import { InstancePools } from './instance-pools';
 import { OutlierDetector } from './outlier-detector';
 import type { RetryBudget } from './retry-budget';
 import { answeredOutcome, failedOutcome, retryLabel } from './request-outcome';
-import type { FailReason } from './request-outcome';
 import { answersAtOnce, decideRetry } from './retry-decision';
+import type { RetryInput } from './retry-decision';
+import { callFailure } from './call-failure';
+import { chainDestination, plainDestination } from './call-destination';
+import type { CallDestination } from './call-destination';
 import { parseRetryAfterMs } from './retry-policy';
 import { checkRequestInput } from './request-input';
 import { RoutingTable } from './routing-table';
 import { modifyHeaders } from '../traffic/header-modifiers';
-import type { HeaderModifiers } from '../traffic/header-modifiers';
 import { describeTrafficMiss, isTrafficMiss } from '../traffic/traffic-plan';
-import type { TrafficPlan } from '../traffic/traffic-plan';
+import type { TrafficMiss, TrafficPlan } from '../traffic/traffic-plan';
 import type { RouteRetryPolicy } from '../traffic/route-retry';
-import type { RouteRequest } from '../traffic/route-match';
 import type { InstanceSource } from '../traffic/target-instances';
 import { relayOf } from './signal-relay';
 import type { Route } from './routing-table';
@@ -287,7 +286,8 @@ export class ServiceClient {
   async request(request: ServiceRequest = {}): Promise<ServiceResponse> {
     if (this.closing) throw new ClosedError(`ServiceClient(${this.service})`);
     checkRequestInput(request, 'request');
-    // One async frame for the whole call: the hot path pays for no wrapper around the loop.
+    // One async frame for the whole call: the parts below are plain functions, and the hot path
+    // pays for no wrapper around the loop. Each turn: pick -> attempt -> report -> decide.
     const startedAt = performance.now();
     try {
       // Given up on before it started: nothing was sent, and the caller may safely try again.
@@ -298,159 +298,123 @@ export class ServiceClient {
         });
       }
       let deadlineMs = request.deadlineMs ?? this.options.deadlineMs;
-      let deadlineAt = startedAt + deadlineMs;
       const tryTimeoutMs = request.timeoutMs ?? this.options.timeoutMs;
-      let sent = toAttemptRequest(request);
       // Everything of ours that waits on the caller's signal listens to its relay (one listener on
       // the caller's signal, however many calls share it).
-      if (!this.discoveryAnswered) await this.awaitFirstAnswer(deadlineAt, sent);
+      const asked = toAttemptRequest(request);
+      if (!this.discoveryAnswered) await this.awaitFirstAnswer(startedAt + deadlineMs, asked);
       const budget = this.context.budget;
       budget.recordRequest();
       this.watcher.noteUse();
 
-      let table = this.table;
-      let maxAttempts = this.options.maxAttempts;
-      let routeRetry: RouteRetryPolicy | undefined;
-      // The plan of this attempt; a retry re-reads the client's (the chain may change mid-call).
-      let plan = this.plan;
-      let routed: RouteRequest | undefined;
-      /** The chain's changes to the response's headers (its route's and splits'), if any. */
-      let responseHeaders: readonly HeaderModifiers[] | undefined;
-      const requestPath = sent.path;
-      // Routes match the caller's headers; what a route or split changes is only what is sent.
-      const callerHeaders = sent.headers;
-      if (plan !== undefined) {
-        routed = { method: sent.method, url: sent.path, headers: callerHeaders };
-        const choice = plan.choose(routed, request.key);
-        if (isTrafficMiss(choice)) {
-          throw new NoHealthyInstancesError(this.service, describeTrafficMiss(choice));
-        }
-        table = choice.table;
-        if (choice.path !== sent.path) sent = { ...sent, path: choice.path };
-        if (choice.requestHeaders !== undefined) {
-          sent = {
-            ...sent,
-            headers: changedHeaders(request, callerHeaders, choice.requestHeaders),
-          };
-        }
-        responseHeaders = choice.responseHeaders;
-        // The route's settings over the client's defaults; the caller's own per-call ones win.
-        const destination = choice.destination;
-        // A route with retry features retries as Consul's Envoy would (src/traffic/route-retry.ts).
-        routeRetry = destination?.retryPolicy;
-        if (routeRetry !== undefined) maxAttempts = routeRetry.maxAttempts;
-        const chainTimeoutMs = destination?.requestTimeoutMs ?? choice.resolverTimeoutMs;
-        if (request.deadlineMs === undefined && chainTimeoutMs !== undefined) {
-          deadlineMs = chainTimeoutMs;
-          deadlineAt = startedAt + deadlineMs;
-        }
+      // Pick: where the call goes (the chain's choice, when the service has one), then an instance.
+      let destination = this.destinationOf(asked, request);
+      if (isTrafficMiss(destination)) {
+        throw new NoHealthyInstancesError(this.service, describeTrafficMiss(destination));
       }
-
-      let route = table.pick(request.key, undefined);
+      // The route's settings over the client's defaults; the caller's own per-call ones win. A
+      // route with retry features retries as Consul's Envoy would (src/traffic/route-retry.ts).
+      const routeDestination = destination.choice?.destination;
+      const routeRetry: RouteRetryPolicy | undefined = routeDestination?.retryPolicy;
+      const maxAttempts = routeRetry?.maxAttempts ?? this.options.maxAttempts;
+      const chainTimeoutMs =
+        routeDestination?.requestTimeoutMs ?? destination.choice?.resolverTimeoutMs;
+      if (request.deadlineMs === undefined && chainTimeoutMs !== undefined) {
+        deadlineMs = chainTimeoutMs;
+      }
+      const deadlineAt = startedAt + deadlineMs;
+      let route = destination.table.pick(request.key, undefined);
       if (route === undefined) throw new NoHealthyInstancesError(this.service);
+
       let attempts = 0;
       /** Whether some attempt may have reached an instance: what a failure tells the caller. */
       let reached = false;
       let tried: Set<string> | undefined;
       let backoff: Backoff | undefined;
       for (;;) {
+        // Attempt.
         attempts += 1;
         const remainingMs = deadlineAt - performance.now();
         const outcome = await attempt(
           route.pool,
-          sent,
+          destination.sent,
           Math.min(tryTimeoutMs, remainingMs),
           remainingMs <= tryTimeoutMs,
           route.load,
         );
-        table.report(route, outcome);
+        // Report: the balancer's load, outlier detection, metrics.
+        destination.table.report(route, outcome);
         if (!reached) reached = mayHaveReached(outcome);
-        // The rule's first step, taken without building its input: a plain answer goes back.
+        // Decide. The rule's first step, taken without building its input: a plain answer goes back.
         if (outcome.kind === 'response' && answersAtOnce(outcome.response.statusCode, routeRetry)) {
-          return this.answered(outcome.response, route, attempts, startedAt, responseHeaders);
+          return this.answered(outcome.response, route, attempts, startedAt, destination);
         }
-
-        const status = outcome.kind === 'response' ? outcome.response.statusCode : undefined;
-        const retryAfter =
-          outcome.kind === 'response' && (status === 429 || status === 503)
-            ? outcome.response.headers['retry-after']
-            : undefined;
         backoff ??= new Backoff(this.options.retryBackoff, this.context.random);
-        const decision = decideRetry({
-          outcome: outcome.kind,
-          status,
-          method: sent.method,
-          idempotencyKey: request.idempotencyKey,
-          retryableByCaller: request.retryable,
-          bodyReplayable: isReplayable(sent.body),
-          attempts,
-          maxAttempts,
-          remainingMs: deadlineAt - performance.now(),
-          retryAfterMs:
-            retryAfter === undefined
-              ? undefined
-              : parseRetryAfterMs(retryAfter, Date.now(), this.options.maxRetryAfterMs),
-          backoffMs: this.options.retryBackoff.baseMs > 0 ? backoff.nextDelayMs() : 0,
-          tryAcquireRetry: () => budget.tryAcquire(),
-          routeRetry,
-        });
+        const decision = decideRetry(
+          this.retryInput(outcome, request, destination.sent, attempts, maxAttempts, deadlineAt, {
+            backoff,
+            routeRetry,
+          }),
+        );
         if (decision.action === 'return' && outcome.kind === 'response') {
-          return this.answered(outcome.response, route, attempts, startedAt, responseHeaders);
+          return this.answered(outcome.response, route, attempts, startedAt, destination);
         }
         if (outcome.kind === 'response') await outcome.response.body.dump().catch(() => undefined);
         if (decision.action !== 'retry') {
           // A 'return' here is a status answer on a failed attempt: not reachable, named anyway.
           const reason = decision.action === 'fail' ? decision.reason : 'not_retryable';
           if (reason === 'budget_exhausted') this.metrics?.retryBudgetExhausted();
-          throw this.failure(reason, outcome, route, attempts, deadlineMs, tryTimeoutMs, reached);
+          throw callFailure(reason, outcome, {
+            service: this.service,
+            instanceId: route.instance.id,
+            attempts,
+            deadlineMs,
+            tryTimeoutMs,
+            mayHaveBeenProcessed: reached,
+          });
         }
-        this.metrics?.retried(retryLabel(decision.cause, status));
+        this.metrics?.retried(
+          retryLabel(
+            decision.cause,
+            outcome.kind === 'response' ? outcome.response.statusCode : undefined,
+          ),
+        );
         (tried ??= new Set()).add(route.instance.id);
         if (decision.delayMs > 0) {
-          await delay(decision.delayMs, sent.undiciSignal).catch((error: unknown) => {
+          await delay(decision.delayMs, asked.undiciSignal).catch((error: unknown) => {
             throw new AbortedError(`Call to '${this.service}' aborted`, {
               cause: (error as { cause?: unknown }).cause,
               mayHaveBeenProcessed: reached,
             });
           });
         }
-        let next: Route | undefined;
-        if (this.plan !== plan) {
-          // The chain changed since the last attempt: the retry goes where the current chain
-          // sends this request (its target, path rewrite), not by a plan Consul has replaced; the
-          // call keeps the attempts and deadline it started with. No plan now: the plain table.
-          plan = this.plan;
-          let path = requestPath;
-          let headers = callerHeaders;
-          responseHeaders = undefined;
-          if (plan === undefined) table = this.table;
-          else {
-            routed ??= { method: sent.method, url: requestPath, headers: callerHeaders };
-            const choice = plan.choose(routed, request.key);
-            if (isTrafficMiss(choice)) {
-              throw new RetriesExhaustedError(
-                this.service,
-                attempts,
-                `after the chain changed, ${describeTrafficMiss(choice)}`,
-                { mayHaveBeenProcessed: reached, reason: 'no_instance_left' },
-              );
-            }
-            table = choice.table;
-            path = choice.path;
-            if (choice.requestHeaders !== undefined) {
-              headers = changedHeaders(request, callerHeaders, choice.requestHeaders);
-            }
-            responseHeaders = choice.responseHeaders;
+        // Pick again, on another instance. The chain may have changed since the last attempt: the
+        // retry goes where the current chain sends this request (its target, path rewrite), not by
+        // a plan Consul has replaced; the call keeps the attempts and deadline it started with.
+        if (this.plan !== destination.plan) {
+          const moved = this.destinationOf(asked, request);
+          if (isTrafficMiss(moved)) {
+            throw new RetriesExhaustedError(
+              this.service,
+              attempts,
+              `after the chain changed, ${describeTrafficMiss(moved)}`,
+              { mayHaveBeenProcessed: reached, reason: 'no_instance_left' },
+            );
           }
-          if (path !== sent.path || headers !== sent.headers) sent = { ...sent, path, headers };
-          next = table.pick(request.key, tried);
-        } else next = table.pick(request.key, tried);
-        if (next === undefined && plan !== undefined && routed !== undefined) {
+          destination = moved;
+        }
+        let next = destination.table.pick(request.key, tried);
+        if (next === undefined && destination.plan !== undefined) {
           // The target lost its last instance during the call: the chain may fail over now.
-          const choice = plan.choose(routed, request.key);
-          if (!isTrafficMiss(choice) && choice.table !== table) {
-            table = choice.table;
-            next = table.pick(request.key, undefined);
+          const failover = chainDestination(
+            destination.plan,
+            asked,
+            request.key,
+            request.idempotencyKey,
+          );
+          if (!isTrafficMiss(failover) && failover.table !== destination.table) {
+            destination = failover;
+            next = destination.table.pick(request.key, undefined);
           }
         }
         if (next === undefined) {
@@ -467,6 +431,53 @@ export class ServiceClient {
       this.metrics?.requestFinished(failedOutcome(error), (performance.now() - startedAt) / 1000);
       throw error;
     }
+  }
+
+  /** Where calls go now: by the chain's plan when the service has one, else the plain table. */
+  private destinationOf(
+    asked: AttemptRequest,
+    request: ServiceRequest,
+  ): CallDestination | TrafficMiss {
+    const plan = this.plan;
+    return plan === undefined
+      ? plainDestination(this.table, asked)
+      : chainDestination(plan, asked, request.key, request.idempotencyKey);
+  }
+
+  /** The retry decision's input for an attempt that did not answer at once. */
+  private retryInput(
+    outcome: AttemptResult,
+    request: ServiceRequest,
+    sent: AttemptRequest,
+    attempts: number,
+    maxAttempts: number,
+    deadlineAt: number,
+    policy: { readonly backoff: Backoff; readonly routeRetry: RouteRetryPolicy | undefined },
+  ): RetryInput {
+    const status = outcome.kind === 'response' ? outcome.response.statusCode : undefined;
+    const retryAfter =
+      outcome.kind === 'response' && (status === 429 || status === 503)
+        ? outcome.response.headers['retry-after']
+        : undefined;
+    const budget = this.context.budget;
+    return {
+      outcome: outcome.kind,
+      status,
+      method: sent.method,
+      idempotencyKey: request.idempotencyKey,
+      retryableByCaller: request.retryable,
+      bodyReplayable: isReplayable(sent.body),
+      attempts,
+      maxAttempts,
+      remainingMs: deadlineAt - performance.now(),
+      retryAfterMs:
+        retryAfter === undefined
+          ? undefined
+          : parseRetryAfterMs(retryAfter, Date.now(), this.options.maxRetryAfterMs),
+      backoffMs: this.options.retryBackoff.baseMs > 0 ? policy.backoff.nextDelayMs() : 0,
+      tryAcquireRetry: () => budget.tryAcquire(),
+      routeRetry: policy.routeRetry,
+    };
   }
 
   /** Stops following discovery and closes the connection pools (in-flight calls finish). Idempotent. */
@@ -497,8 +508,9 @@ export class ServiceClient {
     route: Route,
     attempts: number,
     startedAt: number,
-    headerChanges?: readonly HeaderModifiers[],
+    destination: CallDestination,
   ): ServiceResponse {
+    const headerChanges = destination.choice?.responseHeaders;
     const status = response.statusCode;
     if (status < 200 || status > 599) {
       // Not an HTTP answer anyone can use (a WHATWG Response refuses it): the request was sent.
@@ -521,83 +533,6 @@ export class ServiceClient {
       instance: route.instance,
       attempts,
     };
-  }
-
-  /** The typed error a call ends with when the decision is to stop. */
-  private failure(
-    reason: FailReason,
-    outcome: AttemptResult,
-    route: Route,
-    attempts: number,
-    deadlineMs: number,
-    tryTimeoutMs: number,
-    mayHaveBeenProcessed: boolean,
-  ): Error {
-    const cause = outcome.kind === 'response' ? undefined : outcome.error;
-    const lastStatus = outcome.kind === 'response' ? outcome.response.statusCode : undefined;
-    const what =
-      lastStatus !== undefined
-        ? `status ${lastStatus}`
-        : outcome.kind === 'try_timeout'
-          ? `attempt timed out after ${tryTimeoutMs} ms`
-          : describeError(cause);
-    const details = {
-      ...(lastStatus !== undefined && { lastStatus }),
-      ...(cause !== undefined && { cause }),
-      mayHaveBeenProcessed,
-    };
-    switch (reason) {
-      case 'aborted':
-        return new AbortedError(`Call to '${this.service}' aborted`, {
-          cause,
-          mayHaveBeenProcessed,
-        });
-      case 'deadline':
-        return new RequestTimeoutError(this.service, deadlineMs, 'deadline', {
-          mayHaveBeenProcessed,
-          reason,
-        });
-      case 'max_attempts':
-        return new RetriesExhaustedError(this.service, attempts, `${what} (maxAttempts reached)`, {
-          ...details,
-          reason,
-        });
-      case 'retry_after_beyond_deadline':
-        return new RetriesExhaustedError(
-          this.service,
-          attempts,
-          `${what}; Retry-After exceeds the deadline`,
-          { ...details, reason },
-        );
-      case 'budget_exhausted':
-        return new RetriesExhaustedError(
-          this.service,
-          attempts,
-          `${what}; retry budget exhausted`,
-          { ...details, reason },
-        );
-      case 'not_retryable':
-      case 'disabled_by_caller':
-      case 'body_not_replayable':
-      case 'not_idempotent':
-        if (outcome.kind === 'try_timeout') {
-          return new RequestTimeoutError(this.service, tryTimeoutMs, 'try', {
-            mayHaveBeenProcessed,
-            reason,
-          });
-        }
-        return new UpstreamError(this.service, route.instance.id, what, {
-          cause,
-          mayHaveBeenProcessed,
-          reason,
-        });
-      default:
-        // The rule never fails a finished attempt for the reasons of the call's own start.
-        return new UpstreamError(this.service, route.instance.id, what, {
-          cause,
-          mayHaveBeenProcessed,
-        });
-    }
   }
 
   private async awaitFirstAnswer(deadlineAt: number, sent: AttemptRequest): Promise<void> {
@@ -649,22 +584,6 @@ function toAttemptRequest(request: ServiceRequest): AttemptRequest {
     signal: request.signal,
     undiciSignal: request.signal === undefined ? undefined : relayOf(request.signal),
   };
-}
-
-/**
- * The headers an attempt sends after the chain's changes. The caller's `idempotencyKey` is put
- * back last: it is what lets a POST be retried (retry-decision.ts), so a route or split that set
- * or removed it would have retries reach the instance under a key the caller never gave (distinct
- * calls taken as one, or a retry unprotected).
- */
-function changedHeaders(
-  request: ServiceRequest,
-  callerHeaders: AttemptRequest['headers'],
-  modifiers: readonly HeaderModifiers[],
-): Record<string, string | string[]> {
-  const headers = modifyHeaders(callerHeaders, modifiers);
-  if (request.idempotencyKey !== undefined) headers['idempotency-key'] = request.idempotencyKey;
-  return headers;
 }
 
 /**

@@ -56,10 +56,8 @@ export interface TrafficMiss {
 
 const NO_ROUTE: TrafficMiss = Object.freeze({ miss: 'no_route', targetId: undefined });
 
-/** Whether `choice` is a miss (`choose()` found no target to send to). */
-export function isTrafficMiss<T extends TargetTable>(
-  choice: TrafficChoice<T> | TrafficMiss,
-): choice is TrafficMiss {
+/** Whether `choice` is a miss (`choose()`, or what is built from its choice, found no target). */
+export function isTrafficMiss<C extends object>(choice: C | TrafficMiss): choice is TrafficMiss {
   return 'miss' in choice;
 }
 
