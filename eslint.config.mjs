@@ -26,7 +26,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['test/**', 'examples/**', 'bench/**'],
+    files: ['test/**', 'harness/**', 'examples/**', 'bench/**'],
     rules: {
       'no-console': 'off',
       '@typescript-eslint/no-unsafe-assignment': 'off',

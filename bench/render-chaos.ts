@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { ChaosResults } from '../test/chaos/support/results';
+import type { ChaosResults } from '../harness/chaos-results';
 import { replaceMarkedSection, wrap } from './render-readme';
 
 const RESULTS = resolve(__dirname, 'chaos-results.json');

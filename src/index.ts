@@ -1,8 +1,8 @@
 export { expressConsul } from './express/create-express-consul';
 export type { ExpressConsul, ExpressConsulState } from './express/express-consul';
 export type { ShutdownHook } from './express/shutdown-hooks';
+export type { ExpressConsulOptions } from './express/express-consul-options';
 export type {
-  ExpressConsulOptions,
   ServiceOptions,
   CheckOptions,
   HealthOptions,

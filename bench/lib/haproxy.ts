@@ -3,7 +3,7 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '../../test/support/free-port';
+import { freePort } from '../../harness/free-port';
 import { stopProcess } from './child-process';
 
 /** An HAProxy sidecar on loopback that finds a service's instances through Consul DNS SRV. */

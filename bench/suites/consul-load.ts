@@ -5,7 +5,7 @@
  * requests are counted.
  */
 import { createDiscovery } from '../../src';
-import { startRecordingProxy } from '../../test/support/recording-proxy';
+import { startRecordingProxy } from '../../harness/recording-proxy';
 import { pause, round } from '../lib/stats';
 import { checkAborted, deregisterAll, registerInstances, type Suite } from '../lib/suite';
 import { num } from '../lib/table';

@@ -9,12 +9,12 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createDiscovery } from '../../src';
 import { SLICED_APPLY_MIN_ENTRIES } from '../../src/consul/time-slicer';
-import { waitFor } from '../../test/support/wait-for';
+import { waitFor } from '../../harness/wait-for';
 import {
   agentCall,
   instanceOperations,
   registerInstancesOf,
-} from '../../test/scale/support/scale-support';
+} from '../../harness/scale/scale-support';
 import { startTargetFleet } from '../request/target-fleet';
 import { startLoad } from '../lib/load';
 import { pause, quantile, round } from '../lib/stats';

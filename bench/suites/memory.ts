@@ -6,7 +6,7 @@
  * parsing and the routing table rebuilt). No requests are made, so no connection pools exist.
  */
 import { createDiscovery, type ServiceChangeEvent } from '../../src';
-import { waitFor } from '../../test/support/wait-for';
+import { waitFor } from '../../harness/wait-for';
 import { collectGarbage } from '../lib/alternating';
 import { epochNow } from '../lib/load';
 import { pause, quantile, round } from '../lib/stats';

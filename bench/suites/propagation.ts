@@ -19,7 +19,7 @@ import { createDiscovery, type ServiceClient } from '../../src';
 import { DEFAULTS } from '../../src/config/defaults';
 import { UPDATE_BURST } from '../../src/watch/token-bucket';
 import type { ServiceChangeEvent } from '../../src';
-import { waitFor } from '../../test/support/wait-for';
+import { waitFor } from '../../harness/wait-for';
 import { startTargetFleet, type TargetInstance } from '../request/target-fleet';
 import { startHaproxy, waitForBackends, type HaproxySidecar } from '../lib/haproxy';
 import { epochNow, startLoad, type Answer, type RunningLoad } from '../lib/load';

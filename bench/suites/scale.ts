@@ -26,9 +26,9 @@ import {
   sampleMax,
   socketsTo,
   startScaleAgent,
-} from '../../test/scale/support/scale-support';
-import type { RequestCounts, StatusLine } from '../../test/scale/support/watch-workers';
-import { WatchWorker, type ReadyLine } from '../../test/scale/support/watch-workers';
+} from '../../harness/scale/scale-support';
+import type { RequestCounts, StatusLine } from '../../harness/scale/watch-workers';
+import { WatchWorker, type ReadyLine } from '../../harness/scale/watch-workers';
 
 /** Consul's default `limits.http_max_conns_per_client`. */
 const AGENT_LIMIT = 200;

@@ -2,10 +2,13 @@ import type { Registry } from 'prom-client';
 import type { ConsulConnectionOptions } from '../consul/consul-environment';
 import type { Logger } from '../logger';
 import type { HealthIndicator } from '../health/health-indicator';
-import type { DiscoveryOptions } from '../client/discovery-options';
 
-/** What the caller passes to `expressConsul()`. Every field is optional except `service.name`. */
-export interface ExpressConsulOptions {
+/**
+ * The sections of `expressConsul()`'s options that config/ resolves: all but `discovery`, which
+ * client/ owns (express/express-consul-options.ts puts the two together, so config/ imports
+ * nothing from above it).
+ */
+export interface AdapterSectionOptions {
   /** The service this process provides. */
   readonly service: ServiceOptions;
   /** How to reach Consul; defaults follow Consul's env variables (CONSUL_HTTP_ADDR, ...). */
@@ -16,8 +19,6 @@ export interface ExpressConsulOptions {
   readonly shutdown?: ShutdownOptions;
   /** How registration heals itself when the agent forgets the service. */
   readonly registration?: RegistrationOptions;
-  /** How this process finds and calls other services (`service(name)`, `fetch()`). */
-  readonly discovery?: DiscoveryOptions;
   /** Prometheus metrics; `false` turns them off. Default: on, in prom-client's global registry. */
   readonly metrics?: MetricsOptions | false;
   /** A pino-shaped logger. Default: silent. */

@@ -11,7 +11,7 @@ import type { KnownKeys } from './option-reader';
 import type {
   CheckOptions,
   CheckTlsOptions,
-  ExpressConsulOptions,
+  AdapterSectionOptions,
   HealthOptions,
   RegistrationOptions,
   ServiceOptions,
@@ -64,7 +64,10 @@ export interface ResolvedOptions {
   readonly logger: Logger;
 }
 
-const TOP_KEYS: KnownKeys<ExpressConsulOptions> = {
+/** The adapter's options as config/ sees them: its own sections, and `discovery` left to client/. */
+type TopLevelOptions = AdapterSectionOptions & { readonly discovery?: unknown };
+
+const TOP_KEYS: KnownKeys<TopLevelOptions> = {
   service: true,
   consul: true,
   health: true,
@@ -135,7 +138,7 @@ const SERVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 // Consul's own rule for meta keys; it would reject the registration otherwise.
 const META_KEY = /^(?!consul-)[A-Za-z0-9_-]{1,128}$/;
 
-function resolveService(root: OptionReader<ExpressConsulOptions>): ResolvedOptions['service'] {
+function resolveService(root: OptionReader<TopLevelOptions>): ResolvedOptions['service'] {
   if (!root.has('service')) root.fail('service', 'an object with at least a name');
   const service = root.section('service', SERVICE_KEYS);
   const name =
@@ -310,7 +313,7 @@ function resolveRegistration(
  * two (express/resolve-adapter-options.ts), so nothing here imports from above config/.
  */
 export function resolveOptions(
-  options: ExpressConsulOptions,
+  options: TopLevelOptions,
   env: NodeJS.ProcessEnv = process.env,
 ): ResolvedOptions {
   const root = OptionReader.strict(options, '', TOP_KEYS);

@@ -1,5 +1,5 @@
 import type { Application } from 'express';
-import type { ExpressConsulOptions } from '../config/options';
+import type { ExpressConsulOptions } from './express-consul-options';
 import { ExpressConsul } from './express-consul';
 
 /**

@@ -5,7 +5,7 @@ import { Server as TlsServer } from 'node:tls';
 import type { Application } from 'express';
 import { resolveAdapterOptions } from './resolve-adapter-options';
 import type { ResolvedAdapterOptions } from './resolve-adapter-options';
-import type { ExpressConsulOptions } from '../config/options';
+import type { ExpressConsulOptions } from './express-consul-options';
 import type { RequestHandler } from 'express';
 import type { Response } from 'undici';
 import { Discovery } from '../client/discovery';

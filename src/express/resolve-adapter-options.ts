@@ -1,6 +1,6 @@
 import { resolveDiscoveryOptions } from '../client/discovery-options';
 import type { ResolvedDiscoveryOptions } from '../client/discovery-options';
-import type { ExpressConsulOptions } from '../config/options';
+import type { ExpressConsulOptions } from './express-consul-options';
 import { resolveOptions } from '../config/resolve-options';
 import { connectionBudget, requireTrafficRoom } from '../consul/connection-budget';
 import type { ResolvedOptions } from '../config/resolve-options';

@@ -5,7 +5,7 @@ import { expressConsul } from '../../src';
 import type { AdapterStatus, ExpressConsul } from '../../src';
 import { startInstance, uniqueService } from '../support/test-instance';
 import type { TestInstance } from '../support/test-instance';
-import { waitFor } from '../support/wait-for';
+import { waitFor } from '../../harness/wait-for';
 
 describe('statusHandler(): the admin view of what the balancers see', () => {
   const instances: TestInstance[] = [];

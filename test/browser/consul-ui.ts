@@ -8,7 +8,7 @@ import { expressConsul } from '../../src';
 import type { ExpressConsul } from '../../src';
 import type { ConsulClient } from '../../src/consul/consul-client';
 import { aggregateStatus } from '../support/consul-reads';
-import { waitFor } from '../support/wait-for';
+import { waitFor } from '../../harness/wait-for';
 
 // The page functions below run inside Chromium; the project compiles without the DOM lib, so this
 // module declares the little of it they touch.

@@ -11,7 +11,7 @@ import { ConsulClient } from '../../src/consul/consul-client';
 import { startConsul } from '../../src/testing';
 import type { StartedConsul } from '../../src/testing';
 import { expectRegistersAndCloses, recordingLogger } from '../support/consul-reads';
-import { startRecordingProxy } from '../support/recording-proxy';
+import { startRecordingProxy } from '../../harness/recording-proxy';
 import { errorText } from './support/error-text';
 
 const MANAGEMENT_TOKEN = 'c0ffee00-2222-4333-8444-555566667777';

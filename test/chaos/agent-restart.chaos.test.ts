@@ -8,7 +8,7 @@
 import { request } from 'undici';
 import { startConsul } from '../../src/testing';
 import type { StartedConsul } from '../../src/testing';
-import { waitFor } from '../support/wait-for';
+import { waitFor } from '../../harness/wait-for';
 import { libraryCaller } from './support/callers';
 import { runLoad } from './support/load';
 import { startScenario } from './support/scenario';

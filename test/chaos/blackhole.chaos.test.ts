@@ -7,7 +7,7 @@ import { libraryCaller } from './support/callers';
 import { runLoad } from './support/load';
 import { startScenario } from './support/scenario';
 import type { Scenario } from './support/scenario';
-import { waitFor } from '../support/wait-for';
+import { waitFor } from '../../harness/wait-for';
 
 const PER_TRY_TIMEOUT_MS = 500;
 // undici runs its headers timeout on its own coarse timer (ticks of ~0.5 s), so an attempt gives up

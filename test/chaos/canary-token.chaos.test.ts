@@ -11,7 +11,7 @@ import { libraryCaller } from './support/callers';
 import { runLoad } from './support/load';
 import { startScenario } from './support/scenario';
 import type { Scenario } from './support/scenario';
-import { waitFor } from '../support/wait-for';
+import { waitFor } from '../../harness/wait-for';
 
 const SERVICE = 'chaos-canary';
 const MODES: FaultMode[] = ['bad-json', 'acl-403', 'status-500', 'wrong-types'];

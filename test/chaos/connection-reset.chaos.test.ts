@@ -5,7 +5,7 @@
 import { Registry } from 'prom-client';
 import { createDiscovery } from '../../src';
 import type { Discovery } from '../../src';
-import { waitFor } from '../support/wait-for';
+import { waitFor } from '../../harness/wait-for';
 import { counterSum, libraryCaller } from './support/callers';
 import { runLoad } from './support/load';
 import { startScenario } from './support/scenario';

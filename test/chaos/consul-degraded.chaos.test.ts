@@ -8,7 +8,7 @@ import { runLoad } from './support/load';
 import { startScenario } from './support/scenario';
 import type { Scenario } from './support/scenario';
 import type { Toxic } from './support/toxiproxy';
-import { waitFor } from '../support/wait-for';
+import { waitFor } from '../../harness/wait-for';
 
 const FAULTS: { name: string; toxic: Toxic }[] = [
   { name: 'slow', toxic: { type: 'latency', attributes: { latency: 2_000 } } },

@@ -8,7 +8,7 @@ import { libraryCaller } from './support/callers';
 import { runLoad } from './support/load';
 import { startFaultScenario } from './support/fault-scenario';
 import type { FaultScenario } from './support/fault-scenario';
-import { waitFor } from '../support/wait-for';
+import { waitFor } from '../../harness/wait-for';
 
 const SERVICE = 'chaos-garbage';
 const GARBAGE_MODES: FaultMode[] = ['bad-json', 'wrong-types', 'missing-fields', 'not-a-list'];

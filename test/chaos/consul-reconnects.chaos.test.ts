@@ -13,7 +13,7 @@ import { blackholeConsul } from './support/consul-outage';
 import { runLoad } from './support/load';
 import { startScenario } from './support/scenario';
 import type { Scenario } from './support/scenario';
-import { waitFor } from '../support/wait-for';
+import { waitFor } from '../../harness/wait-for';
 
 const OUTAGE_MS = 30_000;
 const RECONNECTS = 100;

@@ -8,7 +8,7 @@ import { blackholeConsul, stalenessSeconds } from './support/consul-outage';
 import { runLoad } from './support/load';
 import { startScenario } from './support/scenario';
 import type { Scenario } from './support/scenario';
-import { waitFor } from '../support/wait-for';
+import { waitFor } from '../../harness/wait-for';
 
 const OUTAGE_MS = 8_000;
 

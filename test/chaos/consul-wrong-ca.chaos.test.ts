@@ -15,7 +15,7 @@ import { startConsul } from '../../src/testing';
 import type { StartedConsul } from '../../src/testing';
 import { createTlsFiles } from '../../src/testing/consul-process';
 import { findConsulBinary } from '../../src/testing/find-consul-binary';
-import { waitFor } from '../support/wait-for';
+import { waitFor } from '../../harness/wait-for';
 
 const TLS_HANDSHAKE = 0x16;
 

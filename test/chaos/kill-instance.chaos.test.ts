@@ -6,7 +6,7 @@ import { libraryCaller } from './support/callers';
 import { runLoad } from './support/load';
 import { startScenario } from './support/scenario';
 import type { Scenario } from './support/scenario';
-import { waitFor } from '../support/wait-for';
+import { waitFor } from '../../harness/wait-for';
 
 const EJECT_AFTER_FAILURES = 5;
 

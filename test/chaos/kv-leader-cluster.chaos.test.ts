@@ -15,7 +15,7 @@ import { startScript } from '../support/child-service';
 import type { ChildService } from '../support/child-service';
 import { startConsulCluster } from '../../src/testing';
 import type { StartedConsul, StartedConsulCluster } from '../../src/testing';
-import { waitFor } from '../support/wait-for';
+import { waitFor } from '../../harness/wait-for';
 
 const LOCK_DELAY_MS = 2_000;
 const SERVICE = `cluster-leader-${process.pid}`;

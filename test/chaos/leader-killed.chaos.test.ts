@@ -6,7 +6,7 @@
 import { request } from 'undici';
 import { startConsulCluster } from '../../src/testing';
 import type { StartedConsul, StartedConsulCluster } from '../../src/testing';
-import { waitFor } from '../support/wait-for';
+import { waitFor } from '../../harness/wait-for';
 import { libraryCaller } from './support/callers';
 import { runLoad } from './support/load';
 import { startScenario } from './support/scenario';

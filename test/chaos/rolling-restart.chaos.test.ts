@@ -1,7 +1,7 @@
 // Scenario 1: a rolling restart of 3 instances (SIGTERM: the library drains, then a new process on
 // the same port) under steady load. The library's client loses nothing; the naive control, which
 // learns of a drain only at its next lookup, fails calls in the same run.
-import { waitFor } from '../support/wait-for';
+import { waitFor } from '../../harness/wait-for';
 import { libraryCaller } from './support/callers';
 import { runLoad } from './support/load';
 import { startScenario } from './support/scenario';

@@ -5,7 +5,7 @@
 import { Registry } from 'prom-client';
 import { createDiscovery } from '../../src';
 import type { Discovery, ServiceClient, StandaloneDiscoveryOptions } from '../../src';
-import { waitFor } from '../support/wait-for';
+import { waitFor } from '../../harness/wait-for';
 import { errorName } from './support/callers';
 import type { Caller } from './support/load';
 import { quantile, runLoad } from './support/load';

@@ -8,7 +8,7 @@ import { Socket } from 'node:net';
 import { Registry } from 'prom-client';
 import { createDiscovery } from '../../src';
 import { startConsul } from '../../src/testing';
-import { waitFor } from '../support/wait-for';
+import { waitFor } from '../../harness/wait-for';
 import { errorName } from './support/callers';
 import { Fleet } from './support/fleet';
 import { ToxiproxyServer } from './support/toxiproxy';

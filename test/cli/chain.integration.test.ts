@@ -1,7 +1,7 @@
 import { request } from 'undici';
-import { startRecordingProxy } from '../support/recording-proxy';
+import { startRecordingProxy } from '../../harness/recording-proxy';
 import { uniqueService } from '../support/test-instance';
-import { waitFor } from '../support/wait-for';
+import { waitFor } from '../../harness/wait-for';
 import { expectOneLineError, runCli } from './run-cli';
 import type { CliResult } from './run-cli';
 

@@ -1,8 +1,8 @@
 import { ConsulClient } from '../../src/consul/consul-client';
-import { freePort } from '../support/free-port';
+import { freePort } from '../../harness/free-port';
 import { startInstance, uniqueService } from '../support/test-instance';
 import type { TestInstance } from '../support/test-instance';
-import { waitFor } from '../support/wait-for';
+import { waitFor } from '../../harness/wait-for';
 import { expectOneLineError, runCli, startCli } from './run-cli';
 
 // `services`, `instances` and `watch` as a user runs them: the CLI in its own process, reading

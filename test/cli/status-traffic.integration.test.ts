@@ -5,7 +5,7 @@ import express from 'express';
 import { expressConsul } from '../../src';
 import type { ExpressConsul } from '../../src';
 import { uniqueService } from '../support/test-instance';
-import { waitFor } from '../support/wait-for';
+import { waitFor } from '../../harness/wait-for';
 import { runCli } from './run-cli';
 
 // `express-consul status URL` on a real service's `consul.statusHandler()` whose upstream has

@@ -4,10 +4,10 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { expressConsul } from '../../src';
 import type { ExpressConsul } from '../../src';
-import { freePort } from '../support/free-port';
+import { freePort } from '../../harness/free-port';
 import { startInstance, uniqueService } from '../support/test-instance';
 import type { TestInstance } from '../support/test-instance';
-import { waitFor } from '../support/wait-for';
+import { waitFor } from '../../harness/wait-for';
 import { expectOneLineError, runCli } from './run-cli';
 
 // Each CLI run is a fresh Node process compiling TypeScript on a shared 2-core machine: seconds each.

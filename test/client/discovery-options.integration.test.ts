@@ -3,7 +3,7 @@ import { createDiscovery } from '../../src';
 import type { Discovery } from '../../src';
 import { startInstance, uniqueService } from '../support/test-instance';
 import type { TestInstance } from '../support/test-instance';
-import { waitFor } from '../support/wait-for';
+import { waitFor } from '../../harness/wait-for';
 
 describe('per-service options against a real Consul agent', () => {
   const instances: TestInstance[] = [];

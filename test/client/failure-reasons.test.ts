@@ -16,9 +16,9 @@ import {
 } from '../../src/errors';
 import { silentLogger } from '../../src/logger';
 import { ExpressConsulMetrics } from '../../src/metrics/express-consul-metrics';
-import { freePort } from '../support/free-port';
+import { freePort } from '../../harness/free-port';
 import { parsePrometheusText } from '../support/prometheus-text';
-import { waitFor } from '../support/wait-for';
+import { waitFor } from '../../harness/wait-for';
 import { resolveDiscoveryOptions } from '../../src/client/discovery-options';
 import { Discovery } from '../../src/client/discovery';
 import type { ConsulClient } from '../../src/consul/consul-client';

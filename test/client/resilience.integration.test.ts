@@ -8,7 +8,7 @@ import { startConsul } from '../../src/testing';
 import type { StartedConsul } from '../../src/testing';
 import { startInstance, uniqueService } from '../support/test-instance';
 import type { TestInstance } from '../support/test-instance';
-import { waitFor } from '../support/wait-for';
+import { waitFor } from '../../harness/wait-for';
 
 async function metricValue(
   registry: Registry,

@@ -12,7 +12,7 @@ import {
 import { mulberry32 } from '../support/seeded-random';
 import { startInstance, uniqueService } from '../support/test-instance';
 import type { TestInstance } from '../support/test-instance';
-import { waitFor } from '../support/wait-for';
+import { waitFor } from '../../harness/wait-for';
 
 describe('discovery and routing against a real Consul agent', () => {
   const instances: TestInstance[] = [];

@@ -12,7 +12,7 @@ import { Pool } from 'undici';
 import { isSaturated, readsSaturationFlag } from '../../src/client/pool-saturation';
 import type { ServiceResponse } from '../../src/client/service-client';
 import { resolveServiceClientOptions } from '../../src/client/service-client-options';
-import { waitFor } from '../support/wait-for';
+import { waitFor } from '../../harness/wait-for';
 import { entry, fixedDiscovery, stopAll, upstream } from './fixed-discovery';
 
 afterEach(stopAll);

@@ -20,9 +20,9 @@ import {
 } from '../../src/errors';
 import type { WatcherRegistry } from '../../src/watch/watcher-registry';
 import { ConsulClient } from '../../src/consul/consul-client';
-import { startRecordingProxy } from '../support/recording-proxy';
+import { startRecordingProxy } from '../../harness/recording-proxy';
 import { uniqueService } from '../support/test-instance';
-import { waitFor } from '../support/wait-for';
+import { waitFor } from '../../harness/wait-for';
 
 // A real collection before each heap sample, whether or not jest runs with --expose-gc.
 setFlagsFromString('--expose-gc');

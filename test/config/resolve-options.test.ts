@@ -2,7 +2,7 @@ import express from 'express';
 import { DEFAULTS as PublicDefaults, expressConsul } from '../../src';
 import { ConfigError } from '../../src/errors';
 import { DEFAULTS, resolveOptions } from '../../src/config/resolve-options';
-import type { ExpressConsulOptions } from '../../src/config/options';
+import type { ExpressConsulOptions } from '../../src/express/express-consul-options';
 import { resolveAdapterOptions } from '../../src/express/resolve-adapter-options';
 import { recordingLogger } from '../support/consul-reads';
 

@@ -12,7 +12,7 @@ import { ConsulClient } from '../../src/consul/consul-client';
 import { AbortedError, ConsulUnavailableError } from '../../src/errors';
 import { selfSignedCert } from '../support/self-signed-cert';
 import type { SelfSignedCert } from '../support/self-signed-cert';
-import { waitFor } from '../support/wait-for';
+import { waitFor } from '../../harness/wait-for';
 
 // A hostile or odd agent in front of the lanes (issue #12): TLS servers written here with node:https
 // and node:http2 play the peer, because what is under test is how our lanes react to a peer's

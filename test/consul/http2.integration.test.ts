@@ -16,8 +16,8 @@ import { startConsul } from '../../src/testing';
 import type { StartedConsul } from '../../src/testing';
 import { createTlsFiles } from '../../src/testing/consul-process';
 import { findConsulBinary } from '../../src/testing/find-consul-binary';
-import { agentCall, socketsTo } from '../scale/support/scale-support';
-import { waitFor } from '../support/wait-for';
+import { agentCall, socketsTo } from '../../harness/scale/scale-support';
+import { waitFor } from '../../harness/wait-for';
 
 // HTTP/2 to an https agent (issue #12): negotiated by ALPN and known for sure, many blocking
 // queries as streams of few connections, the slot count following the protocol, and HTTP/1.1

@@ -6,7 +6,7 @@ import { ServiceWatcher } from '../../src/watch/service-watcher';
 import { resolveConsulConnection } from '../../src/consul/consul-environment';
 import { DEFAULTS } from '../../src/config/defaults';
 import { uniqueService } from '../support/test-instance';
-import { waitFor } from '../support/wait-for';
+import { waitFor } from '../../harness/wait-for';
 
 const CONSUL = (): string => process.env.CONSUL_HTTP_ADDR!;
 

@@ -1,6 +1,6 @@
 import { ConsulClient } from '../../src/consul/consul-client';
 import { POLL_PIPELINING } from '../../src/consul/connection-budget';
-import { agentCall, socketsTo } from '../scale/support/scale-support';
+import { agentCall, socketsTo } from '../../harness/scale/scale-support';
 
 // The poll lane (issue #12): non-blocking health reads are pipelined on a couple of connections of
 // their own, so that (a) blocking queries filling the watch lane never hold them up, and (b) a

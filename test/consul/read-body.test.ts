@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import { request } from 'undici';
 import { ConsulResponseError, ConsulResponseTooLargeError } from '../../src/errors';
 import { readBody } from '../../src/consul/read-body';
-import { waitFor } from '../support/wait-for';
+import { waitFor } from '../../harness/wait-for';
 
 const MIB = 1024 * 1024;
 

@@ -16,7 +16,7 @@ import { startConsul } from '../../src/testing';
 import type { StartedConsul } from '../../src/testing';
 import { recordingLogger } from '../support/consul-reads';
 import { uniqueService } from '../support/test-instance';
-import { waitFor } from '../support/wait-for';
+import { waitFor } from '../../harness/wait-for';
 
 const CANARY = 'canary-5e1f0c9a-7b2d-4c3e-9f8a-112233445566';
 

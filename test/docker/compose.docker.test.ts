@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
-import { freePorts } from '../support/free-port';
-import { waitFor } from '../support/wait-for';
+import { freePorts } from '../../harness/free-port';
+import { waitFor } from '../../harness/wait-for';
 import { builtImageIds, dockerState, exec } from './docker-cli';
 import type { DockerState } from './docker-cli';
 

@@ -1,7 +1,7 @@
 import { startScript } from '../support/child-service';
 import type { ChildService } from '../support/child-service';
 import { uniqueService } from '../support/test-instance';
-import { waitFor } from '../support/wait-for';
+import { waitFor } from '../../harness/wait-for';
 
 // The signal contract with an app that listens to SIGTERM itself, in real processes: the app's
 // listener hears the signal once (never our re-raise), its cleanup is not cut short, and the

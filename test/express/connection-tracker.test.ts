@@ -7,7 +7,7 @@ import { Agent, request } from 'undici';
 import { ConnectionTracker } from '../../src/express/connection-tracker';
 import { selfSignedCert } from '../support/self-signed-cert';
 import type { SelfSignedCert } from '../support/self-signed-cert';
-import { waitFor } from '../support/wait-for';
+import { waitFor } from '../../harness/wait-for';
 
 async function listening(server: Server): Promise<number> {
   server.listen(0, '127.0.0.1');

@@ -6,7 +6,7 @@ import { ConsulClient } from '../../src/consul/consul-client';
 import { startScript } from '../support/child-service';
 import type { ChildService } from '../support/child-service';
 import { uniqueService } from '../support/test-instance';
-import { waitFor } from '../support/wait-for';
+import { waitFor } from '../../harness/wait-for';
 
 const FIXTURE = 'test/support/fixtures/drain-service.ts';
 const DRAIN_TIMEOUT_MS = 2_000;

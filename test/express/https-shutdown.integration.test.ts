@@ -6,7 +6,7 @@ import { aggregateStatus, healthEntry } from '../support/consul-reads';
 import { selfSignedCert } from '../support/self-signed-cert';
 import type { SelfSignedCert } from '../support/self-signed-cert';
 import { uniqueService } from '../support/test-instance';
-import { waitFor } from '../support/wait-for';
+import { waitFor } from '../../harness/wait-for';
 
 describe('an https.createServer service attached with a self-signed certificate', () => {
   const consul = new ConsulClient();

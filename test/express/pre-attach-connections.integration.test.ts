@@ -11,7 +11,7 @@ import type { ExpressConsul } from '../../src';
 import { selfSignedCert } from '../support/self-signed-cert';
 import type { SelfSignedCert } from '../support/self-signed-cert';
 import { uniqueService } from '../support/test-instance';
-import { waitFor } from '../support/wait-for';
+import { waitFor } from '../../harness/wait-for';
 
 // close() after attach() to a server that was already serving: connections accepted before
 // attach() are invisible to the adapter's 'connection' listener, yet the drain deadline must hold

@@ -4,7 +4,7 @@ import { expressConsul } from '../../src';
 import type { ExpressConsul } from '../../src';
 import { recordingLogger } from '../support/consul-reads';
 import { uniqueService } from '../support/test-instance';
-import { waitFor } from '../support/wait-for';
+import { waitFor } from '../../harness/wait-for';
 
 const TOKEN = 'hook-test-token-0f3c9a';
 

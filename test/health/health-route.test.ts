@@ -5,7 +5,7 @@ import { Agent, request } from 'undici';
 import { expressConsul } from '../../src';
 import type { ExpressConsul, HealthIndicator } from '../../src';
 import { recordingLogger } from '../support/consul-reads';
-import { waitFor } from '../support/wait-for';
+import { waitFor } from '../../harness/wait-for';
 
 // The health route through the public API: the adapter mounts it at construction, so the app is
 // served on loopback without registering anywhere (Consul is never called in these tests).

@@ -5,7 +5,7 @@
 // it by name. Needs Linux and root.
 import { hostsUnsupportedReason, startHosts } from '../../src/testing';
 import type { StartedHosts } from '../../src/testing';
-import { waitFor } from '../support/wait-for';
+import { waitFor } from '../../harness/wait-for';
 import { dialedAddress, passingEntries } from './support/consul-health';
 import type { HealthEntry } from './support/consul-health';
 import { startLoad, summarize } from './support/gateway-load';

@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import { ConsulUnavailableError } from '../../src/errors';
 import { hostsUnsupportedReason, startHosts } from '../../src/testing';
 import { isRunning } from '../../src/testing/host-network';
-import { waitFor } from '../support/wait-for';
+import { waitFor } from '../../harness/wait-for';
 import type { StartedHosts } from '../../src/testing';
 
 const unsupported = hostsUnsupportedReason();

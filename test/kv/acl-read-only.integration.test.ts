@@ -8,7 +8,7 @@ import { ConsulAclError } from '../../src/errors';
 import type { Logger } from '../../src/logger';
 import { startConsul } from '../../src/testing';
 import type { StartedConsul } from '../../src/testing';
-import { waitFor } from '../support/wait-for';
+import { waitFor } from '../../harness/wait-for';
 
 const MANAGEMENT = 'c0ffee00-1111-4222-8333-777755556666';
 const silent: Logger = {

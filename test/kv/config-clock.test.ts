@@ -6,7 +6,7 @@ import type { KvSource } from '../../src/kv/consul-config';
 import { resolveConsulConfigOptions } from '../../src/kv/config-options';
 import { ConsulUnavailableError } from '../../src/errors';
 import type { Logger } from '../../src/logger';
-import { waitFor } from '../support/wait-for';
+import { waitFor } from '../../harness/wait-for';
 
 const silent: Logger = {
   debug: () => undefined,

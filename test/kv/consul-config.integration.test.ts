@@ -6,7 +6,7 @@ import { KvConfigError } from '../../src/errors';
 import type { Logger } from '../../src/logger';
 import { startConsul } from '../../src/testing';
 import type { StartedConsul } from '../../src/testing';
-import { waitFor } from '../support/wait-for';
+import { waitFor } from '../../harness/wait-for';
 import { kvPut } from './kv-cli';
 
 const address = (): string => process.env.CONSUL_HTTP_ADDR!;

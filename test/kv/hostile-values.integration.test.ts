@@ -3,7 +3,7 @@
 // the watch, pollute Object.prototype or replace the last good value with something unparsable.
 import { createConfig } from '../../src/kv/create-config';
 import type { ConsulConfig } from '../../src/kv/consul-config';
-import { waitFor } from '../support/wait-for';
+import { waitFor } from '../../harness/wait-for';
 
 const address = (): string => process.env.CONSUL_HTTP_ADDR!;
 let unique = 0;

@@ -4,7 +4,7 @@
 // leader from the moment it was killed): at no sample may two be leader.
 import { startScript } from '../support/child-service';
 import type { ChildService } from '../support/child-service';
-import { waitFor } from '../support/wait-for';
+import { waitFor } from '../../harness/wait-for';
 
 const LOCK_DELAY_MS = 2_000;
 const CHECK_INTERVAL_MS = 1_000;

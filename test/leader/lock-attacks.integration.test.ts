@@ -5,7 +5,7 @@ import { LeaseLostError } from '../../src/errors';
 import { ConsulLock } from '../../src/leader/consul-lock';
 import { LockHeldError } from '../../src/errors';
 import type { Logger } from '../../src/logger';
-import { waitFor } from '../support/wait-for';
+import { waitFor } from '../../harness/wait-for';
 
 const address = (): string => process.env.CONSUL_HTTP_ADDR!;
 const silent: Logger = {

@@ -5,7 +5,7 @@ import { ConsulClient } from '../../src/consul/consul-client';
 import { LeaseLostError } from '../../src/errors';
 import { ConsulLock } from '../../src/leader/consul-lock';
 import type { Logger } from '../../src/logger';
-import { startRecordingProxy } from '../support/recording-proxy';
+import { startRecordingProxy } from '../../harness/recording-proxy';
 
 const LOCK_DELAY_MS = 2_000;
 const address = (): string => process.env.CONSUL_HTTP_ADDR!;

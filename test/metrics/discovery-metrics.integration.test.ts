@@ -5,7 +5,7 @@ import { createDiscovery } from '../../src/client/create-discovery';
 import type { Discovery } from '../../src/client/discovery';
 import { ConsulClient } from '../../src/consul/consul-client';
 import { findSample, parsePrometheusText } from '../support/prometheus-text';
-import { waitFor } from '../support/wait-for';
+import { waitFor } from '../../harness/wait-for';
 
 const consul = new ConsulClient();
 const suffix = `${process.pid}-${Date.now().toString(36)}`;

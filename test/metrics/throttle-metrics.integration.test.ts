@@ -12,8 +12,8 @@ import type { Logger } from '../../src/logger';
 import { startConsul } from '../../src/testing';
 import type { StartedConsul } from '../../src/testing';
 import { findSample, parsePrometheusText } from '../support/prometheus-text';
-import { waitFor } from '../support/wait-for';
-import { agentCall, registerServices } from '../scale/support/scale-support';
+import { waitFor } from '../../harness/wait-for';
+import { agentCall, registerServices } from '../../harness/scale/scale-support';
 
 const LIMIT = 8;
 /** More services than slots, so the check watch and the polled lane run too. */

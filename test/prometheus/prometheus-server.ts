@@ -5,8 +5,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { request } from 'undici';
-import { freePort } from '../support/free-port';
-import { waitFor } from '../support/wait-for';
+import { freePort } from '../../harness/free-port';
+import { waitFor } from '../../harness/wait-for';
 
 /** One series of an instant-query answer. */
 export interface PromSample {

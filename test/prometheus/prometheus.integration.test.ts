@@ -8,7 +8,7 @@ import type { ExpressConsul } from '../../src';
 import { ConsulClient } from '../../src/consul/consul-client';
 import { aggregateStatus } from '../support/consul-reads';
 import { uniqueService } from '../support/test-instance';
-import { waitFor } from '../support/wait-for';
+import { waitFor } from '../../harness/wait-for';
 import { PrometheusServer, prometheusBinaryPath, promtool } from './prometheus-server';
 import type { PromSample } from './prometheus-server';
 

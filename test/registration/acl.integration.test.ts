@@ -4,7 +4,7 @@ import { ConsulClient } from '../../src/consul/consul-client';
 import { startConsul } from '../../src/testing';
 import type { StartedConsul } from '../../src/testing';
 import { expectRegistersAndCloses, recordingLogger } from '../support/consul-reads';
-import { startRecordingProxy } from '../support/recording-proxy';
+import { startRecordingProxy } from '../../harness/recording-proxy';
 
 const MANAGEMENT_TOKEN = 'c0ffee00-1111-4222-8333-444455556666';
 

@@ -9,7 +9,7 @@ import { request } from 'undici';
 import { selfSignedCert } from '../support/self-signed-cert';
 import type { SelfSignedCert } from '../support/self-signed-cert';
 import { uniqueService } from '../support/test-instance';
-import { waitFor } from '../support/wait-for';
+import { waitFor } from '../../harness/wait-for';
 
 describe('the HTTP check follows the server scheme', () => {
   const consul = new ConsulClient();

@@ -5,7 +5,7 @@ import type { ExpressConsul, HealthState } from '../../src';
 import { startConsul } from '../../src/testing';
 import type { StartedConsul } from '../../src/testing';
 import { aggregateStatus, healthEntry } from '../support/consul-reads';
-import { waitFor } from '../support/wait-for';
+import { waitFor } from '../../harness/wait-for';
 
 const CHECK_INTERVAL_MS = 1_000;
 

@@ -7,7 +7,7 @@ import { expressConsul } from '../../src';
 import { ConsulClient } from '../../src/consul/consul-client';
 import type { ExpressConsul } from '../../src';
 import { aggregateStatus, healthEntry } from '../support/consul-reads';
-import { waitFor } from '../support/wait-for';
+import { waitFor } from '../../harness/wait-for';
 
 describe('the advertised address with a dev agent on loopback', () => {
   const client = new ConsulClient();

@@ -2,13 +2,17 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Registry } from 'prom-client';
 import { startConsul } from '../../src/testing';
 import type { StartedConsul } from '../../src/testing';
-import { waitFor } from '../support/wait-for';
+import { waitFor } from '../../harness/wait-for';
 import { Discovery } from '../../src/client/discovery';
 import { resolveDiscoveryOptions } from '../../src/client/discovery-options';
 import { ConsulClient } from '../../src/consul/consul-client';
 import { silentLogger } from '../../src/logger';
 import { ExpressConsulMetrics } from '../../src/metrics/express-consul-metrics';
-import { agentCall, instanceOperations, registerInstancesOf } from './support/scale-support';
+import {
+  agentCall,
+  instanceOperations,
+  registerInstancesOf,
+} from '../../harness/scale/scale-support';
 
 // Issue #12, item 5: applying a 10,000-instance answer (parse, checks, conversion, routing table,
 // balancer, metrics) must not stall the service's own work. Measured as the event loop sees it:

@@ -1,6 +1,6 @@
 import { startConsul } from '../../src/testing';
 import type { StartedConsul } from '../../src/testing';
-import { waitFor } from '../support/wait-for';
+import { waitFor } from '../../harness/wait-for';
 import { Discovery } from '../../src/client/discovery';
 import { resolveDiscoveryOptions } from '../../src/client/discovery-options';
 import { ConsulClient } from '../../src/consul/consul-client';
@@ -11,7 +11,7 @@ import {
   registerServices,
   sampleMax,
   socketsTo,
-} from './support/scale-support';
+} from '../../harness/scale/scale-support';
 
 // Issue #12: 150 upstreams from one process against an agent that allows 50 connections per
 // client IP. One blocking query per service used to hold one connection each: 429s for the

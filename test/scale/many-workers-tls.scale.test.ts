@@ -6,7 +6,7 @@ import { startConsul } from '../../src/testing';
 import type { StartedConsul } from '../../src/testing';
 import { createTlsFiles } from '../../src/testing/consul-process';
 import { findConsulBinary } from '../../src/testing/find-consul-binary';
-import { waitFor } from '../support/wait-for';
+import { waitFor } from '../../harness/wait-for';
 import {
   agentRequestCount,
   percentile,
@@ -15,8 +15,8 @@ import {
   registerServices,
   sampleMax,
   socketsTo,
-} from './support/scale-support';
-import { WatchWorker } from './support/watch-workers';
+} from '../../harness/scale/scale-support';
+import { WatchWorker } from '../../harness/scale/watch-workers';
 
 // Issue #12, with TLS to the agent: 1,000 services followed by 4 processes on one host (one client
 // IP) against an agent with Consul's default limit of 200 connections per client IP. Over h2 every

@@ -1,4 +1,4 @@
-import { waitFor } from '../support/wait-for';
+import { waitFor } from '../../harness/wait-for';
 import {
   percentile,
   ProbeClient,
@@ -8,9 +8,9 @@ import {
   sampleMax,
   socketsTo,
   startScaleAgent,
-} from './support/scale-support';
-import type { ScaleAgent } from './support/scale-support';
-import { WatchWorker } from './support/watch-workers';
+} from '../../harness/scale/scale-support';
+import type { ScaleAgent } from '../../harness/scale/scale-support';
+import { WatchWorker } from '../../harness/scale/watch-workers';
 
 // Issue #12: 1,000 services followed by 4 processes on one host (cluster workers: one client IP)
 // against an agent with Consul's default limit of 200 connections per client IP: a server as

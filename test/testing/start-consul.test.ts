@@ -5,7 +5,7 @@ import { createServer } from 'node:http';
 import { ConfigError } from '../../src/errors';
 import { startConsul } from '../../src/testing';
 import { findConsulBinary } from '../../src/testing/find-consul-binary';
-import { waitFor } from '../support/wait-for';
+import { waitFor } from '../../harness/wait-for';
 
 describe('startConsul() in binary mode', () => {
   it('runs a dev agent on 127.0.0.1 with a leader, whose checks reach a loopback service, and stops it', async () => {

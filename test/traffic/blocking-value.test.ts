@@ -2,7 +2,7 @@
 // answer or an outage, one warning per distinct refusal.
 import { BlockingValue } from '../../src/traffic/blocking-value';
 import type { BlockingAnswer } from '../../src/traffic/blocking-value';
-import { waitFor } from '../support/wait-for';
+import { waitFor } from '../../harness/wait-for';
 
 interface Step {
   readonly answer?: BlockingAnswer;

@@ -7,7 +7,7 @@ import { BlockingValue } from '../../src/traffic/blocking-value';
 import { CHAIN_LIMITS, parseDiscoveryChain } from '../../src/traffic/discovery-chain';
 import type { DiscoveryChain, RouterNode } from '../../src/traffic/discovery-chain';
 import { matchRoute } from '../../src/traffic/route-match';
-import { waitFor } from '../support/wait-for';
+import { waitFor } from '../../harness/wait-for';
 import realChain from './fixtures/discovery-chain-web.json';
 
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any

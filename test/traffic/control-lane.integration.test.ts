@@ -9,7 +9,7 @@ import type { WatcherRegistry } from '../../src/watch/watcher-registry';
 import { ConsulClient } from '../../src/consul/consul-client';
 import { silentLogger } from '../../src/logger';
 import { uniqueService } from '../support/test-instance';
-import { waitFor } from '../support/wait-for';
+import { waitFor } from '../../harness/wait-for';
 
 const address = (): string => process.env.CONSUL_HTTP_ADDR!;
 

@@ -5,7 +5,7 @@ import { AbortedError } from '../../src/errors';
 import { silentLogger } from '../../src/logger';
 import { ConfigEntryIndex } from '../../src/traffic/config-entry-index';
 import type { TrafficSource } from '../../src/traffic/config-entry-index';
-import { waitFor } from '../support/wait-for';
+import { waitFor } from '../../harness/wait-for';
 
 /** The three lists' reads, each answered when the test says so. */
 function scriptedLists() {

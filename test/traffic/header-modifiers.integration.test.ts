@@ -9,7 +9,7 @@ import { createDiscovery } from '../../src';
 import type { Discovery, TrafficStatus } from '../../src';
 import type { RouterNode } from '../../src/traffic/discovery-chain';
 import { uniqueService } from '../support/test-instance';
-import { waitFor } from '../support/wait-for';
+import { waitFor } from '../../harness/wait-for';
 
 const consul = (): string => process.env.CONSUL_HTTP_ADDR!;
 

@@ -10,9 +10,9 @@ import { Registry } from 'prom-client';
 import { createDiscovery, NoHealthyInstancesError, UpstreamError } from '../../src';
 import type { Discovery, TrafficStatus } from '../../src';
 import type { ResolverNode } from '../../src/traffic/discovery-chain';
-import { freePort } from '../support/free-port';
+import { freePort } from '../../harness/free-port';
 import { uniqueService } from '../support/test-instance';
-import { waitFor } from '../support/wait-for';
+import { waitFor } from '../../harness/wait-for';
 
 const consul = (): string => process.env.CONSUL_HTTP_ADDR!;
 

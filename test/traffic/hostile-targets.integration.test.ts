@@ -13,7 +13,7 @@ import { readChainView } from '../../src/cli/chain-command';
 import { ConsulClient } from '../../src/consul/consul-client';
 import { selfSignedCert } from '../support/self-signed-cert';
 import { uniqueService } from '../support/test-instance';
-import { waitFor } from '../support/wait-for';
+import { waitFor } from '../../harness/wait-for';
 
 const consul = (): string => process.env.CONSUL_HTTP_ADDR!;
 

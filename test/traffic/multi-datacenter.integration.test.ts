@@ -10,7 +10,7 @@ import { createDiscovery } from '../../src';
 import type { Discovery } from '../../src';
 import { startConsul } from '../../src/testing';
 import type { StartedConsul } from '../../src/testing';
-import { waitFor } from '../support/wait-for';
+import { waitFor } from '../../harness/wait-for';
 
 const SERVICE = 'payments';
 

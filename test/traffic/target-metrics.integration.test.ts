@@ -9,7 +9,7 @@ import type { Discovery } from '../../src';
 import type { SplitterNode } from '../../src/traffic/discovery-chain';
 import { parsePrometheusText } from '../support/prometheus-text';
 import { uniqueService } from '../support/test-instance';
-import { waitFor } from '../support/wait-for';
+import { waitFor } from '../../harness/wait-for';
 
 jest.setTimeout(120_000);
 

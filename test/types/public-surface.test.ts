@@ -50,6 +50,9 @@ describe('the public surface (src/index.ts)', () => {
       'AttemptLoad',
       'AttemptMetricOutcome',
       'AttemptResult',
+      // Through TargetSettings (ServiceClient.createTargetRouting), already listed: the balancer it
+      // carries is now resolved once, a factory instead of a name and raw options.
+      'BalancerFactory',
       'CallOptions',
       'ChainNode',
       'ChainTarget',

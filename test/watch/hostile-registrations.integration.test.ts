@@ -9,7 +9,7 @@ import type { Discovery } from '../../src';
 import type { BalancerName } from '../../src/balancer/balancer';
 import { recordingLogger } from '../support/consul-reads';
 import { uniqueService } from '../support/test-instance';
-import { waitFor } from '../support/wait-for';
+import { waitFor } from '../../harness/wait-for';
 
 const CONSUL = (): string => process.env.CONSUL_HTTP_ADDR!;
 

@@ -12,7 +12,7 @@ import { readInstanceAddress } from '../../src/watch/instance-address';
 import { instanceAuthority } from '../../src/watch/service-instance';
 import { parseServiceInstances } from '../../src/watch/to-service-instance';
 import { uniqueService } from '../support/test-instance';
-import { waitFor } from '../support/wait-for';
+import { waitFor } from '../../harness/wait-for';
 
 const HOSTILE_TEXT = [
   '',

@@ -15,7 +15,7 @@ import type {
 import { ConsulResponseError, ConsulUnavailableError } from '../../src/errors';
 import { startConsul } from '../../src/testing';
 import type { StartedConsul } from '../../src/testing';
-import { waitFor } from '../support/wait-for';
+import { waitFor } from '../../harness/wait-for';
 import { EventQueue } from './fake-health-source';
 
 /** The real client, with a count of the queries in flight so tests can tell when one blocks. */

@@ -3,7 +3,7 @@ import { ServiceWatcher } from '../../src/watch/service-watcher';
 import { ConsulUnavailableError } from '../../src/errors';
 import { startConsulCluster } from '../../src/testing';
 import type { StartedConsulCluster } from '../../src/testing';
-import { waitFor } from '../support/wait-for';
+import { waitFor } from '../../harness/wait-for';
 
 describe('a 3-server cluster that loses its quorum', () => {
   let cluster: StartedConsulCluster;

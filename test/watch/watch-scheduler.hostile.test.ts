@@ -4,7 +4,7 @@ import type { CheckStateSource, WatchLane } from '../../src/watch/watch-schedule
 import { delay } from '../../src/resilience/delay';
 import type { HealthCheck } from '../../src/consul/consul-types';
 import { TokenBucket, UPDATE_BURST } from '../../src/watch/token-bucket';
-import { waitFor } from '../support/wait-for';
+import { waitFor } from '../../harness/wait-for';
 
 // The watch scheduler against hostile load (issue #12): many services, churn, odd check answers.
 

@@ -1,6 +1,6 @@
 // The Consul outage of scenario 7 and its extension: the proxy between the clients and the agent
 // blackholed for a bounded time, with the library's staleness metric sampled through it.
-import { waitFor } from '../../support/wait-for';
+import { waitFor } from '../../../harness/wait-for';
 import type { Scenario } from './scenario';
 
 /** The staleness gauge of the scenario's service, in seconds (0 when the watch is current). */

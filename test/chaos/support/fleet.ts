@@ -2,7 +2,7 @@
 // Consul at the proxy's port, so a scenario can stop, kill, restart or poison any one of them.
 import { startScript } from '../../support/child-service';
 import type { ChildService } from '../../support/child-service';
-import { freePorts } from '../../support/free-port';
+import { freePorts } from '../../../harness/free-port';
 import { portOf } from './toxiproxy';
 import type { ToxiproxyServer } from './toxiproxy';
 

@@ -3,12 +3,12 @@
 import { Registry } from 'prom-client';
 import { createDiscovery } from '../../../src';
 import type { Discovery, ServiceClient, StandaloneDiscoveryOptions } from '../../../src';
-import { waitFor } from '../../support/wait-for';
+import { waitFor } from '../../../harness/wait-for';
 import { counterSum, NaiveClient } from './callers';
 import { Fleet } from './fleet';
 import type { FleetOptions } from './fleet';
 import type { LoadCounts } from './load';
-import { recordRow } from './results';
+import { recordRow } from '../../../harness/chaos-results';
 import { ToxiproxyServer } from './toxiproxy';
 
 /** The parts of one running scenario. */

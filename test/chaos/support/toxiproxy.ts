@@ -5,8 +5,8 @@ import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { resolve } from 'node:path';
 import { request } from 'undici';
-import { freePort } from '../../support/free-port';
-import { waitFor } from '../../support/wait-for';
+import { freePort } from '../../../harness/free-port';
+import { waitFor } from '../../../harness/wait-for';
 
 /** The toxics of Toxiproxy v2.5.0 this suite uses, with their attributes. */
 export type Toxic =

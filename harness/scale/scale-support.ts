@@ -3,7 +3,7 @@ import { request } from 'node:http';
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { startConsulCluster } from '../../../src/testing';
+import { startConsulCluster } from '../../src/testing';
 
 /** The agent a plain-HTTP scale run talks to: its address, its process, and how to remove it. */
 export interface ScaleAgent {

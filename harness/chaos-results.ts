@@ -24,7 +24,7 @@ export interface ChaosResults {
   readonly rows: ChaosRow[];
 }
 
-export const CHAOS_RESULTS_FILE = resolve(__dirname, '../../../bench/chaos-results.json');
+export const CHAOS_RESULTS_FILE = resolve(__dirname, '../bench/chaos-results.json');
 
 /** Where the figures were measured: CPU, cores, Node, Consul, load average at the time. */
 export function describeMachine(): string {

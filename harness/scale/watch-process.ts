@@ -6,10 +6,10 @@
 // Used by test/scale and by the bench's scale suite.
 import { subscribe } from 'node:diagnostics_channel';
 import { createInterface } from 'node:readline';
-import { Discovery } from '../../../src/client/discovery';
-import { resolveDiscoveryOptions } from '../../../src/client/discovery-options';
-import { ConsulClient } from '../../../src/consul/consul-client';
-import { silentLogger } from '../../../src/logger';
+import { Discovery } from '../../src/client/discovery';
+import { resolveDiscoveryOptions } from '../../src/client/discovery-options';
+import { ConsulClient } from '../../src/consul/consul-client';
+import { silentLogger } from '../../src/logger';
 
 /** Requests to the agent by kind, as the status line reports them. */
 export interface RequestCounts {

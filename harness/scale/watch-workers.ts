@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { resolve } from 'node:path';
-import { waitFor } from '../../support/wait-for';
+import { waitFor } from '../wait-for';
 import type { RequestCounts } from './watch-process';
 
 export type { RequestCounts } from './watch-process';
