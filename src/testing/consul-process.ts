@@ -10,7 +10,7 @@ import { ExpressConsulError } from '../errors';
 import { agentArgs } from './agent-command';
 import type { AgentCommand, AgentTlsFiles } from './agent-command';
 import type { StartedConsul } from './start-consul-options';
-import { waitForLeader } from './wait-for-leader';
+import { pollWhileAlive, waitForLeader } from './wait-for-leader';
 
 const run = promisify(execFile);
 
@@ -173,7 +173,11 @@ export class ConsulProcess implements StartedConsul {
       );
     });
     died.catch(() => undefined);
-    await Promise.race([waitForLeader(this.address, this.options.startupTimeoutMs, signal), died]);
+    await pollWhileAlive(
+      (polls) => waitForLeader(this.address, this.options.startupTimeoutMs, polls),
+      died,
+      signal,
+    );
   }
 }
 

@@ -26,7 +26,7 @@ import type {
   StartHostsOptions,
   StartedHosts,
 } from './start-hosts-options';
-import { waitForLeader } from './wait-for-leader';
+import { pollWhileAlive, waitForLeader } from './wait-for-leader';
 
 const KEYS: KnownKeys<StartHostsOptions> = {
   servers: true,
@@ -163,31 +163,34 @@ class RunningHosts implements StartedHosts {
       ),
     );
     died.catch(() => undefined);
-    const ready = (async () => {
-      await Promise.all(
-        this.hosts.map((host) => waitForLeader(host.consulAddress, timeoutMs, signal)),
-      );
-      const names = this.hosts.map((host) => host.name).sort();
-      let listed: string[] = [];
-      while (Date.now() < deadline) {
-        if (signal?.aborted) throw new AbortedError('starting the hosts', { cause: signal.reason });
-        try {
-          const answer = await fetch(`${this.hosts[0]!.consulAddress}/v1/catalog/nodes`, {
-            signal: AbortSignal.timeout(2_000),
-          });
-          listed = ((await answer.json()) as { Node: string }[]).map((node) => node.Node).sort();
-          if (names.every((name) => listed.includes(name))) return;
-        } catch {
-          // Not yet: the agent answers once its HTTP server is up.
+    await pollWhileAlive(
+      async (polls) => {
+        await Promise.all(
+          this.hosts.map((host) => waitForLeader(host.consulAddress, timeoutMs, polls)),
+        );
+        const names = this.hosts.map((host) => host.name).sort();
+        let listed: string[] = [];
+        while (Date.now() < deadline) {
+          if (polls.aborted) throw new AbortedError('starting the hosts', { cause: polls.reason });
+          try {
+            const answer = await fetch(`${this.hosts[0]!.consulAddress}/v1/catalog/nodes`, {
+              signal: AbortSignal.any([polls, AbortSignal.timeout(2_000)]),
+            });
+            listed = ((await answer.json()) as { Node: string }[]).map((node) => node.Node).sort();
+            if (names.every((name) => listed.includes(name))) return;
+          } catch {
+            // Not yet: the agent answers once its HTTP server is up.
+          }
+          await sleep(100, undefined, { signal: polls }).catch(() => undefined);
         }
-        await sleep(100);
-      }
-      throw new ConsulUnavailableError(
-        '/v1/catalog/nodes',
-        `not every host joined within ${timeoutMs} ms (listed: ${listed.join(', ') || 'none'})`,
-      );
-    })();
-    await Promise.race([ready, died]);
+        throw new ConsulUnavailableError(
+          '/v1/catalog/nodes',
+          `not every host joined within ${timeoutMs} ms (listed: ${listed.join(', ') || 'none'})`,
+        );
+      },
+      died,
+      signal,
+    );
   }
 
   close(): Promise<void> {

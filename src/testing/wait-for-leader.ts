@@ -37,3 +37,26 @@ export async function waitForLeader(
     await sleep(100, undefined, signal ? { signal } : {}).catch(() => undefined);
   }
 }
+
+/**
+ * Runs the readiness polls `poll` until they resolve, or until `died` (the agent's exit) rejects
+ * first; either way the polls stop, their signal aborted once the race is decided. Left running
+ * after an agent died, a poll every 100 ms held the caller's process until the start-up timeout.
+ * The caller's `signal` aborts them too.
+ */
+export async function pollWhileAlive<T>(
+  poll: (signal: AbortSignal) => Promise<T>,
+  died: Promise<never>,
+  signal: AbortSignal | undefined,
+): Promise<T> {
+  const stop = new AbortController();
+  const polls = signal === undefined ? stop.signal : AbortSignal.any([signal, stop.signal]);
+  const ready = poll(polls);
+  // Settled by the race or, once the race is decided, by the abort: never unhandled.
+  ready.catch(() => undefined);
+  try {
+    return await Promise.race([ready, died]);
+  } finally {
+    stop.abort();
+  }
+}

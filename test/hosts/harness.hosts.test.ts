@@ -116,17 +116,30 @@ describeHosts('startHosts: hosts as network namespaces, an agent on each', () =>
 
   it('a start-up that fails (the agent exits) removes what it created and says why', async () => {
     const before = harnessState();
-    const failure = await startHosts({
-      clients: 0,
-      binary: '/bin/false',
-      startupTimeoutMs: 20_000,
-    }).then(
-      () => undefined,
-      (error: unknown) => error,
-    );
-    expect(failure).toBeInstanceOf(ConsulUnavailableError);
-    expect((failure as Error).message).toMatch(/agent of h1 exited during start-up \(code 1\)/);
-    expect(harnessState()).toEqual(before);
+    // The readiness polls go through the global fetch: counted, to see that they stop.
+    const polls = jest.spyOn(globalThis, 'fetch');
+    try {
+      const failure = await startHosts({
+        clients: 0,
+        binary: '/bin/false',
+        startupTimeoutMs: 20_000,
+      }).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(failure).toBeInstanceOf(ConsulUnavailableError);
+      expect((failure as Error).message).toMatch(/agent of h1 exited during start-up \(code 1\)/);
+      expect(harnessState()).toEqual(before);
+      // The start gave up: its leader polls (one every 100 ms until the start-up timeout) must
+      // have stopped with it, or they hold the caller's process for the 20 s. Watched for ten of
+      // their intervals; this is the absence of an event, so a window is the only way to see it.
+      const pollsAtFailure = polls.mock.calls.length;
+      expect(pollsAtFailure).toBeGreaterThan(0);
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      expect(polls.mock.calls.length).toBe(pollsAtFailure);
+    } finally {
+      polls.mockRestore();
+    }
   }, 60_000);
 
   it('the next start removes what a killed run left behind (and nothing of a live one)', async () => {

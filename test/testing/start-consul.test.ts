@@ -73,6 +73,23 @@ describe('startConsul() in binary mode', () => {
     );
   });
 
+  it('an agent that exits at start-up fails the start, and its leader polls stop with it', async () => {
+    // The polls go through the global fetch: counted, to see that they stop.
+    const polls = jest.spyOn(globalThis, 'fetch');
+    try {
+      await expect(
+        startConsul({ mode: 'binary', binary: '/bin/false', startupTimeoutMs: 20_000 }),
+      ).rejects.toThrow(/consul agent exited during start-up \(code 1\)/);
+      // Left running, a poll every 100 ms held the caller's process until the start-up timeout.
+      // Watched for ten of their intervals: the absence of an event needs a window to be seen.
+      const pollsAtFailure = polls.mock.calls.length;
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      expect(polls.mock.calls.length).toBe(pollsAtFailure);
+    } finally {
+      polls.mockRestore();
+    }
+  });
+
   it('names what is missing when binary mode finds no consul', async () => {
     const saved = {
       PATH: process.env.PATH,
