@@ -31,17 +31,34 @@ describe('AliasTable', () => {
     expect(stratifiedCounts(table, 100)).toEqual([0, 100]);
   });
 
-  it('keeps a draw of exactly 1 in range', () => {
-    const table = new AliasTable(3);
-    table.load([1, 1, 1]);
-    expect(table.sample(1)).toBeLessThan(3);
-  });
-
   it('rejects weights it cannot sample from', () => {
     const table = new AliasTable(2);
-    expect(() => table.load([0, 0])).toThrow(RangeError);
-    expect(() => table.load([1, -1])).toThrow(RangeError);
-    expect(() => table.load([1, Number.NaN])).toThrow(RangeError);
-    expect(() => table.load([1])).toThrow(RangeError);
+    expect(() => table.load([0, 0])).toThrow(new RangeError('all weights are 0'));
+    expect(() => table.load([1, -1])).toThrow(new RangeError('bad weight -1'));
+    expect(() => table.load([1, Number.NaN])).toThrow(new RangeError('bad weight NaN'));
+    expect(() => table.load([1, Infinity])).toThrow(new RangeError('bad weight Infinity'));
+    expect(() => table.load([1])).toThrow(new RangeError('expected 2 weights, got 1'));
+    expect(() => table.load([1, 1, 1])).toThrow(new RangeError('expected 2 weights, got 3'));
+  });
+
+  it('accepts an empty weight list for a table of size 0', () => {
+    const table = new AliasTable(0);
+    expect(() => table.load([])).not.toThrow();
+  });
+
+  it('maps each draw to half-open intervals of [0, 1) sized by the weights', () => {
+    // Weights 1 and 3: draws in [0, 0.25) take index 0 and draws in [0.25, 1) index 1.
+    const table = new AliasTable(2);
+    table.load([1, 3]);
+    expect([0, 0.1, 0.2499].map((u) => table.sample(u))).toEqual([0, 0, 0]);
+    expect([0.25, 0.5, 0.75, 0.999].map((u) => table.sample(u))).toEqual([1, 1, 1, 1]);
+  });
+
+  it('clamps a draw outside [0, 1) to the first or last column', () => {
+    const table = new AliasTable(3);
+    table.load([1, 1, 1]);
+    expect(table.sample(1)).toBe(2);
+    expect(table.sample(1.5)).toBe(2);
+    expect(table.sample(-0.2)).toBe(0);
   });
 });

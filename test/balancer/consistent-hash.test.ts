@@ -2,7 +2,7 @@ import { ConsistentHashBalancer } from '../../src/balancer/consistent-hash';
 import type { ServiceInstance } from '../../src/watch/service-instance';
 import { ConfigError } from '../../src/errors';
 import { hashString } from '../../src/balancer/hash';
-import { countPicks, instance, instances, mulberry32, pickIds } from './helpers';
+import { countPicks, cycle, instance, instances, mulberry32, pickIds } from './helpers';
 
 const KEYS = Array.from({ length: 20_000 }, (_, i) => `user-${i}`);
 
@@ -231,5 +231,75 @@ describe('ConsistentHashBalancer', () => {
     ]);
     const nodes = new Set(KEYS.slice(0, 1000).map((key) => balancer.pick({ key })!.node));
     expect(nodes).toEqual(new Set(['n1', 'n2']));
+  });
+
+  it('gives a key that hashes exactly onto a ring point to that point’s owner', () => {
+    // The key `${id}#${r}` hashes to the very spot of point r of `id`: "at or after" is "at".
+    const list = instances(8);
+    const balancer = ring(list, 20);
+    for (const { id } of list) {
+      for (let r = 0; r < 20; r++) expect(balancer.pick({ key: `${id}#${r}` })?.id).toBe(id);
+    }
+  });
+
+  it('gives up the ring walk after 256 points and takes the next allowed id after the owner', () => {
+    // 10 excluded instances own 100 points each and the two allowed ones 1 point each, so many
+    // walks pass 256 excluded points without meeting an allowed one.
+    const allowed = new Set(['i3', 'i7']);
+    const list = instances(12).map((i) => (allowed.has(i.id) ? { ...i, weight: 0.01 } : i));
+    const balancer = ConsistentHashBalancer.from({ scaleByWeight: true });
+    balancer.update(list);
+    const ids = list.map((i) => i.id).sort();
+    const points = ids
+      .flatMap((id) => {
+        const count = allowed.has(id) ? 1 : 100;
+        return Array.from({ length: count }, (_, r) => ({ hash: hashString(`${id}#${r}`), id }));
+      })
+      .sort((a, b) => a.hash - b.hash || ids.indexOf(a.id) - ids.indexOf(b.id));
+    const exclude = new Set(ids.filter((id) => !allowed.has(id)));
+    let gaveUp = 0;
+    let ringNextDiffers = 0;
+    for (const key of KEYS.slice(0, 2000)) {
+      const hash = hashString(key);
+      const start = Math.max(
+        points.findIndex((point) => point.hash >= hash),
+        0,
+      );
+      const walk = Array.from(
+        { length: 256 },
+        (_, step) => points[(start + step) % points.length]!,
+      );
+      const onRing = walk.find((point) => allowed.has(point.id));
+      let expected: string;
+      if (onRing !== undefined) {
+        expected = onRing.id;
+      } else {
+        gaveUp++;
+        const owner = ids.indexOf(walk[0]!.id);
+        expected = [...ids.slice(owner + 1), ...ids].find((id) => allowed.has(id))!;
+        const ringNext = points
+          .slice(start)
+          .concat(points)
+          .find((p) => allowed.has(p.id))!;
+        if (ringNext.id !== expected) ringNextDiffers++;
+      }
+      expect(balancer.pick({ key, exclude })?.id).toBe(expected);
+    }
+    expect(gaveUp).toBeGreaterThan(100);
+    expect(ringNextDiffers).toBeGreaterThan(10);
+  });
+
+  it('rejects more instances than a ring entry can number (2^21)', () => {
+    const balancer = ConsistentHashBalancer.from({ virtualNodes: 1 });
+    const many = new Array<ServiceInstance>(2 ** 21).fill(instance('same'));
+    expect(() => balancer.update(many)).toThrow(new RangeError('too many instances: 2097152'));
+  });
+
+  it('draws where the key-less rotation starts from the first non-empty list only', () => {
+    // An empty list takes no draw: the first one (0.5) still picks the start among four.
+    const balancer = ConsistentHashBalancer.from({ random: cycle(0.5, 0) });
+    balancer.update([]);
+    balancer.update(instances(4));
+    expect(pickIds(balancer, 2)).toEqual(['i2', 'i3']);
   });
 });

@@ -1,6 +1,10 @@
 import type { Balancer, BalancerName } from '../../src/balancer/balancer';
 import { ConsistentHashBalancer } from '../../src/balancer/consistent-hash';
-import { BALANCER_NAMES, createBalancer } from '../../src/balancer/create-balancer';
+import {
+  BALANCER_NAMES,
+  createBalancer,
+  resolveBalancer,
+} from '../../src/balancer/create-balancer';
 import { LeastRequestBalancer } from '../../src/balancer/least-request';
 import { RandomBalancer } from '../../src/balancer/random';
 import { RoundRobinBalancer } from '../../src/balancer/round-robin';
@@ -47,7 +51,9 @@ describe('createBalancer', () => {
     const error = configError(() => createBalancer('fastest' as BalancerName));
     expect(error.path).toBe('balancer');
     expect(error.code).toBe('EXPRESS_CONSUL_INVALID_OPTION');
-    expect(error.message).toContain('round-robin');
+    expect(error.rule).toBe(
+      "one of 'round-robin', 'random', 'weighted', 'least-request', 'consistent-hash' or a factory function",
+    );
   });
 
   it('rejects a name that is not a string', () => {
@@ -59,9 +65,17 @@ describe('createBalancer', () => {
     expect(createBalancer(() => custom)).toBe(custom);
   });
 
-  it('rejects a factory that returns no balancer', () => {
-    const error = configError(() => createBalancer((() => ({})) as unknown as () => Balancer));
+  it.each<[string, unknown]>([
+    ['an empty object', {}],
+    ['undefined', undefined],
+    ['null', null],
+    ['a string', 'round-robin'],
+    ['an object without pick()', { update: () => undefined }],
+    ['an object without update()', { pick: () => undefined }],
+  ])('rejects a factory that returns %s', (_label, value) => {
+    const error = configError(() => createBalancer((() => value) as () => Balancer));
     expect(error.path).toBe('balancer');
+    expect(error.rule).toBe('a factory returning an object with update() and pick()');
   });
 
   it('rejects an option the chosen balancer would ignore', () => {
@@ -81,6 +95,13 @@ describe('createBalancer', () => {
     ['weighted', { slowStartMs: 100, slowStartFloor: 2 }, 'balancerOptions.slowStartFloor'],
     ['least-request', { peakEwma: { decayMs: Number.NaN } }, 'balancerOptions.peakEwma.decayMs'],
     ['least-request', { peakEwma: 5 }, 'balancerOptions.peakEwma'],
+    ['least-request', { peakEwma: {} }, 'balancerOptions.peakEwma.decayMs'],
+    ['least-request', { peakEwma: { decayMs: 0 } }, 'balancerOptions.peakEwma.decayMs'],
+    [
+      'least-request',
+      { peakEwma: { decayMs: 1, halfLife: 2 } },
+      'balancerOptions.peakEwma.halfLife',
+    ],
     ['consistent-hash', { virtualNodes: 0 }, 'balancerOptions.virtualNodes'],
     ['consistent-hash', { virtualNodes: 1.5 }, 'balancerOptions.virtualNodes'],
     ['consistent-hash', { scaleByWeight: 'yes' }, 'balancerOptions.scaleByWeight'],
@@ -89,5 +110,90 @@ describe('createBalancer', () => {
   ])('rejects %s with %j at %s', (name, options, path) => {
     const error = configError(() => createBalancer(name as BalancerName, options as never));
     expect(error.path).toBe(path);
+  });
+
+  it.each([
+    ['random', { random: 0.5 }, 'a function returning a number in [0, 1)'],
+    ['weighted', { now: 'later' }, 'a function returning milliseconds'],
+    ['least-request', { peakEwma: {} }, 'a duration in ms > 0'],
+  ])('tells what %s’s %j must be', (name, options, rule) => {
+    expect(configError(() => createBalancer(name as BalancerName, options as never)).rule).toBe(
+      rule,
+    );
+  });
+});
+
+describe('which balancers take each specific option', () => {
+  const values = {
+    slowStartMs: 1000,
+    slowStartFloor: 0.5,
+    peakEwma: { decayMs: 1000 },
+    virtualNodes: 10,
+    scaleByWeight: true,
+  } as const;
+  const owners: Record<keyof typeof values, readonly BalancerName[]> = {
+    slowStartMs: ['weighted', 'least-request'],
+    slowStartFloor: ['weighted', 'least-request'],
+    peakEwma: ['least-request'],
+    virtualNodes: ['consistent-hash'],
+    scaleByWeight: ['consistent-hash'],
+  };
+  const cases = (Object.keys(values) as (keyof typeof values)[]).flatMap((option) =>
+    BALANCER_NAMES.map((name) => [option, name] as const),
+  );
+
+  it.each(cases)('%s with %s', (option, name) => {
+    const build = (): Balancer => createBalancer(name, { [option]: values[option] });
+    if (owners[option].includes(name)) {
+      expect(build().name).toBe(name);
+    } else {
+      const error = configError(build);
+      expect(error.path).toBe(`balancerOptions.${option}`);
+      expect(error.rule).toBe(
+        `left out with ${name}: it applies only to ${owners[option].join(' and ')}`,
+      );
+    }
+  });
+});
+
+describe('resolveBalancer', () => {
+  it('names the kind of balancer it builds, and builds a new one on each create()', () => {
+    const factory = resolveBalancer('weighted', { slowStartMs: 1000 });
+    expect(factory.kind).toBe('weighted');
+    const a = factory.create();
+    const b = factory.create();
+    expect(a).toBeInstanceOf(WeightedBalancer);
+    expect(b).not.toBe(a);
+    const custom: Balancer = { name: 'mine', update: () => undefined, pick: () => undefined };
+    expect(resolveBalancer(() => custom).kind).toBe('custom');
+  });
+
+  it('checks a custom factory’s result only when create() runs', () => {
+    let calls = 0;
+    const factory = resolveBalancer(() => {
+      calls++;
+      return null as unknown as Balancer;
+    });
+    expect(calls).toBe(0);
+    expect(configError(() => factory.create()).path).toBe('balancer');
+    expect(calls).toBe(1);
+  });
+
+  it('puts the prefix in front of every path it reports', () => {
+    const prefix = 'discovery.client';
+    expect(configError(() => resolveBalancer('fastest' as BalancerName, {}, prefix)).path).toBe(
+      'discovery.client.balancer',
+    );
+    expect(configError(() => resolveBalancer('weighted', { slowStartMs: -1 }, prefix)).path).toBe(
+      'discovery.client.balancerOptions.slowStartMs',
+    );
+    expect(configError(() => resolveBalancer('random', { virtualNodes: 5 }, prefix)).path).toBe(
+      'discovery.client.balancerOptions.virtualNodes',
+    );
+    expect(configError(() => resolveBalancer('random', { bogus: 1 } as never, prefix)).path).toBe(
+      'discovery.client.balancerOptions.bogus',
+    );
+    const broken = resolveBalancer(() => ({}) as Balancer, {}, prefix);
+    expect(configError(() => broken.create()).path).toBe('discovery.client.balancer');
   });
 });

@@ -22,6 +22,40 @@ describe('fnv1a32', () => {
       expect(fnv1a32(text)).toBe(referenceFnv1a(text));
     },
   );
+
+  // Each side of every UTF-8 length boundary, and every way a surrogate can fail to pair.
+  it.each([
+    ['the last 1-byte code point', '\u007f'],
+    ['the first 2-byte code point', '\u0080'],
+    ['the last 2-byte code point', '\u07ff'],
+    ['the first 3-byte code point', '\u0800'],
+    ['the code point before the surrogates', '\ud7ff'],
+    ['the code point after the surrogates', '\ue000'],
+    ['the last 3-byte code point', '\uffff'],
+    ['the first 4-byte code point', '\ud800\udc00'],
+    ['the last code point', '\udbff\udfff'],
+    ['a high surrogate before a high surrogate', '\ud800\udbff'],
+    ['a high surrogate before U+E000', '\udbff\ue000'],
+    ['a high surrogate before U+D7FF', '\ud800\ud7ff'],
+    ['a low surrogate before a low surrogate', '\udc00\udfff'],
+    ['a low surrogate before a high one', '\udfff\ud800'],
+    ['a high surrogate at the end', 'x\udbff'],
+  ])('hashes %s as its UTF-8 bytes', (_label, text) => {
+    expect(fnv1a32(text)).toBe(referenceFnv1a(text));
+  });
+});
+
+describe('avalanche32', () => {
+  // Values of Murmur3's fmix32, computed independently (Python, arbitrary-precision integers).
+  it.each([
+    [0, 0],
+    [1, 0x514e28b7],
+    [0xdeadbeef, 0x0de5c6a9],
+    [0x80000000, 0x6d3c65a0],
+    [0xffffffff, 0x81f16f39],
+  ])('maps %i to %i, as Murmur3 does', (value, expected) => {
+    expect(avalanche32(value)).toBe(expected);
+  });
 });
 
 describe('hashString', () => {

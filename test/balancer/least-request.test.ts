@@ -39,6 +39,10 @@ describe('LeastRequestBalancer', () => {
     const second = LeastRequestBalancer.from({ random: cycle(0, 0, 0.7) });
     second.update(instances(2));
     expect(second.pick()?.id).toBe('i1');
+    // The first candidate takes draws in [0, 0.5), the second [0.5, 1).
+    const half = LeastRequestBalancer.from({ random: cycle(0, 0, 0.5) });
+    half.update(instances(2));
+    expect(half.pick()?.id).toBe('i1');
   });
 
   it('balances in-flight load when requests start and end', () => {
@@ -69,6 +73,25 @@ describe('LeastRequestBalancer', () => {
     balancer.onRequestEnd(instance('i2'), 5);
     balancer.onRequestEnd(instance('i2'), 5);
     expect(balancer.inflight('i2')).toBe(0);
+  });
+
+  it('forgets an instance that leaves with nothing in flight', () => {
+    const balancer = LeastRequestBalancer.from();
+    balancer.update(instances(2));
+    balancer.update(instances(1));
+    balancer.onRequestStart(instance('i1')); // unknown: ignored
+    expect(balancer.inflight('i1')).toBe(0);
+  });
+
+  it('tracks again an instance that came back while its requests were in flight', () => {
+    const balancer = LeastRequestBalancer.from();
+    balancer.update(instances(2));
+    startRequests(balancer, 'i1', 1);
+    balancer.update(instances(1));
+    balancer.update(instances(2)); // back: present again, not merely draining
+    balancer.onRequestEnd(instance('i1'), 1);
+    balancer.onRequestStart(instance('i1'));
+    expect(balancer.inflight('i1')).toBe(1);
   });
 
   it('keeps a departed instance’s count until its requests end, then forgets it', () => {
@@ -175,6 +198,22 @@ describe('LeastRequestBalancer', () => {
   });
 
   describe('with exclusions', () => {
+    it('draws up to four pairs before scanning', () => {
+      // Three pairs (i0, i1) are both excluded; the fourth pair (i2, i0) has i2 allowed, which
+      // it takes even though i2 is busier than i3, the one a scan would find.
+      const balancer = LeastRequestBalancer.from({ random: cycle(0, 0, 0, 0, 0, 0, 0.5, 0) });
+      balancer.update(instances(4));
+      startRequests(balancer, 'i2', 5);
+      expect(balancer.pick({ exclude: new Set(['i0', 'i1']) })?.id).toBe('i2');
+    });
+
+    it('takes the first allowed instance in id order when the scan finds a tie', () => {
+      const balancer = LeastRequestBalancer.from({ random: () => 0 }); // draws i0 and i1
+      balancer.update(instances(5));
+      startRequests(balancer, 'i2', 1);
+      expect(balancer.pick({ exclude: new Set(['i0', 'i1']) })?.id).toBe('i3');
+    });
+
     it('compares the two drawn instances when both are allowed', () => {
       // random 0 draws i0 and i1 every time.
       const balancer = LeastRequestBalancer.from({ random: () => 0 });
@@ -243,6 +282,13 @@ describe('LeastRequestBalancer', () => {
       // 10 ms × (20 + 1) in flight costs more than 100 ms × 1.
       startRequests(balancer, 'fast', 20);
       expect(countPicks(balancer, 1000).get('slow')).toBe(1000);
+    });
+
+    it('has no estimate for an id it does not know', () => {
+      const balancer = ewmaBalancer({ now: 0 });
+      balancer.update([instance('a')]);
+      expect(balancer.latencyEstimateMs('ghost')).toBeUndefined();
+      expect(balancer.inspect('ghost')).toEqual({});
     });
 
     it('without peakEwma ignores latency and splits evenly', () => {

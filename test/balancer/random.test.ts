@@ -58,4 +58,16 @@ describe('RandomBalancer', () => {
     balancer.update(instances(4));
     expect(balancer.pick({ exclude: new Set(['i0']) })?.id).toBe('i3');
   });
+
+  it('makes three extra draws, no more, before scanning', () => {
+    // The first draw and 3 retries hit i0; the 5th draw, 0.4, goes to the scan over i1..i3
+    // (index 1 of 3: i2), where a 4th retry would have drawn i1 among all four.
+    const balancer = RandomBalancer.from({ random: cycle(0, 0, 0, 0, 0.4) });
+    balancer.update(instances(4));
+    expect(balancer.pick({ exclude: new Set(['i0']) })?.id).toBe('i2');
+    // With the 4th draw allowed, the retry takes it as it is: i3 (a scan would give i2).
+    const early = RandomBalancer.from({ random: cycle(0, 0, 0, 0.9) });
+    early.update(instances(4));
+    expect(early.pick({ exclude: new Set(['i0']) })?.id).toBe('i3');
+  });
 });

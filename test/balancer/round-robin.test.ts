@@ -1,5 +1,5 @@
 import { RoundRobinBalancer } from '../../src/balancer/round-robin';
-import { countPicks, instance, instances, mulberry32, pickIds } from './helpers';
+import { countPicks, cycle, instance, instances, mulberry32, pickIds } from './helpers';
 
 describe('RoundRobinBalancer', () => {
   it('returns undefined before the first update and for an empty list', () => {
@@ -27,6 +27,14 @@ describe('RoundRobinBalancer', () => {
     const balancer = RoundRobinBalancer.from({ random: () => 0.99 });
     balancer.update(instances(4));
     expect(pickIds(balancer, 3)).toEqual(['i3', 'i0', 'i1']);
+  });
+
+  it('draws where the rotation starts from the first non-empty list only', () => {
+    // An empty list takes no draw: the first one (0.5) still picks the start among four.
+    const balancer = RoundRobinBalancer.from({ random: cycle(0.5, 0) });
+    balancer.update([]);
+    balancer.update(instances(4));
+    expect(pickIds(balancer, 2)).toEqual(['i2', 'i3']);
   });
 
   it('ignores weights other than 0 and never picks weight-0 or NaN-weight instances', () => {

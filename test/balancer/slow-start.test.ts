@@ -55,6 +55,41 @@ describe('SlowStart', () => {
     expect(slowStart.factor('ghost', 0)).toBe(1);
   });
 
+  it('keeps ramping until the last newcomer’s window ends', () => {
+    const slowStart = SlowStart.from({ windowMs: 1000 });
+    slowStart.observe([instance('a')], 0);
+    slowStart.observe([instance('a'), instance('b')], 5000);
+    slowStart.observe([instance('a'), instance('b'), instance('c')], 5500);
+    expect(slowStart.isRamping(6200)).toBe(true); // b is done, c is not
+    expect(slowStart.factor('b', 6200)).toBe(1);
+    expect(slowStart.factor('c', 6200)).toBeLessThan(1);
+    expect(slowStart.isRamping(6500)).toBe(false);
+  });
+
+  it('is not ramping with only warm instances, nor once every newcomer has left', () => {
+    const slowStart = SlowStart.from({ windowMs: 1000 });
+    slowStart.observe([instance('a')], 0);
+    expect(slowStart.isRamping(0)).toBe(false);
+    slowStart.observe([instance('a'), instance('b')], 100);
+    expect(slowStart.isRamping(100)).toBe(true);
+    slowStart.observe([instance('a')], 200);
+    expect(slowStart.isRamping(200)).toBe(false);
+  });
+
+  it('names the missing or bad option, under `slowStart` unless told otherwise', () => {
+    const fail = (run: () => unknown): ConfigError => {
+      try {
+        run();
+      } catch (error) {
+        if (error instanceof ConfigError) return error;
+      }
+      throw new Error('expected a ConfigError');
+    };
+    const missing = fail(() => SlowStart.from({} as never));
+    expect([missing.path, missing.rule]).toEqual(['slowStart.windowMs', 'a duration in ms > 0']);
+    expect(fail(() => SlowStart.from({ windowMs: 10, floor: 0 }, 'ramp')).path).toBe('ramp.floor');
+  });
+
   it.each([
     [{ windowMs: 0 }],
     [{ windowMs: Number.NaN }],

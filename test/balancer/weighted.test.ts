@@ -103,6 +103,9 @@ describe('WeightedBalancer', () => {
       now = 50; // less than one 100 ms step
       balancer.pick();
       expect(balancer.effectiveWeights().get('new')).toBeCloseTo(0.1, 9);
+      now = 100; // one step: 0.1 + 0.9 × 100 / 2000
+      balancer.pick();
+      expect(balancer.effectiveWeights().get('new')).toBeCloseTo(0.145, 9);
       now = 2000;
       balancer.pick();
       expect(balancer.effectiveWeights().get('new')).toBe(1);
@@ -111,5 +114,46 @@ describe('WeightedBalancer', () => {
       balancer.pick();
       expect(reads).toBe(readsAfterRamp);
     });
+
+    it('reads performance.now() when no clock is given', () => {
+      const clock = jest.spyOn(performance, 'now').mockReturnValue(1000);
+      try {
+        const balancer = WeightedBalancer.from({ slowStartMs: 10_000 });
+        balancer.update([instance('old')]);
+        balancer.update([instance('old'), instance('new')]);
+        expect(balancer.effectiveWeights().get('new')).toBeCloseTo(0.1, 9);
+        clock.mockReturnValue(6000);
+        balancer.pick();
+        expect(balancer.effectiveWeights().get('new')).toBeCloseTo(0.55, 9);
+      } finally {
+        clock.mockRestore();
+      }
+    });
+  });
+
+  it('shows the ramp share in inspect() only with slow start', () => {
+    let now = 0;
+    const plain = WeightedBalancer.from({ now: () => now });
+    plain.update([instance('a')]);
+    expect(plain.inspect('a')).toEqual({});
+    const ramped = WeightedBalancer.from({ now: () => now, slowStartMs: 1000 });
+    ramped.update([instance('old')]);
+    ramped.update([instance('old'), instance('new')]);
+    now = 500;
+    expect(ramped.inspect('old')).toEqual({ share: 1 });
+    expect(ramped.inspect('new')).toEqual({ share: 0.55 });
+  });
+
+  it('makes three extra draws, no more, before scanning', () => {
+    // Sorted: a (1), b (1), big (1000). The alias table gives `big` nearly all of [0, 1), `b`
+    // only a sliver just above 1/3. 0.9 lands on `big` four times (the first draw and three
+    // retries); the scan then spends 0.3335 on a and b: 0.3335 × 2 < 1, so `a`.
+    const balancer = WeightedBalancer.from({ random: cycle(0.9, 0.9, 0.9, 0.9, 0.3335) });
+    balancer.update([instance('big', 1000), instance('a', 1), instance('b', 1)]);
+    expect(balancer.pick({ exclude: new Set(['big']) })?.id).toBe('a');
+    // 0.3335 as a fourth retry would have landed on b:
+    const sampler = WeightedBalancer.from({ random: () => 0.3335 });
+    sampler.update([instance('big', 1000), instance('a', 1), instance('b', 1)]);
+    expect(sampler.pick()?.id).toBe('b');
   });
 });
