@@ -37,6 +37,18 @@ describe('AliasTable', () => {
     expect(table.sample(1)).toBeLessThan(3);
   });
 
+  it.each([Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, -0.5])(
+    'keeps a broken draw (%p) in range',
+    (draw) => {
+      const table = new AliasTable(3);
+      table.load([1, 2, 3]);
+      const index = table.sample(draw);
+      expect(Number.isInteger(index)).toBe(true);
+      expect(index).toBeGreaterThanOrEqual(0);
+      expect(index).toBeLessThan(3);
+    },
+  );
+
   it('rejects weights it cannot sample from', () => {
     const table = new AliasTable(2);
     expect(() => table.load([0, 0])).toThrow(RangeError);
