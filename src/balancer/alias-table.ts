@@ -83,7 +83,8 @@ export class AliasTable {
     const scaled = uniform * n;
     let column = Math.floor(scaled);
     if (column >= n) column = n - 1;
-    else if (column < 0) column = 0;
+    // `!(>= 0)` also catches NaN: a broken random source must not index outside the table.
+    else if (!(column >= 0)) column = 0;
     return scaled - column < this.keep[column]! ? column : this.alias[column]!;
   }
 }

@@ -31,6 +31,18 @@ describe('AliasTable', () => {
     expect(stratifiedCounts(table, 100)).toEqual([0, 100]);
   });
 
+  it.each([Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, -0.5])(
+    'keeps a broken draw (%p) in range',
+    (draw) => {
+      const table = new AliasTable(3);
+      table.load([1, 2, 3]);
+      const index = table.sample(draw);
+      expect(Number.isInteger(index)).toBe(true);
+      expect(index).toBeGreaterThanOrEqual(0);
+      expect(index).toBeLessThan(3);
+    },
+  );
+
   it('rejects weights it cannot sample from', () => {
     const table = new AliasTable(2);
     expect(() => table.load([0, 0])).toThrow(new RangeError('all weights are 0'));

@@ -196,4 +196,21 @@ describe('resolveBalancer', () => {
     const broken = resolveBalancer(() => ({}) as Balancer, {}, prefix);
     expect(configError(() => broken.create()).path).toBe('discovery.client.balancer');
   });
+
+  // A custom `random` is only checked to be a function: a broken one (NaN, 1, Infinity, < 0) must
+  // still give a listed instance, never undefined while some are listed, nor throw on a retry.
+  describe.each(BALANCER_NAMES.map((name) => [name]))('%s with a broken random source', (name) => {
+    it.each([Number.NaN, 1, Number.POSITIVE_INFINITY, -1])(
+      'picks a listed instance (random %p)',
+      (draw) => {
+        const balancer = createBalancer(name, { random: () => draw });
+        const listed = instances(3);
+        balancer.update(listed);
+        const ids = listed.map((i) => i.id);
+        expect(ids).toContain(balancer.pick()?.id);
+        expect(ids).toContain(balancer.pick({ exclude: new Set(['i0']) })?.id);
+        expect(ids).toContain(balancer.pick({ exclude: new Set(['i0', 'i1']) })?.id);
+      },
+    );
+  });
 });
