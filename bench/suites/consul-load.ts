@@ -1,6 +1,6 @@
 /**
  * Consul load: requests the helper sends to Consul, counted by a recording proxy in front of the
- * agent (test/support/recording-proxy.ts), while 10 watched services are idle and while each of
+ * agent (harness/recording-proxy.ts), while 10 watched services are idle and while each of
  * them changes every second. Changes are sent to the agent directly, so only the watches' own
  * requests are counted.
  */

@@ -49,6 +49,7 @@ const OPTION_OWNERS: { readonly [K in keyof CreateBalancerOptions]?: readonly Ba
   peakEwma: ['least-request'],
   virtualNodes: ['consistent-hash'],
   scaleByWeight: ['consistent-hash'],
+  now: ['weighted', 'least-request'],
 };
 
 function isBalancer(value: unknown): value is Balancer {

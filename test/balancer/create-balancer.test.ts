@@ -130,6 +130,8 @@ describe('which balancers take each specific option', () => {
     peakEwma: { decayMs: 1000 },
     virtualNodes: 10,
     scaleByWeight: true,
+    // Read only by the balancers that measure time: set with any other, it would do nothing.
+    now: () => 0,
   } as const;
   const owners: Record<keyof typeof values, readonly BalancerName[]> = {
     slowStartMs: ['weighted', 'least-request'],
@@ -137,6 +139,7 @@ describe('which balancers take each specific option', () => {
     peakEwma: ['least-request'],
     virtualNodes: ['consistent-hash'],
     scaleByWeight: ['consistent-hash'],
+    now: ['weighted', 'least-request'],
   };
   const cases = (Object.keys(values) as (keyof typeof values)[]).flatMap((option) =>
     BALANCER_NAMES.map((name) => [option, name] as const),
